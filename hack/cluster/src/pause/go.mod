@@ -1,0 +1,3 @@
+module svc-doctor-cluster/pause
+
+go 1.26.0
