@@ -40,6 +40,7 @@ export CLUSTER_DOMAIN="${CLUSTER_DOMAIN:-cluster.local}"
 export NODEPORT_RANGE="${NODEPORT_RANGE:-30000-32767}"
 export TRAEFIK_NODEPORT="${TRAEFIK_NODEPORT:-30081}"     # http://$NODE_IP:$TRAEFIK_NODEPORT serves Ingresses
 export KNP_QUEUE="${KNP_QUEUE:-100}"                     # nfqueue number of the NetworkPolicy enforcer
+export SVCDOC_GID="${SVCDOC_GID:-64788}"                 # group the cluster processes run with (DNS accounting)
 
 # Derived paths (not meant to be overridden).
 export CL_ETC="$SVCDOC_CLUSTER_ROOT/etc"

@@ -11,7 +11,8 @@ die() { log "ERROR: $*" >&2; exit 1; }
 need_root() { [ "$(id -u)" = 0 ] || die "run as root (the harness manages network namespaces, iptables and containerd)"; }
 
 # srchash DIR: short hash of a build module's files, part of the cache key (a changed go.mod rebuilds).
-srchash() { (cd "$1" && find . -type f ! -name '*.md' -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-10); }
+# Only go.mod, go.sum and Go files count; an empty directory hashes to a constant.
+srchash() { (cd "$1" && find . -type f \( -name go.mod -o -name go.sum -o -name '*.go' \) -print0 | sort -z | xargs -0 -r sha256sum | sha256sum | cut -c1-10); }
 
 # ctr_k8s ARGS...: ctr against the harness containerd, in the CRI namespace.
 ctr_k8s() { ctr --address "$CL_CTRD_SOCK" -n k8s.io "$@"; }

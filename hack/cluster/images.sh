@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Builds the project's images from this checkout and imports them into the running test cluster
+# (cheap; run it after every change, hack/e2e.sh does):
+#   $TESTSERVER_IMAGE (localhost/svc-doctor/testserver:dev)  from ./test/testserver
+#   $AGENT_IMAGE      (ghcr.io/svc-doctor/agent:dev)          from ./cmd/svc-doctor-agent, when it exists
+# Images are single-layer, non-root (uid 65532), built with hack/imgbuild: no registry, no engine.
+set -euo pipefail
+# shellcheck source=SCRIPTDIR/lib.sh
+. "$(dirname "$0")/lib.sh"
+need_root
+ctr --address "$CL_CTRD_SOCK" version >/dev/null 2>&1 || die "the cluster's containerd is not running: run hack/cluster/start.sh"
+OUT="$CL_CACHE/project-images"
+mkdir -p "$OUT/bin"
+cd "$SVCDOC_REPO"
+go build -o "$CL_CACHE/tools/imgbuild" ./hack/imgbuild
+
+# project_image NAME REF PKG: go build PKG, wrap it into REF, import it when its digest changed.
+project_image() {
+  local name=$1 ref=$2 pkg=$3 digest
+  go build -trimpath -ldflags='-s -w' -o "$OUT/bin/$name" "$pkg" || die "go build $pkg failed"
+  digest=$("$CL_CACHE/tools/imgbuild" -tag "$ref" -file "/$name=$OUT/bin/$name" -entrypoint "/$name" \
+    -label "org.opencontainers.image.source=https://github.com/svc-doctor/svc-doctor" \
+    -docker "$OUT/$name.tar" | awk '{print $2}')
+  if [ "$(cat "$OUT/$name.imported" 2>/dev/null)" = "$digest" ] && ctr_k8s images ls -q | grep -qxF "$ref"; then
+    log "$ref unchanged ($digest)"
+    return 0
+  fi
+  ctr_k8s images import --no-unpack=false "$OUT/$name.tar" >/dev/null || die "importing $ref failed"
+  echo "$digest" >"$OUT/$name.imported"
+  log "imported $ref ($digest)"
+}
+
+project_image testserver "$TESTSERVER_IMAGE" ./test/testserver
+if compgen -G "cmd/svc-doctor-agent/*.go" >/dev/null && go list ./cmd/svc-doctor-agent >/dev/null 2>&1; then
+  project_image svc-doctor-agent "$AGENT_IMAGE" ./cmd/svc-doctor-agent
+else
+  log "SKIPPED $AGENT_IMAGE: ./cmd/svc-doctor-agent does not exist (yet) in this checkout"
+fi

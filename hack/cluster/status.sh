@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Tells about the svc-doctor test cluster.
+#   status.sh              components, node, KUBECONFIG and safety counters
+#   status.sh kubeconfig   prints only the admin KUBECONFIG path (export KUBECONFIG=$(status.sh kubeconfig))
+#   status.sh counters     key=value safety counters (exit 3 when the cluster network is down):
+#                          dns_upstream_cluster, dns_upstream_other, guard_drops
+set -uo pipefail
+# shellcheck source=SCRIPTDIR/lib.sh
+. "$(dirname "$0")/lib.sh"
+case "${1:-}" in
+  kubeconfig) echo "$ADMIN_KUBECONFIG"; exit 0 ;;
+  counters) exec "$SVCDOC_HACK/net.sh" counters ;;
+  "") ;;
+  *) echo "usage: $0 [kubeconfig|counters]" >&2; exit 2 ;;
+esac
+for n in etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy; do
+  if [ -f "$CL_RUN/$n.pid" ] && kill -0 "$(cat "$CL_RUN/$n.pid")" 2>/dev/null; then
+    printf '%-24s running (pid %s, %s MiB)\n' "$n" "$(cat "$CL_RUN/$n.pid")" \
+      "$(awk '/VmRSS/ {printf "%d", $2 / 1024}' "/proc/$(cat "$CL_RUN/$n.pid")/status")"
+  else
+    printf '%-24s stopped\n' "$n"
+  fi
+done
+if kc get --raw /readyz >/dev/null 2>&1; then
+  kc get nodes -o wide
+  kc get pods -A -o wide
+fi
+echo "KUBECONFIG=$ADMIN_KUBECONFIG"
+"$SVCDOC_HACK/net.sh" counters 2>/dev/null || echo "(cluster network is down)"
