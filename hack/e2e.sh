@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs svc-doctor's end-to-end tests on the local test cluster, from a fresh machine or clone:
+#   setup (cached after the first run) -> start -> project images -> go test ./test/e2e/... -> stop
+# The cluster is ALWAYS stopped at the end (trap), and the exit code is the tests' exit code.
+#   E2E_RUN=RE          only the tests matching RE (go test -run)
+#   E2E_KEEP_CLUSTER=1  leave the cluster running afterwards (for debugging; stop with hack/cluster/stop.sh)
+#   E2E_TIMEOUT=30m     go test -timeout
+# Needs root on Debian 12 (see hack/cluster/README.md).
+set -euo pipefail
+REPO="$(cd "$(dirname "$0")/.." && pwd)"
+C="$REPO/hack/cluster"
+cleanup() {
+  local rc=$?
+  if [ "${E2E_KEEP_CLUSTER:-0}" = 1 ]; then
+    echo "e2e: cluster left running (E2E_KEEP_CLUSTER=1): export KUBECONFIG=$("$C/status.sh" kubeconfig)"
+  else
+    "$C/stop.sh" || echo "e2e: WARNING: stop.sh failed" >&2
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+s=$(date +%s)
+"$C/setup.sh"
+"$C/start.sh"
+"$C/images.sh"
+echo "e2e: cluster ready in $(($(date +%s) - s))s"
+KUBECONFIG="$("$C/status.sh" kubeconfig)"
+export KUBECONFIG SVCDOC_E2E=1
+cd "$REPO"
+rc=0
+go test ./test/e2e/... -count=1 -v -timeout "${E2E_TIMEOUT:-30m}" ${E2E_RUN:+-run "$E2E_RUN"} || rc=$?
+echo "e2e: go test exit code $rc after $(($(date +%s) - s))s"
+exit "$rc"
