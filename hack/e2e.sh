@@ -9,6 +9,7 @@
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 C="$REPO/hack/cluster"
+# shellcheck disable=SC2317 # called through the trap
 cleanup() {
   local rc=$?
   if [ "${E2E_KEEP_CLUSTER:-0}" = 1 ]; then

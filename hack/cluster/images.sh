@@ -4,11 +4,17 @@
 #   $TESTSERVER_IMAGE (localhost/svc-doctor/testserver:dev)  from ./test/testserver
 #   $AGENT_IMAGE      (ghcr.io/svc-doctor/agent:dev)          from ./cmd/svc-doctor-agent, when it exists
 # Images are single-layer, non-root (uid 65532), built with hack/imgbuild: no registry, no engine.
+#   images.sh --kind NAME   loads them into the kind cluster NAME instead (`kind load image-archive`)
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib.sh
 . "$(dirname "$0")/lib.sh"
-need_root
-ctr --address "$CL_CTRD_SOCK" version >/dev/null 2>&1 || die "the cluster's containerd is not running: run hack/cluster/start.sh"
+KIND_CLUSTER=""
+if [ "${1:-}" = --kind ]; then
+  KIND_CLUSTER=${2:?usage: images.sh --kind CLUSTER-NAME}
+else
+  need_root
+  ctr --address "$CL_CTRD_SOCK" version >/dev/null 2>&1 || die "the cluster's containerd is not running: run hack/cluster/start.sh"
+fi
 OUT="$CL_CACHE/project-images"
 mkdir -p "$OUT/bin"
 cd "$SVCDOC_REPO"
@@ -21,6 +27,11 @@ project_image() {
   digest=$("$CL_CACHE/tools/imgbuild" -tag "$ref" -file "/$name=$OUT/bin/$name" -entrypoint "/$name" \
     -label "org.opencontainers.image.source=https://github.com/svc-doctor/svc-doctor" \
     -docker "$OUT/$name.tar" | awk '{print $2}')
+  if [ -n "$KIND_CLUSTER" ]; then
+    kind load image-archive "$OUT/$name.tar" --name "$KIND_CLUSTER" || die "kind load of $ref failed"
+    log "loaded $ref into kind cluster $KIND_CLUSTER ($digest)"
+    return 0
+  fi
   if [ "$(cat "$OUT/$name.imported" 2>/dev/null)" = "$digest" ] && ctr_k8s images ls -q | grep -qxF "$ref"; then
     log "$ref unchanged ($digest)"
     return 0

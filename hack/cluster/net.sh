@@ -98,6 +98,7 @@ remove_chains() {
 
 down() {
   need_root
+  set +e +o pipefail # best effort: remove everything that is there, whatever is missing
   local IP_FORWARD="" NFT_TABLES="" t tbl l net
   # shellcheck disable=SC1090 # written by up(): UPLINK, RESOLVERS, IP_FORWARD, NFT_TABLES
   if [ -f "$STATE_FILE" ]; then . "$STATE_FILE"; fi
