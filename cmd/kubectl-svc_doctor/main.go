@@ -1,0 +1,33 @@
+// Command kubectl-svc_doctor is the svc-doctor CLI. Installed on PATH it is the kubectl plugin
+// `kubectl svc-doctor`; it also runs standalone (for example in CI).
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/svc-doctor/svc-doctor/internal/cli"
+	"github.com/svc-doctor/svc-doctor/internal/cmdutil"
+)
+
+func main() {
+	os.Exit(run())
+}
+
+func run() int {
+	// Ctrl-C and SIGTERM cancel the context: commands clean up (helper pods included) and return.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
+	cmd := cli.NewRootCmd(streams)
+	err := cmd.ExecuteContext(ctx)
+	if err != nil && !cmdutil.IsSilent(err) {
+		fmt.Fprintln(os.Stderr, "error:", err)
+	}
+	return cmdutil.ExitCode(err)
+}

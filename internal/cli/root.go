@@ -1,0 +1,92 @@
+// Package cli assembles the kubectl-svc_doctor command tree: the standard kubectl flags, and the
+// subcommands that live in their feature packages (lint, diagnose, expose, dnscheck, probes,
+// ingresscheck).
+package cli
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/svc-doctor/svc-doctor/internal/cmdutil"
+	"github.com/svc-doctor/svc-doctor/internal/version"
+	"github.com/svc-doctor/svc-doctor/lint"
+	"github.com/svc-doctor/svc-doctor/report"
+)
+
+// NewRootCmd builds the command tree. Nothing in it exits the process: errors carry exit codes
+// (see cmdutil) and main maps them.
+func NewRootCmd(streams genericiooptions.IOStreams) *cobra.Command {
+	kube := genericclioptions.NewConfigFlags(true)
+	root := &cobra.Command{
+		Use:   "svc-doctor",
+		Short: "Find out why a Kubernetes Service does not work",
+		Long: `svc-doctor lints Service, endpoint, Ingress and probe manifests offline, and diagnoses live
+Services hop by hop: DNS, selector, pods and readiness, EndpointSlices, proxying, node ports and
+Ingress, with checks run from inside the cluster. It ends with one root cause and the fix.`,
+		Annotations: map[string]string{
+			cobra.CommandDisplayNameAnnotation: "kubectl svc-doctor",
+		},
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetIn(streams.In)
+	root.SetOut(streams.Out)
+	root.SetErr(streams.ErrOut)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return cmdutil.UsageError("%v\nSee '%s --help' for usage.", err, c.CommandPath())
+	})
+	flags := root.PersistentFlags()
+	kube.AddFlags(flags)
+	flags.SetNormalizeFunc(func(_ *pflag.FlagSet, name string) pflag.NormalizedName {
+		return pflag.NormalizedName(strings.ReplaceAll(name, "_", "-"))
+	})
+	registerCompletions(root, kube)
+
+	root.AddCommand(
+		lint.NewCmd(kube, streams),
+		lint.NewRulesCmd(streams),
+		lint.NewExplainCmd(streams),
+		newVersionCmd(streams),
+	)
+	return root
+}
+
+func newVersionCmd(streams genericiooptions.IOStreams) *cobra.Command {
+	output := ""
+	cmd := &cobra.Command{
+		Use:   "version",
+		Short: "Print the version, commit and build date",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			info := version.Get()
+			switch output {
+			case "":
+				_, err := fmt.Fprintf(streams.Out, "svc-doctor %s (commit %s, built %s, %s, %s)\nhelper image: %s\n",
+					info.Version, info.Commit, info.Date, info.GoVersion, info.Platform, info.Agent)
+				return err
+			case "json":
+				return report.WriteJSON(streams.Out, versionDoc(info))
+			case "yaml":
+				return report.WriteYAML(streams.Out, versionDoc(info))
+			}
+			return cmdutil.UsageError("--output %q is not supported: use json or yaml", output)
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "", "output format: json|yaml")
+	return cmd
+}
+
+type versionInfo struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	version.Info
+}
+
+func versionDoc(i version.Info) versionInfo {
+	return versionInfo{APIVersion: report.APIVersion, Kind: "Version", Info: i}
+}

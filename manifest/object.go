@@ -1,0 +1,237 @@
+package manifest
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"sync"
+
+	yaml "go.yaml.in/yaml/v3"
+)
+
+// Object is one Kubernetes object read from a manifest, with where it came from.
+type Object struct {
+	// File is the path as given ("<stdin>" for standard input, "<kustomize DIR>" for a rendered
+	// kustomization).
+	File string
+	// Doc is the 1-based index of the YAML document in File.
+	Doc int
+	// Item is the 1-based index inside a `kind: List` document, 0 otherwise.
+	Item int
+	// Line is the 1-based line in File where the object starts.
+	Line int
+
+	APIVersion string
+	Kind       string
+	Name       string
+	Namespace  string
+	// JSON is the object converted to JSON with Kubernetes' YAML scalar rules.
+	JSON []byte
+	// TabWidth is set when the document used tabs for indentation and was read by expanding them
+	// to this many spaces (a Problem reports the tabs).
+	TabWidth int
+
+	text     []byte // document text, tabs already expanded
+	textLine int    // line in File of text's first line
+	item     int    // index in items[] of a List, -1 otherwise
+
+	once sync.Once
+	root *yaml.Node
+}
+
+// node returns the object's YAML node, parsing the document again on first use. Only objects with
+// findings pay for this.
+func (o *Object) node() *yaml.Node {
+	o.once.Do(func() {
+		var doc yaml.Node
+		if err := yaml.Unmarshal(o.text, &doc); err != nil || len(doc.Content) == 0 {
+			return
+		}
+		n := doc.Content[0]
+		if o.item >= 0 {
+			items := lookupKey(n, "items")
+			if items == nil || items.Kind != yaml.SequenceNode || o.item >= len(items.Content) {
+				return
+			}
+			n = items.Content[o.item]
+		}
+		o.root = n
+	})
+	return o.root
+}
+
+// FieldLine returns the line in File of the field at path (for example
+// "spec.ports[0].targetPort" or "metadata.labels[app.kubernetes.io/name]"). When the field is
+// absent it returns the line of its nearest present ancestor and exact=false; 0 when unknown.
+func (o *Object) FieldLine(path string) (line int, exact bool) {
+	n := o.node()
+	if n == nil {
+		return o.Line, path == ""
+	}
+	line = n.Line
+	exact = true
+	for _, seg := range ParsePath(path) {
+		for n.Kind == yaml.AliasNode && n.Alias != nil {
+			n = n.Alias
+		}
+		var next *yaml.Node
+		switch n.Kind {
+		case yaml.MappingNode:
+			if k := lookupKeyNode(n, seg); k != nil {
+				line = k.Line
+				next = lookupKey(n, seg)
+			}
+		case yaml.SequenceNode:
+			if i, err := strconv.Atoi(seg); err == nil && i >= 0 && i < len(n.Content) {
+				next = n.Content[i]
+				line = next.Line
+			}
+		}
+		if next == nil {
+			return line + o.textLine - 1, false
+		}
+		n = next
+	}
+	return line + o.textLine - 1, exact
+}
+
+// ParsePath splits a field path into its segments: names, [index] and [key] parts.
+func ParsePath(path string) []string {
+	var segs []string
+	for i := 0; i < len(path); {
+		switch path[i] {
+		case '.':
+			i++
+		case '[':
+			end := strings.IndexByte(path[i:], ']')
+			if end < 0 {
+				segs = append(segs, path[i+1:])
+				return segs
+			}
+			segs = append(segs, path[i+1:i+end])
+			i += end + 1
+		default:
+			j := i
+			for j < len(path) && path[j] != '.' && path[j] != '[' {
+				j++
+			}
+			segs = append(segs, path[i:j])
+			i = j
+		}
+	}
+	return segs
+}
+
+func lookupKeyNode(m *yaml.Node, key string) *yaml.Node {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Kind == yaml.ScalarNode && m.Content[i].Value == key {
+			return m.Content[i]
+		}
+	}
+	return nil
+}
+
+func lookupKey(m *yaml.Node, key string) *yaml.Node {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
+	}
+	var v *yaml.Node
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Kind == yaml.ScalarNode && m.Content[i].Value == key {
+			v = m.Content[i+1] // last one wins, as in the JSON conversion
+		}
+	}
+	for v != nil && v.Kind == yaml.AliasNode && v.Alias != nil {
+		v = v.Alias
+	}
+	return v
+}
+
+// scalarAt returns the string value of a scalar at a simple key path, "" when absent.
+func scalarAt(n *yaml.Node, keys ...string) (string, *yaml.Node) {
+	for _, k := range keys {
+		n = lookupKey(n, k)
+		if n == nil {
+			return "", nil
+		}
+	}
+	if n.Kind != yaml.ScalarNode {
+		return "", n
+	}
+	return n.Value, n
+}
+
+// Value is one value of an object, located by a Patcher.
+type Value struct {
+	Path string // field path, e.g. spec.ports[0].port
+	Line int    // line in the file
+	JSON string // the value as JSON
+	Text string // the scalar as written in YAML ("" for mappings and sequences)
+	node *yaml.Node
+}
+
+// Patcher keeps decoding going past type errors: it finds the value a JSON decoder choked on (by
+// byte offset) and re-encodes the object with that value replaced by null.
+type Patcher struct {
+	o     *Object
+	root  *yaml.Node
+	spans []span
+	// JSON is the current encoding of the object.
+	JSON []byte
+}
+
+// NewPatcher parses the object again (its own copy, the cached node is not touched).
+func (o *Object) NewPatcher() (*Patcher, bool) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(o.text, &doc); err != nil || len(doc.Content) == 0 {
+		return nil, false
+	}
+	n := doc.Content[0]
+	if o.item >= 0 {
+		items := lookupKey(n, "items")
+		if items == nil || items.Kind != yaml.SequenceNode || o.item >= len(items.Content) {
+			return nil, false
+		}
+		n = items.Content[o.item]
+	}
+	p := &Patcher{o: o, root: n}
+	return p, p.encode() == nil
+}
+
+func (p *Patcher) encode() error {
+	e := encoder{track: true}
+	if err := e.encode(p.root, "", 0); err != nil {
+		return err
+	}
+	p.JSON, p.spans = e.buf, e.spans
+	return nil
+}
+
+// At returns the innermost value whose JSON contains byte offset off (as reported by a decoder:
+// "error occurred after reading off bytes").
+func (p *Patcher) At(off int) (Value, bool) {
+	best := -1
+	for i, s := range p.spans {
+		if s.start < off && off <= s.end && (best < 0 || s.end-s.start < p.spans[best].end-p.spans[best].start) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return Value{}, false
+	}
+	s := p.spans[best]
+	v := Value{Path: s.path, Line: s.line + p.o.textLine - 1, JSON: string(p.JSON[s.start:s.end]), node: s.node}
+	if s.node != nil && s.node.Kind == yaml.ScalarNode {
+		v.Text = s.node.Value
+	}
+	return v, true
+}
+
+// Null replaces v with null and re-encodes the object.
+func (p *Patcher) Null(v Value) error {
+	if v.node == nil {
+		return errors.New("value has no node")
+	}
+	*v.node = yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Value: "null", Line: v.node.Line, Column: v.node.Column}
+	return p.encode()
+}

@@ -1,0 +1,251 @@
+package manifest
+
+import (
+	"bytes"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	yaml "go.yaml.in/yaml/v3"
+)
+
+// Rule IDs of the problems found while reading manifests. The rules package registers them with
+// their documentation; they are listed here so that this package stays free of that dependency.
+const (
+	RuleYAMLTabs        = "yaml-tabs"
+	RuleYAMLSyntax      = "yaml-syntax"
+	RuleDuplicateKey    = "yaml-duplicate-key"
+	RuleInvalidDocument = "invalid-document"
+	RuleMissingTypeMeta = "missing-type-meta"
+)
+
+// Problem is something wrong with the input found before any rule runs.
+type Problem struct {
+	Rule    string
+	File    string
+	Doc     int
+	Line    int // line of the problem (absolute in File)
+	ObjLine int // line where the object starts, when known
+	Field   string
+	Message string
+	// Kind and Name identify the object when it could be read far enough.
+	Kind, Name, Namespace, APIVersion string
+}
+
+// Result is what a Parse or Load produced.
+type Result struct {
+	Objects  []*Object
+	Problems []Problem
+	// Files lists the files read, in order.
+	Files []string
+}
+
+var yamlErrLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// tabWidths are tried in order to read a document indented with tabs; 4 is the most common editor
+// setting, then 8 (the terminal default) and 2.
+var tabWidths = []int{4, 8, 2}
+
+// Parse reads every document of one YAML or JSON stream. It never panics and never stops at a bad
+// document.
+func Parse(file string, data []byte) *Result {
+	return parseAll([]source{{file, data}})
+}
+
+func parseDocument(file string, docIndex int, c chunk) (objs []*Object, probs []Problem) {
+	defer func() {
+		// the YAML library has panicked on hostile input before; a panic must never escape
+		if r := recover(); r != nil {
+			objs = nil
+			probs = append(probs, Problem{Rule: RuleYAMLSyntax, File: file, Doc: docIndex, Line: c.line,
+				Message: fmt.Sprintf("the YAML parser failed on this document: %v", r)})
+		}
+	}()
+	if isBlank(c.text) {
+		return nil, nil
+	}
+	text := c.text
+	if isJSONish(text) {
+		// tabs are plain whitespace in JSON; YAML would refuse them as indentation
+		text = bytes.ReplaceAll(text, []byte("\t"), []byte(" "))
+	}
+	var doc yaml.Node
+	err := yaml.Unmarshal(text, &doc)
+	tabWidth := 0
+	if err != nil {
+		p := syntaxProblem(file, docIndex, c, err)
+		if tabs := leadingTabLines(text); len(tabs) > 0 {
+			for _, w := range tabWidths {
+				expanded := expandLeadingTabs(text, w)
+				var d2 yaml.Node
+				if yaml.Unmarshal(expanded, &d2) == nil {
+					text, doc, tabWidth, err = expanded, d2, w, nil
+					break
+				}
+			}
+			p = tabProblem(file, docIndex, c, tabs, tabWidth, p)
+		}
+		probs = append(probs, p)
+		if err != nil {
+			return nil, probs
+		}
+	}
+	if len(doc.Content) == 0 {
+		return nil, probs
+	}
+	root := doc.Content[0]
+	for root.Kind == yaml.AliasNode && root.Alias != nil {
+		root = root.Alias
+	}
+	if tabWidth > 0 && len(probs) > 0 { // name the object the recovered document holds
+		p := &probs[len(probs)-1]
+		p.Kind, _ = scalarAt(root, "kind")
+		p.APIVersion, _ = scalarAt(root, "apiVersion")
+		p.Name, _ = scalarAt(root, "metadata", "name")
+		p.Namespace, _ = scalarAt(root, "metadata", "namespace")
+		p.ObjLine = c.line + root.Line - 1
+	}
+	if root.Kind != yaml.MappingNode {
+		probs = append(probs, Problem{Rule: RuleInvalidDocument, File: file, Doc: docIndex, Line: c.line + root.Line - 1,
+			Message: fmt.Sprintf("document is a %s, not a Kubernetes object (a mapping with apiVersion and kind)", kindName(root.Kind))})
+		return nil, probs
+	}
+	kind, _ := scalarAt(root, "kind")
+	if isListKind(kind) {
+		items := lookupKey(root, "items")
+		if items != nil && items.Kind == yaml.SequenceNode {
+			for i, it := range items.Content {
+				o, ps := newObject(file, docIndex, c, text, tabWidth, it, i)
+				probs = append(probs, ps...)
+				if o != nil {
+					objs = append(objs, o)
+				}
+			}
+			return objs, probs
+		}
+	}
+	o, ps := newObject(file, docIndex, c, text, tabWidth, root, -1)
+	probs = append(probs, ps...)
+	if o != nil {
+		objs = append(objs, o)
+	}
+	return objs, probs
+}
+
+func isListKind(kind string) bool {
+	return kind == "List" || (strings.HasSuffix(kind, "List") && len(kind) > 4)
+}
+
+func isJSONish(text []byte) bool {
+	for _, c := range text {
+		switch c {
+		case ' ', '\t', '\r', '\n':
+			continue
+		case '{', '[':
+			return true
+		}
+		return false
+	}
+	return false
+}
+
+func newObject(file string, docIndex int, c chunk, text []byte, tabWidth int, n *yaml.Node, item int) (*Object, []Problem) {
+	line := c.line + n.Line - 1
+	if n.Kind != yaml.MappingNode {
+		return nil, []Problem{{Rule: RuleInvalidDocument, File: file, Doc: docIndex, Line: line,
+			Message: fmt.Sprintf("list item %d is a %s, not a Kubernetes object", item+1, kindName(n.Kind))}}
+	}
+	o := &Object{File: file, Doc: docIndex, Line: line, TabWidth: tabWidth, text: text, textLine: c.line, item: item}
+	if item >= 0 {
+		o.Item = item + 1
+	}
+	o.APIVersion, _ = scalarAt(n, "apiVersion")
+	o.Kind, _ = scalarAt(n, "kind")
+	o.Name, _ = scalarAt(n, "metadata", "name")
+	if o.Name == "" {
+		if gn, _ := scalarAt(n, "metadata", "generateName"); gn != "" {
+			o.Name = gn + "*"
+		}
+	}
+	o.Namespace, _ = scalarAt(n, "metadata", "namespace")
+	var probs []Problem
+	e := encoder{}
+	if err := e.encode(n, "", 0); err != nil {
+		return nil, append(probs, Problem{Rule: RuleYAMLSyntax, File: file, Doc: docIndex, Line: line, ObjLine: line,
+			Kind: o.Kind, Name: o.Name, Namespace: o.Namespace, APIVersion: o.APIVersion, Message: err.Error()})
+	}
+	o.JSON = e.buf
+	e.fillDupPaths(n)
+	for _, d := range e.dups {
+		probs = append(probs, Problem{Rule: RuleDuplicateKey, File: file, Doc: docIndex, Line: c.line + d.line - 1, ObjLine: line,
+			Field: d.path, Kind: o.Kind, Name: o.Name, Namespace: o.Namespace, APIVersion: o.APIVersion,
+			Message: fmt.Sprintf("key %q is set twice (first on line %d); Kubernetes keeps only the last value", d.key, c.line+d.first-1)})
+	}
+	var missing []string
+	if o.APIVersion == "" {
+		missing = append(missing, "apiVersion")
+	}
+	if o.Kind == "" {
+		missing = append(missing, "kind")
+	}
+	if len(missing) > 0 {
+		probs = append(probs, Problem{Rule: RuleMissingTypeMeta, File: file, Doc: docIndex, Line: line, ObjLine: line,
+			Name: o.Name, Namespace: o.Namespace, Kind: o.Kind, APIVersion: o.APIVersion,
+			Message: fmt.Sprintf("object has no %s; every manifest needs apiVersion and kind (for example apiVersion: v1, kind: Service)", strings.Join(missing, " and "))})
+		return nil, probs
+	}
+	return o, probs
+}
+
+func syntaxProblem(file string, docIndex int, c chunk, err error) Problem {
+	msg := err.Error()
+	line := c.line
+	if m := yamlErrLine.FindStringSubmatch(msg); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		line = c.line + n - 1
+		msg = m[2]
+	} else {
+		msg = strings.TrimPrefix(msg, "yaml: ")
+	}
+	return Problem{Rule: RuleYAMLSyntax, File: file, Doc: docIndex, Line: line, Message: msg + syntaxHint(msg)}
+}
+
+func syntaxHint(msg string) string {
+	switch {
+	case strings.Contains(msg, "mapping values are not allowed"):
+		return " (a value contains \": \": quote the value, or check the indentation of this line)"
+	case strings.Contains(msg, "did not find expected key"), strings.Contains(msg, "did not find expected '-' indicator"):
+		return " (check that this line is indented like its siblings)"
+	case strings.Contains(msg, "found character that cannot start any token"):
+		return " (values starting with @ or ` must be quoted)"
+	case strings.Contains(msg, "did not find expected ',' or ']'"), strings.Contains(msg, "did not find expected ',' or '}'"):
+		return " (a flow sequence or mapping is not closed)"
+	case strings.Contains(msg, "could not find expected ':'"):
+		return " (a key is missing its \": \" or a multi-line value is not indented)"
+	}
+	return ""
+}
+
+func tabProblem(file string, docIndex int, c chunk, tabs []int, width int, syntax Problem) Problem {
+	abs := make([]string, 0, len(tabs))
+	for i, t := range tabs {
+		if i == 6 {
+			abs = append(abs, fmt.Sprintf("and %d more", len(tabs)-6))
+			break
+		}
+		abs = append(abs, strconv.Itoa(c.line+t-1))
+	}
+	what := "line"
+	if len(tabs) > 1 {
+		what = "lines"
+	}
+	msg := fmt.Sprintf("tab characters used for indentation on %s %s: YAML allows only spaces there, so kubectl rejects this document; replace each tab with spaces",
+		what, strings.Join(abs, ", "))
+	if width > 0 {
+		msg += fmt.Sprintf(" (the rest of the document was checked as if each tab were %d spaces)", width)
+	} else {
+		msg += "; even with tabs expanded the document does not parse: " + syntax.Message
+	}
+	return Problem{Rule: RuleYAMLTabs, File: file, Doc: docIndex, Line: c.line + tabs[0] - 1, Message: msg}
+}

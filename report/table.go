@@ -1,0 +1,109 @@
+package report
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"strings"
+	"unicode"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/renderer"
+	"github.com/olekukonko/tablewriter/tw"
+)
+
+// This file is the only one that uses tablewriter: every table svc-doctor prints goes through
+// WriteTable, which looks like kubectl's output (no borders, upper-case headers, left-aligned,
+// three spaces between columns).
+
+// Colorizer wraps a cell in terminal colour codes; nil means no colour.
+type Colorizer func(col int, cell string) string
+
+// WriteTable prints rows under headers. Cells are sanitized: control characters (terminal
+// escapes from cluster-sourced strings) are replaced, so nothing can rewrite the user's terminal.
+func WriteTable(w io.Writer, headers []string, rows [][]string, color Colorizer) error {
+	var buf bytes.Buffer
+	cell := tw.CellConfig{
+		Alignment:  tw.CellAlignment{Global: tw.AlignLeft},
+		Formatting: tw.CellFormatting{AutoWrap: tw.WrapNone},
+		Padding:    tw.CellPadding{Global: tw.Padding{Left: "", Right: "   ", Overwrite: true}},
+	}
+	header := cell
+	header.Formatting.AutoFormat = tw.On
+	t := tablewriter.NewTable(&buf,
+		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
+			Borders: tw.BorderNone,
+			Symbols: tw.NewSymbols(tw.StyleNone),
+			Settings: tw.Settings{
+				Separators: tw.Separators{BetweenColumns: tw.Off, BetweenRows: tw.Off},
+				Lines:      tw.Lines{ShowHeaderLine: tw.Off, ShowTop: tw.Off, ShowBottom: tw.Off},
+			},
+		})),
+		tablewriter.WithConfig(tablewriter.Config{Header: header, Row: cell}),
+	)
+	hs := make([]any, len(headers))
+	for i, h := range headers {
+		hs[i] = h
+	}
+	t.Header(hs...)
+	for _, r := range rows {
+		clean := make([]string, len(r))
+		for i, c := range r {
+			clean[i] = Sanitize(c)
+			if clean[i] == "" {
+				clean[i] = "-"
+			}
+		}
+		if err := t.Append(clean); err != nil {
+			return err
+		}
+	}
+	if err := t.Render(); err != nil {
+		return err
+	}
+	// drop the padding after the last column, and colour whole cells afterwards so that the
+	// escape codes do not disturb the column widths
+	sc := bufio.NewScanner(&buf)
+	sc.Buffer(make([]byte, 0, 64*1024), 16<<20)
+	first := true
+	for sc.Scan() {
+		line := strings.TrimRightFunc(sc.Text(), unicode.IsSpace)
+		if color != nil && !first {
+			line = colorLine(line, color)
+		}
+		first = false
+		if _, err := io.WriteString(w, line+"\n"); err != nil {
+			return err
+		}
+	}
+	return sc.Err()
+}
+
+// colorLine colours the first cell of a rendered row (the severity or status column).
+func colorLine(line string, color Colorizer) string {
+	end := strings.Index(line, "   ")
+	if end < 0 {
+		return color(0, line)
+	}
+	return color(0, line[:end]) + line[end:]
+}
+
+// Sanitize replaces control characters and collapses newlines so that a value read from a
+// cluster or a manifest cannot inject terminal escape sequences or break the table.
+func Sanitize(s string) string {
+	if strings.IndexFunc(s, func(r rune) bool { return unicode.IsControl(r) || r == 0x7f }) < 0 {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '\n' || r == '\r' || r == '\t':
+			b.WriteByte(' ')
+		case unicode.IsControl(r) || r == 0x7f:
+			b.WriteRune('\uFFFD')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}

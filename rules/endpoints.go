@@ -1,0 +1,264 @@
+package rules
+
+import (
+	"fmt"
+	"net"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+
+	"github.com/svc-doctor/svc-doctor/report"
+	"github.com/svc-doctor/svc-doctor/snapshot"
+)
+
+const (
+	serviceNameLabel = discoveryv1.LabelServiceName
+	managedByLabel   = discoveryv1.LabelManagedBy
+	// sliceControllerName manages the EndpointSlices of Services with a selector.
+	sliceControllerName = "endpointslice-controller.k8s.io"
+	// mirrorControllerName mirrors manual Endpoints into EndpointSlices.
+	mirrorControllerName = "endpointslicemirroring-controller.k8s.io"
+)
+
+// controllerOwned reports whether a live EndpointSlice is written by a Kubernetes controller.
+func controllerOwned(es *snapshot.EndpointSlice) bool {
+	m := es.Labels[managedByLabel]
+	return m == sliceControllerName || m == mirrorControllerName
+}
+
+var ruleEndpointsOrphan = &Rule{
+	ID: "endpoints-without-service", Severity: report.Warning, Category: CatEndpoints,
+	Summary:     "Endpoints or EndpointSlice that belongs to no Service",
+	Remediation: "Name the Endpoints exactly like its Service (or set the EndpointSlice's kubernetes.io/service-name label to it), in the same namespace.",
+	Docs: "An Endpoints object is tied to the Service with the same name and namespace, an EndpointSlice to the " +
+		"Service named by its `kubernetes.io/service-name` label. Otherwise nothing routes to its addresses; usually " +
+		"a name typo. When the input holds no Services in that namespace, the finding is informational.",
+	Check: func(p *Pass) {
+		for _, ep := range p.Snap.Endpoints {
+			if p.Snap.Service(ep.Namespace, ep.Name) != nil {
+				continue
+			}
+			if !p.Snap.Complete("Service", ep.Namespace) {
+				p.ReportSeverity(report.Info, ep.Src, "metadata.name", "no Service %s in the given manifests: Endpoints only serve the Service with the same name", ep.Name)
+				continue
+			}
+			p.Report(ep.Src, "metadata.name", "no Service named %s in namespace %s: Endpoints only serve the Service with the same name%s", ep.Name, ep.Namespace, serviceNearMiss(p.Snap, ep.Namespace, ep.Name))
+		}
+		for _, es := range p.Snap.EndpointSlices {
+			name, ok := es.Labels[serviceNameLabel]
+			if !ok || p.Snap.Service(es.Namespace, name) != nil {
+				continue
+			}
+			field := "metadata.labels[" + serviceNameLabel + "]"
+			if !p.Snap.Complete("Service", es.Namespace) {
+				p.ReportSeverity(report.Info, es.Src, field, "Service %s is not in the given manifests", name)
+				continue
+			}
+			p.Report(es.Src, field, "label %s=%s names no Service in namespace %s%s", serviceNameLabel, name, es.Namespace, serviceNearMiss(p.Snap, es.Namespace, name))
+		}
+	},
+}
+
+func serviceNearMiss(s *snapshot.Snapshot, ns, name string) string {
+	best, bestD := "", 1<<30
+	for _, svc := range s.Services {
+		if svc.Namespace != ns {
+			continue
+		}
+		if d := levenshtein(name, svc.Name); d < bestD {
+			best, bestD = svc.Name, d
+		}
+	}
+	if best != "" && bestD <= 3 {
+		return fmt.Sprintf(" (did you mean service %s?)", best)
+	}
+	return ""
+}
+
+var ruleEndpointsManaged = &Rule{
+	ID: "endpoints-for-selector-service", Severity: report.Warning, Category: CatEndpoints,
+	Summary:     "hand-written Endpoints or EndpointSlice for a Service that has a selector",
+	Remediation: "Either remove the Service's selector (and keep the manual endpoints) or drop the manual endpoints.",
+	Docs: "For a Service with a selector, Kubernetes writes the Endpoints and EndpointSlices itself: a hand-written " +
+		"Endpoints object is overwritten by the controller, and a hand-written EndpointSlice is kept *in addition* " +
+		"to the controller's, so kube-proxy sends part of the traffic to those addresses. Manual endpoints belong to " +
+		"selector-less Services.",
+	Check: func(p *Pass) {
+		for _, ep := range p.Snap.Endpoints {
+			svc := p.Snap.Service(ep.Namespace, ep.Name)
+			if svc == nil || len(svc.Spec.Selector) == 0 || p.Snap.Live {
+				continue
+			}
+			p.Report(ep.Src, "subsets", "service/%s has a selector, so Kubernetes manages this Endpoints object and overwrites these addresses; remove the selector to keep them", svc.Name)
+		}
+		for _, es := range p.Snap.EndpointSlices {
+			svc := p.Snap.Service(es.Namespace, es.Labels[serviceNameLabel])
+			if svc == nil || len(svc.Spec.Selector) == 0 || controllerOwned(es) {
+				continue
+			}
+			p.Report(es.Src, "endpoints", "service/%s has a selector: kube-proxy uses this EndpointSlice in addition to the controller's, so part of the traffic goes to these addresses", svc.Name)
+		}
+	},
+}
+
+var ruleEndpointsPortMismatch = &Rule{
+	ID: "endpoints-port-mismatch", Severity: report.Error, Category: CatEndpoints,
+	Summary:     "Endpoints or EndpointSlice port whose name (or protocol) matches no port of its Service",
+	Remediation: "Use exactly the Service's port names in the endpoints' ports (an unnamed single Service port needs an unnamed endpoint port).",
+	Docs: "kube-proxy pairs a Service port with an endpoint port by name. If the Service port is `http` and the " +
+		"Endpoints port has no name (or the other way round), that Service port has no endpoints and connections are " +
+		"refused, although the addresses look right in `kubectl get endpoints`.",
+	Check: func(p *Pass) {
+		for _, ep := range p.Snap.Endpoints {
+			svc := p.Snap.Service(ep.Namespace, ep.Name)
+			if svc == nil || len(svc.Spec.Selector) > 0 {
+				continue
+			}
+			for i, ss := range ep.Subsets {
+				for j, port := range ss.Ports {
+					checkEndpointPort(p, ep.Src, fmt.Sprintf("subsets[%d].ports[%d]", i, j), svc, port.Name, port.Protocol)
+				}
+			}
+		}
+		for _, es := range p.Snap.EndpointSlices {
+			svc := p.Snap.Service(es.Namespace, es.Labels[serviceNameLabel])
+			if svc == nil || controllerOwned(es) {
+				continue
+			}
+			for j, port := range es.Ports {
+				name := ""
+				if port.Name != nil {
+					name = *port.Name
+				}
+				var proto corev1.Protocol
+				if port.Protocol != nil {
+					proto = *port.Protocol
+				}
+				checkEndpointPort(p, es.Src, fmt.Sprintf("ports[%d]", j), svc, name, proto)
+			}
+		}
+	},
+}
+
+func checkEndpointPort(p *Pass, src *snapshot.Source, field string, svc *snapshot.Service, name string, proto corev1.Protocol) {
+	var svcNames []string
+	for _, sp := range svc.Spec.Ports {
+		if sp.Name == name {
+			if protocolOf(sp.Protocol) != protocolOf(proto) {
+				p.Report(src, field+".protocol", "port %q is %s here but %s on service/%s", name, protocolOf(proto), protocolOf(sp.Protocol), svc.Name)
+			}
+			return
+		}
+		svcNames = append(svcNames, fmt.Sprintf("%q", sp.Name))
+	}
+	if len(svc.Spec.Ports) == 0 {
+		return
+	}
+	shown := name
+	if shown == "" {
+		shown = "(unnamed)"
+	}
+	p.Report(src, field+".name", "port name %s matches no port of service/%s (its port names: %s), so that Service port gets no endpoints",
+		shown, svc.Name, strings.Join(svcNames, ", "))
+}
+
+var ruleEndpointsAddress = &Rule{
+	ID: "endpoints-address-invalid", Severity: report.Error, Category: CatEndpoints,
+	Summary:     "endpoint address that is not an IP, or is a loopback or link-local address",
+	Remediation: "Use routable addresses of the real backends (for a DNS name, use an ExternalName Service instead).",
+	Docs: "Endpoint addresses must be IP addresses that other nodes can reach. The API server rejects loopback " +
+		"(127.0.0.0/8, ::1) and link-local (169.254.0.0/16, fe80::/10) addresses in Endpoints: they would point each " +
+		"node at itself. A host name is not accepted either; that is what an ExternalName Service is for.",
+	Check: func(p *Pass) {
+		for _, ep := range p.Snap.Endpoints {
+			for i, ss := range ep.Subsets {
+				for j, a := range ss.Addresses {
+					checkAddress(p, ep.Src, fmt.Sprintf("subsets[%d].addresses[%d].ip", i, j), a.IP, "")
+				}
+				for j, a := range ss.NotReadyAddresses {
+					checkAddress(p, ep.Src, fmt.Sprintf("subsets[%d].notReadyAddresses[%d].ip", i, j), a.IP, "")
+				}
+			}
+		}
+		for _, es := range p.Snap.EndpointSlices {
+			if es.AddressType == discoveryv1.AddressTypeFQDN {
+				continue
+			}
+			for i, e := range es.Endpoints {
+				for j, a := range e.Addresses {
+					checkAddress(p, es.Src, fmt.Sprintf("endpoints[%d].addresses[%d]", i, j), a, es.AddressType)
+				}
+			}
+		}
+	},
+}
+
+func checkAddress(p *Pass, src *snapshot.Source, field, addr string, at discoveryv1.AddressType) {
+	ip := net.ParseIP(addr)
+	switch {
+	case ip == nil:
+		p.Report(src, field, "%q is not an IP address", addr)
+	case ip.IsLoopback():
+		p.Report(src, field, "%s is a loopback address: it would send each node's traffic to itself", addr)
+	case ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast():
+		p.Report(src, field, "%s is a link-local address, not reachable from other nodes", addr)
+	case ip.IsUnspecified():
+		p.Report(src, field, "%s is the unspecified address", addr)
+	case at == discoveryv1.AddressTypeIPv4 && ip.To4() == nil:
+		p.Report(src, field, "%s is an IPv6 address in an EndpointSlice of addressType IPv4", addr)
+	case at == discoveryv1.AddressTypeIPv6 && ip.To4() != nil:
+		p.Report(src, field, "%s is an IPv4 address in an EndpointSlice of addressType IPv6", addr)
+	}
+}
+
+var ruleSliceLabel = &Rule{
+	ID: "endpointslice-service-label-missing", Severity: report.Error, Category: CatEndpoints,
+	Summary:     "EndpointSlice without the kubernetes.io/service-name label",
+	Remediation: "Add the label kubernetes.io/service-name: <service name> to the EndpointSlice.",
+	Docs: "kube-proxy and the cluster DNS find a Service's EndpointSlices through the `kubernetes.io/service-name` " +
+		"label; the slice's own name does not matter. Without the label the slice serves nothing.",
+	Check: func(p *Pass) {
+		for _, es := range p.Snap.EndpointSlices {
+			if _, ok := es.Labels[serviceNameLabel]; ok {
+				continue
+			}
+			hint := ""
+			if svc := p.Snap.Service(es.Namespace, es.Name); svc != nil {
+				hint = fmt.Sprintf(" (it is named like service/%s, but the name does not link them)", svc.Name)
+			}
+			p.Report(es.Src, "metadata.labels", "EndpointSlice has no %s label, so no Service uses it%s", serviceNameLabel, hint)
+		}
+	},
+}
+
+var ruleSliceAddressType = &Rule{
+	ID: "endpointslice-address-type", Severity: report.Warning, Category: CatEndpoints,
+	Summary:     "EndpointSlice of addressType FQDN",
+	Remediation: "Use addressType IPv4 or IPv6 with IP addresses; for a DNS name use an ExternalName Service.",
+	Docs:        "kube-proxy ignores EndpointSlices of addressType FQDN (deprecated): such a slice sends no traffic anywhere.",
+	Check: func(p *Pass) {
+		for _, es := range p.Snap.EndpointSlices {
+			if es.AddressType == discoveryv1.AddressTypeFQDN {
+				p.Report(es.Src, "addressType", "addressType FQDN is deprecated and ignored by kube-proxy: traffic is not routed to these endpoints")
+			}
+		}
+	},
+}
+
+var ruleEndpointsDeprecated = &Rule{
+	ID: "endpoints-deprecated", Severity: report.Info, Category: CatEndpoints,
+	Summary:     "core/v1 Endpoints object (deprecated since Kubernetes 1.33)",
+	Remediation: "Write a discovery.k8s.io/v1 EndpointSlice labelled kubernetes.io/service-name=<service> instead.",
+	Docs: "The Endpoints API is deprecated in favour of EndpointSlice since 1.33; it still works (a controller " +
+		"mirrors it into an EndpointSlice) but is limited to 1000 addresses and gets warnings from the API server. " +
+		"`kubectl svc-doctor expose external` writes EndpointSlices.",
+	Check: func(p *Pass) {
+		if p.Snap.Live {
+			return
+		}
+		for _, ep := range p.Snap.Endpoints {
+			p.Report(ep.Src, "kind", "Endpoints is deprecated since Kubernetes 1.33: use an EndpointSlice with the label %s=%s", serviceNameLabel, ep.Name)
+		}
+	},
+}

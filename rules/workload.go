@@ -1,0 +1,371 @@
+package rules
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/svc-doctor/svc-doctor/report"
+	"github.com/svc-doctor/svc-doctor/snapshot"
+)
+
+// probeRef is one probe of one container.
+type probeRef struct {
+	w     *snapshot.Workload
+	c     *corev1.Container
+	cpath string // field path of the container
+	kind  string // readinessProbe, livenessProbe, startupProbe
+	probe *corev1.Probe
+}
+
+func (r probeRef) field(sub string) string {
+	f := r.cpath + "." + r.kind
+	if sub != "" {
+		f += "." + sub
+	}
+	return f
+}
+
+// allContainers lists every container of a template (init containers included) with its path.
+func allContainers(w *snapshot.Workload) []containerRef {
+	var out []containerRef
+	for i := range w.Spec.InitContainers {
+		c := &w.Spec.InitContainers[i]
+		out = append(out, containerRef{c: c, path: fmt.Sprintf("%s.initContainers[%d]", w.SpecPath, i),
+			sidecar: c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways})
+	}
+	for i := range w.Spec.Containers {
+		out = append(out, containerRef{c: &w.Spec.Containers[i], path: fmt.Sprintf("%s.containers[%d]", w.SpecPath, i)})
+	}
+	return out
+}
+
+func probes(s *snapshot.Snapshot) []probeRef {
+	var out []probeRef
+	for _, w := range s.Workloads {
+		for _, cr := range allContainers(w) {
+			for _, k := range []struct {
+				name string
+				p    *corev1.Probe
+			}{{"readinessProbe", cr.c.ReadinessProbe}, {"livenessProbe", cr.c.LivenessProbe}, {"startupProbe", cr.c.StartupProbe}} {
+				if k.p != nil {
+					out = append(out, probeRef{w: w, c: cr.c, cpath: cr.path, kind: k.name, probe: k.p})
+				}
+			}
+		}
+	}
+	return out
+}
+
+func handlers(p *corev1.Probe) []string {
+	var h []string
+	if p.Exec != nil {
+		h = append(h, "exec")
+	}
+	if p.HTTPGet != nil {
+		h = append(h, "httpGet")
+	}
+	if p.TCPSocket != nil {
+		h = append(h, "tcpSocket")
+	}
+	if p.GRPC != nil {
+		h = append(h, "grpc")
+	}
+	return h
+}
+
+var ruleProbeHandlers = &Rule{
+	ID: "probe-multiple-handlers", Severity: report.Error, Category: CatWorkload,
+	Summary:     "probe with more than one handler (exec, httpGet, tcpSocket, grpc), or none",
+	Remediation: "Keep exactly one handler per probe; a container has at most one probe of each kind.",
+	Docs: "A probe runs exactly one check. The API server rejects a probe that declares several handlers " +
+		"(`may not specify more than 1 handler type`) — writing exec, httpGet and tcpSocket together does not run " +
+		"three checks. To check several things, use one exec command or an HTTP endpoint that checks them all.",
+	Check: func(p *Pass) {
+		for _, pr := range probes(p.Snap) {
+			h := handlers(pr.probe)
+			switch {
+			case len(h) > 1:
+				p.Report(pr.w.Src, pr.field(h[1]), "%s of container %s declares %d handlers (%s); a probe takes exactly one, the API server rejects this",
+					pr.kind, pr.c.Name, len(h), strings.Join(h, ", "))
+			case len(h) == 0:
+				p.Report(pr.w.Src, pr.field(""), "%s of container %s has no handler: add exec, httpGet, tcpSocket or grpc", pr.kind, pr.c.Name)
+			}
+		}
+	},
+}
+
+var ruleProbePort = &Rule{
+	ID: "probe-port-undeclared", Severity: report.Error, Category: CatWorkload,
+	Summary:     "probe port name that the container does not define (or a number it does not declare)",
+	Remediation: "Use a port name declared in the same container's ports, or the port number the application listens on.",
+	Docs: "A named probe port is looked up in the container's own `ports`; if it is missing the probe fails on every " +
+		"attempt and a readiness probe keeps the pod out of every Service. A numeric port that the container does " +
+		"not declare still works (ports are informational) and is only reported as information.",
+	Check: func(p *Pass) {
+		for _, pr := range probes(p.Snap) {
+			var port intstr.IntOrString
+			var sub string
+			switch {
+			case pr.probe.HTTPGet != nil:
+				port, sub = pr.probe.HTTPGet.Port, "httpGet.port"
+			case pr.probe.TCPSocket != nil:
+				port, sub = pr.probe.TCPSocket.Port, "tcpSocket.port"
+			case pr.probe.GRPC != nil:
+				port, sub = intstr.FromInt32(pr.probe.GRPC.Port), "grpc.port"
+			default:
+				continue
+			}
+			if port.Type == intstr.String {
+				found := false
+				for _, cp := range pr.c.Ports {
+					if cp.Name == port.StrVal {
+						found = true
+					}
+				}
+				if !found {
+					p.Report(pr.w.Src, pr.field(sub), "%s of container %s uses port %q, which the container does not define (%s): the probe always fails",
+						pr.kind, pr.c.Name, port.StrVal, containerPortList(pr.c))
+				}
+				continue
+			}
+			if len(pr.c.Ports) == 0 {
+				continue // nothing declared at all: nothing to compare with
+			}
+			found := false
+			for _, cp := range pr.c.Ports {
+				if cp.ContainerPort == port.IntVal {
+					found = true
+				}
+			}
+			if !found {
+				p.ReportSeverity(report.Info, pr.w.Src, pr.field(sub), "%s of container %s checks port %d, which the container does not declare (%s); fine if the application listens there",
+					pr.kind, pr.c.Name, port.IntVal, containerPortList(pr.c))
+			}
+		}
+	},
+}
+
+func containerPortList(c *corev1.Container) string {
+	if len(c.Ports) == 0 {
+		return "it declares no ports"
+	}
+	var parts []string
+	for _, p := range c.Ports {
+		s := fmt.Sprint(p.ContainerPort)
+		if p.Name != "" {
+			s = p.Name + " " + s
+		}
+		parts = append(parts, s)
+	}
+	return "it declares " + strings.Join(parts, ", ")
+}
+
+var ruleProbeTimeout = &Rule{
+	ID: "probe-timeout-exceeds-period", Severity: report.Warning, Category: CatWorkload,
+	Summary:     "probe timeoutSeconds at or above periodSeconds",
+	Remediation: "Keep timeoutSeconds below periodSeconds (defaults: timeout 1s, period 10s).",
+	Docs:        "A probe whose timeout is as long as its period overlaps the next attempt: slow responses pile up and a single slow check decides several periods.",
+	Check: func(p *Pass) {
+		for _, pr := range probes(p.Snap) {
+			timeout, period := pr.probe.TimeoutSeconds, pr.probe.PeriodSeconds
+			if timeout == 0 {
+				timeout = 1
+			}
+			if period == 0 {
+				period = 10
+			}
+			if timeout >= period {
+				p.Report(pr.w.Src, pr.field("timeoutSeconds"), "%s of container %s: timeoutSeconds %d is not below periodSeconds %d", pr.kind, pr.c.Name, timeout, period)
+			}
+		}
+	},
+}
+
+var ruleProbeSuccess = &Rule{
+	ID: "probe-success-threshold", Severity: report.Error, Category: CatWorkload,
+	Summary:     "liveness or startup probe with successThreshold other than 1",
+	Remediation: "Remove successThreshold from liveness and startup probes (it must be 1).",
+	Docs:        "Only readiness probes may require several consecutive successes; the API server rejects successThreshold != 1 on liveness and startup probes.",
+	Check: func(p *Pass) {
+		for _, pr := range probes(p.Snap) {
+			if pr.kind != "readinessProbe" && pr.probe.SuccessThreshold > 1 {
+				p.Report(pr.w.Src, pr.field("successThreshold"), "%s of container %s has successThreshold %d; it must be 1 for %s", pr.kind, pr.c.Name, pr.probe.SuccessThreshold, pr.kind)
+			}
+		}
+	},
+}
+
+var ruleProbeIdentical = &Rule{
+	ID: "probe-readiness-equals-liveness", Severity: report.Warning, Category: CatWorkload,
+	Summary:     "identical readiness and liveness probes",
+	Remediation: "Make the liveness probe cheaper and more tolerant (larger failureThreshold) than the readiness probe, or drop it.",
+	Docs: "Readiness takes a pod out of the Service; liveness restarts it. With identical probes a slow dependency " +
+		"or a load spike restarts pods that only needed a pause from traffic, which turns a brown-out into an outage.",
+	Check: func(p *Pass) {
+		for _, w := range p.Snap.Workloads {
+			for _, cr := range allContainers(w) {
+				r, l := cr.c.ReadinessProbe, cr.c.LivenessProbe
+				if r == nil || l == nil || !reflect.DeepEqual(r, l) {
+					continue
+				}
+				p.Report(w.Src, cr.path+".livenessProbe", "container %s has identical readiness and liveness probes: a failing check restarts the pod instead of only taking it out of the Service", cr.c.Name)
+			}
+		}
+	},
+}
+
+var ruleReadinessMissing = &Rule{
+	ID: "readiness-probe-missing", Severity: report.Warning, Category: CatWorkload,
+	Summary:     "container behind a Service without a readiness probe",
+	Remediation: "Add a readinessProbe that succeeds only when the container can serve (an HTTP health path or a TCP check of the served port).",
+	Docs: "Without a readiness probe a pod counts as ready as soon as its containers start, so the Service sends " +
+		"requests to it while it is still loading, and keeps sending them when it cannot serve. Only containers " +
+		"that serve a port of a Service that selects them are checked.",
+	Check: func(p *Pass) {
+		for _, w := range p.Snap.Workloads {
+			var svcs []*snapshot.Service
+			for _, svc := range selectorServices(p.Snap) {
+				if svc.Namespace == w.Src.Ref.Namespace && snapshot.Selects(svc.Spec.Selector, w) {
+					svcs = append(svcs, svc)
+				}
+			}
+			if len(svcs) == 0 {
+				continue
+			}
+			for _, cr := range servingContainers(w) {
+				if cr.c.ReadinessProbe != nil {
+					continue
+				}
+				svc, ok := servedBy(w, cr.c, svcs)
+				if !ok {
+					continue
+				}
+				p.Report(w.Src, cr.path, "container %s serves service/%s but has no readinessProbe: it receives traffic as soon as it starts", cr.c.Name, svc.Name)
+			}
+		}
+	},
+}
+
+// servedBy returns a Service whose target port this container declares; when no container of the
+// template declares any target port, the first container counts as the one serving.
+func servedBy(w *snapshot.Workload, c *corev1.Container, svcs []*snapshot.Service) (*snapshot.Service, bool) {
+	anyDeclared := false
+	for _, svc := range svcs {
+		for i := range svc.Spec.Ports {
+			sp := &svc.Spec.Ports[i]
+			r := resolveTargetPort(w, sp)
+			if r.number == 0 {
+				continue
+			}
+			for _, cr := range servingContainers(w) {
+				for _, cp := range cr.c.Ports {
+					if cp.ContainerPort == r.number {
+						anyDeclared = true
+						if cr.c == c {
+							return svc, true
+						}
+					}
+				}
+			}
+		}
+	}
+	if !anyDeclared && len(w.Spec.Containers) > 0 && &w.Spec.Containers[0] == c {
+		return svcs[0], true
+	}
+	return nil, false
+}
+
+var ruleWorkloadSelector = &Rule{
+	ID: "workload-selector-mismatch", Severity: report.Error, Category: CatWorkload,
+	Summary:     "workload whose selector does not match its own pod template labels",
+	Remediation: "Make spec.selector a subset of spec.template.metadata.labels.",
+	Docs: "A Deployment, ReplicaSet, StatefulSet, DaemonSet or ReplicationController manages the pods its selector " +
+		"matches; the API server rejects one whose selector does not match its own template (`selector does not " +
+		"match template labels`).",
+	Check: func(p *Pass) {
+		for _, w := range p.Snap.Workloads {
+			if w.Selector == nil || w.Pod != nil {
+				continue
+			}
+			if !w.Selector.Matches(labels.Set(w.Labels)) {
+				p.Report(w.Src, w.SelectorPath, "selector %s does not match the template labels %s", w.Selector.String(), labelsOrNone(w.Labels))
+			}
+		}
+	},
+}
+
+func labelsOrNone(l map[string]string) string {
+	if len(l) == 0 {
+		return "(none)"
+	}
+	return selectorString(l)
+}
+
+var ruleContainerPortName = &Rule{
+	ID: "container-port-name-invalid", Severity: report.Error, Category: CatWorkload,
+	Summary:     "container port name that is invalid or used twice in a pod",
+	Remediation: "Name ports with at most 15 lower-case letters, digits and '-', including a letter, unique within the pod.",
+	Docs: "Container port names are IANA service names (at most 15 characters: `http`, `metrics`, `grpc-web`), " +
+		"unique across all containers of the pod. A Service's named targetPort refers to them.",
+	Check: func(p *Pass) {
+		for _, w := range p.Snap.Workloads {
+			seen := map[string]string{}
+			for _, cr := range allContainers(w) {
+				for i, cp := range cr.c.Ports {
+					if cp.Name == "" {
+						continue
+					}
+					field := fmt.Sprintf("%s.ports[%d].name", cr.path, i)
+					if errs := validation.IsValidPortName(cp.Name); len(errs) > 0 {
+						p.Report(w.Src, field, "port name %q is invalid: %s", cp.Name, strings.Join(errs, "; "))
+						continue
+					}
+					if other, ok := seen[cp.Name]; ok {
+						p.Report(w.Src, field, "port name %q is also used by container %s", cp.Name, other)
+						continue
+					}
+					seen[cp.Name] = cr.c.Name
+				}
+			}
+		}
+	},
+}
+
+var ruleContainerRequired = &Rule{
+	ID: "container-required-fields", Severity: report.Error, Category: CatWorkload,
+	Summary:     "container without a name or an image, or a pod template without containers",
+	Remediation: "Give every container a name and an image.",
+	Docs:        "The API server rejects a container without `name` or `image`, and a pod without containers.",
+	Check: func(p *Pass) {
+		for _, w := range p.Snap.Workloads {
+			if w.Pod != nil {
+				continue
+			}
+			if len(w.Spec.Containers) == 0 {
+				p.Report(w.Src, w.SpecPath, "the pod template has no containers")
+			}
+			for _, cr := range allContainers(w) {
+				var missing []string
+				if cr.c.Name == "" {
+					missing = append(missing, "name")
+				}
+				if cr.c.Image == "" {
+					missing = append(missing, "image")
+				}
+				if len(missing) > 0 {
+					who := "container"
+					if cr.c.Name != "" {
+						who += " " + cr.c.Name
+					}
+					p.Report(w.Src, cr.path, "%s has no %s", who, strings.Join(missing, " and "))
+				}
+			}
+		}
+	},
+}

@@ -1,0 +1,509 @@
+package snapshot
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	extv1beta1 "k8s.io/api/extensions/v1beta1"
+	networkingv1 "k8s.io/api/networking/v1"
+	netv1beta1 "k8s.io/api/networking/v1beta1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	sjson "sigs.k8s.io/json"
+
+	"github.com/svc-doctor/svc-doctor/manifest"
+	"github.com/svc-doctor/svc-doctor/report"
+)
+
+// Rule IDs of the issues found while decoding objects.
+const (
+	RuleUnknownField      = "unknown-field"
+	RuleInvalidValue      = "invalid-value"
+	RuleKindCase          = "kind-wrong-case"
+	RuleAPIVersionCase    = "api-version-wrong-case"
+	RuleRemovedAPI        = "removed-api-version"
+	RuleUnknownAPIVersion = "unknown-api-version"
+	RuleDuplicateObject   = "duplicate-object"
+	RuleSecretBase64      = "secret-data-not-base64"
+)
+
+// FromManifests builds a snapshot from parsed manifests. Objects without a namespace get
+// defaultNamespace ("default" when empty). It is pure: no I/O.
+func FromManifests(res *manifest.Result, defaultNamespace string) *Snapshot {
+	if defaultNamespace == "" {
+		defaultNamespace = "default"
+	}
+	s := &Snapshot{DefaultNamespace: defaultNamespace, Files: res.Files}
+	for _, p := range res.Problems {
+		s.Issues = append(s.Issues, issueFromProblem(p, defaultNamespace))
+	}
+	d := decoder{s: s, seen: map[string]*Source{}}
+	for _, o := range res.Objects {
+		d.add(o)
+	}
+	s.Index()
+	return s
+}
+
+func issueFromProblem(p manifest.Problem, defaultNS string) Issue {
+	is := Issue{Rule: p.Rule, Field: p.Field, Message: p.Message,
+		Loc: &report.Location{File: p.File, Document: p.Doc, Line: p.ObjLine, Field: p.Field, FieldLine: p.Line}}
+	if p.ObjLine == 0 {
+		is.Loc.Line, is.Loc.FieldLine = p.Line, 0
+	}
+	if p.Kind != "" || p.Name != "" {
+		ns := p.Namespace
+		if ns == "" && p.Kind != "" && !clusterScoped[p.Kind] {
+			ns = defaultNS
+		}
+		is.Src = &Source{Ref: report.ObjectRef{APIVersion: p.APIVersion, Kind: p.Kind, Namespace: ns, Name: p.Name}}
+	}
+	return is
+}
+
+type decoder struct {
+	s    *Snapshot
+	seen map[string]*Source
+}
+
+func (d *decoder) issue(rule string, src *Source, field, format string, args ...any) {
+	d.s.Issues = append(d.s.Issues, Issue{Rule: rule, Src: src, Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+func (d *decoder) add(o *manifest.Object) {
+	av, kind := o.APIVersion, o.Kind
+	src := &Source{Manifest: o}
+	if canon, ok := tables.apiVersions[strings.ToLower(av)]; ok && canon != av {
+		d.issue(RuleAPIVersionCase, src, "apiVersion", "apiVersion %q is written with the wrong case: API versions are case-sensitive, write %q", av, canon)
+		av = canon
+	}
+	if IsBuiltinGroup(av) {
+		if canon, ok := tables.kindsLower[strings.ToLower(kind)]; ok && canon != kind {
+			d.issue(RuleKindCase, src, "kind", "kind %q is written with the wrong case: kinds are case-sensitive, write %q", kind, canon)
+			kind = canon
+		}
+	}
+	if av != o.APIVersion {
+		src.WrittenAPIVersion = o.APIVersion
+	}
+	ns := o.Namespace
+	if clusterScoped[kind] {
+		ns = ""
+	} else if ns == "" {
+		ns = d.s.DefaultNamespace
+	}
+	src.Ref = report.ObjectRef{APIVersion: av, Kind: kind, Namespace: ns, Name: o.Name}
+
+	key := group(av) + "/" + kind + "/" + ns + "/" + o.Name
+	if first, dup := d.seen[key]; dup && o.Name != "" && !strings.HasSuffix(o.Name, "*") {
+		d.issue(RuleDuplicateObject, src, "metadata.name", "%s is defined twice (first at %s); only the last one applied survives",
+			src.Ref, first.Location("").String())
+	} else {
+		d.seen[key] = src
+	}
+
+	legacy := false
+	if rm, ok := removedAPIs[av+"/"+kind]; ok {
+		legacy = true
+		if kind != "Ingress" { // the Ingress message is written after conversion, with its v1 form
+			msg := fmt.Sprintf("%s %s was removed in Kubernetes %s", av, kind, rm.removedIn)
+			if rm.replacement != "" {
+				msg += fmt.Sprintf(": use apiVersion %s", rm.replacement)
+			} else {
+				msg += " and has no replacement"
+			}
+			d.issue(RuleRemovedAPI, src, "apiVersion", "%s", msg)
+		}
+		if rm.replacement != "" && kind != "Ingress" {
+			src.WrittenAPIVersion, av = o.APIVersion, rm.replacement
+			src.Ref.APIVersion = av
+		}
+	} else if IsBuiltinGroup(av) && !servedBy(av, kind) && kind != "" {
+		if home, ok := tables.kindHome[kind]; ok {
+			d.issue(RuleUnknownAPIVersion, src, "apiVersion", "apiVersion %s does not serve kind %s: use apiVersion %s", av, kind, home)
+			src.WrittenAPIVersion, av = o.APIVersion, home
+			src.Ref.APIVersion = av
+		} else if _, known := servedKinds[av]; known {
+			d.issue(RuleUnknownAPIVersion, src, "kind", "apiVersion %s has no kind %q (the object is passed through unchecked)", av, kind)
+		}
+	}
+	d.decode(src, av, kind, legacy)
+}
+
+func (d *decoder) decode(src *Source, av, kind string, legacy bool) {
+	o := src.Manifest
+	// lenient decoding for removed API versions read into today's types: their old fields are
+	// not errors, the removed-api-version finding already says what to change
+	strict := !legacy
+	switch av + "/" + kind {
+	case "v1/Service":
+		var v corev1.Service
+		if d.into(src, &v, true) {
+			src.Annotations = v.Annotations
+			v.Namespace = src.Ref.Namespace
+			d.s.Services = append(d.s.Services, &Service{Service: &v, Src: src})
+		}
+	case "v1/Endpoints":
+		var v corev1.Endpoints
+		if d.into(src, &v, true) {
+			src.Annotations = v.Annotations
+			v.Namespace = src.Ref.Namespace
+			d.s.Endpoints = append(d.s.Endpoints, &Endpoints{Endpoints: &v, Src: src})
+		}
+	case "discovery.k8s.io/v1/EndpointSlice":
+		var v discoveryv1.EndpointSlice
+		if d.into(src, &v, strict) {
+			src.Annotations = v.Annotations
+			v.Namespace = src.Ref.Namespace
+			d.s.EndpointSlices = append(d.s.EndpointSlices, &EndpointSlice{EndpointSlice: &v, Src: src})
+		}
+	case "networking.k8s.io/v1/Ingress":
+		var v networkingv1.Ingress
+		if d.into(src, &v, true) {
+			src.Annotations = v.Annotations
+			v.Namespace = src.Ref.Namespace
+			d.s.Ingresses = append(d.s.Ingresses, &Ingress{Ingress: &v, Src: src})
+		}
+	case "extensions/v1beta1/Ingress":
+		var v extv1beta1.Ingress
+		if d.into(src, &v, true) {
+			d.legacyIngress(src, convertExtIngress(&v))
+		}
+	case "networking.k8s.io/v1beta1/Ingress":
+		var v netv1beta1.Ingress
+		if d.into(src, &v, true) {
+			d.legacyIngress(src, convertNetIngress(&v))
+		}
+	case "networking.k8s.io/v1/IngressClass":
+		var v networkingv1.IngressClass
+		if d.into(src, &v, strict) {
+			src.Annotations = v.Annotations
+			d.s.IngressClasses = append(d.s.IngressClasses, &IngressClass{IngressClass: &v, Src: src})
+		}
+	case "networking.k8s.io/v1/NetworkPolicy":
+		var v networkingv1.NetworkPolicy
+		if d.into(src, &v, strict) {
+			src.Annotations = v.Annotations
+			v.Namespace = src.Ref.Namespace
+			d.s.NetworkPolicies = append(d.s.NetworkPolicies, &NetworkPolicy{NetworkPolicy: &v, Src: src})
+		}
+	case "v1/Secret":
+		d.secret(src)
+	case "v1/Pod":
+		var v corev1.Pod
+		if d.into(src, &v, true) {
+			src.Annotations = v.Annotations
+			d.s.Workloads = append(d.s.Workloads, &Workload{Src: src, Labels: v.Labels, LabelsPath: "metadata.labels",
+				Spec: &v.Spec, SpecPath: "spec"})
+		}
+	case "v1/ReplicationController":
+		var v corev1.ReplicationController
+		if d.into(src, &v, true) {
+			src.Annotations = v.Annotations
+			w := &Workload{Src: src, Replicas: v.Spec.Replicas, SelectorPath: "spec.selector"}
+			if t := v.Spec.Template; t != nil {
+				w.Labels, w.LabelsPath, w.Spec, w.SpecPath = t.Labels, "spec.template.metadata.labels", &t.Spec, "spec.template.spec"
+			}
+			sel := v.Spec.Selector
+			if len(sel) == 0 { // defaults to the template's labels
+				sel = w.Labels
+			}
+			if len(sel) > 0 {
+				w.Selector = labels.SelectorFromSet(sel)
+			}
+			d.addTemplate(w)
+		}
+	case "apps/v1/Deployment":
+		var v appsv1.Deployment
+		if d.into(src, &v, strict) {
+			src.Annotations = v.Annotations
+			w := d.appsTemplate(src, v.Spec.Selector, &v.Spec.Template, v.Spec.Replicas)
+			w.Deployment = &v
+			d.addTemplate(w)
+		}
+	case "apps/v1/ReplicaSet":
+		var v appsv1.ReplicaSet
+		if d.into(src, &v, strict) {
+			src.Annotations = v.Annotations
+			d.addTemplate(d.appsTemplate(src, v.Spec.Selector, &v.Spec.Template, v.Spec.Replicas))
+		}
+	case "apps/v1/StatefulSet":
+		var v appsv1.StatefulSet
+		if d.into(src, &v, strict) {
+			src.Annotations = v.Annotations
+			d.addTemplate(d.appsTemplate(src, v.Spec.Selector, &v.Spec.Template, v.Spec.Replicas))
+		}
+	case "apps/v1/DaemonSet":
+		var v appsv1.DaemonSet
+		if d.into(src, &v, strict) {
+			src.Annotations = v.Annotations
+			d.addTemplate(d.appsTemplate(src, v.Spec.Selector, &v.Spec.Template, nil))
+		}
+	case "batch/v1/Job":
+		var v batchv1.Job
+		if d.into(src, &v, true) {
+			src.Annotations = v.Annotations
+			t := &v.Spec.Template
+			d.addTemplate(&Workload{Src: src, Labels: t.Labels, LabelsPath: "spec.template.metadata.labels", Spec: &t.Spec, SpecPath: "spec.template.spec"})
+		}
+	case "batch/v1/CronJob":
+		var v batchv1.CronJob
+		if d.into(src, &v, strict) {
+			src.Annotations = v.Annotations
+			t := &v.Spec.JobTemplate.Spec.Template
+			d.addTemplate(&Workload{Src: src, Labels: t.Labels, LabelsPath: "spec.jobTemplate.spec.template.metadata.labels",
+				Spec: &t.Spec, SpecPath: "spec.jobTemplate.spec.template.spec"})
+		}
+	default:
+		var meta struct {
+			Metadata metav1.ObjectMeta `json:"metadata"`
+		}
+		_ = json.Unmarshal(o.JSON, &meta)
+		src.Annotations = meta.Metadata.Annotations
+		d.s.Other = append(d.s.Other, src)
+	}
+}
+
+func (d *decoder) addTemplate(w *Workload) {
+	if w.Spec == nil {
+		w.Spec = &corev1.PodSpec{}
+	}
+	d.s.Workloads = append(d.s.Workloads, w)
+}
+
+func (d *decoder) appsTemplate(src *Source, sel *metav1.LabelSelector, t *corev1.PodTemplateSpec, replicas *int32) *Workload {
+	w := &Workload{Src: src, Labels: t.Labels, LabelsPath: "spec.template.metadata.labels", Spec: &t.Spec,
+		SpecPath: "spec.template.spec", SelectorPath: "spec.selector", Replicas: replicas}
+	if sel != nil {
+		if s, err := metav1.LabelSelectorAsSelector(sel); err == nil && !s.Empty() {
+			w.Selector = s
+		} else if err != nil {
+			d.issue(RuleInvalidValue, src, "spec.selector", "spec.selector is not a valid label selector: %v", err)
+		}
+	}
+	return w
+}
+
+func (d *decoder) legacyIngress(src *Source, v *networkingv1.Ingress) {
+	src.Annotations = v.Annotations
+	v.Namespace = src.Ref.Namespace
+	rm := removedAPIs[src.Ref.APIVersion+"/Ingress"]
+	d.issue(RuleRemovedAPI, src, "apiVersion", "%s Ingress was removed in Kubernetes %s: use apiVersion %s, where %s",
+		src.Ref.APIVersion, rm.removedIn, rm.replacement, v1IngressForm(v))
+	src.WrittenAPIVersion = src.Ref.APIVersion
+	src.Ref.APIVersion = rm.replacement
+	d.s.Ingresses = append(d.s.Ingresses, &Ingress{Ingress: v, Src: src, Legacy: true})
+}
+
+// v1IngressForm spells out the networking.k8s.io/v1 form of the first backend of an Ingress.
+func v1IngressForm(v *networkingv1.Ingress) string {
+	for _, r := range v.Spec.Rules {
+		if r.HTTP == nil {
+			continue
+		}
+		for _, p := range r.HTTP.Paths {
+			if p.Backend.Service == nil {
+				continue
+			}
+			port := "number: " + strconv.Itoa(int(p.Backend.Service.Port.Number))
+			if p.Backend.Service.Port.Name != "" {
+				port = "name: " + p.Backend.Service.Port.Name
+			}
+			return fmt.Sprintf("every path needs pathType (Prefix, Exact or ImplementationSpecific) and a backend is written "+
+				"`service: {name: %s, port: {%s}}` instead of serviceName/servicePort", p.Backend.Service.Name, port)
+		}
+	}
+	return "every path needs pathType (Prefix, Exact or ImplementationSpecific) and a backend is written `service: {name: NAME, port: {number: PORT}}` instead of serviceName/servicePort"
+}
+
+// secretDoc is a Secret whose data is kept as text, so that values that are not base64 can be
+// named one by one.
+type secretDoc struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+	Immutable         *bool             `json:"immutable,omitempty"`
+	Data              map[string]string `json:"data,omitempty"`
+	StringData        map[string]string `json:"stringData,omitempty"`
+	Type              corev1.SecretType `json:"type,omitempty"`
+}
+
+func (d *decoder) secret(src *Source) {
+	var v secretDoc
+	if !d.into(src, &v, true) {
+		return
+	}
+	src.Annotations = v.Annotations
+	sec := &Secret{Src: src, Type: v.Type, Data: map[string][]byte{}}
+	if sec.Type == "" {
+		sec.Type = corev1.SecretTypeOpaque
+	}
+	keys := make([]string, 0, len(v.Data))
+	for k := range v.Data {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		// the API server decodes like encoding/json: standard alphabet, newlines ignored
+		b, err := base64.StdEncoding.DecodeString(strings.NewReplacer("\n", "", "\r", "").Replace(v.Data[k]))
+		if err != nil {
+			sec.BadData = append(sec.BadData, k)
+			continue
+		}
+		sec.Data[k] = b
+	}
+	for k, val := range v.StringData {
+		sec.Data[k] = []byte(val)
+	}
+	if len(sec.BadData) > 0 {
+		hint := "values under data must be base64-encoded; put plain text (such as PEM) under stringData instead, or encode it with `base64 -w0`"
+		field := "data[" + sec.BadData[0] + "]"
+		what := "value of data." + sec.BadData[0] + " is"
+		if len(sec.BadData) > 1 {
+			what = "values of data." + strings.Join(sec.BadData, ", data.") + " are"
+		}
+		d.issue(RuleSecretBase64, src, field, "the %s not valid base64, so the API server rejects this Secret: %s", what, hint)
+	}
+	d.s.Secrets = append(d.s.Secrets, sec)
+}
+
+var strictErrRE = regexp.MustCompile(`^(unknown|duplicate) field "(.*)"$`)
+
+// into decodes the object's JSON into v (a pointer). Unknown fields (when strict) and values of
+// the wrong type become issues; decoding goes on past a wrong value (it is treated as absent), so
+// that one mistake does not hide the others. It returns false only when nothing usable was
+// decoded.
+func (d *decoder) into(src *Source, v any, strict bool) bool {
+	o := src.Manifest
+	data := o.JSON
+	var patcher *manifest.Patcher
+	rt := reflect.TypeOf(v).Elem()
+	for attempt := 0; attempt < 8; attempt++ {
+		reflect.ValueOf(v).Elem().Set(reflect.Zero(rt))
+		var strictErrs []error
+		var err error
+		if strict {
+			strictErrs, err = sjson.UnmarshalStrict(data, v)
+		} else {
+			err = sjson.UnmarshalCaseSensitivePreserveInts(data, v)
+		}
+		if err == nil {
+			for _, se := range strictErrs {
+				m := strictErrRE.FindStringSubmatch(se.Error())
+				if m == nil {
+					d.issue(RuleUnknownField, src, "", "%v", se)
+					continue
+				}
+				if m[1] == "duplicate" {
+					continue // reported as a duplicate YAML key already
+				}
+				d.issue(RuleUnknownField, src, m[2], "%s", unknownFieldMessage(rt, m[2]))
+			}
+			return true
+		}
+		off, desc, ok := typeErrorOffset(err)
+		if !ok {
+			d.issue(RuleInvalidValue, src, "", "%s cannot be read: %v", src.Ref.Kind, err)
+			return false
+		}
+		if patcher == nil {
+			var pok bool
+			if patcher, pok = o.NewPatcher(); !pok {
+				d.issue(RuleInvalidValue, src, "", "%v", err)
+				return false
+			}
+		}
+		val, found := patcher.At(int(off))
+		if !found {
+			d.issue(RuleInvalidValue, src, "", "%v", err)
+			return false
+		}
+		d.issue(RuleInvalidValue, src, val.Path, "%s", typeErrorMessage(val, desc))
+		if patcher.Null(val) != nil {
+			return false
+		}
+		data = patcher.JSON
+	}
+	return true
+}
+
+// typeErrorOffset extracts the byte offset and a description from the decoder's type error
+// (its type lives in an internal package, so its exported fields are read by reflection).
+func typeErrorOffset(err error) (int64, string, bool) {
+	rv := reflect.ValueOf(err)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() || rv.Elem().Kind() != reflect.Struct || rv.Elem().Type().Name() != "UnmarshalTypeError" {
+		return 0, "", false
+	}
+	e := rv.Elem()
+	off := e.FieldByName("Offset")
+	typ := e.FieldByName("Type")
+	if !off.IsValid() || !typ.IsValid() {
+		return 0, "", false
+	}
+	want := ""
+	if t, ok := typ.Interface().(reflect.Type); ok && t != nil {
+		want = describeType(t)
+	}
+	return off.Int(), want, true
+}
+
+func describeType(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.String:
+		return "a string"
+	case reflect.Slice:
+		if t.Elem().Kind() == reflect.Uint8 {
+			return "base64 text"
+		}
+		return "a list"
+	case reflect.Map, reflect.Struct:
+		if t.Name() == "IntOrString" {
+			return "a number or a name"
+		}
+		if t.Name() == "Quantity" {
+			return "a quantity such as 100m or 1Gi"
+		}
+		return "a mapping"
+	}
+	return t.String()
+}
+
+func typeErrorMessage(v manifest.Value, want string) string {
+	got := "a mapping"
+	switch {
+	case strings.HasPrefix(v.JSON, "["):
+		got = "a list"
+	case strings.HasPrefix(v.JSON, "\""):
+		got = "the string " + v.JSON
+	case v.JSON == "true" || v.JSON == "false":
+		got = "the boolean " + v.JSON
+	case v.JSON == "null":
+		got = "null"
+	case !strings.HasPrefix(v.JSON, "{"):
+		got = "the number " + v.JSON
+	}
+	msg := fmt.Sprintf("%s is %s, but it must be %s", v.Path, got, want)
+	if (v.JSON == "true" || v.JSON == "false") && v.Text != "" && v.Text != "true" && v.Text != "false" && want == "a string" {
+		msg += fmt.Sprintf(" (Kubernetes reads an unquoted %s as a boolean: write \"%s\")", v.Text, v.Text)
+	} else if strings.HasPrefix(v.JSON, "\"") && want == "an integer" {
+		msg += " (remove the quotes)"
+	} else if want == "a string" && v.Text != "" && !strings.HasPrefix(v.JSON, "\"") {
+		msg += fmt.Sprintf(" (quote it: \"%s\")", v.Text)
+	}
+	return msg
+}
