@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs svc-doctor's end-to-end tests on the local test cluster, from a fresh machine or clone:
 #   setup (cached after the first run) -> start -> project images -> go test ./test/e2e/... -> stop
-# The cluster is ALWAYS stopped at the end (trap), and the exit code is the tests' exit code.
+# The cluster this script started is ALWAYS stopped at the end (trap), and the exit code is the tests'.
+# A cluster that was already running when it began (a developer's, shared with others) is reused and
+# left running; E2E_STOP=always stops it anyway.
 #   E2E_RUN=RE          only the tests matching RE (go test -run)
 #   E2E_KEEP_CLUSTER=1  leave the cluster running afterwards (for debugging; stop with hack/cluster/stop.sh)
 #   E2E_TIMEOUT=30m     go test -timeout
@@ -9,11 +11,19 @@
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 C="$REPO/hack/cluster"
+KEEP=${E2E_KEEP_CLUSTER:-0}
+# shellcheck source=SCRIPTDIR/cluster/env.sh
+. "$C/env.sh"
+if [ -f "$CL_RUN/kube-apiserver.pid" ] && kill -0 "$(cat "$CL_RUN/kube-apiserver.pid")" 2>/dev/null &&
+  [ "${E2E_STOP:-}" != always ]; then
+  echo "e2e: the cluster is already running: reusing it and leaving it running (E2E_STOP=always stops it)"
+  KEEP=1
+fi
 # shellcheck disable=SC2317 # called through the trap
 cleanup() {
   local rc=$?
-  if [ "${E2E_KEEP_CLUSTER:-0}" = 1 ]; then
-    echo "e2e: cluster left running (E2E_KEEP_CLUSTER=1): export KUBECONFIG=$("$C/status.sh" kubeconfig)"
+  if [ "$KEEP" = 1 ]; then
+    echo "e2e: cluster left running: export KUBECONFIG=$("$C/status.sh" kubeconfig)"
   else
     "$C/stop.sh" || echo "e2e: WARNING: stop.sh failed" >&2
   fi

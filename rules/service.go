@@ -14,7 +14,9 @@ import (
 	"github.com/svc-doctor/svc-doctor/snapshot"
 )
 
-func isExternalName(svc *snapshot.Service) bool { return svc.Spec.Type == corev1.ServiceTypeExternalName }
+func isExternalName(svc *snapshot.Service) bool {
+	return svc.Spec.Type == corev1.ServiceTypeExternalName
+}
 
 func isHeadless(svc *snapshot.Service) bool { return svc.Spec.ClusterIP == corev1.ClusterIPNone }
 
