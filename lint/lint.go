@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -41,6 +42,11 @@ type Options struct {
 	NodePortRange     string
 	CertExpiryWarning time.Duration
 	Namespace         string
+	// Live lints the objects of a cluster instead of manifests.
+	Live          bool
+	AllNamespaces bool
+
+	kube *genericclioptions.ConfigFlags
 
 	// Now is the clock certificates are checked against (tests fix it).
 	Now func() time.Time
@@ -102,6 +108,8 @@ Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage or input error, 3
 	f.StringVar(&o.ConfigFile, "config", "", "config file (default: "+DefaultConfigFile+" in the working directory, if present)")
 	f.StringVar(&o.NodePortRange, "node-port-range", o.NodePortRange, "the cluster's --service-node-port-range, as MIN-MAX")
 	f.DurationVar(&o.CertExpiryWarning, "cert-expiry-warning", o.CertExpiryWarning, "warn about certificates expiring within this duration")
+	f.BoolVar(&o.Live, "live", false, "lint the objects of the cluster (namespace -n, or all with -A) instead of manifests")
+	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "with --live: lint every namespace")
 	_ = cmd.MarkFlagDirname("kustomize")
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(report.LintFormats, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("fail-on", cobra.FixedCompletions([]string{"error", "warning", "info", "none"}, cobra.ShellCompDirectiveNoFileComp))
@@ -132,6 +140,7 @@ type FileConfig struct {
 // Complete fills the options from flags, the config file and arguments.
 func (o *Options) Complete(cmd *cobra.Command, kube *genericclioptions.ConfigFlags, args []string) error {
 	o.Filenames = append(o.Filenames, args...)
+	o.kube = kube
 	if kube != nil && kube.Namespace != nil && *kube.Namespace != "" {
 		o.Namespace = *kube.Namespace
 	}
@@ -181,8 +190,13 @@ func (o *Options) applyConfigFile(cmd *cobra.Command, path string) error {
 
 // Validate checks the options and derives the run configuration.
 func (o *Options) Validate() error {
-	if len(o.Filenames) == 0 && o.Kustomize == "" {
-		return cmdutil.UsageError("nothing to lint: pass -f FILE|DIR|- (repeatable) or -k DIR")
+	switch {
+	case o.Live && (len(o.Filenames) > 0 || o.Kustomize != ""):
+		return cmdutil.UsageError("--live lints the cluster: it cannot be combined with -f or -k")
+	case o.AllNamespaces && !o.Live:
+		return cmdutil.UsageError("-A only applies with --live; manifests take their namespaces from the files (-n sets the default)")
+	case !o.Live && len(o.Filenames) == 0 && o.Kustomize == "":
+		return cmdutil.UsageError("nothing to lint: pass -f FILE|DIR|- (repeatable), -k DIR, or --live")
 	}
 	if err := cmdutil.ValidateOutput(o.Output, report.LintFormats); err != nil {
 		return err
@@ -237,11 +251,15 @@ func parsePortRange(s string) (rules.PortRange, error) {
 
 // Run lints and prints.
 func (o *Options) Run(ctx context.Context) error {
-	res, err := o.load()
+	snap, err := o.snapshot(ctx)
 	if err != nil {
 		return err
 	}
-	snap := snapshot.FromManifests(res, o.Namespace)
+	for _, kind := range sortedKeys(snap.Unavailable) {
+		if !strings.HasPrefix(snap.Unavailable[kind], "not read") {
+			fmt.Fprintf(o.ErrOut, "warning: %s not checked: %s\n", kind, snap.Unavailable[kind])
+		}
+	}
 	rep, err := Lint(snap, o.cfg)
 	if err != nil {
 		return cmdutil.AsUsage(err)
@@ -266,6 +284,46 @@ func (o *Options) Run(ctx context.Context) error {
 		return cmdutil.FindingsError(rep.Summary.Findings.AtOrAbove(o.failOn), o.FailOn)
 	}
 	return nil
+}
+
+func (o *Options) snapshot(ctx context.Context) (*snapshot.Snapshot, error) {
+	if !o.Live {
+		res, err := o.load()
+		if err != nil {
+			return nil, err
+		}
+		return snapshot.FromManifests(res, o.Namespace), nil
+	}
+	c, err := cmdutil.NewClients(o.kube, 30*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	ns := c.Namespace
+	if o.AllNamespaces {
+		ns = ""
+	}
+	fmt.Fprintf(o.ErrOut, "reading %s from the cluster...\n", nsText(ns))
+	snap, err := snapshot.FromCluster(ctx, c.Kube, snapshot.ClusterOptions{Namespace: ns, SkipNodes: true})
+	if err != nil {
+		return nil, cmdutil.Incomplete(err)
+	}
+	return snap, nil
+}
+
+func nsText(ns string) string {
+	if ns == "" {
+		return "all namespaces"
+	}
+	return "namespace " + ns
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 func (o *Options) load() (*manifest.Result, error) {

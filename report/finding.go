@@ -109,8 +109,11 @@ func (l *Location) BestLine() int {
 
 // String renders file:line (with the document index when the file holds several).
 func (l *Location) String() string {
-	if l == nil || l.File == "" {
+	if l == nil {
 		return ""
+	}
+	if l.File == "" {
+		return l.Field // live objects have no file: the field path says where
 	}
 	s := l.File
 	if line := l.BestLine(); line > 0 {

@@ -1,0 +1,282 @@
+package snapshot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/svc-doctor/svc-doctor/report"
+)
+
+// ClusterOptions scopes a live snapshot.
+type ClusterOptions struct {
+	// Namespace to read; "" reads all namespaces.
+	Namespace string
+	// PageSize bounds each LIST page (default 500).
+	PageSize int64
+	// MaxTLSSecrets bounds how many Secrets referenced by Ingress TLS entries are fetched (GET
+	// each; default 50). Only those Secrets are read, never all Secrets.
+	MaxTLSSecrets int
+	// SkipNodes skips the cluster-scoped node LIST (lint does not need it).
+	SkipNodes bool
+}
+
+// FromCluster reads a snapshot from a cluster with one paginated LIST per kind (Services,
+// EndpointSlices, Pods, Ingresses, NetworkPolicies in the namespace; IngressClasses and Nodes
+// cluster-wide) plus one GET per Secret referenced by an Ingress TLS entry. A kind that cannot be
+// read (forbidden, timeout, not served) is recorded in Unavailable with the reason, and the rest
+// of the snapshot is still built: rules that need that kind treat it as unknown. The error is
+// non-nil only when nothing at all could be read.
+func FromCluster(ctx context.Context, cs kubernetes.Interface, opts ClusterOptions) (*Snapshot, error) {
+	if opts.PageSize == 0 {
+		opts.PageSize = 500
+	}
+	if opts.MaxTLSSecrets == 0 {
+		opts.MaxTLSSecrets = 50
+	}
+	ns := opts.Namespace
+	s := &Snapshot{Live: true, DefaultNamespace: ns, Unavailable: map[string]string{}}
+	fail := func(kind, scope string, err error) {
+		s.Unavailable[kind] = describeAPIError(err, "list", strings.ToLower(kind)+"s", scope)
+	}
+	where := ns
+	if where == "" {
+		where = "all namespaces"
+	}
+
+	svcs, err := listAll(ctx, opts.PageSize, func(ctx context.Context, lo metav1.ListOptions) ([]corev1.Service, string, error) {
+		l, err := cs.CoreV1().Services(ns).List(ctx, lo)
+		if err != nil {
+			return nil, "", err
+		}
+		return l.Items, l.Continue, nil
+	})
+	if err != nil {
+		fail("Service", where, err)
+	}
+	for i := range svcs {
+		v := &svcs[i]
+		s.Services = append(s.Services, &Service{Service: v, Src: liveSource("v1", "Service", &v.ObjectMeta)})
+	}
+
+	slices, err := listAll(ctx, opts.PageSize, func(ctx context.Context, lo metav1.ListOptions) ([]discoveryv1.EndpointSlice, string, error) {
+		l, err := cs.DiscoveryV1().EndpointSlices(ns).List(ctx, lo)
+		if err != nil {
+			return nil, "", err
+		}
+		return l.Items, l.Continue, nil
+	})
+	if err != nil {
+		fail("EndpointSlice", where, err)
+	}
+	for i := range slices {
+		v := &slices[i]
+		s.EndpointSlices = append(s.EndpointSlices, &EndpointSlice{EndpointSlice: v, Src: liveSource("discovery.k8s.io/v1", "EndpointSlice", &v.ObjectMeta)})
+	}
+
+	pods, err := listAll(ctx, opts.PageSize, func(ctx context.Context, lo metav1.ListOptions) ([]corev1.Pod, string, error) {
+		l, err := cs.CoreV1().Pods(ns).List(ctx, lo)
+		if err != nil {
+			return nil, "", err
+		}
+		return l.Items, l.Continue, nil
+	})
+	if err != nil {
+		fail("Pod", where, err)
+	}
+	for i := range pods {
+		s.Workloads = append(s.Workloads, PodWorkload(&pods[i]))
+	}
+
+	ings, err := listAll(ctx, opts.PageSize, func(ctx context.Context, lo metav1.ListOptions) ([]networkingv1.Ingress, string, error) {
+		l, err := cs.NetworkingV1().Ingresses(ns).List(ctx, lo)
+		if err != nil {
+			return nil, "", err
+		}
+		return l.Items, l.Continue, nil
+	})
+	if err != nil {
+		fail("Ingress", where, err)
+	}
+	for i := range ings {
+		v := &ings[i]
+		s.Ingresses = append(s.Ingresses, &Ingress{Ingress: v, Src: liveSource("networking.k8s.io/v1", "Ingress", &v.ObjectMeta)})
+	}
+
+	classes, err := listAll(ctx, opts.PageSize, func(ctx context.Context, lo metav1.ListOptions) ([]networkingv1.IngressClass, string, error) {
+		l, err := cs.NetworkingV1().IngressClasses().List(ctx, lo)
+		if err != nil {
+			return nil, "", err
+		}
+		return l.Items, l.Continue, nil
+	})
+	if err != nil {
+		fail("IngressClass", "the cluster", err)
+	}
+	for i := range classes {
+		v := &classes[i]
+		s.IngressClasses = append(s.IngressClasses, &IngressClass{IngressClass: v, Src: liveSource("networking.k8s.io/v1", "IngressClass", &v.ObjectMeta)})
+	}
+
+	pols, err := listAll(ctx, opts.PageSize, func(ctx context.Context, lo metav1.ListOptions) ([]networkingv1.NetworkPolicy, string, error) {
+		l, err := cs.NetworkingV1().NetworkPolicies(ns).List(ctx, lo)
+		if err != nil {
+			return nil, "", err
+		}
+		return l.Items, l.Continue, nil
+	})
+	if err != nil {
+		fail("NetworkPolicy", where, err)
+	}
+	for i := range pols {
+		v := &pols[i]
+		s.NetworkPolicies = append(s.NetworkPolicies, &NetworkPolicy{NetworkPolicy: v, Src: liveSource("networking.k8s.io/v1", "NetworkPolicy", &v.ObjectMeta)})
+	}
+
+	if !opts.SkipNodes {
+		nodes, err := listAll(ctx, opts.PageSize, func(ctx context.Context, lo metav1.ListOptions) ([]corev1.Node, string, error) {
+			l, err := cs.CoreV1().Nodes().List(ctx, lo)
+			if err != nil {
+				return nil, "", err
+			}
+			return l.Items, l.Continue, nil
+		})
+		if err != nil {
+			fail("Node", "the cluster", err)
+		}
+		for i := range nodes {
+			v := &nodes[i]
+			s.Nodes = append(s.Nodes, &Node{Node: v, Src: liveSource("v1", "Node", &v.ObjectMeta)})
+		}
+	} else {
+		s.Unavailable["Node"] = "not read"
+	}
+
+	s.readTLSSecrets(ctx, cs, opts.MaxTLSSecrets)
+	// core/v1 Endpoints are not listed (deprecated since 1.33): manual Endpoints are mirrored into
+	// EndpointSlices, which the rules read.
+	s.Unavailable["Endpoints"] = "not read (deprecated API; the EndpointSlices mirrored from it are checked)"
+	if len(s.Unavailable) >= 8 && len(s.Services) == 0 && len(s.Workloads) == 0 {
+		return nil, fmt.Errorf("could not read anything from the cluster: %s", s.Unavailable["Service"])
+	}
+	s.Index()
+	return s, nil
+}
+
+// readTLSSecrets GETs the Secrets that Ingress TLS entries name, and nothing else.
+func (s *Snapshot) readTLSSecrets(ctx context.Context, cs kubernetes.Interface, max int) {
+	type key struct{ ns, name string }
+	seen := map[key]bool{}
+	var keys []key
+	for _, ing := range s.Ingresses {
+		for _, t := range ing.Spec.TLS {
+			k := key{ing.Namespace, t.SecretName}
+			if t.SecretName != "" && !seen[k] {
+				seen[k] = true
+				keys = append(keys, k)
+			}
+		}
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i].ns+"/"+keys[i].name < keys[j].ns+"/"+keys[j].name })
+	if len(keys) > max {
+		keys = keys[:max]
+	}
+	for _, k := range keys {
+		sec, err := cs.CoreV1().Secrets(k.ns).Get(ctx, k.name, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+			continue // absent: the rules say so
+		case err != nil:
+			s.Unavailable["Secret"] = describeAPIError(err, "get", "secrets", k.ns)
+			continue
+		}
+		out := &Secret{Src: liveSource("v1", "Secret", &sec.ObjectMeta), Type: sec.Type, Data: map[string][]byte{}}
+		for name, v := range sec.Data {
+			out.Data[name] = v
+		}
+		s.Secrets = append(s.Secrets, out)
+	}
+	// Secrets were only fetched by name: "not found" is authoritative for those names
+	if _, failed := s.Unavailable["Secret"]; !failed && len(keys) == 0 {
+		s.Unavailable["Secret"] = "not read (no Ingress TLS entry names one)"
+	}
+}
+
+// PodWorkload wraps a live Pod as a workload.
+func PodWorkload(p *corev1.Pod) *Workload {
+	return &Workload{Src: liveSource("v1", "Pod", &p.ObjectMeta), Labels: p.Labels, LabelsPath: "metadata.labels",
+		Spec: &p.Spec, SpecPath: "spec", Pod: p}
+}
+
+func liveSource(apiVersion, kind string, m *metav1.ObjectMeta) *Source {
+	return &Source{Ref: report.ObjectRef{APIVersion: apiVersion, Kind: kind, Namespace: m.Namespace, Name: m.Name}, Annotations: m.Annotations}
+}
+
+// listAll pages through a LIST.
+func listAll[T any](ctx context.Context, pageSize int64, list func(context.Context, metav1.ListOptions) ([]T, string, error)) ([]T, error) {
+	var out []T
+	lo := metav1.ListOptions{Limit: pageSize}
+	for {
+		items, cont, err := list(ctx, lo)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, items...)
+		if cont == "" {
+			return out, nil
+		}
+		lo.Continue = cont
+	}
+}
+
+// describeAPIError turns an API error into a sentence that says what permission or condition
+// is missing, e.g. "forbidden: needs list on pods in namespace shop".
+func describeAPIError(err error, verb, resource, scope string) string {
+	switch {
+	case apierrors.IsForbidden(err):
+		return fmt.Sprintf("forbidden: needs %s on %s in %s", verb, resource, scopeText(scope))
+	case apierrors.IsNotFound(err):
+		return fmt.Sprintf("%s are not served by this cluster", resource)
+	case apierrors.IsTimeout(err) || apierrors.IsServerTimeout(err) || errors.Is(err, context.DeadlineExceeded):
+		return fmt.Sprintf("timed out reading %s", resource)
+	case apierrors.IsUnauthorized(err):
+		return "unauthorized: the credentials in the kubeconfig were rejected"
+	}
+	return fmt.Sprintf("%s %s failed: %v", verb, resource, err)
+}
+
+func scopeText(scope string) string {
+	if scope == "the cluster" || scope == "all namespaces" {
+		return scope
+	}
+	return "namespace " + scope
+}
+
+// DescribeAPIError is describeAPIError for other packages.
+func DescribeAPIError(err error, verb, resource, namespace string) string {
+	if namespace == "" {
+		namespace = "the cluster"
+	}
+	return describeAPIError(err, verb, resource, namespace)
+}
+
+// MatchingPods returns the pods of the snapshot that a selector selects in namespace ns.
+func (s *Snapshot) MatchingPods(ns string, sel labels.Selector) []*corev1.Pod {
+	var out []*corev1.Pod
+	for _, w := range s.Workloads {
+		if w.Pod != nil && w.Pod.Namespace == ns && sel.Matches(labels.Set(w.Labels)) {
+			out = append(out, w.Pod)
+		}
+	}
+	return out
+}
