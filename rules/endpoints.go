@@ -87,7 +87,7 @@ var ruleEndpointsManaged = &Rule{
 	Check: func(p *Pass) {
 		for _, ep := range p.Snap.Endpoints {
 			svc := p.Snap.Service(ep.Namespace, ep.Name)
-			if svc == nil || len(svc.Spec.Selector) == 0 || p.Snap.Live {
+			if svc == nil || len(svc.Spec.Selector) == 0 || p.Snap.Live || controllerWritten(ep) {
 				continue
 			}
 			p.Report(ep.Src, "subsets", "service/%s has a selector, so Kubernetes manages this Endpoints object and overwrites these addresses; remove the selector to keep them", svc.Name)
@@ -261,4 +261,21 @@ var ruleEndpointsDeprecated = &Rule{
 			p.Report(ep.Src, "kind", "Endpoints is deprecated since Kubernetes 1.33: use an EndpointSlice with the label %s=%s", serviceNameLabel, ep.Name)
 		}
 	},
+}
+
+// controllerWritten reports whether an Endpoints object looks exported from a cluster rather than
+// written by hand: every address points at a Pod, which only the endpoints controller records.
+func controllerWritten(ep *snapshot.Endpoints) bool {
+	n := 0
+	for _, ss := range ep.Subsets {
+		for _, list := range [][]corev1.EndpointAddress{ss.Addresses, ss.NotReadyAddresses} {
+			for _, a := range list {
+				if a.TargetRef == nil || a.TargetRef.Kind != "Pod" {
+					return false
+				}
+				n++
+			}
+		}
+	}
+	return n > 0
 }

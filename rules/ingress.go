@@ -215,7 +215,7 @@ func hostProblem(h string) string {
 		return "contains a port; hosts are matched without port"
 	}
 	if errs := validation.IsDNS1123Subdomain(h); len(errs) > 0 {
-		return "is not a valid DNS name: " + strings.Join(errs, "; ")
+		return "is not a valid DNS name: use lower-case letters, digits, '-' and '.', starting and ending with a letter or digit"
 	}
 	return ""
 }

@@ -210,10 +210,11 @@ var rulePortDuplicate = &Rule{
 						names[sp.Name] = i
 					}
 				}
+				// a missing port number (0) is service-ports-missing's finding, not a duplicate
 				key := fmt.Sprintf("%d/%s", sp.Port, protocolOf(sp.Protocol))
-				if j, ok := pairs[key]; ok {
+				if j, ok := pairs[key]; ok && sp.Port != 0 {
 					p.Report(svc.Src, fmt.Sprintf("spec.ports[%d].port", i), "port %s is also exposed by spec.ports[%d]", key, j)
-				} else {
+				} else if !ok {
 					pairs[key] = i
 				}
 				if sp.NodePort != 0 {
