@@ -41,6 +41,6 @@ KUBECONFIG="$("$C/status.sh" kubeconfig)"
 export KUBECONFIG SVCDOC_E2E=1
 cd "$REPO"
 rc=0
-go test ./test/e2e/... -count=1 -v -timeout "${E2E_TIMEOUT:-30m}" ${E2E_RUN:+-run "$E2E_RUN"} || rc=$?
+go test ./test/e2e/... -count=1 -v -parallel "${E2E_PARALLEL:-4}" -timeout "${E2E_TIMEOUT:-30m}" ${E2E_RUN:+-run "$E2E_RUN"} || rc=$?
 echo "e2e: go test exit code $rc after $(($(date +%s) - s))s"
 exit "$rc"
