@@ -12,6 +12,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/svc-doctor/svc-doctor/expose"
 	"github.com/svc-doctor/svc-doctor/internal/cmdutil"
 	"github.com/svc-doctor/svc-doctor/internal/version"
 	"github.com/svc-doctor/svc-doctor/lint"
@@ -51,6 +52,7 @@ Ingress, with checks run from inside the cluster. It ends with one root cause an
 		lint.NewCmd(kube, streams),
 		lint.NewRulesCmd(streams),
 		lint.NewExplainCmd(streams),
+		expose.NewCmd(kube, streams),
 		newVersionCmd(streams),
 	)
 	return root

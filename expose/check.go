@@ -1,0 +1,261 @@
+package expose
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/svc-doctor/svc-doctor/report"
+	"github.com/svc-doctor/svc-doctor/rules"
+	"github.com/svc-doctor/svc-doctor/snapshot"
+)
+
+// ruleTargetPortUndeclared is the lint rule that expose makes an error: a numeric targetPort that
+// no selected container declares (while they declare others) is almost always a wrong number.
+const ruleTargetPortUndeclared = "service-target-port-undeclared"
+
+// CheckResult is what the rules said about the objects to create.
+type CheckResult struct {
+	// Findings about the new objects only, sorted.
+	Findings []report.Finding
+	// Rules is how many rules ran; Neighbours how many live objects they were checked against.
+	Rules, Neighbours int
+	Counts            report.Counts
+}
+
+func refOf(apiVersion, kind, ns, name string) report.ObjectRef {
+	return report.ObjectRef{APIVersion: apiVersion, Kind: kind, Namespace: ns, Name: name}
+}
+
+// WithPlan returns base with the plan's objects added as if they existed: objects of the same
+// kind and name (a previous run) are replaced, and so are the EndpointSlices expose wrote for the
+// same Service (a rerun replaces or prunes them). The new objects get creationTimestamp now, so
+// that rules which favour the older of two objects report on the new one. base is modified.
+func WithPlan(base *snapshot.Snapshot, plan *Plan, now time.Time) *snapshot.Snapshot {
+	s := base
+	ts := metav1.NewTime(now)
+	if svc := plan.Service; svc != nil {
+		s.Services = dropNamed(s.Services, func(v *snapshot.Service) bool { return v.Namespace == svc.Namespace && v.Name == svc.Name })
+		c := svc.DeepCopy()
+		c.CreationTimestamp = ts
+		s.Services = append(s.Services, &snapshot.Service{Service: c,
+			Src: &snapshot.Source{Ref: refOf("v1", "Service", c.Namespace, c.Name), Annotations: c.Annotations}})
+	}
+	if len(plan.EndpointSlices) > 0 {
+		names := map[string]bool{}
+		for _, es := range plan.EndpointSlices {
+			names[es.Namespace+"/"+es.Name] = true
+		}
+		svc := plan.EndpointSlices[0].Labels[discoveryv1.LabelServiceName]
+		ns := plan.EndpointSlices[0].Namespace
+		s.EndpointSlices = dropNamed(s.EndpointSlices, func(v *snapshot.EndpointSlice) bool {
+			return names[v.Namespace+"/"+v.Name] ||
+				v.Namespace == ns && v.Labels[discoveryv1.LabelServiceName] == svc && v.Labels[discoveryv1.LabelManagedBy] == ManagedBy
+		})
+		for _, es := range plan.EndpointSlices {
+			c := es.DeepCopy()
+			c.CreationTimestamp = ts
+			s.EndpointSlices = append(s.EndpointSlices, &snapshot.EndpointSlice{EndpointSlice: c,
+				Src: &snapshot.Source{Ref: refOf("discovery.k8s.io/v1", "EndpointSlice", c.Namespace, c.Name), Annotations: c.Annotations}})
+		}
+	}
+	if ep := plan.Endpoints; ep != nil {
+		s.Endpoints = dropNamed(s.Endpoints, func(v *snapshot.Endpoints) bool { return v.Namespace == ep.Namespace && v.Name == ep.Name })
+		c := ep.DeepCopy()
+		c.CreationTimestamp = ts
+		s.Endpoints = append(s.Endpoints, &snapshot.Endpoints{Endpoints: c,
+			Src: &snapshot.Source{Ref: refOf("v1", "Endpoints", c.Namespace, c.Name), Annotations: c.Annotations}})
+	}
+	if sec := plan.Secret; sec != nil {
+		s.Secrets = dropNamed(s.Secrets, func(v *snapshot.Secret) bool {
+			return v.Src.Ref.Namespace == sec.Namespace && v.Src.Ref.Name == sec.Name
+		})
+		s.Secrets = append(s.Secrets, SnapshotSecret(sec))
+	}
+	if ing := plan.Ingress; ing != nil {
+		s.Ingresses = dropNamed(s.Ingresses, func(v *snapshot.Ingress) bool { return v.Namespace == ing.Namespace && v.Name == ing.Name })
+		c := ing.DeepCopy()
+		c.CreationTimestamp = ts
+		s.Ingresses = append(s.Ingresses, &snapshot.Ingress{Ingress: c,
+			Src: &snapshot.Source{Ref: refOf("networking.k8s.io/v1", "Ingress", c.Namespace, c.Name), Annotations: c.Annotations}})
+	}
+	s.Index()
+	return s
+}
+
+// SnapshotSecret is what the rules see of a Secret.
+func SnapshotSecret(sec *corev1.Secret) *snapshot.Secret {
+	out := &snapshot.Secret{Src: &snapshot.Source{Ref: refOf("v1", "Secret", sec.Namespace, sec.Name), Annotations: sec.Annotations},
+		Type: sec.Type, Data: map[string][]byte{}}
+	for k, v := range sec.Data {
+		out.Data[k] = v
+	}
+	for k, v := range sec.StringData {
+		out.Data[k] = []byte(v)
+	}
+	return out
+}
+
+func dropNamed[T any](in []T, drop func(T) bool) []T {
+	out := in[:0:0]
+	for _, v := range in {
+		if !drop(v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// Check runs the lint rules over a snapshot that holds the plan (see WithPlan) and keeps the
+// findings about the plan's objects. neighbours is the number of objects that were already there.
+func Check(snap *snapshot.Snapshot, plan *Plan, cfg rules.Config, neighbours int) (*CheckResult, error) {
+	out, err := rules.Run(snap, cfg)
+	if err != nil {
+		return nil, err
+	}
+	mine := map[string]bool{}
+	for _, o := range plan.Objects() {
+		mine[refKey(o)] = true
+	}
+	res := &CheckResult{Rules: out.Rules, Neighbours: neighbours}
+	for _, f := range out.Findings {
+		if f.Object == nil || !mine[f.Object.Kind+"/"+f.Object.Namespace+"/"+f.Object.Name] {
+			continue
+		}
+		if f.Rule == ruleTargetPortUndeclared && f.Severity < report.Error && plan.Service != nil && selectedDeclarePorts(snap, plan.Service) {
+			f.Severity = report.Error
+			f.Message += "; expose refuses a target port that none of the selected containers declares (pass --force if the application does listen there)"
+		}
+		res.Findings = append(res.Findings, f)
+		res.Counts.Add(f.Severity)
+	}
+	rules.SortFindings(res.Findings)
+	return res, nil
+}
+
+// refKey is Kind/namespace/name of one of the plan's objects.
+func refKey(obj runtime.Object) string {
+	m, _ := obj.(metav1.Object)
+	if m == nil {
+		return ""
+	}
+	return obj.GetObjectKind().GroupVersionKind().Kind + "/" + m.GetNamespace() + "/" + m.GetName()
+}
+
+// selectedDeclarePorts reports whether any pod the Service selects declares a container port.
+func selectedDeclarePorts(snap *snapshot.Snapshot, svc *corev1.Service) bool {
+	s := snap.Service(svc.Namespace, svc.Name)
+	if s == nil {
+		return false
+	}
+	for _, w := range snap.SelectedWorkloads(s) {
+		if len(servingPorts(w.Spec)) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// WriteFindings prints findings for a terminal: one line each (severity, object, field, message,
+// rule), errors followed by their remediation.
+func WriteFindings(w io.Writer, fs []report.Finding) {
+	for _, f := range fs {
+		where := ""
+		if f.Object != nil {
+			where = strings.ToLower(f.Object.Kind) + "/" + f.Object.Name
+		}
+		if f.Location != nil && f.Location.Field != "" {
+			where += " " + f.Location.Field
+		}
+		fmt.Fprintf(w, "%s: %s: %s [%s]\n", f.Severity, report.Sanitize(where), report.Sanitize(f.Message), f.Rule)
+		if f.Severity == report.Error && f.Remediation != "" {
+			fmt.Fprintf(w, "  fix: %s\n", f.Remediation)
+		}
+	}
+}
+
+// liveNeighbours reads what the rules need to check the plan against the cluster: the namespace
+// (snapshot.FromCluster), the TLS Secrets the new Ingress names, and, when the Service asks for
+// node ports, the Services of every namespace (node ports are cluster-wide). Problems that only
+// limit the check are returned as warnings.
+func liveNeighbours(ctx context.Context, cs kubernetes.Interface, ns string, plan *Plan) (*snapshot.Snapshot, []string, error) {
+	snap, err := snapshot.FromCluster(ctx, cs, snapshot.ClusterOptions{Namespace: ns, SkipNodes: true})
+	if err != nil {
+		return nil, nil, err
+	}
+	var warnings []string
+	for _, kind := range sortedKeys(snap.Unavailable) {
+		if why := snap.Unavailable[kind]; !strings.HasPrefix(why, "not read") {
+			warnings = append(warnings, fmt.Sprintf("%s not checked: %s", kind, why))
+		}
+	}
+	if ing := plan.Ingress; ing != nil {
+		fetched := true
+		for _, t := range ing.Spec.TLS {
+			if t.SecretName == "" || (plan.Secret != nil && plan.Secret.Name == t.SecretName) || snap.Secret(ns, t.SecretName) != nil {
+				continue
+			}
+			sec, err := cs.CoreV1().Secrets(ns).Get(ctx, t.SecretName, metav1.GetOptions{})
+			switch {
+			case apierrors.IsNotFound(err):
+			case err != nil:
+				fetched = false
+				warnings = append(warnings, fmt.Sprintf("TLS Secret %s not checked: %s", t.SecretName, snapshot.DescribeAPIError(err, "get", "secrets", ns)))
+			default:
+				snap.Secrets = append(snap.Secrets, SnapshotSecret(sec))
+			}
+		}
+		// the Secrets the Ingress names were read by name: "not found" now means absent
+		if why, ok := snap.Unavailable["Secret"]; ok && fetched && strings.HasPrefix(why, "not read") {
+			delete(snap.Unavailable, "Secret")
+		}
+	}
+	if svc := plan.Service; svc != nil && hasNodePort(svc) {
+		others, err := listServices(ctx, cs)
+		if err != nil {
+			warnings = append(warnings, "node port conflicts with other namespaces not checked: "+snapshot.DescribeAPIError(err, "list", "services", ""))
+		}
+		for i := range others {
+			o := &others[i]
+			if o.Namespace == ns {
+				continue
+			}
+			snap.Services = append(snap.Services, &snapshot.Service{Service: o, Src: &snapshot.Source{Ref: refOf("v1", "Service", o.Namespace, o.Name), Annotations: o.Annotations}})
+		}
+	}
+	return snap, warnings, nil
+}
+
+func hasNodePort(svc *corev1.Service) bool {
+	for _, p := range svc.Spec.Ports {
+		if p.NodePort != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func listServices(ctx context.Context, cs kubernetes.Interface) ([]corev1.Service, error) {
+	var out []corev1.Service
+	lo := metav1.ListOptions{Limit: 500}
+	for {
+		l, err := cs.CoreV1().Services("").List(ctx, lo)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, l.Items...)
+		if l.Continue == "" {
+			return out, nil
+		}
+		lo.Continue = l.Continue
+	}
+}
