@@ -203,8 +203,13 @@ func syntaxProblem(file string, docIndex int, c chunk, err error) Problem {
 	line := c.line
 	if m := yamlErrLine.FindStringSubmatch(msg); m != nil {
 		n, _ := strconv.Atoi(m[1])
-		line = c.line + n - 1
 		msg = m[2]
+		// the YAML library numbers scanner errors from 1 but parser errors ("did not find
+		// expected ...") from 0, at the line where the unfinished construct started
+		if strings.HasPrefix(msg, "did not find expected") {
+			n++
+		}
+		line = c.line + n - 1
 	} else {
 		msg = strings.TrimPrefix(msg, "yaml: ")
 	}
