@@ -12,6 +12,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/svc-doctor/svc-doctor/diagnose"
 	"github.com/svc-doctor/svc-doctor/expose"
 	"github.com/svc-doctor/svc-doctor/internal/cmdutil"
 	"github.com/svc-doctor/svc-doctor/internal/version"
@@ -53,6 +54,8 @@ Ingress, with checks run from inside the cluster. It ends with one root cause an
 		lint.NewRulesCmd(streams),
 		lint.NewExplainCmd(streams),
 		expose.NewCmd(kube, streams),
+		diagnose.NewCmd(kube, streams),
+		diagnose.NewCleanupCmd(kube, streams),
 		newVersionCmd(streams),
 	)
 	return root

@@ -1,0 +1,350 @@
+package diagnose
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/svc-doctor/svc-doctor/report"
+	"github.com/svc-doctor/svc-doctor/rules"
+	"github.com/svc-doctor/svc-doctor/snapshot"
+)
+
+// Reads caches everything a diagnosis reads from the API server. The namespace snapshot
+// (snapshot.FromCluster: one paginated LIST per kind) answers most questions; the other reads are
+// single LISTs or GETs made only when a hop needs them, never one request per pod. A read that
+// fails is remembered with its reason ("forbidden: needs list on events in namespace shop") and
+// degrades only the hop that needed it. One Reads can serve many Services of its scope (-A).
+type Reads struct {
+	Client kubernetes.Interface
+	// Scope is the namespace read, or "" for all namespaces.
+	Scope string
+	// Rules configures the lint rules run on the snapshot.
+	Rules rules.Config
+
+	snap     *snapshot.Snapshot
+	snapErr  error
+	snapDone bool
+
+	findings     []report.Finding
+	findingsDone bool
+
+	events     map[string]map[string][]corev1.Event // namespace -> pod -> Unhealthy events
+	eventsWhy  map[string]string
+	workloads  map[string][]Template
+	workWhy    map[string]string
+	nodes      []corev1.Node
+	nodesWhy   string
+	nodesDone  bool
+	nsLabels   map[string]map[string]string
+	nsWhy      map[string]string
+	endpoints  map[string]*corev1.Endpoints
+	endWhy     map[string]string
+	dnsInfo    *DNSBackend
+	dnsInfoWhy string
+}
+
+// NewReads returns an empty cache for scope (a namespace, or "" for all).
+func NewReads(client kubernetes.Interface, scope string) *Reads {
+	return &Reads{Client: client, Scope: scope, Rules: rules.DefaultConfig(),
+		events: map[string]map[string][]corev1.Event{}, eventsWhy: map[string]string{},
+		workloads: map[string][]Template{}, workWhy: map[string]string{},
+		nsLabels: map[string]map[string]string{}, nsWhy: map[string]string{},
+		endpoints: map[string]*corev1.Endpoints{}, endWhy: map[string]string{}}
+}
+
+func (r *Reads) scopeNS(ns string) string {
+	if r.Scope == "" {
+		return ""
+	}
+	return ns
+}
+
+// Snapshot is the live snapshot of the scope (nodes are read separately, when needed).
+func (r *Reads) Snapshot(ctx context.Context) (*snapshot.Snapshot, error) {
+	if !r.snapDone {
+		r.snapDone = true
+		r.snap, r.snapErr = snapshot.FromCluster(ctx, r.Client, snapshot.ClusterOptions{Namespace: r.Scope, SkipNodes: true})
+	}
+	return r.snap, r.snapErr
+}
+
+// Findings are the lint findings on the snapshot (run once).
+func (r *Reads) Findings(ctx context.Context) []report.Finding {
+	if !r.findingsDone {
+		r.findingsDone = true
+		snap, err := r.Snapshot(ctx)
+		if err != nil {
+			return nil
+		}
+		out, err := rules.Run(snap, r.Rules)
+		if err == nil {
+			r.findings = out.Findings
+		}
+	}
+	return r.findings
+}
+
+// Service GETs one Service (the first read of a diagnosis: it also tells whether the cluster
+// answers at all).
+func (r *Reads) Service(ctx context.Context, ns, name string) (*corev1.Service, error) {
+	if r.snapDone && r.snapErr == nil {
+		if _, missing := r.snap.Unavailable["Service"]; !missing {
+			if s := r.snap.Service(ns, name); s != nil {
+				return s.Service, nil
+			}
+			if r.Scope == "" || r.Scope == ns {
+				return nil, apierrors.NewNotFound(corev1.Resource("services"), name)
+			}
+		}
+	}
+	return r.Client.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
+}
+
+// ServicesNamed lists the Services called name in every namespace (one LIST with a field
+// selector).
+func (r *Reads) ServicesNamed(ctx context.Context, name string) ([]corev1.Service, string) {
+	l, err := r.Client.CoreV1().Services("").List(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", name).String()})
+	if err != nil {
+		return nil, snapshot.DescribeAPIError(err, "list", "services", "")
+	}
+	return l.Items, ""
+}
+
+// PodsMatching lists, across all namespaces, the pods a selector matches (one LIST with a
+// server-side label selector; answered from the snapshot when the scope is every namespace).
+func (r *Reads) PodsMatching(ctx context.Context, sel labels.Selector) ([]corev1.Pod, string) {
+	if r.Scope == "" {
+		snap, err := r.Snapshot(ctx)
+		if err == nil {
+			if why, missing := snap.Unavailable["Pod"]; missing {
+				return nil, why
+			}
+			var out []corev1.Pod
+			for _, w := range snap.Workloads {
+				if w.Pod != nil && sel.Matches(labels.Set(w.Pod.Labels)) {
+					out = append(out, *w.Pod)
+				}
+			}
+			return out, ""
+		}
+	}
+	l, err := r.Client.CoreV1().Pods("").List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+	if err != nil {
+		return nil, snapshot.DescribeAPIError(err, "list", "pods", "")
+	}
+	return l.Items, ""
+}
+
+// Template is the pod template of a Deployment or StatefulSet, for "scaled to 0" and "cannot
+// create pods" hints.
+type Template struct {
+	Kind, Namespace, Name string
+	Labels                map[string]string
+	Replicas              int32
+	// Failure is the ReplicaFailure condition message of a Deployment, if any.
+	Failure string
+	Spec    *corev1.PodSpec
+}
+
+// Templates lists the Deployments and StatefulSets of ns (one LIST each).
+func (r *Reads) Templates(ctx context.Context, ns string) ([]Template, string) {
+	key := r.scopeNS(ns)
+	if _, ok := r.workloads[key]; !ok {
+		if _, failed := r.workWhy[key]; !failed {
+			r.loadTemplates(ctx, key)
+		}
+	}
+	var out []Template
+	for _, t := range r.workloads[key] {
+		if t.Namespace == ns {
+			out = append(out, t)
+		}
+	}
+	return out, r.workWhy[key]
+}
+
+func (r *Reads) loadTemplates(ctx context.Context, ns string) {
+	var out []Template
+	deps, err := r.Client.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		r.workWhy[ns] = snapshot.DescribeAPIError(err, "list", "deployments", ns)
+	} else {
+		for i := range deps.Items {
+			d := &deps.Items[i]
+			t := Template{Kind: "deployment", Namespace: d.Namespace, Name: d.Name, Labels: d.Spec.Template.Labels, Replicas: replicas(d.Spec.Replicas), Spec: &d.Spec.Template.Spec}
+			for _, c := range d.Status.Conditions {
+				if c.Type == appsv1.DeploymentReplicaFailure && c.Status == corev1.ConditionTrue {
+					t.Failure = c.Reason + ": " + c.Message
+				}
+			}
+			out = append(out, t)
+		}
+	}
+	sts, err := r.Client.AppsV1().StatefulSets(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		if r.workWhy[ns] == "" {
+			r.workWhy[ns] = snapshot.DescribeAPIError(err, "list", "statefulsets", ns)
+		}
+	} else {
+		for i := range sts.Items {
+			s := &sts.Items[i]
+			out = append(out, Template{Kind: "statefulset", Namespace: s.Namespace, Name: s.Name, Labels: s.Spec.Template.Labels, Replicas: replicas(s.Spec.Replicas), Spec: &s.Spec.Template.Spec})
+		}
+	}
+	r.workloads[ns] = out
+}
+
+func replicas(p *int32) int32 {
+	if p == nil {
+		return 1
+	}
+	return *p
+}
+
+// UnhealthyEvents returns the Unhealthy events (probe failures) of the pods of ns, newest last,
+// keyed by pod name: one LIST of events with a field selector, for all pods at once.
+func (r *Reads) UnhealthyEvents(ctx context.Context, ns string) (map[string][]corev1.Event, string) {
+	key := r.scopeNS(ns)
+	if _, ok := r.events[key]; !ok {
+		if why, failed := r.eventsWhy[key]; failed {
+			return nil, why
+		}
+		l, err := r.Client.CoreV1().Events(key).List(ctx, metav1.ListOptions{
+			FieldSelector: fields.Set{"reason": "Unhealthy", "involvedObject.kind": "Pod"}.AsSelector().String()})
+		if err != nil {
+			r.eventsWhy[key] = snapshot.DescribeAPIError(err, "list", "events", key)
+			return nil, r.eventsWhy[key]
+		}
+		m := map[string][]corev1.Event{}
+		for _, e := range l.Items {
+			k := e.InvolvedObject.Namespace + "/" + e.InvolvedObject.Name
+			m[k] = append(m[k], e)
+		}
+		for k := range m {
+			evs := m[k]
+			sort.SliceStable(evs, func(i, j int) bool { return eventTime(evs[i]).Before(eventTime(evs[j])) })
+		}
+		r.events[key] = m
+	}
+	out := map[string][]corev1.Event{}
+	for _, evs := range r.events[key] {
+		if len(evs) > 0 && evs[0].InvolvedObject.Namespace == ns {
+			out[evs[0].InvolvedObject.Name] = evs
+		}
+	}
+	return out, ""
+}
+
+func eventTime(e corev1.Event) time.Time {
+	switch {
+	case !e.LastTimestamp.IsZero():
+		return e.LastTimestamp.Time
+	case !e.EventTime.IsZero():
+		return e.EventTime.Time
+	}
+	return e.CreationTimestamp.Time
+}
+
+// Endpoints GETs the v1 Endpoints object of a selector-less Service (nil when there is none).
+func (r *Reads) Endpoints(ctx context.Context, ns, name string) (*corev1.Endpoints, string) {
+	key := ns + "/" + name
+	if why, ok := r.endWhy[key]; ok {
+		return r.endpoints[key], why
+	}
+	ep, err := r.Client.CoreV1().Endpoints(ns).Get(ctx, name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		r.endWhy[key] = ""
+	case err != nil:
+		r.endWhy[key] = snapshot.DescribeAPIError(err, "get", "endpoints", ns)
+	default:
+		r.endpoints[key], r.endWhy[key] = ep, ""
+	}
+	return r.endpoints[key], r.endWhy[key]
+}
+
+// Nodes lists the nodes (one LIST, for node ports).
+func (r *Reads) Nodes(ctx context.Context) ([]corev1.Node, string) {
+	if !r.nodesDone {
+		r.nodesDone = true
+		l, err := r.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+		if err != nil {
+			r.nodesWhy = snapshot.DescribeAPIError(err, "list", "nodes", "")
+		} else {
+			r.nodes = l.Items
+		}
+	}
+	return r.nodes, r.nodesWhy
+}
+
+// NamespaceLabels GETs a namespace's labels (for NetworkPolicy namespaceSelectors). When it
+// cannot be read, the labels the API server always sets are returned with the reason.
+func (r *Reads) NamespaceLabels(ctx context.Context, ns string) (map[string]string, string) {
+	if l, ok := r.nsLabels[ns]; ok {
+		return l, r.nsWhy[ns]
+	}
+	n, err := r.Client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+	if err != nil {
+		r.nsLabels[ns] = map[string]string{corev1.LabelMetadataName: ns}
+		r.nsWhy[ns] = snapshot.DescribeAPIError(err, "get", "namespaces", "")
+	} else {
+		l := map[string]string{corev1.LabelMetadataName: ns}
+		for k, v := range n.Labels {
+			l[k] = v
+		}
+		r.nsLabels[ns] = l
+	}
+	return r.nsLabels[ns], r.nsWhy[ns]
+}
+
+// DNSBackend is the state of the cluster DNS Service, read when DNS fails.
+type DNSBackend struct {
+	// ReadyEndpoints counts the ready endpoints of kube-system/kube-dns.
+	ReadyEndpoints, Endpoints int
+	// Slices is false when kube-system/kube-dns has no EndpointSlice at all.
+	Slices bool
+	// Deployment describes kube-system/coredns ("" when it does not exist or cannot be read).
+	Deployment string
+	// Replicas is its spec.replicas (-1 when unknown).
+	Replicas int32
+}
+
+// ClusterDNS reads the cluster DNS Service's EndpointSlices and the coredns Deployment in
+// kube-system (one LIST and one GET, only when a DNS check failed).
+func (r *Reads) ClusterDNS(ctx context.Context) (*DNSBackend, string) {
+	if r.dnsInfo != nil || r.dnsInfoWhy != "" {
+		return r.dnsInfo, r.dnsInfoWhy
+	}
+	l, err := r.Client.DiscoveryV1().EndpointSlices(metav1.NamespaceSystem).List(ctx, metav1.ListOptions{
+		LabelSelector: discoveryv1.LabelServiceName + "=kube-dns"})
+	if err != nil {
+		r.dnsInfoWhy = snapshot.DescribeAPIError(err, "list", "endpointslices", metav1.NamespaceSystem)
+		return nil, r.dnsInfoWhy
+	}
+	info := &DNSBackend{Replicas: -1, Slices: len(l.Items) > 0}
+	for _, s := range l.Items {
+		for _, e := range s.Endpoints {
+			info.Endpoints++
+			if e.Conditions.Ready == nil || *e.Conditions.Ready {
+				info.ReadyEndpoints++
+			}
+		}
+	}
+	if d, err := r.Client.AppsV1().Deployments(metav1.NamespaceSystem).Get(ctx, "coredns", metav1.GetOptions{}); err == nil {
+		info.Replicas = replicas(d.Spec.Replicas)
+		info.Deployment = fmt.Sprintf("deployment kube-system/coredns: %d/%d replicas ready", d.Status.ReadyReplicas, info.Replicas)
+	}
+	r.dnsInfo = info
+	return info, ""
+}

@@ -1,0 +1,168 @@
+package diagnose
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/svc-doctor/svc-doctor/helper"
+	"github.com/svc-doctor/svc-doctor/internal/cmdutil"
+	"github.com/svc-doctor/svc-doctor/internal/version"
+)
+
+// HelperFlags are the flags of every command that runs checks from inside the cluster
+// (diagnose, dnscheck, probes --run).
+type HelperFlags struct {
+	Image           string
+	ImagePullPolicy string
+	KeepHelper      bool
+	// From is "pod/NAME": run the checks from that pod (ephemeral container) instead.
+	From    string
+	Timeout time.Duration
+}
+
+// DefaultTimeout bounds a whole command run.
+const DefaultTimeout = 3 * time.Minute
+
+// AddFlags registers the flags.
+func (f *HelperFlags) AddFlags(fs *pflag.FlagSet) {
+	if f.Timeout == 0 {
+		f.Timeout = DefaultTimeout
+	}
+	fs.StringVar(&f.Image, "image", version.AgentImage(), "agent image of the helper pod (mirror it for air-gapped clusters)")
+	fs.StringVar(&f.ImagePullPolicy, "image-pull-policy", "", "image pull policy of the helper: Always|IfNotPresent|Never (default IfNotPresent)")
+	fs.BoolVar(&f.KeepHelper, "keep-helper", false, "leave the helper pod running and reuse it on the next run (remove it with `kubectl svc-doctor cleanup`)")
+	fs.StringVar(&f.From, "from", "", "run the network checks from this pod's position (pod/NAME in the namespace) in an ephemeral container, instead of a helper pod")
+	fs.DurationVar(&f.Timeout, "timeout", f.Timeout, "time limit of the whole run, helper start included")
+}
+
+// Validate checks the flags; it returns a usage error naming the flag.
+func (f *HelperFlags) Validate() error {
+	switch corev1.PullPolicy(f.ImagePullPolicy) {
+	case "", corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever:
+	default:
+		return cmdutil.UsageError("--image-pull-policy %q: use Always, IfNotPresent or Never", f.ImagePullPolicy)
+	}
+	if f.From != "" {
+		if _, err := f.FromPod(); err != nil {
+			return err
+		}
+		if f.KeepHelper {
+			return cmdutil.UsageError("--keep-helper and --from exclude each other: --from uses an ephemeral container of that pod, not a helper pod")
+		}
+	}
+	if f.Timeout <= 0 {
+		return cmdutil.UsageError("--timeout must be positive, e.g. 2m")
+	}
+	if strings.TrimSpace(f.Image) == "" {
+		return cmdutil.UsageError("--image is empty: name the agent image, e.g. %s", version.AgentImage())
+	}
+	return nil
+}
+
+// FromPod returns the pod name of --from pod/NAME.
+func (f *HelperFlags) FromPod() (string, error) {
+	kind, name, ok := strings.Cut(f.From, "/")
+	if !ok || (kind != "pod" && kind != "pods" && kind != "po") || name == "" || strings.Contains(name, "/") {
+		return "", cmdutil.UsageError("--from %q: write pod/NAME (a pod of the namespace)", f.From)
+	}
+	return name, nil
+}
+
+// HelperSession is the AgentProvider of the CLI: it starts (or reuses) the helper pod, or adds the
+// agent to the --from pod, the first time a hop needs it, and Close removes it. Progress goes to
+// ErrOut.
+type HelperSession struct {
+	Client    kubernetes.Interface
+	Config    *rest.Config
+	Namespace string
+	Flags     HelperFlags
+	// Reason is recorded on the helper pod ("diagnose svc/web").
+	Reason string
+	ErrOut io.Writer
+
+	h *helper.Helper
+}
+
+func (s *HelperSession) options() helper.Options {
+	start := helper.DefaultStartTimeout
+	if s.Flags.Timeout > 0 && s.Flags.Timeout < start {
+		start = s.Flags.Timeout
+	}
+	return helper.Options{
+		Namespace:       s.Namespace,
+		Image:           s.Flags.Image,
+		ImagePullPolicy: corev1.PullPolicy(s.Flags.ImagePullPolicy),
+		Keep:            s.Flags.KeepHelper,
+		RunID:           helper.NewRunID(),
+		Creator:         "kubectl-svc_doctor " + version.Version,
+		Reason:          s.Reason,
+		StartTimeout:    start,
+	}
+}
+
+// Agent implements AgentProvider.
+func (s *HelperSession) Agent(ctx context.Context) (Agent, *Source, error) {
+	opts := s.options()
+	start := time.Now()
+	var err error
+	switch {
+	case s.Flags.From != "":
+		pod, _ := s.Flags.FromPod()
+		fmt.Fprintln(s.ErrOut, helper.FromPodNotice)
+		fmt.Fprintf(s.ErrOut, "adding the agent to pod %s/%s as an ephemeral container (image %s)...\n", s.Namespace, pod, opts.Image)
+		s.h, err = helper.Attach(ctx, s.Client, s.Config, pod, opts)
+	case s.Flags.KeepHelper:
+		s.h, err = helper.Find(ctx, s.Client, s.Config, opts)
+		if err == nil && s.h != nil {
+			fmt.Fprintf(s.ErrOut, "reusing %s (--keep-helper)\n", s.h)
+			break
+		}
+		fallthrough
+	default:
+		if err == nil {
+			fmt.Fprintf(s.ErrOut, "starting helper pod in namespace %s (run %s, image %s)...\n", s.Namespace, opts.RunID, opts.Image)
+			s.h, err = helper.Start(ctx, s.Client, s.Config, opts)
+		}
+	}
+	if err != nil {
+		s.h = nil
+		return nil, nil, err
+	}
+	src := &Source{Description: s.h.String(), Namespace: s.h.Namespace(), Node: s.h.Node()}
+	if pod, err := s.Client.CoreV1().Pods(s.h.Namespace()).Get(ctx, s.h.Name(), metav1.GetOptions{}); err == nil {
+		src.Labels, src.IP, src.Pod = pod.Labels, pod.Status.PodIP, pod
+		if src.Node == "" {
+			src.Node = pod.Spec.NodeName
+		}
+	}
+	fmt.Fprintf(s.ErrOut, "%s is running on node %s, IP %s (%s)\n", s.h, orNone(src.Node), orNone(src.IP), time.Since(start).Round(100*time.Millisecond))
+	return s.h, src, nil
+}
+
+// Close deletes the helper pod (or stops the agent of the ephemeral container; a kept helper is
+// left running). It runs with a fresh context, so it works after Ctrl-C cancelled ctx.
+func (s *HelperSession) Close(ctx context.Context) error {
+	if s.h == nil {
+		return nil
+	}
+	h := s.h
+	s.h = nil
+	switch {
+	case h.Kept():
+		fmt.Fprintf(s.ErrOut, "keeping %s for the next run (--keep-helper); remove it with: kubectl svc-doctor cleanup -n %s\n", h, h.Namespace())
+	case h.Ephemeral():
+		fmt.Fprintf(s.ErrOut, "stopping the agent in %s (the terminated container stays in the pod's spec until the pod is deleted)\n", h)
+	default:
+		fmt.Fprintf(s.ErrOut, "deleting %s\n", h)
+	}
+	return h.Close(ctx)
+}
