@@ -48,7 +48,7 @@ func Routes(ing *networkingv1.Ingress, class string) []Route {
 				path = "/"
 			}
 			out = append(out, Route{Namespace: ing.Namespace, Ingress: ing.Name, Class: class, RuleIndex: ri, PathIndex: pi,
-				Host: strings.ToLower(r.Host), Path: path, PathType: pt, Backend: p.Backend, Created: created})
+				Host: NormalizeHost(r.Host), Path: path, PathType: pt, Backend: p.Backend, Created: created})
 		}
 	}
 	return out
@@ -59,20 +59,18 @@ func Routes(ing *networkingv1.Ingress, class string) []Route {
 // baz.bar.foo.com), anything else must be equal (case-insensitive). A port in the request host
 // is ignored.
 func HostMatches(ruleHost, reqHost string) bool {
-	reqHost = strings.ToLower(stripPort(reqHost))
-	ruleHost = strings.ToLower(ruleHost)
-	switch {
-	case ruleHost == "":
-		return true
-	case strings.HasPrefix(ruleHost, "*."):
-		suffix := ruleHost[1:] // ".foo.com"
-		if !strings.HasSuffix(reqHost, suffix) {
-			return false
+	return hostMatchesNormalized(NormalizeHost(ruleHost), NormalizeHost(reqHost))
+}
+
+// NormalizeHost is how a request host is compared with rule hosts: lower case, without port and
+// without the trailing dot of a fully qualified name.
+func NormalizeHost(h string) string {
+	for {
+		n := strings.TrimRight(strings.ToLower(stripPort(h)), ".")
+		if n == h {
+			return n
 		}
-		label := strings.TrimSuffix(reqHost, suffix)
-		return label != "" && !strings.Contains(label, ".")
-	default:
-		return ruleHost == reqHost
+		h = n // again until stable, so that normalizing twice changes nothing
 	}
 }
 
@@ -91,6 +89,7 @@ func stripPort(h string) string {
 
 // hostRank orders host matches: exact before wildcard before any-host.
 func hostRank(ruleHost string) int {
+	ruleHost = NormalizeHost(ruleHost)
 	switch {
 	case ruleHost == "":
 		return 0
@@ -108,22 +107,10 @@ func PathMatches(pt networkingv1.PathType, routePath, reqPath string) bool {
 	if reqPath == "" {
 		reqPath = "/"
 	}
-	switch pt {
-	case networkingv1.PathTypeExact:
+	if pt == networkingv1.PathTypeExact {
 		return routePath == reqPath
-	default:
-		rp := elements(routePath)
-		qp := elements(reqPath)
-		if len(rp) > len(qp) {
-			return false
-		}
-		for i := range rp {
-			if rp[i] != qp[i] {
-				return false
-			}
-		}
-		return true
 	}
+	return elementPrefix(elements(routePath), elements(reqPath))
 }
 
 func elements(p string) []string {
@@ -157,17 +144,73 @@ type Candidate struct {
 // between equally specific routes of different Ingresses is decided by the oldest Ingress, then by
 // namespace/name (what ingress-nginx and Traefik do for literal paths); ties are marked in Reason.
 func Match(routes []Route, host, path string) []Candidate {
-	var cands []Candidate
-	for _, r := range routes {
-		if HostMatches(r.Host, host) && PathMatches(r.PathType, r.Path, path) {
-			cands = append(cands, Candidate{Route: r})
+	return newIndex(routes).match(host, path)
+}
+
+// index holds what matching needs of each route, computed once: analyses that match many
+// requests against the same routes stay linear per request.
+type index struct {
+	routes []Route
+	hosts  []string   // normalized rule hosts
+	elems  [][]string // path elements (prefix matching)
+	ranks  []int      // hostRank
+	lens   []int      // matchLen
+
+	usedElems map[string]bool // every path element, built on first use
+	hostSet   map[string]bool // every normalized rule host, built on first use
+}
+
+func newIndex(routes []Route) *index {
+	ix := &index{routes: routes, hosts: make([]string, len(routes)), elems: make([][]string, len(routes)),
+		ranks: make([]int, len(routes)), lens: make([]int, len(routes))}
+	for i, r := range routes {
+		ix.hosts[i] = NormalizeHost(r.Host)
+		ix.elems[i] = elements(r.Path)
+		ix.ranks[i] = hostRank(ix.hosts[i])
+		ix.lens[i] = matchLen(r)
+	}
+	return ix
+}
+
+func (ix *index) match(host, path string) []Candidate {
+	host = NormalizeHost(host)
+	if path == "" {
+		path = "/"
+	}
+	reqElems := elements(path)
+	var hits []int
+	for i, r := range ix.routes {
+		if !hostMatchesNormalized(ix.hosts[i], host) {
+			continue
+		}
+		if r.PathType == networkingv1.PathTypeExact {
+			if r.Path != path {
+				continue
+			}
+		} else if !elementPrefix(ix.elems[i], reqElems) {
+			continue
+		}
+		hits = append(hits, i)
+	}
+	sort.SliceStable(hits, func(a, b int) bool { return ix.better(hits[a], hits[b]) })
+	cands := make([]Candidate, len(hits))
+	for k, i := range hits {
+		cands[k] = Candidate{Route: ix.routes[i]}
+		if k > 0 {
+			cands[k].Reason = lossReason(cands[0].Route, cands[k].Route)
 		}
 	}
-	sort.SliceStable(cands, func(i, j int) bool { return better(cands[i].Route, cands[j].Route) })
-	for i := 1; i < len(cands); i++ {
-		cands[i].Reason = lossReason(cands[0].Route, cands[i].Route)
-	}
 	return cands
+}
+
+func (ix *index) better(i, j int) bool {
+	if ix.ranks[i] != ix.ranks[j] {
+		return ix.ranks[i] > ix.ranks[j]
+	}
+	if ix.lens[i] != ix.lens[j] {
+		return ix.lens[i] > ix.lens[j]
+	}
+	return tieBetter(ix.routes[i], ix.routes[j])
 }
 
 // better reports whether a takes precedence over b for a request both match.
@@ -178,19 +221,60 @@ func better(a, b Route) bool {
 	if la, lb := matchLen(a), matchLen(b); la != lb {
 		return la > lb
 	}
+	return tieBetter(a, b)
+}
+
+// tieBetter orders routes of equal host rank and path length: Exact first, then the oldest
+// Ingress (an unknown creation time counts as the newest), then namespace/name, then the order in
+// the Ingress.
+func tieBetter(a, b Route) bool {
 	if ea, eb := a.PathType == networkingv1.PathTypeExact, b.PathType == networkingv1.PathTypeExact; ea != eb {
 		return ea
 	}
-	if a.Created != b.Created && a.Created != "" && b.Created != "" {
+	if (a.Created == "") != (b.Created == "") {
+		return a.Created != ""
+	}
+	if a.Created != b.Created {
 		return a.Created < b.Created
 	}
-	if a.Namespace+"/"+a.Ingress != b.Namespace+"/"+b.Ingress {
-		return a.Namespace+"/"+a.Ingress < b.Namespace+"/"+b.Ingress
+	if a.Namespace != b.Namespace {
+		return a.Namespace < b.Namespace
+	}
+	if a.Ingress != b.Ingress {
+		return a.Ingress < b.Ingress
 	}
 	if a.RuleIndex != b.RuleIndex {
 		return a.RuleIndex < b.RuleIndex
 	}
 	return a.PathIndex < b.PathIndex
+}
+
+func hostMatchesNormalized(ruleHost, reqHost string) bool {
+	switch {
+	case ruleHost == "":
+		return true
+	case strings.HasPrefix(ruleHost, "*."):
+		suffix := ruleHost[1:] // ".foo.com"
+		if !strings.HasSuffix(reqHost, suffix) {
+			return false
+		}
+		label := strings.TrimSuffix(reqHost, suffix)
+		return label != "" && !strings.Contains(label, ".")
+	default:
+		return ruleHost == reqHost
+	}
+}
+
+func elementPrefix(rp, qp []string) bool {
+	if len(rp) > len(qp) {
+		return false
+	}
+	for i := range rp {
+		if rp[i] != qp[i] {
+			return false
+		}
+	}
+	return true
 }
 
 func matchLen(r Route) int {
@@ -206,10 +290,24 @@ func lossReason(w, l Route) string {
 		return "host " + describeHost(w.Host) + " is more specific than " + describeHost(l.Host)
 	case matchLen(w) != matchLen(l):
 		return "path " + w.Path + " is longer than " + l.Path + " (the longest matching path wins)"
-	case w.PathType != l.PathType:
+	case w.PathType == networkingv1.PathTypeExact && l.PathType != networkingv1.PathTypeExact:
 		return "Exact beats " + string(l.PathType) + " for paths of equal length"
+	case w.PathType != l.PathType:
+		return string(w.PathType) + " " + w.Path + " and " + string(l.PathType) + " " + l.Path + " match alike here: a tie the controller breaks (" + tieBreak(w, l) + ")"
 	default:
-		return "same host and path as the winner: a tie the controller breaks (usually the oldest Ingress wins); this route never serves this request"
+		return "same host and path as the winner: a tie the controller breaks (" + tieBreak(w, l) + ")"
+	}
+}
+
+// tieBreak says how better ordered two equally specific routes.
+func tieBreak(w, l Route) string {
+	switch {
+	case w.Namespace == l.Namespace && w.Ingress == l.Ingress:
+		return "the first path of the Ingress wins"
+	case w.Created != "" && l.Created != "" && w.Created != l.Created:
+		return "the oldest Ingress wins, as with ingress-nginx and Traefik"
+	default:
+		return "assumed: the first Ingress by namespace/name wins; controllers usually prefer the oldest"
 	}
 }
 
