@@ -166,8 +166,9 @@ func selectedDeclarePorts(snap *snapshot.Snapshot, svc *corev1.Service) bool {
 }
 
 // WriteFindings prints findings for a terminal: one line each (severity, object, field, message,
-// rule), errors followed by their remediation.
+// rule), errors followed by their rule's remediation (once per rule).
 func WriteFindings(w io.Writer, fs []report.Finding) {
+	fixed := map[string]bool{}
 	for _, f := range fs {
 		where := ""
 		if f.Object != nil {
@@ -177,7 +178,8 @@ func WriteFindings(w io.Writer, fs []report.Finding) {
 			where += " " + f.Location.Field
 		}
 		fmt.Fprintf(w, "%s: %s: %s [%s]\n", f.Severity, report.Sanitize(where), report.Sanitize(f.Message), f.Rule)
-		if f.Severity == report.Error && f.Remediation != "" {
+		if f.Severity == report.Error && f.Remediation != "" && !fixed[f.Rule] {
+			fixed[f.Rule] = true
 			fmt.Fprintf(w, "  fix: %s\n", f.Remediation)
 		}
 	}

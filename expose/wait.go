@@ -26,7 +26,7 @@ type EndpointsStatus struct {
 }
 
 func (s EndpointsStatus) String() string {
-	return fmt.Sprintf("%d/%d %s ready", s.Ready, s.Total, plural(s.Total, "endpoint", "endpoints"))
+	return fmt.Sprintf("%d/%d endpoints ready", s.Ready, s.Total)
 }
 
 // SummarizeSlices counts the endpoints of slices.
