@@ -190,7 +190,7 @@ func waitForAgent(ctx context.Context, client kubernetes.Interface, pod *corev1.
 			}
 			return nil, apiError(object, "watch", "pods", ns, err)
 		}
-		p, err := watchUntil(w, name, check)
+		p, err := watchUntil(wctx, w, name, check)
 		w.Stop()
 		if p != nil || err != nil {
 			if errors.Is(err, errWatchDeleted) {
@@ -217,10 +217,20 @@ func waitForAgent(ctx context.Context, client kubernetes.Interface, pod *corev1.
 
 var errWatchDeleted = errors.New("deleted")
 
-// watchUntil reads pod events until check says done or fails, the pod is deleted, or the watch ends
-// (nil, nil).
-func watchUntil(w watch.Interface, name string, check func(*corev1.Pod) (bool, error)) (*corev1.Pod, error) {
-	for ev := range w.ResultChan() {
+// watchUntil reads pod events until check says done or fails, the pod is deleted, or the watch or
+// ctx ends (nil, nil).
+func watchUntil(ctx context.Context, w watch.Interface, name string, check func(*corev1.Pod) (bool, error)) (*corev1.Pod, error) {
+	for {
+		var ev watch.Event
+		select {
+		case <-ctx.Done():
+			return nil, nil
+		case e, ok := <-w.ResultChan():
+			if !ok {
+				return nil, nil
+			}
+			ev = e
+		}
 		switch ev.Type {
 		case watch.Added, watch.Modified:
 			p, ok := ev.Object.(*corev1.Pod)
@@ -238,7 +248,6 @@ func watchUntil(w watch.Interface, name string, check func(*corev1.Pod) (bool, e
 			return nil, nil // e.g. 410 Gone: start over with a GET
 		}
 	}
-	return nil, nil
 }
 
 // lastWarning returns the newest Warning event of the pod as "Reason: message", or "" (one LIST,
