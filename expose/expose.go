@@ -378,6 +378,9 @@ func (o *Options) Complete(cmd *cobra.Command, kube *genericclioptions.ConfigFla
 		if o.Namespace == "" {
 			o.Namespace = "default"
 		}
+		if o.Diagnose == nil {
+			o.Diagnose = StaticDiagnosis(o.Kube)
+		}
 		return nil
 	}
 	c, err := cmdutil.NewClients(kube, 30*time.Second)
@@ -393,6 +396,9 @@ func (o *Options) Complete(cmd *cobra.Command, kube *genericclioptions.ConfigFla
 		return err
 	}
 	o.Kube, o.Namespace = c.Kube, c.Namespace
+	if o.Diagnose == nil {
+		o.Diagnose = StaticDiagnosis(o.Kube)
+	}
 	return nil
 }
 
@@ -1019,17 +1025,20 @@ func (o *Options) endpointsFailed(ctx context.Context, out io.Writer, svc *corev
 	}
 	fmt.Fprintln(out, line)
 	cmd := fmt.Sprintf("kubectl svc-doctor diagnose svc/%s -n %s", svc.Name, o.Namespace)
-	if o.Diagnose != nil {
-		fmt.Fprintf(o.ErrOut, "running the diagnosis (%s)...\n", cmd)
+	if o.Diagnose == nil {
+		fmt.Fprintf(out, "to find out why, run: %s\n", cmd)
+	} else {
+		fmt.Fprintln(o.ErrOut, "diagnosing (static hops: no helper pod)...")
 		verdict, err := o.Diagnose(ctx, o.Namespace, svc.Name)
-		if err == nil {
-			fmt.Fprintln(out, report.Sanitize(verdict))
-		} else {
+		if err != nil {
 			fmt.Fprintf(o.ErrOut, "warning: the diagnosis could not run: %v\n", err)
 			fmt.Fprintf(out, "to find out why, run: %s\n", cmd)
+		} else {
+			for _, line := range strings.Split(verdict, "\n") {
+				fmt.Fprintln(out, report.Sanitize(line))
+			}
+			fmt.Fprintf(out, "for the full trace (DNS and traffic from inside the cluster), run: %s\n", cmd)
 		}
-	} else {
-		fmt.Fprintf(out, "to find out why, run: %s\n", cmd)
 	}
 	return &cmdutil.ExitError{Code: cmdutil.ExitFindings, Silent: true, Err: fmt.Errorf("service/%s has no ready endpoint", svc.Name)}
 }

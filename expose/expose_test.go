@@ -450,10 +450,29 @@ func TestAfterCheckTimeoutPointsAtDiagnose(t *testing.T) {
 		t.Fatalf("exit %d (%v), want 1\n%s", res.code(), res.err, res.stderr)
 	}
 	for _, w := range []string{"service/web: 0/0 endpoints ready after ", ": no pod is an endpoint (no EndpointSlice lists one)\n",
-		"to find out why, run: kubectl svc-doctor diagnose svc/web -n shop\n"} {
+		"diagnosis: fault at hop endpoints: no EndpointSlice labelled kubernetes.io/service-name=web, though 2 pods are ready",
+		"for the full trace (DNS and traffic from inside the cluster), run: kubectl svc-doctor diagnose svc/web -n shop\n"} {
 		if !strings.Contains(res.stdout, w) {
 			t.Errorf("stdout lacks %q:\n%s", w, res.stdout)
 		}
+	}
+}
+
+func TestAfterCheckWithoutDiagnosis(t *testing.T) {
+	cs := fake.NewClientset(neighbours(t)...)
+	var stdout, stderr bytes.Buffer
+	o := NewOptions(genericiooptions.IOStreams{Out: &stdout, ErrOut: &stderr})
+	o.Kube, o.Namespace, o.Now = cs, "shop", func() time.Time { return testNow }
+	o.Diagnose = func(context.Context, string, string) (string, error) { return "", fmt.Errorf("forbidden") }
+	cmd := newCmd(o, nil)
+	cmd.SetArgs([]string{"deploy/web", "--port", "80:http", "--wait=100ms"})
+	cmd.SilenceErrors, cmd.SilenceUsage = true, true
+	if err := cmd.ExecuteContext(context.Background()); cmdutil.ExitCode(err) != 1 {
+		t.Fatalf("err %v", err)
+	}
+	if !strings.HasSuffix(stdout.String(), "to find out why, run: kubectl svc-doctor diagnose svc/web -n shop\n") ||
+		!strings.Contains(stderr.String(), "warning: the diagnosis could not run: forbidden") {
+		t.Errorf("stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
 	}
 }
 

@@ -1,0 +1,44 @@
+package expose
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/svc-doctor/svc-doctor/diagnose"
+)
+
+// StaticDiagnosis is the DiagnoseFunc of the CLI: the diagnosis's static hops (service,
+// selector, ports, readiness, endpoints, exposure), which explain a Service without ready
+// endpoints from the API alone, without starting a helper pod. Its verdict names the hop, the
+// root cause and the fix.
+func StaticDiagnosis(cs kubernetes.Interface) DiagnoseFunc {
+	return func(ctx context.Context, namespace, service string) (string, error) {
+		st := diagnose.NewState(diagnose.Config{Namespace: namespace, Name: service, Static: true}, diagnose.NewReads(cs, namespace), nil)
+		steps := diagnose.Trace(ctx, st, diagnose.StaticHops())
+		if err := st.Fatal(); err != nil {
+			return "", err
+		}
+		return formatVerdict(diagnose.Conclude(steps)), nil
+	}
+}
+
+func formatVerdict(v diagnose.Verdict) string {
+	var b strings.Builder
+	switch v.Kind {
+	case diagnose.VerdictFault:
+		fmt.Fprintf(&b, "diagnosis: fault at hop %s: %s", v.Hop, v.RootCause)
+		if v.Fix != "" {
+			fmt.Fprintf(&b, "\n  fix: %s", v.Fix)
+		}
+	default:
+		msg := v.Message
+		if msg == "" {
+			msg = v.Kind
+		}
+		fmt.Fprintf(&b, "diagnosis (%s): %s", v.Kind, msg)
+	}
+	return b.String()
+}
