@@ -104,7 +104,14 @@ func Start(ctx context.Context, client kubernetes.Interface, config *rest.Config
 	pods := client.CoreV1().Pods(opts.Namespace)
 	created, err := pods.Create(ctx, PodSpec(opts), metav1.CreateOptions{})
 	if err != nil {
-		return nil, apiError("helper pod in namespace "+opts.Namespace, "create", "pods", opts.Namespace, err)
+		err = apiError("helper pod in namespace "+opts.Namespace, "create", "pods", opts.Namespace, err)
+		if ctx.Err() != nil {
+			// Interrupted during the call: the server may have created the pod all the same.
+			if derr := deleteRun(ctx, client, opts.Namespace, opts.RunID); derr != nil {
+				err = fmt.Errorf("%w (and removing a pod it may have created failed: %v)", err, derr)
+			}
+		}
+		return nil, err
 	}
 	h := newHelper(client, config, created, ContainerName, opts.Keep)
 	pod, err := waitForAgent(ctx, client, created, ContainerName, false, opts.StartTimeout)
@@ -256,11 +263,33 @@ func (h *Helper) Close(ctx context.Context) error {
 	return nil
 }
 
+// deleteRun deletes the helper pods of one run ID (with a fresh context: ctx may be cancelled).
+func deleteRun(ctx context.Context, client kubernetes.Interface, namespace, runID string) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), CloseTimeout)
+	defer cancel()
+	sel := labels.SelectorFromSet(labels.Set{LabelName: NameValue, LabelManagedBy: ManagedByValue, LabelRunID: runID})
+	list, err := client.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+	if err != nil {
+		return apiError("helper pods of run "+runID, "list", "pods", namespace, err)
+	}
+	var errs []error
+	for _, p := range list.Items {
+		err := client.CoreV1().Pods(namespace).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: ptr.To(int64(0))})
+		if err != nil && !apierrors.IsNotFound(err) {
+			errs = append(errs, apiError("helper pod "+namespace+"/"+p.Name, "delete", "pods", namespace, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // Find returns a kept helper (see Options.Keep) in opts.Namespace that runs opts.Image, on
 // opts.NodeName when set, with the same EnableServiceLinks, and has at least MinReuseLifetime left;
 // the newest if several. It returns nil and no error when there is none. Close on the returned
 // helper leaves it running.
 func Find(ctx context.Context, client kubernetes.Interface, config *rest.Config, opts Options) (*Helper, error) {
+	if opts.Namespace == "" {
+		return nil, errors.New("helper: no namespace given")
+	}
 	opts = opts.Complete()
 	sel := labels.SelectorFromSet(labels.Set{LabelName: NameValue, LabelManagedBy: ManagedByValue, LabelKeep: "true"})
 	list, err := client.CoreV1().Pods(opts.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})

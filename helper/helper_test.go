@@ -767,3 +767,26 @@ func TestLimitedBuffer(t *testing.T) {
 		t.Errorf("buffer %q overflow %v", b.String(), b.overflow)
 	}
 }
+
+// TestStartCreateInterrupted: the server created the pod but the client was interrupted before it
+// read the answer; Start still removes the pod, found by its run ID.
+func TestStartCreateInterrupted(t *testing.T) {
+	client := newClient(runningAgent)
+	ctx, cancel := context.WithCancel(context.Background())
+	client.PrependReactor("create", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		pod := a.(k8stesting.CreateAction).GetObject().(*corev1.Pod).DeepCopy()
+		pod.Name = "svc-doctor-helper-lost"
+		if err := client.Tracker().Create(podsResource.WithVersion("v1"), pod, pod.Namespace); err != nil {
+			return true, nil, err
+		}
+		cancel() // Ctrl-C while the response is on its way
+		return true, nil, context.Canceled
+	})
+	_, err := Start(ctx, client, testConfig, Options{Namespace: "ns", RunID: "r9"})
+	if err == nil {
+		t.Fatal("Start succeeded")
+	}
+	if names := podNames(t, client, "ns"); len(names) != 0 {
+		t.Errorf("pods left: %v", names)
+	}
+}
