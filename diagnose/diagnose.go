@@ -65,7 +65,7 @@ type Options struct {
 // NewOptions returns options with the defaults.
 func NewOptions(streams genericiooptions.IOStreams) *Options {
 	return &Options{IOStreams: streams, Output: report.FormatTable, CheckTimeout: 3 * time.Second,
-		Helper: HelperFlags{Timeout: DefaultTimeout}, Now: time.Now}
+		Helper: HelperFlags{Image: version.AgentImage(), Timeout: DefaultTimeout}, Now: time.Now}
 }
 
 // NewCmd returns the diagnose command.

@@ -413,6 +413,12 @@ func (st *State) dnsDownCause(ctx context.Context, r *Result, nameserver string,
 
 func runDNS(ctx context.Context, st *State) Result {
 	svc := st.Service
+	// the cause is known already: no helper pod for it (stop short of noise)
+	for _, id := range []string{HopSelector, HopPorts, HopReadiness, HopEndpoints} {
+		if r, ok := st.results[id]; ok && r.Status == Fail {
+			return Result{Status: Skip, Summary: skipReason(r, id), BlockedBy: id}
+		}
+	}
 	if isHeadless(svc) {
 		// a headless name resolves to the ready pods: no ready pod, nothing to resolve
 		for _, id := range []string{HopSelector, HopReadiness} {

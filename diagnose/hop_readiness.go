@@ -95,7 +95,7 @@ func ExaminePod(p *corev1.Pod, events []corev1.Event, now time.Time) PodStatus {
 		}
 		switch w.Reason {
 		case "ImagePullBackOff", "ErrImagePull", "ErrImageNeverPull", "InvalidImageName":
-			set(probImage, fmt.Sprintf("container %s cannot get image %s (%s%s)", cs.Name, cs.Image, w.Reason, suffix(": ", w.Message)),
+			set(probImage, fmt.Sprintf("container %s cannot get image %s (%s%s)", cs.Name, specImage(p, cs), w.Reason, suffix(": ", w.Message)),
 				fmt.Sprintf("fix the image reference or its pull secret in %s: kubectl -n %s set image %s %s=<image:tag>", owner, ns, owner, cs.Name))
 		case "CreateContainerConfigError", "CreateContainerError":
 			set(probConfig, fmt.Sprintf("container %s cannot be created (%s%s)", cs.Name, w.Reason, suffix(": ", w.Message)),
@@ -318,4 +318,18 @@ func ownerOrPod(p *corev1.Pod) string {
 		return o
 	}
 	return "of " + o
+}
+
+// specImage is the image a container status refers to (the status' own field is empty while the
+// image has not been pulled).
+func specImage(p *corev1.Pod, cs corev1.ContainerStatus) string {
+	if cs.Image != "" {
+		return cs.Image
+	}
+	for _, c := range append(append([]corev1.Container{}, p.Spec.InitContainers...), p.Spec.Containers...) {
+		if c.Name == cs.Name {
+			return c.Image
+		}
+	}
+	return "<unknown>"
 }

@@ -50,6 +50,7 @@ type Reads struct {
 	nsWhy      map[string]string
 	endpoints  map[string]*corev1.Endpoints
 	endWhy     map[string]string
+	matching   map[string][]corev1.Pod
 	dnsInfo    *DNSBackend
 	dnsInfoWhy string
 }
@@ -118,7 +119,13 @@ func (r *Reads) ServicesNamed(ctx context.Context, name string) ([]corev1.Servic
 	if err != nil {
 		return nil, snapshot.DescribeAPIError(err, "list", "services", "")
 	}
-	return l.Items, ""
+	var out []corev1.Service
+	for _, s := range l.Items {
+		if s.Name == name {
+			out = append(out, s)
+		}
+	}
+	return out, ""
 }
 
 // PodsMatching lists, across all namespaces, the pods a selector matches (one LIST with a
@@ -139,10 +146,17 @@ func (r *Reads) PodsMatching(ctx context.Context, sel labels.Selector) ([]corev1
 			return out, ""
 		}
 	}
+	if pods, ok := r.matching[sel.String()]; ok {
+		return pods, ""
+	}
 	l, err := r.Client.CoreV1().Pods("").List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
 	if err != nil {
 		return nil, snapshot.DescribeAPIError(err, "list", "pods", "")
 	}
+	if r.matching == nil {
+		r.matching = map[string][]corev1.Pod{}
+	}
+	r.matching[sel.String()] = l.Items
 	return l.Items, ""
 }
 
@@ -228,6 +242,9 @@ func (r *Reads) UnhealthyEvents(ctx context.Context, ns string) (map[string][]co
 		}
 		m := map[string][]corev1.Event{}
 		for _, e := range l.Items {
+			if e.Reason != "Unhealthy" || e.InvolvedObject.Kind != "Pod" {
+				continue
+			}
 			k := e.InvolvedObject.Namespace + "/" + e.InvolvedObject.Name
 			m[k] = append(m[k], e)
 		}

@@ -11,10 +11,10 @@ type Status string
 
 // The hop statuses.
 const (
-	Pass Status = "Pass"
-	Warn Status = "Warn"
-	Fail Status = "Fail"
-	Skip Status = "Skip"
+	Pass Status = "pass"
+	Warn Status = "warn"
+	Fail Status = "fail"
+	Skip Status = "skip"
 )
 
 // Cause is what a failing hop found: the root cause in one sentence and a concrete fix (a command

@@ -1,0 +1,255 @@
+package diagnose
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/svc-doctor/svc-doctor/agent"
+	"github.com/svc-doctor/svc-doctor/internal/cmdutil"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", "golden", name)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./diagnose -update)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file (run go test ./diagnose -update to accept):\n--- got\n%s\n--- want\n%s", name, got, want)
+	}
+}
+
+// runCmd runs the diagnose command's Options against a fake cluster and a fake agent.
+func runCmd(t *testing.T, objs []runtime.Object, n *fakeNet, setup func(*Options)) (stdout, stderr string, err error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	o := NewOptions(genericiooptions.IOStreams{Out: &out, ErrOut: &errOut})
+	o.Client = fake.NewSimpleClientset(objs...)
+	o.Namespace = testNS
+	o.Now = fixedClock
+	if n != nil {
+		o.Agents = &provider{net: n}
+	} else {
+		o.Agents = &provider{err: errors.New("no agent in this test")}
+	}
+	setup(o)
+	err = o.Validate()
+	if err == nil {
+		err = o.Run(context.Background())
+	}
+	return out.String(), errOut.String(), err
+}
+
+func healthyCluster() ([]runtime.Object, *fakeNet) {
+	objs := []runtime.Object{namespace(testNS), service("web"), pod("web-1", "web", "10.244.0.11"), pod("web-2", "web", "10.244.0.12"),
+		slice("web", sliceEP{"10.244.0.11", "web-1", true}, sliceEP{"10.244.0.12", "web-2", true})}
+	n := newNet()
+	healthyZone(n, "web", "10.96.0.20")
+	return objs, n
+}
+
+func TestGolden(t *testing.T) {
+	healthyObjs, healthyNet := healthyCluster()
+	typo := []runtime.Object{namespace(testNS), service("web", withSelector(map[string]string{"app": "wbe"})), pod("web-1", "web", "10.244.0.11"), deployment("web", 1)}
+	notListening := []runtime.Object{namespace(testNS), service("web", withTargetPort(intstr.FromInt32(9090))), pod("web-1", "web", "10.244.0.11"), slice9090Single()}
+	nlNet := newNet()
+	healthyZone(nlNet, "web", "10.96.0.20")
+	nlNet.addr["10.244.0.11:9090"] = agent.FailRefused
+	nlNet.addr["10.96.0.20:80"] = agent.FailRefused
+	tests := []struct {
+		name     string
+		objects  []runtime.Object
+		net      *fakeNet
+		setup    func(*Options)
+		wantCode int
+	}{
+		{name: "healthy.txt", objects: healthyObjs, net: healthyNet, setup: func(o *Options) { o.Name = "web" }},
+		{name: "healthy.json", objects: healthyObjs, net: healthyNet, setup: func(o *Options) { o.Name, o.Output = "web", "json" }},
+		{name: "healthy-timing.txt", objects: healthyObjs, net: healthyNet, setup: func(o *Options) { o.Name, o.ShowRequests = "web", true }},
+		{name: "selector-typo.txt", objects: typo, net: newNet(), setup: func(o *Options) { o.Name = "web" }, wantCode: 1},
+		{name: "selector-typo.json", objects: typo, net: newNet(), setup: func(o *Options) { o.Name, o.Output = "web", "json" }, wantCode: 1},
+		{name: "not-listening.txt", objects: notListening, net: nlNet, setup: func(o *Options) { o.Name = "web" }, wantCode: 1},
+		{name: "not-listening.yaml", objects: notListening, net: nlNet, setup: func(o *Options) { o.Name, o.Output = "web", "yaml" }, wantCode: 1},
+		{name: "summary.txt", objects: append(append([]runtime.Object{}, healthyObjs...), service("api", withSelector(map[string]string{"app": "wbe"}))), setup: func(o *Options) {
+			o.AllNamespaces, o.ExplicitNamespace = true, true
+		}, wantCode: 1},
+		{name: "summary.json", objects: healthyObjs, setup: func(o *Options) { o.AllNamespaces, o.Output = true, "json" }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out, _, err := runCmd(t, tc.objects, tc.net, tc.setup)
+			if code := cmdutil.ExitCode(err); code != tc.wantCode {
+				t.Errorf("exit code %d (%v), want %d", code, err, tc.wantCode)
+			}
+			golden(t, tc.name, []byte(out))
+		})
+	}
+}
+
+func slice9090Single() runtime.Object {
+	s := slice("web", sliceEP{"10.244.0.11", "web-1", true})
+	p := int32(9090)
+	s.Ports[0].Port = &p
+	return s
+}
+
+func TestTargetSyntax(t *testing.T) {
+	tests := []struct {
+		arg, name, port, err string
+	}{
+		{arg: "svc/web", name: "web"},
+		{arg: "service/web:http", name: "web", port: "http"},
+		{arg: "services/web:8080", name: "web", port: "8080"},
+		{arg: "web", name: "web"},
+		{arg: "web:80", name: "web", port: "80"},
+		{arg: "deploy/web", err: `"deploy/web": diagnose takes a Service: svc/NAME[:PORT]`},
+		{arg: "svc/", err: `"svc/": write svc/NAME[:PORT]`},
+		{arg: "svc/web:", err: `"svc/web:": the port after ':' is empty (a port name or number)`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.arg, func(t *testing.T) {
+			name, port, err := ParseTarget(tc.arg)
+			if tc.err != "" {
+				if err == nil || err.Error() != tc.err || cmdutil.ExitCode(err) != cmdutil.ExitUsage {
+					t.Fatalf("err = %v, want %q (exit 2)", err, tc.err)
+				}
+				return
+			}
+			if err != nil || name != tc.name || port != tc.port {
+				t.Fatalf("= %q %q %v, want %q %q", name, port, err, tc.name, tc.port)
+			}
+		})
+	}
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup func(*Options)
+		err   string
+	}{
+		{name: "no target", setup: func(o *Options) {}, err: "name a Service (kubectl svc-doctor diagnose svc/NAME[:PORT]) or pass -A for a summary of every Service"},
+		{name: "-A and a name", setup: func(o *Options) { o.Name, o.AllNamespaces = "web", true }, err: "-A summarises every Service: drop svc/web, or drop -A to diagnose it"},
+		{name: "bad output", setup: func(o *Options) { o.Name, o.Output = "web", "wide" }, err: `--output "wide" is not supported: use one of table, json, yaml`},
+		{name: "bad pull policy", setup: func(o *Options) { o.Name = "web"; o.Helper.ImagePullPolicy = "Sometimes" }, err: `--image-pull-policy "Sometimes": use Always, IfNotPresent or Never`},
+		{name: "bad from", setup: func(o *Options) { o.Name = "web"; o.Helper.From = "web" }, err: `--from "web": write pod/NAME (a pod of the namespace)`},
+		{name: "from and keep", setup: func(o *Options) { o.Name = "web"; o.Helper.From, o.Helper.KeepHelper = "pod/client", true }, err: "--keep-helper and --from exclude each other: --from uses an ephemeral container of that pod, not a helper pod"},
+		{name: "http path", setup: func(o *Options) { o.Name = "web"; o.HTTPPath = "healthz" }, err: `--http-path "healthz" must start with /`},
+		{name: "-A with --from", setup: func(o *Options) { o.AllNamespaces = true; o.Helper.From = "pod/x" }, err: "-A runs the static hops only: --from, --keep-helper and --http-path do not apply"},
+		{name: "timeout", setup: func(o *Options) { o.Name = "web"; o.Helper.Timeout = 0 }, err: "--timeout must be positive, e.g. 2m"},
+		{name: "ok", setup: func(o *Options) { o.Name = "web"; o.Helper.From = "pod/client" }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			o := NewOptions(genericiooptions.IOStreams{})
+			tc.setup(o)
+			err := o.Validate()
+			if tc.err == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || err.Error() != tc.err || cmdutil.ExitCode(err) != cmdutil.ExitUsage {
+				t.Fatalf("err = %v, want %q (exit 2)", err, tc.err)
+			}
+		})
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	healthyObjs, healthyNet := healthyCluster()
+	tests := []struct {
+		name    string
+		objects []runtime.Object
+		net     *fakeNet
+		want    int
+	}{
+		{name: "healthy", objects: healthyObjs, net: healthyNet, want: 0},
+		{name: "fault", objects: []runtime.Object{service("web")}, net: newNet(), want: 1},
+		{name: "helper unavailable: inconclusive", objects: healthyObjs, net: nil, want: 3},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := runCmd(t, tc.objects, tc.net, func(o *Options) { o.Name = "web" })
+			if got := cmdutil.ExitCode(err); got != tc.want {
+				t.Fatalf("exit code %d (%v), want %d", got, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestUnreachableClusterExits3(t *testing.T) {
+	cs := fake.NewSimpleClientset()
+	cs.PrependReactor("*", "*", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, errors.New("dial tcp 10.201.0.1:6443: connect: connection refused")
+	})
+	var out, errOut bytes.Buffer
+	o := NewOptions(genericiooptions.IOStreams{Out: &out, ErrOut: &errOut})
+	o.Client, o.Namespace, o.Name, o.Now = cs, testNS, "web", fixedClock
+	o.Agents = &provider{net: newNet()}
+	err := o.Run(context.Background())
+	if cmdutil.ExitCode(err) != cmdutil.ExitIncomplete || !strings.Contains(err.Error(), "connection refused") {
+		t.Fatalf("err = %v (exit %d), want exit 3 naming the connection error", err, cmdutil.ExitCode(err))
+	}
+	if out.Len() != 0 {
+		t.Errorf("printed a report for an unreachable cluster:\n%s", out.String())
+	}
+}
+
+// TestInterruptClosesHelper cancels the context while a check runs: the trace stops, the report
+// says so, the exit code is 3 and the session is closed.
+func TestInterrupt(t *testing.T) {
+	objs, _ := healthyCluster()
+	ctx, cancel := context.WithCancel(context.Background())
+	blocking := &blockingAgent{cancel: cancel}
+	var out, errOut bytes.Buffer
+	o := NewOptions(genericiooptions.IOStreams{Out: &out, ErrOut: &errOut})
+	o.Client, o.Namespace, o.Name, o.Now = fake.NewSimpleClientset(objs...), testNS, "web", fixedClock
+	o.Agents = &blockingProvider{a: blocking}
+	err := o.Run(ctx)
+	if cmdutil.ExitCode(err) != cmdutil.ExitIncomplete || !strings.Contains(err.Error(), "interrupted") {
+		t.Fatalf("err = %v, want exit 3 interrupted", err)
+	}
+	if !strings.Contains(out.String(), "skipped: interrupted") {
+		t.Errorf("report does not say the hops were interrupted:\n%s", out.String())
+	}
+}
+
+type blockingAgent struct{ cancel func() }
+
+func (b *blockingAgent) Run(ctx context.Context, _ agent.Request) (*agent.Response, error) {
+	b.cancel()
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+type blockingProvider struct{ a *blockingAgent }
+
+func (p *blockingProvider) Agent(context.Context) (Agent, *Source, error) {
+	return p.a, &Source{Description: "helper pod shop/x", Namespace: testNS}, nil
+}

@@ -1,0 +1,569 @@
+package diagnose
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+	"k8s.io/utils/ptr"
+
+	"github.com/svc-doctor/svc-doctor/agent"
+)
+
+// healthyZone is what CoreDNS answers for a ClusterIP Service web.
+func healthyZone(n *fakeNet, name, ip string) {
+	fqdn := name + "." + testNS + ".svc.cluster.local."
+	n.zone["A "+fqdn] = []string{ip}
+	n.zone["SRV _http._tcp."+fqdn] = []string{fqdn + ":80"}
+}
+
+type traceRun struct {
+	st      *State
+	steps   []Step
+	verdict Verdict
+	cs      *fake.Clientset
+	prov    *provider
+}
+
+func runTrace(t *testing.T, objs []runtime.Object, n *fakeNet, cfg Config, react func(*fake.Clientset)) traceRun {
+	t.Helper()
+	cs := fake.NewSimpleClientset(objs...)
+	if react != nil {
+		react(cs)
+	}
+	if cfg.Namespace == "" {
+		cfg.Namespace = testNS
+	}
+	prov := &provider{net: n}
+	if n == nil {
+		prov.err = errNoAgent
+	}
+	st := NewState(cfg, NewReads(cs, cfg.Namespace), prov)
+	st.Clock = fixedClock
+	steps := Trace(context.Background(), st, Hops())
+	return traceRun{st: st, steps: steps, verdict: Conclude(steps), cs: cs, prov: prov}
+}
+
+func (r traceRun) step(id string) Step {
+	for _, s := range r.steps {
+		if s.ID == id {
+			return s
+		}
+	}
+	return Step{}
+}
+
+func forbid(verb, resource string) func(*fake.Clientset) {
+	return func(cs *fake.Clientset) {
+		cs.PrependReactor(verb, resource, func(k8stesting.Action) (bool, runtime.Object, error) {
+			return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: resource}, "", nil)
+		})
+	}
+}
+
+func TestTrace(t *testing.T) {
+	webPods := []runtime.Object{pod("web-1", "web", "10.244.0.11"), pod("web-2", "web", "10.244.0.12")}
+	webSlice := slice("web", sliceEP{"10.244.0.11", "web-1", true}, sliceEP{"10.244.0.12", "web-2", true})
+	objs := func(extra ...runtime.Object) []runtime.Object {
+		return append(append([]runtime.Object{namespace(testNS)}, webPods...), extra...)
+	}
+	tests := []struct {
+		name    string
+		objects []runtime.Object
+		net     func(*fakeNet)
+		noAgent bool
+		react   func(*fake.Clientset)
+		cfg     Config
+		// expectations
+		verdict     string
+		hop         string
+		causeHas    []string
+		fixHas      []string
+		statuses    map[string]Status
+		evidenceHas map[string][]string
+		summaryHas  map[string]string
+	}{
+		{
+			name:    "healthy ClusterIP service",
+			objects: objs(service("web"), webSlice),
+			net:     func(n *fakeNet) { healthyZone(n, "web", "10.96.0.20") },
+			verdict: VerdictHealthy,
+			statuses: map[string]Status{HopService: Pass, HopSelector: Pass, HopPorts: Pass, HopReadiness: Pass, HopEndpoints: Pass,
+				HopDNS: Pass, HopConnectivity: Pass, HopExposure: Pass},
+			evidenceHas: map[string][]string{
+				HopDNS:          {"A web.shop.svc.cluster.local. (FQDN): got 10.96.0.20, expected 10.96.0.20 (the ClusterIP)", "ndots 5"},
+				HopConnectivity: {"tcp 10.96.0.20:80 (ClusterIP, port http): ok", "tcp 10.244.0.12:8080 (pod/web-2, port http): ok"},
+				HopExposure:     {"no NetworkPolicy selects the backend pods"},
+			},
+		},
+		{
+			name:        "selector typo names the near miss and the patch",
+			objects:     objs(service("web", withSelector(map[string]string{"app": "wbe"})), deployment("web", 2)),
+			net:         func(*fakeNet) {},
+			verdict:     VerdictFault,
+			hop:         HopSelector,
+			causeHas:    []string{"selector app=wbe matches no pod in namespace shop", "deployment/web differ by one label (has app=web)"},
+			fixHas:      []string{`kubectl -n shop patch service web --type merge -p '{"spec":{"selector":{"app":"web"}}}'`},
+			statuses:    map[string]Status{HopSelector: Fail, HopPorts: Skip, HopReadiness: Skip, HopEndpoints: Skip, HopConnectivity: Skip},
+			evidenceHas: map[string][]string{HopSelector: {"near miss: deployment/web (2 pods) has app=web"}},
+			summaryHas:  map[string]string{HopEndpoints: "skipped: selector app=wbe matches no pod in namespace shop (hop selector)"},
+		},
+		{
+			name: "pods in another namespace",
+			objects: []runtime.Object{namespace(testNS), service("api"),
+				pod("api-1", "api", "10.244.0.21", inNamespace("backend")), pod("api-2", "api", "10.244.0.22", inNamespace("backend"))},
+			net:      func(*fakeNet) {},
+			verdict:  VerdictFault,
+			hop:      HopSelector,
+			causeHas: []string{"2 pods in namespace backend match: a Service only selects pods of its own namespace"},
+			fixHas:   []string{"create the Service in namespace backend"},
+		},
+		{
+			name:     "workload scaled to zero",
+			objects:  []runtime.Object{namespace(testNS), service("web"), deployment("web", 0)},
+			net:      func(*fakeNet) {},
+			verdict:  VerdictFault,
+			hop:      HopSelector,
+			causeHas: []string{"deployment/web matches the selector app=web but is scaled to 0 replicas"},
+			fixHas:   []string{"kubectl -n shop scale deployment/web --replicas=1"},
+		},
+		{
+			name: "readiness probe failing, message from events",
+			objects: []runtime.Object{namespace(testNS), service("web"), slice("web", sliceEP{"10.244.0.11", "web-1", false}),
+				pod("web-1", "web", "10.244.0.11", notReady()), unhealthy("web-1", "Readiness probe failed: HTTP probe failed with statuscode: 503")},
+			net:      func(n *fakeNet) { healthyZone(n, "web", "10.96.0.20") },
+			verdict:  VerdictFault,
+			hop:      HopReadiness,
+			causeHas: []string{"none of the 1 selected pods is ready", "Readiness probe failed: HTTP probe failed with statuscode: 503"},
+			fixHas:   []string{"make container web pass its readiness probe (httpGet http://:8080/ready)", "probes pod/web-1 -n shop --run"},
+			statuses: map[string]Status{HopReadiness: Fail, HopEndpoints: Skip, HopConnectivity: Skip, HopDNS: Skip},
+			summaryHas: map[string]string{
+				HopConnectivity: "skipped: no pod is ready (0/1): pod/web-1: readiness probe failing: Readiness probe failed: HTTP probe failed with statuscode: 503 (5s ago) (hop readiness)",
+			},
+		},
+		{
+			name: "crash loop",
+			objects: []runtime.Object{namespace(testNS), service("web"),
+				pod("web-1", "web", "10.244.0.11", waiting("CrashLoopBackOff", "back-off 40s restarting failed container"))},
+			net:      func(*fakeNet) {},
+			verdict:  VerdictFault,
+			hop:      HopReadiness,
+			causeHas: []string{"container web is in CrashLoopBackOff (restarted 4 times, last exit code 1 (Error))"},
+			fixHas:   []string{"kubectl -n shop logs pod/web-1 -c web --previous"},
+		},
+		{
+			name:     "image pull failure comes before probe failures",
+			objects:  []runtime.Object{namespace(testNS), service("web"), pod("web-1", "web", "10.244.0.11", waiting("ImagePullBackOff", "Back-off pulling image")), pod("web-2", "web", "10.244.0.12", notReady())},
+			net:      func(*fakeNet) {},
+			verdict:  VerdictFault,
+			hop:      HopReadiness,
+			causeHas: []string{"cannot get image example/web:1 (ImagePullBackOff"},
+		},
+		{
+			name:     "named targetPort missing in the pods",
+			objects:  objs(service("web", withTargetPort(intstr.FromString("web"))), webSlice),
+			net:      func(*fakeNet) {},
+			verdict:  VerdictFault,
+			hop:      HopPorts,
+			causeHas: []string{`targetPort web of service/web port http (80/TCP) matches no container port`, `no container declares a port named "web" with protocol TCP (declared: http 8080/TCP)`},
+			fixHas:   []string{`[{"op":"replace","path":"/spec/ports/0/targetPort","value":"http"}]`},
+			statuses: map[string]Status{HopPorts: Fail, HopReadiness: Pass, HopEndpoints: Skip, HopConnectivity: Skip},
+		},
+		{
+			name:    "app not listening on targetPort",
+			objects: objs(service("web", withTargetPort(intstr.FromInt32(9090))), slice9090("web")),
+			net: func(n *fakeNet) {
+				healthyZone(n, "web", "10.96.0.20")
+				n.addr["10.244.0.11:9090"], n.addr["10.244.0.12:9090"] = agent.FailRefused, agent.FailRefused
+				n.addr["10.96.0.20:80"] = agent.FailRefused
+			},
+			verdict:  VerdictFault,
+			hop:      HopConnectivity,
+			causeHas: []string{"the application does not listen on targetPort 9090", "pod/web-1, pod/web-2 refuse connections on port 9090/TCP", "(the container declares 8080/TCP)"},
+			fixHas:   []string{`"value":"http"`},
+		},
+		{
+			name:    "NetworkPolicy denies the traffic",
+			objects: objs(service("web"), webSlice, denyAll()),
+			net: func(n *fakeNet) {
+				healthyZone(n, "web", "10.96.0.20")
+				for _, a := range []string{"10.244.0.11:8080", "10.244.0.12:8080", "10.96.0.20:80"} {
+					n.addr[a] = agent.FailTimeout
+				}
+			},
+			verdict:     VerdictFault,
+			hop:         HopConnectivity,
+			causeHas:    []string{"NetworkPolicy: networkpolicy/deny-all selects the backend pods and admits nothing (no ingress rule)"},
+			fixHas:      []string{`kubectl -n shop patch networkpolicy deny-all --type json -p '[{"op":"add","path":"/spec/ingress","value":[{"from":[{"podSelector":{"matchLabels":{"\u003cclient-label\u003e":"\u003cvalue\u003e"}}}],"ports":[{"port":8080,"protocol":"TCP"}]}]}]'`},
+			evidenceHas: map[string][]string{HopConnectivity: {"networkpolicy/deny-all selects the backends (<none>): no ingress rule: admits nothing", "is NOT admitted to 2/2 backend targets"}},
+		},
+		{
+			name:    "timeouts without a policy are not blamed on one",
+			objects: objs(service("web"), webSlice),
+			net: func(n *fakeNet) {
+				healthyZone(n, "web", "10.96.0.20")
+				n.addr["10.244.0.11:8080"] = agent.FailTimeout
+			},
+			verdict:  VerdictFault,
+			hop:      HopConnectivity,
+			causeHas: []string{"the backends pod/web-1 do not answer on port 8080/TCP (timeout) and no NetworkPolicy denies the traffic"},
+		},
+		{
+			name:    "service proxy fault",
+			objects: objs(service("web"), webSlice),
+			net: func(n *fakeNet) {
+				healthyZone(n, "web", "10.96.0.20")
+				n.addr["10.96.0.20:80"] = agent.FailTimeout
+			},
+			verdict:  VerdictFault,
+			hop:      HopConnectivity,
+			causeHas: []string{"service proxy fault: the endpoints answer directly, but 10.96.0.20:80 (the ClusterIP) does not forward to them (timeout) from node node-1"},
+			fixHas:   []string{"check kube-proxy"},
+		},
+		{
+			name:    "HTTP error status with --http-path",
+			objects: objs(service("web"), webSlice),
+			cfg:     Config{Name: "web", HTTPPath: "/healthz"},
+			net: func(n *fakeNet) {
+				healthyZone(n, "web", "10.96.0.20")
+				n.httpStatus["10.244.0.11:8080"] = 500
+			},
+			verdict:  VerdictFault,
+			hop:      HopConnectivity,
+			causeHas: []string{"the application answers HTTP 500 to GET /healthz (pod/web-1)"},
+		},
+		{
+			name: "headless Service without ready pods",
+			objects: []runtime.Object{namespace(testNS), service("db", headless()), pod("db-0", "db", "10.244.0.31", notReady()),
+				unhealthy("db-0", "Readiness probe failed: dial tcp 10.244.0.31:8080: connect: connection refused")},
+			net:        func(*fakeNet) {},
+			verdict:    VerdictFault,
+			hop:        HopReadiness,
+			causeHas:   []string{"connection refused"},
+			statuses:   map[string]Status{HopDNS: Skip},
+			summaryHas: map[string]string{HopDNS: "(hop readiness)"},
+		},
+		{
+			name:    "healthy headless Service: one A record per ready pod",
+			objects: []runtime.Object{namespace(testNS), service("db", headless()), pod("db-0", "db", "10.244.0.31"), pod("db-1", "db", "10.244.0.32"), slice("db", sliceEP{"10.244.0.31", "db-0", true}, sliceEP{"10.244.0.32", "db-1", true})},
+			net: func(n *fakeNet) {
+				n.zone["A db.shop.svc.cluster.local."] = []string{"10.244.0.32", "10.244.0.31"}
+				n.zone["SRV _http._tcp.db.shop.svc.cluster.local."] = []string{"db-0.db.shop.svc.cluster.local.:8080", "db-1.db.shop.svc.cluster.local.:8080"}
+			},
+			verdict:     VerdictHealthy,
+			evidenceHas: map[string][]string{HopDNS: {"got 10.244.0.31,10.244.0.32, expected 10.244.0.31,10.244.0.32 (2 ready endpoints (headless: one A record per ready pod))", "SRV _http._tcp.db.shop.svc.cluster.local. (SRV http): got port 8080,port 8080"}},
+		},
+		{
+			name:    "ExternalName to a name that does not resolve",
+			objects: []runtime.Object{namespace(testNS), service("payments", externalName("pay.example.invalid"))},
+			net: func(n *fakeNet) {
+				n.zone["CNAME payments.shop.svc.cluster.local."] = []string{"pay.example.invalid."}
+			},
+			verdict:  VerdictFault,
+			hop:      HopDNS,
+			causeHas: []string{"service/payments is a CNAME to pay.example.invalid, which does not resolve from inside the cluster"},
+			statuses: map[string]Status{HopSelector: Skip, HopPorts: Skip, HopEndpoints: Skip, HopConnectivity: Skip, HopExposure: Skip},
+		},
+		{
+			name:    "selector-less Service with stale manual endpoints",
+			objects: []runtime.Object{namespace(testNS), service("legacy", withSelector(nil)), manualSlice("legacy", "http", "10.244.0.250")},
+			net: func(n *fakeNet) {
+				healthyZone(n, "legacy", "10.96.0.20")
+				n.addr["10.244.0.250:5432"] = agent.FailUnreachable
+				n.addr["10.96.0.20:80"] = agent.FailUnreachable
+			},
+			verdict:  VerdictFault,
+			hop:      HopConnectivity,
+			causeHas: []string{"stale endpoint addresses", "10.244.0.250:5432"},
+			fixHas:   []string{"kubectl -n shop edit endpointslice/legacy-x1"},
+			statuses: map[string]Status{HopSelector: Skip, HopPorts: Skip, HopReadiness: Skip, HopEndpoints: Pass},
+		},
+		{
+			name:     "selector-less Service whose EndpointSlice port name does not match",
+			objects:  []runtime.Object{namespace(testNS), service("legacy", withSelector(nil)), manualSlice("legacy", "pg", "10.1.2.3")},
+			net:      func(*fakeNet) {},
+			verdict:  VerdictFault,
+			hop:      HopEndpoints,
+			causeHas: []string{`endpointslice/legacy-x1 has no port named "http"/TCP (it has pg=5432)`},
+		},
+		{
+			name:     "selector-less Service without endpoints",
+			objects:  []runtime.Object{namespace(testNS), service("legacy", withSelector(nil))},
+			net:      func(*fakeNet) {},
+			verdict:  VerdictFault,
+			hop:      HopEndpoints,
+			causeHas: []string{"has no selector and nobody wrote endpoints for it"},
+		},
+		{
+			name:    "CoreDNS down",
+			objects: append(objs(service("web"), webSlice), kubeDNS(false, 0)...),
+			net: func(n *fakeNet) {
+				n.dnsDown = agent.FailDNSTimeout
+			},
+			verdict:     VerdictFault,
+			hop:         HopDNS,
+			causeHas:    []string{"cluster DNS does not answer: nameserver 10.96.0.10 gives dns-timeout", "CoreDNS is down (service kube-system/kube-dns has 0 ready endpoints (of 0); deployment kube-system/coredns: 0/0 replicas ready)"},
+			fixHas:      []string{"kubectl -n kube-system scale deployment/coredns --replicas=2"},
+			statuses:    map[string]Status{HopConnectivity: Pass},
+			evidenceHas: map[string][]string{HopDNS: {"got dns-timeout"}},
+		},
+		{
+			name: "Service not found: same name elsewhere",
+			objects: []runtime.Object{namespace(testNS), service("webb"),
+				func() runtime.Object { s := service("web"); s.Namespace = "prod"; return s }()},
+			net:      func(*fakeNet) {},
+			verdict:  VerdictFault,
+			hop:      HopService,
+			causeHas: []string{"there is no service/web in namespace shop; it exists in namespace prod"},
+			fixHas:   []string{"kubectl svc-doctor diagnose svc/web -n prod"},
+			statuses: map[string]Status{HopSelector: Skip, HopDNS: Skip},
+		},
+		{
+			name:     "requested port does not exist",
+			objects:  objs(service("web"), webSlice),
+			cfg:      Config{Name: "web", Port: "metrics"},
+			net:      func(*fakeNet) {},
+			verdict:  VerdictFault,
+			hop:      HopService,
+			causeHas: []string{`service/web in namespace shop has no port "metrics": its ports are http (80/TCP)`},
+		},
+		{
+			name:    "port by number",
+			objects: objs(service("web"), webSlice),
+			cfg:     Config{Name: "web", Port: "80"},
+			net:     func(n *fakeNet) { healthyZone(n, "web", "10.96.0.20") },
+			verdict: VerdictHealthy,
+		},
+		{
+			name:    "NodePort with externalTrafficPolicy Local",
+			objects: append(objs(service("web", nodePort(30080, true)), webSlice), node("node-1", "10.201.0.1"), node("node-2", "10.201.0.2")),
+			net: func(n *fakeNet) {
+				healthyZone(n, "web", "10.96.0.20")
+				n.addr["10.201.0.2:30080"] = agent.FailTimeout
+			},
+			verdict: VerdictHealthy,
+			evidenceHas: map[string][]string{HopExposure: {
+				"node node-1 (InternalIP 10.201.0.1): 2 local ready endpoints: answers from outside",
+				"node node-2 (InternalIP 10.201.0.2): 0 local ready endpoints: drops traffic from outside (no local endpoint)",
+				"tcp 10.201.0.1:30080 (node node-1) from helper pod shop/svc-doctor-helper-x: ok",
+			}},
+			summaryHas: map[string]string{HopExposure: "NodePort 30080/TCP on 2 nodes (externalTrafficPolicy Local: 1/2 nodes have a local ready endpoint): 1/2 node checks answer"},
+		},
+		{
+			name:    "NodePort that does not answer on a node",
+			objects: append(objs(service("web", nodePort(30080, false)), webSlice), node("node-1", "10.201.0.1")),
+			net: func(n *fakeNet) {
+				healthyZone(n, "web", "10.96.0.20")
+				n.addr["10.201.0.1:30080"] = agent.FailRefused
+			},
+			verdict:  VerdictFault,
+			hop:      HopExposure,
+			causeHas: []string{"does not answer on 10.201.0.1:30080 (node node-1, refused)"},
+		},
+		{
+			name:     "LoadBalancer pending is a warning",
+			objects:  append(objs(service("web", loadBalancer()), webSlice), node("node-1", "10.201.0.1")),
+			net:      func(n *fakeNet) { healthyZone(n, "web", "10.96.0.20") },
+			verdict:  VerdictHealthy,
+			statuses: map[string]Status{HopExposure: Warn},
+			summaryHas: map[string]string{
+				HopExposure: "LoadBalancer pending: no load-balancer controller has assigned an address",
+			},
+		},
+		{
+			name:     "pods forbidden: the selector hop degrades, the report is inconclusive",
+			objects:  objs(service("web"), webSlice),
+			react:    forbid("list", "pods"),
+			net:      func(n *fakeNet) { healthyZone(n, "web", "10.96.0.20") },
+			verdict:  VerdictInconclusive,
+			statuses: map[string]Status{HopSelector: Skip, HopPorts: Skip, HopDNS: Pass},
+			summaryHas: map[string]string{
+				HopSelector: "cannot read pods: forbidden: needs list on pods in namespace shop",
+				HopPorts:    "skipped: cannot read pods: forbidden: needs list on pods in namespace shop (hop selector)",
+			},
+		},
+		{
+			name:       "events forbidden: readiness still judged, the message is missing",
+			objects:    objs(service("web"), webSlice),
+			react:      forbid("list", "events"),
+			net:        func(n *fakeNet) { healthyZone(n, "web", "10.96.0.20") },
+			verdict:    VerdictHealthy,
+			statuses:   map[string]Status{HopReadiness: Pass},
+			summaryHas: map[string]string{HopReadiness: "2/2 pods ready"},
+			evidenceHas: map[string][]string{
+				HopReadiness: {"readiness-probe failure messages unavailable: forbidden: needs list on events in namespace shop"},
+			},
+		},
+		{
+			name:       "no helper: DNS and connectivity cannot run",
+			objects:    objs(service("web"), webSlice),
+			noAgent:    true,
+			verdict:    VerdictInconclusive,
+			statuses:   map[string]Status{HopDNS: Skip, HopConnectivity: Skip, HopEndpoints: Pass},
+			summaryHas: map[string]string{HopDNS: "skipped: no helper: no helper pod in this mode"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var n *fakeNet
+			if !tc.noAgent {
+				n = newNet()
+				tc.net(n)
+			}
+			cfg := tc.cfg
+			if cfg.Name == "" {
+				cfg.Name = firstServiceName(tc.objects)
+			}
+			run := runTrace(t, tc.objects, n, cfg, tc.react)
+			if run.verdict.Kind != tc.verdict || run.verdict.Hop != tc.hop && tc.hop != "" {
+				t.Fatalf("verdict = %+v, want %s in hop %q\n%s", run.verdict, tc.verdict, tc.hop, dump(run.steps))
+			}
+			for _, s := range tc.causeHas {
+				if !strings.Contains(run.verdict.RootCause, s) {
+					t.Errorf("root cause %q does not contain %q", run.verdict.RootCause, s)
+				}
+			}
+			for _, s := range tc.fixHas {
+				if !strings.Contains(run.verdict.Fix, s) {
+					t.Errorf("fix %q does not contain %q", run.verdict.Fix, s)
+				}
+			}
+			for id, want := range tc.statuses {
+				if got := run.step(id).Result.Status; got != want {
+					t.Errorf("hop %s status = %s, want %s\n%s", id, got, want, dump(run.steps))
+				}
+			}
+			for id, lines := range tc.evidenceHas {
+				ev := strings.Join(run.step(id).Result.Evidence, "\n")
+				for _, l := range lines {
+					if !strings.Contains(ev, l) {
+						t.Errorf("hop %s evidence does not contain %q:\n%s", id, l, ev)
+					}
+				}
+			}
+			for id, s := range tc.summaryHas {
+				if got := run.step(id).Result.Summary; !strings.Contains(got, s) {
+					t.Errorf("hop %s summary = %q, want it to contain %q", id, got, s)
+				}
+			}
+		})
+	}
+}
+
+func firstServiceName(objs []runtime.Object) string {
+	for _, o := range objs {
+		if s, ok := o.(*corev1.Service); ok && s.Namespace == testNS {
+			if s.Name == "webb" {
+				return "web" // the not-found case
+			}
+			return s.Name
+		}
+	}
+	return ""
+}
+
+func dump(steps []Step) string {
+	var b strings.Builder
+	for _, s := range steps {
+		b.WriteString(string(s.Result.Status) + " " + s.ID + ": " + s.Result.Summary + "\n")
+		for _, e := range s.Result.Evidence {
+			b.WriteString("    " + e + "\n")
+		}
+	}
+	return b.String()
+}
+
+// slice9090 is the EndpointSlice of a Service whose numeric targetPort is 9090.
+func slice9090(svc string) runtime.Object {
+	s := slice(svc, sliceEP{"10.244.0.11", "web-1", true}, sliceEP{"10.244.0.12", "web-2", true})
+	s.Ports[0].Port = ptr.To(int32(9090))
+	return s
+}
+
+// TestCostIsConstantInPods checks that the number of API requests does not grow with the number
+// of pods: a handful of LISTs and GETs per diagnosis.
+func TestCostIsConstantInPods(t *testing.T) {
+	count := func(pods int, broken bool) int {
+		objs := []runtime.Object{namespace(testNS)}
+		var eps []sliceEP
+		for i := range pods {
+			name := "web-" + string(rune('a'+i%26)) + string(rune('a'+i/26))
+			ip := "10.244.1." + strconv.Itoa(i+1)
+			opts := []podOpt{}
+			if broken {
+				opts = append(opts, notReady())
+				objs = append(objs, unhealthy(name, "Readiness probe failed: 503"))
+			}
+			objs = append(objs, pod(name, "web", ip, opts...))
+			eps = append(eps, sliceEP{ip, name, !broken})
+		}
+		objs = append(objs, service("web"), slice("web", eps...))
+		n := newNet()
+		healthyZone(n, "web", "10.96.0.20")
+		run := runTrace(t, objs, n, Config{Name: "web"}, nil)
+		return len(run.cs.Actions())
+	}
+	for _, broken := range []bool{false, true} {
+		few, many := count(2, broken), count(40, broken)
+		if few != many {
+			t.Errorf("broken=%v: %d API requests with 2 pods, %d with 40: the cost must not grow with the pods", broken, few, many)
+		}
+		if many > 12 {
+			t.Errorf("broken=%v: %d API requests, want a handful", broken, many)
+		}
+	}
+}
+
+// TestHelperStartsLazily checks that a diagnosis that fails in a static hop never starts the
+// helper, and that one that needs it starts it exactly once.
+func TestHelperStartsLazily(t *testing.T) {
+	tests := []struct {
+		name    string
+		objects []runtime.Object
+		want    int
+	}{
+		{name: "a static hop fails: the cause is known, no helper", objects: []runtime.Object{service("web", withSelector(map[string]string{"app": "nope"})), pod("web-1", "web", "10.244.0.11")}, want: 0},
+		{name: "healthy: one helper for dns, connectivity and exposure", objects: []runtime.Object{service("web"), pod("web-1", "web", "10.244.0.11"), slice("web", sliceEP{"10.244.0.11", "web-1", true})}, want: 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			n := newNet()
+			healthyZone(n, "web", "10.96.0.20")
+			run := runTrace(t, tc.objects, n, Config{Name: "web"}, nil)
+			if run.prov.calls != tc.want {
+				t.Errorf("helper acquired %d times, want %d\n%s", run.prov.calls, tc.want, dump(run.steps))
+			}
+		})
+	}
+}
+
+func TestStaticHopsNeedNoAgent(t *testing.T) {
+	cs := fake.NewSimpleClientset(namespace(testNS), service("web"), pod("web-1", "web", "10.244.0.11"), slice("web", sliceEP{"10.244.0.11", "web-1", true}),
+		&networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: "deny-all", Namespace: testNS},
+			Spec: networkingv1.NetworkPolicySpec{PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}}})
+	st := NewState(Config{Namespace: testNS, Name: "web", Static: true}, NewReads(cs, ""), nil)
+	steps := Trace(context.Background(), st, StaticHops())
+	for _, s := range steps {
+		if s.ID == HopDNS || s.ID == HopConnectivity {
+			t.Errorf("static trace ran hop %s", s.ID)
+		}
+	}
+	v := Conclude(steps)
+	if v.Kind != VerdictHealthy {
+		t.Fatalf("verdict %+v\n%s", v, dump(steps))
+	}
+	exp := steps[len(steps)-1]
+	if exp.Result.Status != Warn || !strings.Contains(exp.Result.Summary, "networkpolicy/deny-all admits no ingress to the backends") {
+		t.Errorf("exposure = %s %q, want a warning about deny-all", exp.Result.Status, exp.Result.Summary)
+	}
+}
