@@ -46,12 +46,16 @@ func service(name string, opts ...svcOpt) *corev1.Service {
 	return s
 }
 
-func withSelector(sel map[string]string) svcOpt { return func(s *corev1.Service) { s.Spec.Selector = sel } }
+func withSelector(sel map[string]string) svcOpt {
+	return func(s *corev1.Service) { s.Spec.Selector = sel }
+}
 func withTargetPort(tp intstr.IntOrString) svcOpt {
 	return func(s *corev1.Service) { s.Spec.Ports[0].TargetPort = tp }
 }
 func headless() svcOpt {
-	return func(s *corev1.Service) { s.Spec.ClusterIP, s.Spec.ClusterIPs = corev1.ClusterIPNone, []string{corev1.ClusterIPNone} }
+	return func(s *corev1.Service) {
+		s.Spec.ClusterIP, s.Spec.ClusterIPs = corev1.ClusterIPNone, []string{corev1.ClusterIPNone}
+	}
 }
 func externalName(target string) svcOpt {
 	return func(s *corev1.Service) {
