@@ -488,19 +488,28 @@ func (c Check) Validate() error {
 	if c.Timeout.Duration < 0 || c.Timeout.Duration > MaxTimeout {
 		return fmt.Errorf("timeout %s is outside 0-%s", c.Timeout.Duration, MaxTimeout)
 	}
-	set := map[CheckType]bool{
-		CheckDNS: c.DNS != nil, CheckResolvConf: c.ResolvConf != nil, CheckTCP: c.TCP != nil,
-		CheckUDP: c.UDP != nil, CheckHTTP: c.HTTP != nil, CheckEnv: c.Env != nil,
+	params := []struct {
+		t   CheckType
+		set bool
+	}{
+		{CheckDNS, c.DNS != nil}, {CheckResolvConf, c.ResolvConf != nil}, {CheckTCP, c.TCP != nil},
+		{CheckUDP, c.UDP != nil}, {CheckHTTP, c.HTTP != nil}, {CheckEnv, c.Env != nil},
 	}
-	if _, known := set[c.Type]; !known {
-		return fmt.Errorf("unknown check type %q (want dns, resolvconf, tcp, udp, http or env)", c.Type)
-	}
-	for t, isSet := range set {
-		if isSet && t != c.Type {
-			return fmt.Errorf("type is %s but %s parameters are set", c.Type, t)
+	known, own := false, false
+	for _, p := range params {
+		if p.t == c.Type {
+			known, own = true, p.set
 		}
 	}
-	if !set[c.Type] && c.Type != CheckResolvConf {
+	if !known {
+		return fmt.Errorf("unknown check type %q (want dns, resolvconf, tcp, udp, http or env)", c.Type)
+	}
+	for _, p := range params {
+		if p.set && p.t != c.Type {
+			return fmt.Errorf("type is %s but %s parameters are set", c.Type, p.t)
+		}
+	}
+	if !own && c.Type != CheckResolvConf {
 		return fmt.Errorf("%s parameters are missing", c.Type)
 	}
 	switch c.Type {

@@ -259,9 +259,9 @@ func TestHandleCheck(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var out bytes.Buffer
 			r := &Runner{Version: "test", ResolvConfPath: "/nonexistent", Environ: func() []string { return nil }}
-			code := HandleCheck(context.Background(), strings.NewReader(tt.input), &out, r)
-			if code != tt.wantCode {
-				t.Errorf("exit code %d, want %d", code, tt.wantCode)
+			code, err := HandleCheck(context.Background(), strings.NewReader(tt.input), &out, r)
+			if code != tt.wantCode || err != nil {
+				t.Errorf("exit code %d (%v), want %d", code, err, tt.wantCode)
 			}
 			var resp Response
 			if err := json.Unmarshal(out.Bytes(), &resp); err != nil {

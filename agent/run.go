@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -124,8 +123,8 @@ func (c Check) target() string {
 // HandleCheck is the `svc-doctor-agent check` command: it reads one Request from in (at most
 // MaxRequestBytes), runs it and writes the Response to out. It returns the process exit code: 0 when
 // the request ran (whatever the checks found), 2 when the request was malformed or unsupported (the
-// Response then carries Error), 1 when the response could not be written.
-func HandleCheck(ctx context.Context, in io.Reader, out io.Writer, r *Runner) int {
+// Response then carries Error), 1 when the response could not be written (err says why).
+func HandleCheck(ctx context.Context, in io.Reader, out io.Writer, r *Runner) (int, error) {
 	code := 0
 	resp, err := readAndRun(ctx, in, r)
 	if err != nil {
@@ -136,10 +135,9 @@ func HandleCheck(ctx context.Context, in io.Reader, out io.Writer, r *Runner) in
 	enc := json.NewEncoder(out)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(resp); err != nil {
-		fmt.Fprintf(os.Stderr, "svc-doctor-agent: writing the response: %v\n", err)
-		return 1
+		return 1, fmt.Errorf("writing the response: %w", err)
 	}
-	return code
+	return code, nil
 }
 
 func readAndRun(ctx context.Context, in io.Reader, r *Runner) (*Response, error) {

@@ -87,7 +87,7 @@ func inProcessExec(r *agent.Runner) execFunc {
 		if !slices.Equal(cmd, []string{agent.BinaryName, agent.CheckArg}) {
 			return fmt.Errorf("unexpected command %q", cmd)
 		}
-		if code := agent.HandleCheck(ctx, stdin, stdout, r); code != 0 {
+		if code, _ := agent.HandleCheck(ctx, stdin, stdout, r); code != 0 {
 			return utilexec.CodeExitError{Err: fmt.Errorf("command terminated with exit code %d", code), Code: code}
 		}
 		return nil

@@ -54,7 +54,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		agent.Serve(ctx, *lifetime)
 		return 0
 	case agent.CheckArg:
-		return agent.HandleCheck(ctx, stdin, stdout, &agent.Runner{Version: version.Version})
+		code, err := agent.HandleCheck(ctx, stdin, stdout, &agent.Runner{Version: version.Version})
+		if err != nil {
+			fmt.Fprintf(stderr, "svc-doctor-agent check: %v\n", err)
+		}
+		return code
 	case agent.StopArg:
 		n, err := agent.StopServers("/proc")
 		if err != nil {
