@@ -56,6 +56,16 @@ func ParseWorkloadArgs(args []string) (WorkloadRef, error) {
 	return WorkloadRef{Kind: kind, Name: name}, nil
 }
 
+// NotFoundError is a workload that does not exist.
+type NotFoundError struct {
+	Ref       WorkloadRef
+	Namespace string
+}
+
+func (e *NotFoundError) Error() string {
+	return fmt.Sprintf("%s not found in namespace %s (check the name, or pass -n NAMESPACE)", e.Ref, e.Namespace)
+}
+
 // FetchTarget reads the workload (one GET) and returns what the Service needs of it.
 func FetchTarget(ctx context.Context, cs kubernetes.Interface, ns string, ref WorkloadRef) (*Target, error) {
 	t := &Target{Kind: ref.Kind, Name: ref.Name}
@@ -109,7 +119,7 @@ func FetchTarget(ctx context.Context, cs kubernetes.Interface, ns string, ref Wo
 	}
 	switch {
 	case apierrors.IsNotFound(err):
-		return nil, fmt.Errorf("%s not found in namespace %s (check the name, or pass -n NAMESPACE)", ref, ns)
+		return nil, &NotFoundError{Ref: ref, Namespace: ns}
 	case err != nil:
 		return nil, fmt.Errorf("reading %s: %s", ref, snapshot.DescribeAPIError(err, "get", resource, ns))
 	}
