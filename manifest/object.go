@@ -122,13 +122,16 @@ func ParsePath(path string) []string {
 	return segs
 }
 
+// lookupKeyNode returns the key node of key in mapping m; the last one when the key is
+// duplicated, since that is the value Kubernetes keeps.
 func lookupKeyNode(m *yaml.Node, key string) *yaml.Node {
+	var k *yaml.Node
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		if m.Content[i].Kind == yaml.ScalarNode && m.Content[i].Value == key {
-			return m.Content[i]
+			k = m.Content[i]
 		}
 	}
-	return nil
+	return k
 }
 
 func lookupKey(m *yaml.Node, key string) *yaml.Node {

@@ -208,12 +208,36 @@ func syntaxProblem(file string, docIndex int, c chunk, err error) Problem {
 		// expected ...") from 0, at the line where the unfinished construct started
 		if strings.HasPrefix(msg, "did not find expected") {
 			n++
+			n = firstFailingLine(c.text, n)
 		}
 		line = c.line + n - 1
 	} else {
 		msg = strings.TrimPrefix(msg, "yaml: ")
 	}
 	return Problem{Rule: RuleYAMLSyntax, File: file, Doc: docIndex, Line: line, Message: msg + syntaxHint(msg)}
+}
+
+// firstFailingLine narrows a parser error down to the line that breaks the document: the YAML
+// library reports where the unfinished block or flow started (from), not the offending line. The
+// shortest prefix of the document (in whole lines, from that line on) that no longer parses ends
+// with the offending line. Long documents keep the reported line.
+func firstFailingLine(doc []byte, from int) int {
+	lines := bytes.SplitAfter(doc, []byte("\n"))
+	if len(lines) > 2000 || from < 1 {
+		return from
+	}
+	var prefix []byte
+	for i, l := range lines {
+		prefix = append(prefix, l...)
+		if i+1 < from {
+			continue
+		}
+		var n yaml.Node
+		if yaml.Unmarshal(prefix, &n) != nil {
+			return i + 1
+		}
+	}
+	return from
 }
 
 func syntaxHint(msg string) string {

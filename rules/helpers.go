@@ -140,6 +140,16 @@ func declaredPorts(w *snapshot.Workload) string {
 	return "declared: " + strings.Join(parts, ", ")
 }
 
+// declaresAnyPort reports whether any serving container declares a port.
+func declaresAnyPort(w *snapshot.Workload) bool {
+	for _, cr := range servingContainers(w) {
+		if len(cr.c.Ports) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // declaresNumber reports whether any serving container declares port n, and with which protocols.
 func declaresNumber(w *snapshot.Workload, n int32) (found bool, protocols []corev1.Protocol) {
 	for _, cr := range servingContainers(w) {

@@ -131,6 +131,8 @@ var ruleIngressPathInvalid = &Rule{
 						pt = *path.PathType
 					}
 					switch {
+					case path.Path == "" && pt != networkingv1.PathTypeImplementationSpecific:
+						p.Report(ing.Src, fmt.Sprintf("spec.rules[%d].http.paths[%d]", ri, pi), "a %s path may not be empty: write path: /", pt)
 					case path.Path != "" && !strings.HasPrefix(path.Path, "/"):
 						p.Report(ing.Src, field, "path %q must start with '/'", path.Path)
 					case pt != networkingv1.PathTypeImplementationSpecific && badSegments(path.Path) != "":
@@ -192,6 +194,13 @@ var ruleIngressHostInvalid = &Rule{
 			for ri, r := range ing.Spec.Rules {
 				if msg := hostProblem(r.Host); msg != "" {
 					p.Report(ing.Src, fmt.Sprintf("spec.rules[%d].host", ri), "host %q %s", r.Host, msg)
+				}
+			}
+			for ti, t := range ing.Spec.TLS {
+				for hi, h := range t.Hosts {
+					if msg := hostProblem(h); msg != "" {
+						p.Report(ing.Src, fmt.Sprintf("spec.tls[%d].hosts[%d]", ti, hi), "TLS host %q %s", h, msg)
+					}
 				}
 			}
 		}
@@ -511,16 +520,27 @@ var ruleTLSSecretType = &Rule{
 
 var ruleTLSHostUnserved = &Rule{
 	ID: "ingress-tls-host-unserved", Severity: report.Warning, Category: CatIngress,
-	Summary:     "TLS host that no rule of the Ingress (or of its class) serves",
+	Summary:     "TLS host that no rule or default backend of the Ingress class serves",
 	Remediation: "Add a rule for the host, or remove it from spec.tls[].hosts (a typo in one of the two is common).",
 	Docs: "`spec.tls[].hosts` selects the certificate for those hosts; the rules decide where their requests go. A " +
 		"TLS host without a rule gets the certificate but then the controller's default backend (404).",
 	Check: func(p *Pass) {
+		// rule hosts per class, computed once
+		hosts := map[string][]string{}
+		for _, ing := range p.Snap.Ingresses {
+			class := EffectiveClass(p.Snap, ing)
+			for _, r := range ing.Spec.Rules {
+				hosts[class] = append(hosts[class], r.Host)
+			}
+			if ing.Spec.DefaultBackend != nil { // it takes every request no rule matches
+				hosts[class] = append(hosts[class], "")
+			}
+		}
 		for _, ing := range p.Snap.Ingresses {
 			class := EffectiveClass(p.Snap, ing)
 			for ti, t := range ing.Spec.TLS {
 				for hi, h := range t.Hosts {
-					if hostServed(p.Snap, class, ing, h) {
+					if hostServed(hosts[class], h) {
 						continue
 					}
 					p.Report(ing.Src, fmt.Sprintf("spec.tls[%d].hosts[%d]", ti, hi), "TLS host %s has no rule: its requests get the controller's default backend", h)
@@ -530,15 +550,12 @@ var ruleTLSHostUnserved = &Rule{
 	},
 }
 
-func hostServed(s *snapshot.Snapshot, class string, self *snapshot.Ingress, h string) bool {
-	for _, ing := range s.Ingresses {
-		if ing != self && EffectiveClass(s, ing) != class {
-			continue
-		}
-		for _, r := range ing.Spec.Rules {
-			if r.Host == "" || strings.EqualFold(r.Host, h) || ingressroute.HostMatches(h, r.Host) || ingressroute.HostMatches(r.Host, h) {
-				return true
-			}
+// hostServed reports whether a TLS host is served by one of the rule hosts of its class: the
+// same host, a wildcard rule covering it, a host its wildcard covers, or a rule for any host.
+func hostServed(ruleHosts []string, h string) bool {
+	for _, rh := range ruleHosts {
+		if rh == "" || strings.EqualFold(rh, h) || ingressroute.HostMatches(h, rh) || ingressroute.HostMatches(rh, h) {
+			return true
 		}
 	}
 	return false

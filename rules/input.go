@@ -196,4 +196,7 @@ func checkSuppressions(p *Pass) {
 	for _, o := range s.Workloads {
 		visit(o.Src)
 	}
+	for _, o := range s.Other {
+		visit(o)
+	}
 }

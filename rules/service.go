@@ -64,6 +64,7 @@ var ruleSelectorNoMatch = &Rule{
 // nearMisses describes workloads that almost match a Service's selector.
 func nearMisses(s *snapshot.Snapshot, svc *snapshot.Service) string {
 	var hints []string
+	seen := map[string]bool{}
 	for _, w := range s.Workloads {
 		if w.Src.Ref.Namespace != svc.Namespace {
 			if snapshot.Selects(svc.Spec.Selector, w) {
@@ -82,8 +83,14 @@ func nearMisses(s *snapshot.Snapshot, svc *snapshot.Service) string {
 				diff = append(diff, fmt.Sprintf("has %s=%s", k, got))
 			}
 		}
-		if len(diff) == 1 {
-			hints = append(hints, objName(w.Src)+" "+diff[0])
+		// a near miss differs by one label; with a one-key selector it must at least carry the key
+		valueDiff := len(diff) == 1 && !strings.HasPrefix(diff[0], "has no ")
+		if len(diff) == 1 && (valueDiff || len(svc.Spec.Selector) > 1) {
+			h := objName(w.Src) + " " + diff[0]
+			if !seen[h] {
+				seen[h] = true
+				hints = append(hints, h)
+			}
 		}
 	}
 	if len(hints) == 0 {
@@ -248,6 +255,9 @@ var ruleTargetPortUndeclared = &Rule{
 				}
 				var missing []*snapshot.Workload
 				for _, w := range ws {
+					if !declaresAnyPort(w) {
+						continue // nothing declared at all: nothing to compare with
+					}
 					if found, _ := declaresNumber(w, tp.IntVal); !found {
 						missing = append(missing, w)
 					}
@@ -407,27 +417,35 @@ var ruleNodePortDuplicate = &Rule{
 	ID: "service-node-port-conflict", Severity: report.Error, Category: CatService,
 	Summary:     "the same nodePort used by two Services",
 	Remediation: "Give each Service its own nodePort (node ports are cluster-wide), or leave it unset.",
-	Docs:        "Node ports are allocated cluster-wide, across namespaces: the second Service asking for a taken port is rejected with `provided port is already allocated`.",
+	Docs: "Node ports are allocated cluster-wide, across namespaces and protocols (one Service may use a number " +
+		"for both TCP and UDP, two Services may not), from the same pool as health check node ports: the second " +
+		"Service asking for a taken port is rejected with `provided port is already allocated`.",
 	Check: func(p *Pass) {
 		type owner struct {
 			svc *snapshot.Service
 			i   int
 		}
-		seen := map[string]owner{}
+		// the allocator hands out node port numbers whatever the protocol: only one Service may
+		// hold a number (it may use it for TCP and UDP); health check node ports share the pool
+		seen := map[int32]owner{}
+		claim := func(svc *snapshot.Service, i int, port int32, field string) {
+			if o, ok := seen[port]; ok && o.svc != svc {
+				p.Report(svc.Src, field, "node port %d is also used by service/%s/%s: node ports are allocated cluster-wide, whatever the protocol", port, o.svc.Namespace, o.svc.Name)
+				return
+			}
+			seen[port] = owner{svc, i}
+		}
 		for _, svc := range p.Snap.Services {
 			if svc.Spec.Type != corev1.ServiceTypeNodePort && svc.Spec.Type != corev1.ServiceTypeLoadBalancer {
 				continue
 			}
 			for i, sp := range svc.Spec.Ports {
-				if sp.NodePort == 0 {
-					continue
+				if sp.NodePort != 0 {
+					claim(svc, i, sp.NodePort, fmt.Sprintf("spec.ports[%d].nodePort", i))
 				}
-				key := fmt.Sprintf("%d/%s", sp.NodePort, protocolOf(sp.Protocol))
-				if o, ok := seen[key]; ok && o.svc != svc {
-					p.Report(svc.Src, fmt.Sprintf("spec.ports[%d].nodePort", i), "nodePort %s is also used by service/%s/%s", key, o.svc.Namespace, o.svc.Name)
-					continue
-				}
-				seen[key] = owner{svc, i}
+			}
+			if svc.Spec.HealthCheckNodePort != 0 {
+				claim(svc, -1, svc.Spec.HealthCheckNodePort, "spec.healthCheckNodePort")
 			}
 		}
 	},
@@ -464,8 +482,9 @@ var ruleSessionAffinity = &Rule{
 	ID: "service-session-affinity-invalid", Severity: report.Error, Category: CatService,
 	Summary:     "session affinity timeout out of range, or an affinity config without sessionAffinity: ClientIP",
 	Remediation: "Set sessionAffinity: ClientIP with sessionAffinityConfig.clientIP.timeoutSeconds between 1 and 86400, or remove sessionAffinityConfig.",
-	Docs: "Client-IP affinity keeps each client on one pod for `timeoutSeconds` (default 10800, at most 86400). The " +
-		"API server rejects a config when sessionAffinity is None. Affinity works on the client's IP only: there is " +
+	Docs: "Client-IP affinity keeps each client on one pod for `timeoutSeconds` (default 10800, at most 86400); the " +
+		"API server rejects other timeouts. A config while sessionAffinity is None is silently dropped (a warning): " +
+		"the affinity the author wanted is not there. Affinity works on the client's IP only: there is " +
 		"no cookie affinity in a Service (that is an Ingress controller feature).",
 	Check: func(p *Pass) {
 		for _, svc := range p.Snap.Services {
@@ -478,7 +497,7 @@ var ruleSessionAffinity = &Rule{
 				if aff == "" {
 					aff = corev1.ServiceAffinityNone
 				}
-				p.Report(svc.Src, "spec.sessionAffinityConfig", "sessionAffinityConfig is set but sessionAffinity is %s: add sessionAffinity: ClientIP", aff)
+				p.ReportSeverity(report.Warning, svc.Src, "spec.sessionAffinityConfig", "sessionAffinityConfig is ignored (dropped by the API server) because sessionAffinity is %s: add sessionAffinity: ClientIP", aff)
 				continue
 			}
 			if cfg.ClientIP != nil && cfg.ClientIP.TimeoutSeconds != nil {

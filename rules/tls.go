@@ -93,15 +93,15 @@ var ruleSecretTLSKeys = &Rule{
 			}
 			keys = append(keys, sec.BadData...)
 			sort.Strings(keys)
-			has := "no keys"
+			has := "has no keys"
 			if len(keys) > 0 {
-				has = "keys " + strings.Join(keys, ", ")
+				has = "has keys " + strings.Join(keys, ", ") + " but"
 			}
 			field := "data"
 			if len(keys) > 0 {
-				field = "data[" + keys[0] + "]"
+				field = sec.Field(keys[0])
 			}
-			p.Report(sec.Src, field, "TLS Secret has %s but lacks %s: a TLS Secret needs tls.crt and tls.key", has, strings.Join(missing, " and "))
+			p.Report(sec.Src, field, "TLS Secret %s lacks %s: a TLS Secret needs tls.crt and tls.key", has, strings.Join(missing, " and "))
 		}
 	},
 }
@@ -126,12 +126,12 @@ var ruleTLSCertInvalid = &Rule{
 			key, okK := sec.Data[corev1.TLSPrivateKeyKey]
 			if okC {
 				if pc := parseCerts(crt); !pc.certOK {
-					p.Report(sec.Src, "data["+corev1.TLSCertKey+"]", "tls.crt is not a certificate: %s", pc.err)
+					p.Report(sec.Src, sec.Field(corev1.TLSCertKey), "tls.crt is not a certificate: %s", pc.err)
 				}
 			}
 			if okK {
 				if b, _ := pem.Decode(key); b == nil || !strings.Contains(b.Type, "PRIVATE KEY") {
-					p.Report(sec.Src, "data["+corev1.TLSPrivateKeyKey+"]", "tls.key holds no PEM private key (-----BEGIN ... PRIVATE KEY-----)")
+					p.Report(sec.Src, sec.Field(corev1.TLSPrivateKeyKey), "tls.key holds no PEM private key (-----BEGIN ... PRIVATE KEY-----)")
 				}
 			}
 		}
@@ -156,9 +156,9 @@ var ruleTLSKeyMismatch = &Rule{
 			if _, err := tls.X509KeyPair(crt, key); err != nil {
 				msg := err.Error()
 				if strings.Contains(msg, "does not match") {
-					p.Report(sec.Src, "data["+corev1.TLSPrivateKeyKey+"]", "tls.key does not match the certificate in tls.crt (is the leaf certificate first, and is this the key of this certificate?)")
+					p.Report(sec.Src, sec.Field(corev1.TLSPrivateKeyKey), "tls.key does not match the certificate in tls.crt (is the leaf certificate first, and is this the key of this certificate?)")
 				} else {
-					p.Report(sec.Src, "data["+corev1.TLSPrivateKeyKey+"]", "tls.crt and tls.key do not load as a pair: %s", strings.TrimPrefix(msg, "tls: "))
+					p.Report(sec.Src, sec.Field(corev1.TLSPrivateKeyKey), "tls.crt and tls.key do not load as a pair: %s", strings.TrimPrefix(msg, "tls: "))
 				}
 			}
 		}
@@ -179,7 +179,7 @@ var ruleTLSCertExpired = &Rule{
 				continue
 			}
 			leaf := pc.certs[0]
-			field := "data[" + corev1.TLSCertKey + "]"
+			field := sec.Field(corev1.TLSCertKey)
 			switch {
 			case now.After(leaf.NotAfter):
 				p.Report(sec.Src, field, "certificate %s expired on %s (%s ago)", certName(leaf), leaf.NotAfter.UTC().Format(time.DateOnly), roundDays(now.Sub(leaf.NotAfter)))

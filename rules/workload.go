@@ -170,7 +170,9 @@ var ruleProbeTimeout = &Rule{
 	ID: "probe-timeout-exceeds-period", Severity: report.Warning, Category: CatWorkload,
 	Summary:     "probe timeoutSeconds at or above periodSeconds",
 	Remediation: "Keep timeoutSeconds below periodSeconds (defaults: timeout 1s, period 10s).",
-	Docs:        "A probe whose timeout is as long as its period overlaps the next attempt: slow responses pile up and a single slow check decides several periods.",
+	Docs: "The kubelet runs a container's probes one at a time and skips the ticks it misses, so with timeoutSeconds " +
+		"at or above periodSeconds a slow endpoint stretches the real probe interval and delays detection; the " +
+		"configured period is not what happens. Keep the timeout well below the period.",
 	Check: func(p *Pass) {
 		for _, pr := range probes(p.Snap) {
 			timeout, period := pr.probe.TimeoutSeconds, pr.probe.PeriodSeconds
@@ -230,8 +232,8 @@ var ruleReadinessMissing = &Rule{
 	Check: func(p *Pass) {
 		for _, w := range p.Snap.Workloads {
 			var svcs []*snapshot.Service
-			for _, svc := range selectorServices(p.Snap) {
-				if svc.Namespace == w.Src.Ref.Namespace && snapshot.Selects(svc.Spec.Selector, w) {
+			for _, svc := range p.Snap.SelectingServices(w) {
+				if !isExternalName(svc) {
 					svcs = append(svcs, svc)
 				}
 			}
@@ -283,14 +285,22 @@ func servedBy(w *snapshot.Workload, c *corev1.Container, svcs []*snapshot.Servic
 
 var ruleWorkloadSelector = &Rule{
 	ID: "workload-selector-mismatch", Severity: report.Error, Category: CatWorkload,
-	Summary:     "workload whose selector does not match its own pod template labels",
+	Summary:     "workload whose selector is missing or does not match its own pod template labels",
 	Remediation: "Make spec.selector a subset of spec.template.metadata.labels.",
 	Docs: "A Deployment, ReplicaSet, StatefulSet, DaemonSet or ReplicationController manages the pods its selector " +
 		"matches; the API server rejects one whose selector does not match its own template (`selector does not " +
-		"match template labels`).",
+		"match template labels`). In apps/v1 the selector is required and may not be empty: the old " +
+		"extensions/v1beta1 default (the template's labels) is gone.",
 	Check: func(p *Pass) {
 		for _, w := range p.Snap.Workloads {
-			if w.Selector == nil || w.Pod != nil {
+			if w.Pod != nil {
+				continue
+			}
+			if w.Selector == nil {
+				if w.SelectorRequired {
+					p.Report(w.Src, w.SelectorPath, "%s has no spec.selector (or an empty one): %s requires one, e.g. matchLabels: %s",
+						w.Src.Ref.Kind, w.Src.Ref.APIVersion, labelsOrNone(w.Labels))
+				}
 				continue
 			}
 			if !w.Selector.Matches(labels.Set(w.Labels)) {
@@ -309,14 +319,17 @@ func labelsOrNone(l map[string]string) string {
 
 var ruleContainerPortName = &Rule{
 	ID: "container-port-name-invalid", Severity: report.Error, Category: CatWorkload,
-	Summary:     "container port name that is invalid or used twice in a pod",
+	Summary:     "container port name that is invalid or used twice",
 	Remediation: "Name ports with at most 15 lower-case letters, digits and '-', including a letter, unique within the pod.",
-	Docs: "Container port names are IANA service names (at most 15 characters: `http`, `metrics`, `grpc-web`), " +
-		"unique across all containers of the pod. A Service's named targetPort refers to them.",
+	Docs: "Container port names are IANA service names (at most 15 characters: `http`, `metrics`, `grpc-web`); the " +
+		"API server rejects an invalid name or the same name twice in one container. The same name in two " +
+		"containers is accepted, but a Service's named targetPort then always picks the first container's port " +
+		"(a warning).",
 	Check: func(p *Pass) {
 		for _, w := range p.Snap.Workloads {
-			seen := map[string]string{}
+			inPod := map[string]string{}
 			for _, cr := range allContainers(w) {
+				inContainer := map[string]bool{}
 				for i, cp := range cr.c.Ports {
 					if cp.Name == "" {
 						continue
@@ -326,11 +339,16 @@ var ruleContainerPortName = &Rule{
 						p.Report(w.Src, field, "port name %q is invalid: %s", cp.Name, strings.Join(errs, "; "))
 						continue
 					}
-					if other, ok := seen[cp.Name]; ok {
-						p.Report(w.Src, field, "port name %q is also used by container %s", cp.Name, other)
+					if inContainer[cp.Name] {
+						p.Report(w.Src, field, "port name %q is used twice in container %s", cp.Name, cr.c.Name)
 						continue
 					}
-					seen[cp.Name] = cr.c.Name
+					inContainer[cp.Name] = true
+					if other, ok := inPod[cp.Name]; ok {
+						p.ReportSeverity(report.Warning, w.Src, field, "port name %q is also used by container %s: a Service's named targetPort resolves to %s's port, never to this one", cp.Name, other, other)
+						continue
+					}
+					inPod[cp.Name] = cr.c.Name
 				}
 			}
 		}

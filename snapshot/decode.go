@@ -149,6 +149,7 @@ func (d *decoder) decode(src *Source, av, kind string, legacy bool) {
 	case "v1/Service":
 		var v corev1.Service
 		if d.into(src, &v, true) {
+			d.serviceEnums(src, &v)
 			src.Annotations = v.Annotations
 			v.Namespace = src.Ref.Namespace
 			d.s.Services = append(d.s.Services, &Service{Service: &v, Src: src})
@@ -156,6 +157,7 @@ func (d *decoder) decode(src *Source, av, kind string, legacy bool) {
 	case "v1/Endpoints":
 		var v corev1.Endpoints
 		if d.into(src, &v, true) {
+			d.endpointsEnums(src, &v)
 			src.Annotations = v.Annotations
 			v.Namespace = src.Ref.Namespace
 			d.s.Endpoints = append(d.s.Endpoints, &Endpoints{Endpoints: &v, Src: src})
@@ -163,6 +165,7 @@ func (d *decoder) decode(src *Source, av, kind string, legacy bool) {
 	case "discovery.k8s.io/v1/EndpointSlice":
 		var v discoveryv1.EndpointSlice
 		if d.into(src, &v, strict) {
+			d.sliceEnums(src, &v)
 			src.Annotations = v.Annotations
 			v.Namespace = src.Ref.Namespace
 			d.s.EndpointSlices = append(d.s.EndpointSlices, &EndpointSlice{EndpointSlice: &v, Src: src})
@@ -170,6 +173,7 @@ func (d *decoder) decode(src *Source, av, kind string, legacy bool) {
 	case "networking.k8s.io/v1/Ingress":
 		var v networkingv1.Ingress
 		if d.into(src, &v, true) {
+			d.ingressEnums(src, &v)
 			src.Annotations = v.Annotations
 			v.Namespace = src.Ref.Namespace
 			d.s.Ingresses = append(d.s.Ingresses, &Ingress{Ingress: &v, Src: src})
@@ -203,8 +207,7 @@ func (d *decoder) decode(src *Source, av, kind string, legacy bool) {
 		var v corev1.Pod
 		if d.into(src, &v, true) {
 			src.Annotations = v.Annotations
-			d.s.Workloads = append(d.s.Workloads, &Workload{Src: src, Labels: v.Labels, LabelsPath: "metadata.labels",
-				Spec: &v.Spec, SpecPath: "spec"})
+			d.addTemplate(&Workload{Src: src, Labels: v.Labels, LabelsPath: "metadata.labels", Spec: &v.Spec, SpecPath: "spec"})
 		}
 	case "v1/ReplicationController":
 		var v corev1.ReplicationController
@@ -229,25 +232,32 @@ func (d *decoder) decode(src *Source, av, kind string, legacy bool) {
 			src.Annotations = v.Annotations
 			w := d.appsTemplate(src, v.Spec.Selector, &v.Spec.Template, v.Spec.Replicas)
 			w.Deployment = &v
+			w.SelectorRequired = !legacy
 			d.addTemplate(w)
 		}
 	case "apps/v1/ReplicaSet":
 		var v appsv1.ReplicaSet
 		if d.into(src, &v, strict) {
 			src.Annotations = v.Annotations
-			d.addTemplate(d.appsTemplate(src, v.Spec.Selector, &v.Spec.Template, v.Spec.Replicas))
+			w := d.appsTemplate(src, v.Spec.Selector, &v.Spec.Template, v.Spec.Replicas)
+			w.SelectorRequired = !legacy
+			d.addTemplate(w)
 		}
 	case "apps/v1/StatefulSet":
 		var v appsv1.StatefulSet
 		if d.into(src, &v, strict) {
 			src.Annotations = v.Annotations
-			d.addTemplate(d.appsTemplate(src, v.Spec.Selector, &v.Spec.Template, v.Spec.Replicas))
+			w := d.appsTemplate(src, v.Spec.Selector, &v.Spec.Template, v.Spec.Replicas)
+			w.SelectorRequired = !legacy
+			d.addTemplate(w)
 		}
 	case "apps/v1/DaemonSet":
 		var v appsv1.DaemonSet
 		if d.into(src, &v, strict) {
 			src.Annotations = v.Annotations
-			d.addTemplate(d.appsTemplate(src, v.Spec.Selector, &v.Spec.Template, nil))
+			w := d.appsTemplate(src, v.Spec.Selector, &v.Spec.Template, nil)
+			w.SelectorRequired = !legacy
+			d.addTemplate(w)
 		}
 	case "batch/v1/Job":
 		var v batchv1.Job
@@ -278,6 +288,7 @@ func (d *decoder) addTemplate(w *Workload) {
 	if w.Spec == nil {
 		w.Spec = &corev1.PodSpec{}
 	}
+	d.podSpecEnums(w.Src, w.SpecPath, w.Spec)
 	d.s.Workloads = append(d.s.Workloads, w)
 }
 
@@ -323,6 +334,14 @@ func v1IngressForm(v *networkingv1.Ingress) string {
 				"`service: {name: %s, port: {%s}}` instead of serviceName/servicePort", p.Backend.Service.Name, port)
 		}
 	}
+	if b := v.Spec.DefaultBackend; b != nil && b.Service != nil {
+		port := "number: " + strconv.Itoa(int(b.Service.Port.Number))
+		if b.Service.Port.Name != "" {
+			port = "name: " + b.Service.Port.Name
+		}
+		return fmt.Sprintf("spec.backend became spec.defaultBackend, written `defaultBackend: {service: {name: %s, port: {%s}}}` instead of serviceName/servicePort",
+			b.Service.Name, port)
+	}
 	return "every path needs pathType (Prefix, Exact or ImplementationSpecific) and a backend is written `service: {name: NAME, port: {number: PORT}}` instead of serviceName/servicePort"
 }
 
@@ -363,6 +382,10 @@ func (d *decoder) secret(src *Source) {
 	}
 	for k, val := range v.StringData {
 		sec.Data[k] = []byte(val)
+		if sec.FromStringData == nil {
+			sec.FromStringData = map[string]bool{}
+		}
+		sec.FromStringData[k] = true
 	}
 	if len(sec.BadData) > 0 {
 		hint := "values under data must be base64-encoded; put plain text (such as PEM) under stringData instead, or encode it with `base64 -w0`"

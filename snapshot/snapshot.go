@@ -7,6 +7,7 @@ package snapshot
 
 import (
 	"sort"
+	"sync"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -95,6 +96,16 @@ type Secret struct {
 	Type    corev1.SecretType
 	Data    map[string][]byte
 	BadData []string
+	// FromStringData marks the Data keys that were written under stringData.
+	FromStringData map[string]bool
+}
+
+// Field is the field path of a key of the Secret as written: data[key] or stringData[key].
+func (s *Secret) Field(key string) string {
+	if s.FromStringData[key] {
+		return "stringData[" + key + "]"
+	}
+	return "data[" + key + "]"
 }
 
 // Node is a cluster node (live snapshots only).
@@ -111,6 +122,9 @@ type Workload struct {
 	Labels map[string]string
 	// Selector is the workload's own selector (nil for Pods and Jobs).
 	Selector labels.Selector
+	// SelectorRequired is set for kinds whose API version requires a non-empty selector
+	// (apps/v1 workloads); Selector is then nil when it is missing or empty.
+	SelectorRequired bool
 	// SelectorPath and LabelsPath locate the selector and template labels in the manifest.
 	SelectorPath, LabelsPath string
 	Spec                     *corev1.PodSpec
@@ -158,6 +172,7 @@ type Snapshot struct {
 	// Files lists the manifest files read.
 	Files []string
 
+	sel      selection
 	present  map[string]map[string]bool // kind -> namespace -> any object
 	services map[string]*Service        // ns/name
 	secrets  map[string]*Secret
@@ -220,26 +235,51 @@ func Selects(selector map[string]string, w *Workload) bool {
 	return true
 }
 
+// selection maps Services to the workloads they select and back; built once, on first use.
+type selection struct {
+	once      sync.Once
+	byNS      map[string][]*Workload
+	selected  map[*Service][]*Workload
+	selecting map[*Workload][]*Service
+}
+
+func (s *Snapshot) selectionIndex() *selection {
+	x := &s.sel
+	x.once.Do(func() {
+		x.byNS = map[string][]*Workload{}
+		for _, w := range s.Workloads {
+			x.byNS[w.Src.Ref.Namespace] = append(x.byNS[w.Src.Ref.Namespace], w)
+		}
+		x.selected = map[*Service][]*Workload{}
+		x.selecting = map[*Workload][]*Service{}
+		for _, svc := range s.Services {
+			if len(svc.Spec.Selector) == 0 {
+				continue
+			}
+			for _, w := range x.byNS[svc.Namespace] {
+				if Selects(svc.Spec.Selector, w) {
+					x.selected[svc] = append(x.selected[svc], w)
+					x.selecting[w] = append(x.selecting[w], svc)
+				}
+			}
+		}
+	})
+	return x
+}
+
 // SelectedWorkloads returns the workloads in svc's namespace that its selector selects.
 func (s *Snapshot) SelectedWorkloads(svc *Service) []*Workload {
-	var out []*Workload
-	for _, w := range s.Workloads {
-		if w.Src.Ref.Namespace == svc.Namespace && Selects(svc.Spec.Selector, w) {
-			out = append(out, w)
-		}
-	}
-	return out
+	return s.selectionIndex().selected[svc]
+}
+
+// SelectingServices returns the Services (with a selector) that select w.
+func (s *Snapshot) SelectingServices(w *Workload) []*Service {
+	return s.selectionIndex().selecting[w]
 }
 
 // WorkloadsIn returns the workloads of namespace ns.
 func (s *Snapshot) WorkloadsIn(ns string) []*Workload {
-	var out []*Workload
-	for _, w := range s.Workloads {
-		if w.Src.Ref.Namespace == ns {
-			out = append(out, w)
-		}
-	}
-	return out
+	return s.selectionIndex().byNS[ns]
 }
 
 // Index builds the lookup tables. FromManifests and FromCluster call it; code that assembles a

@@ -1,0 +1,44 @@
+package lint
+
+import (
+	"bytes"
+	"runtime"
+	"testing"
+
+	"github.com/svc-doctor/svc-doctor/internal/benchgen"
+	"github.com/svc-doctor/svc-doctor/manifest"
+	"github.com/svc-doctor/svc-doctor/rules"
+	"github.com/svc-doctor/svc-doctor/snapshot"
+)
+
+// BenchmarkLint10k parses, decodes and lints a generated corpus of 10,000 objects (one stream) and
+// reports objects/s and the heap allocated per run. hack/bench-lint.sh measures the whole binary
+// (peak RSS included) and compares with kube-score.
+func BenchmarkLint10k(b *testing.B) {
+	var buf bytes.Buffer
+	n, err := benchgen.Write(&buf, 10000)
+	if err != nil {
+		b.Fatal(err)
+	}
+	data := buf.Bytes()
+	cfg := rules.DefaultConfig()
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		res := manifest.Parse("bench.yaml", data)
+		snap := snapshot.FromManifests(res, "")
+		rep, err := Lint(snap, cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if rep.Summary.Objects != n {
+			b.Fatalf("linted %d objects, generated %d", rep.Summary.Objects, n)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "objects/s")
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	b.ReportMetric(float64(ms.HeapSys)/(1<<20), "heap-MiB")
+}
