@@ -525,22 +525,27 @@ var ruleTLSHostUnserved = &Rule{
 	Docs: "`spec.tls[].hosts` selects the certificate for those hosts; the rules decide where their requests go. A " +
 		"TLS host without a rule gets the certificate but then the controller's default backend (404).",
 	Check: func(p *Pass) {
-		// rule hosts per class, computed once
-		hosts := map[string][]string{}
+		// rule hosts per class, indexed once
+		hosts := map[string]*hostIndex{}
 		for _, ing := range p.Snap.Ingresses {
 			class := EffectiveClass(p.Snap, ing)
+			x := hosts[class]
+			if x == nil {
+				x = &hostIndex{hosts: map[string]bool{}}
+				hosts[class] = x
+			}
 			for _, r := range ing.Spec.Rules {
-				hosts[class] = append(hosts[class], r.Host)
+				x.add(r.Host)
 			}
 			if ing.Spec.DefaultBackend != nil { // it takes every request no rule matches
-				hosts[class] = append(hosts[class], "")
+				x.add("")
 			}
 		}
 		for _, ing := range p.Snap.Ingresses {
 			class := EffectiveClass(p.Snap, ing)
 			for ti, t := range ing.Spec.TLS {
 				for hi, h := range t.Hosts {
-					if hostServed(hosts[class], h) {
+					if hosts[class].serves(h) {
 						continue
 					}
 					p.Report(ing.Src, fmt.Sprintf("spec.tls[%d].hosts[%d]", ti, hi), "TLS host %s has no rule: its requests get the controller's default backend", h)
@@ -550,12 +555,41 @@ var ruleTLSHostUnserved = &Rule{
 	},
 }
 
-// hostServed reports whether a TLS host is served by one of the rule hosts of its class: the
-// same host, a wildcard rule covering it, a host its wildcard covers, or a rule for any host.
-func hostServed(ruleHosts []string, h string) bool {
-	for _, rh := range ruleHosts {
-		if rh == "" || strings.EqualFold(rh, h) || ingressroute.HostMatches(h, rh) || ingressroute.HostMatches(rh, h) {
-			return true
+// hostIndex holds the rule hosts of one Ingress class.
+type hostIndex struct {
+	any   bool            // a rule (or default backend) for every host
+	hosts map[string]bool // normalized rule hosts, wildcards included
+}
+
+func (x *hostIndex) add(h string) {
+	if h == "" {
+		x.any = true
+		return
+	}
+	x.hosts[ingressroute.NormalizeHost(h)] = true
+}
+
+// serves reports whether a TLS host is served by a rule: the same host, a wildcard rule covering
+// it, a rule host its own wildcard covers, or a rule for any host.
+func (x *hostIndex) serves(h string) bool {
+	if x == nil {
+		return false
+	}
+	if x.any {
+		return true
+	}
+	h = ingressroute.NormalizeHost(h)
+	if x.hosts[h] {
+		return true
+	}
+	if i := strings.IndexByte(h, '.'); i > 0 && x.hosts["*"+h[i:]] {
+		return true
+	}
+	if strings.HasPrefix(h, "*.") {
+		for rh := range x.hosts {
+			if ingressroute.HostMatches(h, rh) {
+				return true
+			}
 		}
 	}
 	return false
