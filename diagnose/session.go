@@ -88,6 +88,9 @@ type HelperSession struct {
 	// Reason is recorded on the helper pod ("diagnose svc/web").
 	Reason string
 	ErrOut io.Writer
+	// TargetContainer (with --from) is the container of the pod whose process namespace the
+	// agent shares (to read its environment).
+	TargetContainer string
 
 	h *helper.Helper
 }
@@ -106,6 +109,7 @@ func (s *HelperSession) options() helper.Options {
 		Creator:         "kubectl-svc_doctor " + version.Version,
 		Reason:          s.Reason,
 		StartTimeout:    start,
+		TargetContainer: s.TargetContainer,
 	}
 }
 

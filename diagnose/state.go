@@ -169,3 +169,7 @@ func protocolOf(p corev1.Protocol) corev1.Protocol {
 	}
 	return p
 }
+
+// AgentFor returns the agent and where it runs, acquiring it on first use (for the focused
+// commands that run their own checks).
+func (st *State) AgentFor(ctx context.Context) (Agent, *Source, error) { return st.agentFor(ctx) }

@@ -242,3 +242,17 @@ func plural(n int, one, many string) string {
 	}
 	return many
 }
+
+// RunHops runs the hops with the given IDs, in trace order, over st (the focused commands run
+// parts of the trace: dnscheck runs service and dns).
+func RunHops(ctx context.Context, st *State, ids ...string) []Step {
+	var hops []Hop
+	for _, h := range Hops() {
+		for _, id := range ids {
+			if h.ID() == id {
+				hops = append(hops, h)
+			}
+		}
+	}
+	return Trace(ctx, st, hops)
+}

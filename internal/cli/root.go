@@ -13,10 +13,12 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/svc-doctor/svc-doctor/diagnose"
+	"github.com/svc-doctor/svc-doctor/dnscheck"
 	"github.com/svc-doctor/svc-doctor/expose"
 	"github.com/svc-doctor/svc-doctor/internal/cmdutil"
 	"github.com/svc-doctor/svc-doctor/internal/version"
 	"github.com/svc-doctor/svc-doctor/lint"
+	"github.com/svc-doctor/svc-doctor/probes"
 	"github.com/svc-doctor/svc-doctor/report"
 )
 
@@ -56,6 +58,8 @@ Ingress, with checks run from inside the cluster. It ends with one root cause an
 		expose.NewCmd(kube, streams),
 		diagnose.NewCmd(kube, streams),
 		diagnose.NewCleanupCmd(kube, streams),
+		dnscheck.NewCmd(kube, streams),
+		probes.NewCmd(kube, streams),
 		newVersionCmd(streams),
 	)
 	return root
