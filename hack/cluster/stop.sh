@@ -10,52 +10,56 @@ need_root
 PURGE=0
 [ "${1:-}" = --purge ] && PURGE=1
 
-alive() { kill -0 "$1" 2>/dev/null; }
-# stop_pid NAME [TIMEOUT_S]: TERM, then KILL after TIMEOUT_S, the process in $CL_RUN/NAME.pid.
-stop_pid() {
-  local n=$1 to=${2:-15} p i
-  [ -f "$CL_RUN/$n.pid" ] || return 0
-  p=$(cat "$CL_RUN/$n.pid")
-  if alive "$p"; then
-    kill -TERM "$p" 2>/dev/null
-    for ((i = 0; i < to * 5; i++)); do alive "$p" || break; sleep 0.2; done
-    if alive "$p"; then log "$n ($p) did not stop: KILL"; kill -KILL "$p" 2>/dev/null; fi
-    log "stopped $n ($p)"
-  fi
-  rm -f "$CL_RUN/$n.pid"
+# alive PID: the process exists and is not a zombie waiting to be reaped.
+alive() { [ -r "/proc/$1/stat" ] && ! awk '{exit !($3 == "Z")}' "/proc/$1/stat" 2>/dev/null; }
+# stop_pids TIMEOUT_S NAME...: TERM the processes of $CL_RUN/NAME.pid together, KILL what is left
+# after TIMEOUT_S.
+stop_pids() {
+  local to=$1 n p i pids=() names=(); shift
+  for n in "$@"; do
+    [ -f "$CL_RUN/$n.pid" ] || continue
+    p=$(cat "$CL_RUN/$n.pid")
+    if alive "$p"; then kill -TERM "$p" 2>/dev/null && pids+=("$p") && names+=("$n"); fi
+    rm -f "$CL_RUN/$n.pid"
+  done
+  [ ${#pids[@]} -gt 0 ] || return 0
+  for ((i = 0; i < to * 10; i++)); do
+    for p in "${pids[@]}"; do alive "$p" && break; done
+    alive "$p" || break
+    sleep 0.1
+  done
+  for p in "${pids[@]}"; do
+    if alive "$p"; then log "pid $p did not stop in ${to}s: KILL"; kill -KILL "$p" 2>/dev/null; fi
+  done
+  log "stopped ${names[*]}"
 }
 # strays: pids of processes started from this harness's binaries or bound to its containerd, whatever
 # their pid files say (after a crash, a killed start.sh, a lost $CL_RUN).
 strays() {
-  local d cmd
-  for d in /proc/[0-9]*; do
-    cmd=$(tr '\0' ' ' <"$d/cmdline" 2>/dev/null) || continue
-    case $cmd in
-      "$CL_CACHE"/* | *"$CL_ETC/containerd/config.toml"* | *containerd-shim*"$CL_CTRD_SOCK"*) echo "${d#/proc/}" ;;
-    esac
-  done
+  # shellcheck disable=SC2016 # awk program
+  awk -v RS='\0' -v pre="$CL_CACHE/" -v sock="$CL_CTRD_SOCK" -v cfg="$CL_ETC/containerd/config.toml" '
+    FNR == 1 { first = $0; if (index(first, pre) == 1) { print FILENAME; nextfile } }
+    ($0 == cfg) || (index(first, "containerd-shim") && $0 == sock) { print FILENAME; nextfile }
+  ' /proc/[0-9]*/cmdline 2>/dev/null | cut -d/ -f3
 }
 # pod_pids: processes in the kubelet's pod cgroups (containers whose shim is gone keep running).
 pod_pids() { cat /sys/fs/cgroup/pids/kubepods/cgroup.procs /sys/fs/cgroup/pids/kubepods/*/cgroup.procs \
   /sys/fs/cgroup/pids/kubepods/*/*/cgroup.procs /sys/fs/cgroup/pids/kubepods/*/*/*/cgroup.procs 2>/dev/null | sort -u; }
 
-stop_pid kube-proxy
-stop_pid kubelet
+stop_pids 15 kube-proxy kubelet
 # Remove the pods through CRI so that CNI DEL runs (frees IPs, deletes veths and network namespaces).
-if [ -S "$CL_CTRD_SOCK" ] && [ -x "$CRICTL_BIN/crictl" ] && alive "$(cat "$CL_RUN/containerd.pid" 2>/dev/null || echo x)"; then
+if [ -S "$CL_CTRD_SOCK" ] && [ -x "$CRICTL_BIN/crictl" ] && [ -f "$CL_RUN/containerd.pid" ] && alive "$(cat "$CL_RUN/containerd.pid")"; then
   timeout 60 "$CRICTL_BIN/crictl" --runtime-endpoint "unix://$CL_CTRD_SOCK" --timeout 20s rmp -fa >/dev/null 2>&1 ||
     log "crictl rmp did not finish: killing what is left"
   for id in $(ctr_k8s tasks ls -q 2>/dev/null); do ctr_k8s tasks kill -s KILL "$id" >/dev/null 2>&1; done
 fi
-stop_pid containerd
-stop_pid kube-scheduler
-stop_pid kube-controller-manager
-stop_pid kube-apiserver
-stop_pid etcd 30
+stop_pids 15 containerd kube-scheduler kube-controller-manager
+stop_pids 15 kube-apiserver
+stop_pids 30 etcd
 
 # Whatever survived (no pid file, crashed start, killed shims): kill precisely what belongs to the harness.
 for round in 1 2 3; do
-  left=$( (strays; pod_pids) | sort -u | grep -vx "$$" || true)
+  left=$( (strays; pod_pids) | sort -u | grep -vx -e "$$" -e "$BASHPID" || true)
   [ -n "$left" ] || break
   log "killing leftover processes (round $round): $(echo "$left" | tr '\n' ' ')"
   # shellcheck disable=SC2086
