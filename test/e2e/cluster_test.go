@@ -344,3 +344,37 @@ func hostGet(url string) (string, error) {
 	}
 	return string(b), err
 }
+
+func TestIngressThroughTraefik(t *testing.T) {
+	t.Parallel()
+	f := framework.New(t)
+	if _, err := f.Client.NetworkingV1().IngressClasses().Get(f.Ctx, "traefik", metav1GetOptions); err != nil {
+		t.Skipf("no IngressClass traefik in this cluster (hack/cluster runs it unless SVCDOC_WITH_TRAEFIK=0): %v", err)
+	}
+	web := f.DeployTestserver(framework.TestserverSpec{Name: "web", Replicas: 2})
+	f.Apply(webServices + `---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: web}
+spec:
+  ingressClassName: traefik
+  rules:
+  - host: web.` + f.Namespace + `.example.test
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}
+`)
+	client := f.ClientPod("client")
+	host := "web." + f.Namespace + ".example.test"
+	// inside the cluster through the controller's Service, and through its NodePort on the node IP
+	for _, u := range []string{"http://traefik.ingress.svc.cluster.local/", fmt.Sprintf("http://%s/", net.JoinHostPort(f.Cluster.NodeIP, "30081"))} {
+		f.WaitFor("Traefik to route "+host+" via "+u, 60*time.Second, func(_ ctxT) (bool, error) {
+			body, err := f.InPod(client, "get", "-host", host, u)
+			return err == nil && slices.Contains(web.PodNames(), strings.TrimSpace(body)), err
+		})
+	}
+	// an unknown host gets Traefik's 404
+	if _, err := f.InPod(client, "get", "-host", "nobody.example.test", "http://traefik.ingress.svc.cluster.local/"); err == nil || !strings.Contains(err.Error(), "HTTP 404") {
+		t.Errorf("unknown host: %v, want HTTP 404", err)
+	}
+}
