@@ -1,0 +1,42 @@
+# svc-doctor. The two commands of the README:
+#   make run    build kubectl-svc_doctor and lint the bundled examples (no cluster needed)
+#   make test   unit tests, then end-to-end tests on a local cluster the repo builds and starts
+# Other targets: build, unit, e2e, bench, fuzz, docs, release-dry-run, clean.
+SHELL := /bin/bash
+export PATH := $(PATH):/usr/local/go/bin
+GO ?= go
+BIN := bin/kubectl-svc_doctor
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X github.com/svc-doctor/svc-doctor/internal/version.Version=$(VERSION) \
+	-X github.com/svc-doctor/svc-doctor/internal/version.Commit=$(shell git rev-parse --short HEAD 2>/dev/null || echo none) \
+	-X github.com/svc-doctor/svc-doctor/internal/version.Date=$(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+
+.PHONY: run build test unit e2e bench fuzz docs release-dry-run clean
+
+run: build
+	hack/run-examples.sh $(BIN)
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/kubectl-svc_doctor
+
+test:
+	hack/test.sh
+
+unit:
+	hack/test.sh --unit
+
+e2e:
+	hack/e2e.sh
+
+bench:
+	hack/bench-lint.sh
+
+fuzz:
+	$(GO) test ./manifest -run '^$$' -fuzz FuzzParse -fuzztime 60s
+	$(GO) test ./internal/ingressroute -run '^$$' -fuzz FuzzMatch -fuzztime 60s
+
+docs:
+	$(GO) test ./rules -run TestRulesDoc -update
+
+clean:
+	rm -rf bin dist
