@@ -100,7 +100,7 @@ func Sanitize(s string) string {
 		case r == '\n' || r == '\r' || r == '\t':
 			b.WriteByte(' ')
 		case unicode.IsControl(r) || r == 0x7f:
-			b.WriteRune('\uFFFD')
+			b.WriteByte('?')
 		default:
 			b.WriteRune(r)
 		}
