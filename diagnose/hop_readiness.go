@@ -18,6 +18,7 @@ const (
 	probTerminating
 	probGate
 	probReadinessProbe
+	probReadinessNoEvent
 	probStarting
 	probUnknown
 )
@@ -145,7 +146,7 @@ func ExaminePod(p *corev1.Pod, events []corev1.Event, now time.Time) PodStatus {
 			set(probReadinessProbe, fmt.Sprintf("readiness probe failing: %s", ps.LastProbeFailure),
 				fmt.Sprintf("make container %s pass its readiness probe (%s), or correct the probe in %s (containers[%s].readinessProbe); `kubectl svc-doctor probes pod/%s -n %s --run` runs it now", c, ProbeText(probe), owner, c, p.Name, ns))
 		case probe != nil && allRunning(p):
-			set(probReadinessProbe, fmt.Sprintf("readiness probe (%s) has not succeeded yet; no failure event found (events expire after an hour)", ProbeText(probe)),
+			set(probReadinessNoEvent, fmt.Sprintf("readiness probe (%s) has not succeeded yet; no failure event found (events expire after an hour)", ProbeText(probe)),
 				fmt.Sprintf("check the probe: `kubectl svc-doctor probes pod/%s -n %s --run`", p.Name, ns))
 		case !allRunning(p):
 			set(probStarting, "containers are not running yet", fmt.Sprintf("kubectl -n %s describe pod %s", ns, p.Name))

@@ -1,0 +1,538 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/svc-doctor/svc-doctor/diagnose"
+	"github.com/svc-doctor/svc-doctor/test/e2e/framework"
+)
+
+// The tests in this file apply broken setups to the real cluster, run `kubectl svc-doctor
+// diagnose` against them and assert the verdict: the hop that fails and the root cause. Every test
+// also checks that no helper pod is left behind.
+
+// diagHelperFlags are the flags every run passes: the locally imported agent image, never pulled.
+func diagHelperFlags() []string {
+	return []string{"--image", framework.AgentImage, "--image-pull-policy", "Never"}
+}
+
+// diagRun runs diagnose with -o json and decodes the report.
+func diagRun(t *testing.T, f *framework.F, target string, extra ...string) (diagnose.Report, framework.Result) {
+	t.Helper()
+	args := append([]string{"diagnose", target, "-n", f.Namespace, "-o", "json"}, diagHelperFlags()...)
+	res := f.SvcDoctor(append(args, extra...)...)
+	var rep diagnose.Report
+	if err := json.Unmarshal([]byte(res.Stdout), &rep); err != nil {
+		t.Fatalf("diagnose %s: exit %d, output is not a report: %v\nstdout:\n%s\nstderr:\n%s", target, res.ExitCode, err, res.Stdout, res.Stderr)
+	}
+	t.Logf("diagnose %s: exit %d, verdict %+v\nstderr:\n%s", target, res.ExitCode, rep.Verdict, res.Stderr)
+	return rep, res
+}
+
+func diagHop(rep diagnose.Report, id string) diagnose.HopReport {
+	for _, h := range rep.Hops {
+		if h.ID == id {
+			return h
+		}
+	}
+	return diagnose.HopReport{}
+}
+
+func diagDump(rep diagnose.Report) string {
+	var b strings.Builder
+	for _, h := range rep.Hops {
+		fmt.Fprintf(&b, "%-5s %s: %s\n", h.Status, h.ID, h.Summary)
+		for _, e := range h.Evidence {
+			fmt.Fprintf(&b, "        %s\n", e)
+		}
+	}
+	fmt.Fprintf(&b, "verdict: %+v\n", rep.Verdict)
+	return b.String()
+}
+
+// diagExpectFault asserts a fault found in hop with a root cause containing every part.
+func diagExpectFault(t *testing.T, rep diagnose.Report, res framework.Result, hop string, parts ...string) {
+	t.Helper()
+	if res.ExitCode != 1 || rep.Verdict.Kind != diagnose.VerdictFault || rep.Verdict.Hop != hop {
+		t.Fatalf("exit %d, verdict %s in hop %q; want exit 1 and a fault in hop %s\n%s", res.ExitCode, rep.Verdict.Kind, rep.Verdict.Hop, hop, diagDump(rep))
+	}
+	for _, p := range parts {
+		if !strings.Contains(rep.Verdict.RootCause, p) {
+			t.Errorf("root cause %q does not contain %q", rep.Verdict.RootCause, p)
+		}
+	}
+	if rep.Verdict.Fix == "" {
+		t.Errorf("the verdict has no fix")
+	}
+}
+
+func diagNoHelperLeft(t *testing.T, f *framework.F) {
+	t.Helper()
+	framework.AssertNoManagedPods(t, f.Namespace, 30*time.Second)
+}
+
+const diagWebService = `apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{name: http, port: 80, targetPort: http}]
+`
+
+// diagFailingProbe turns the test server's readiness probe into one that always answers 503.
+func diagFailingProbe(spec framework.TestserverSpec) string {
+	return strings.Replace(framework.TestserverManifest(spec), "path: /ready", "path: /status/503", 1)
+}
+
+func TestDiagnoseHealthyService(t *testing.T) {
+	t.Parallel()
+	f := framework.New(t)
+	f.DeployTestserver(framework.TestserverSpec{Name: "web", Replicas: 2})
+	f.Apply(diagWebService)
+	diagWaitEndpoints(f, "web", 2)
+	rep, res := diagRun(t, f, "svc/web", "--http-path", "/")
+	if res.ExitCode != 0 || rep.Verdict.Kind != diagnose.VerdictHealthy {
+		t.Fatalf("exit %d, verdict %+v; want a healthy Service\n%s", res.ExitCode, rep.Verdict, diagDump(rep))
+	}
+	for _, h := range rep.Hops {
+		if h.Status != diagnose.Pass {
+			t.Errorf("hop %s is %s (%s), want pass: a healthy Service comes out clean", h.ID, h.Status, h.Summary)
+		}
+	}
+	if !strings.Contains(res.Stderr, "starting helper pod") || !strings.Contains(res.Stderr, "deleting helper pod") {
+		t.Errorf("stderr does not show the helper's life:\n%s", res.Stderr)
+	}
+	// and the table form, with the request count
+	table := f.SvcDoctor(append([]string{"diagnose", "svc/web:http", "-n", f.Namespace, "--show-requests"}, diagHelperFlags()...)...)
+	if table.ExitCode != 0 || !strings.Contains(table.Stdout, "HEALTHY") || !strings.Contains(table.Stderr, "API requests in") {
+		t.Errorf("table run: exit %d\n%s\n%s", table.ExitCode, table.Stdout, table.Stderr)
+	}
+	t.Logf("table output:\n%s", table.Stdout)
+	diagNoHelperLeft(t, f)
+}
+
+func TestDiagnoseSelectorTypo(t *testing.T) {
+	t.Parallel()
+	f := framework.New(t)
+	f.DeployTestserver(framework.TestserverSpec{Name: "web", Replicas: 2})
+	f.Apply(strings.Replace(diagWebService, "selector: {app: web}", "selector: {app: wbe}", 1))
+	rep, res := diagRun(t, f, "svc/web")
+	diagExpectFault(t, rep, res, diagnose.HopSelector, "selector app=wbe matches no pod", "deployment/web differ by one label (has app=web)")
+	if !strings.Contains(rep.Verdict.Fix, `"selector":{"app":"web"}`) {
+		t.Errorf("fix %q does not propose the selector", rep.Verdict.Fix)
+	}
+	if strings.Contains(res.Stderr, "starting helper pod") {
+		t.Errorf("a helper pod was started although a static hop found the cause:\n%s", res.Stderr)
+	}
+	diagNoHelperLeft(t, f)
+}
+
+func TestDiagnoseReadinessProbeFails(t *testing.T) {
+	t.Parallel()
+	f := framework.New(t)
+	f.Apply(diagFailingProbe(framework.TestserverSpec{Name: "web", Replicas: 2}))
+	f.Apply(diagWebService)
+	diagWaitProbeEvent(f, "web")
+	rep, res := diagRun(t, f, "svc/web")
+	diagExpectFault(t, rep, res, diagnose.HopReadiness, "none of the 2 selected pods is ready", "Readiness probe failed: HTTP probe failed with statuscode: 503")
+	if h := diagHop(rep, diagnose.HopEndpoints); h.Status != diagnose.Skip || !strings.Contains(h.Summary, "(hop readiness)") {
+		t.Errorf("endpoints hop = %s %q, want skipped because of hop readiness", h.Status, h.Summary)
+	}
+	diagNoHelperLeft(t, f)
+}
+
+func TestDiagnoseAppNotListeningOnTargetPort(t *testing.T) {
+	t.Parallel()
+	f := framework.New(t)
+	f.DeployTestserver(framework.TestserverSpec{Name: "web", Replicas: 2})
+	f.Apply(strings.Replace(diagWebService, "targetPort: http", "targetPort: 9090", 1))
+	diagWaitEndpoints(f, "web", 2)
+	rep, res := diagRun(t, f, "svc/web")
+	diagExpectFault(t, rep, res, diagnose.HopConnectivity, "the application does not listen on targetPort 9090", "refuse connections on port 9090/TCP")
+	if !strings.Contains(rep.Verdict.Fix, `"value":"http"`) {
+		t.Errorf("fix %q does not propose the declared port", rep.Verdict.Fix)
+	}
+	diagNoHelperLeft(t, f)
+}
+
+func TestDiagnoseNamedTargetPortMissing(t *testing.T) {
+	t.Parallel()
+	f := framework.New(t)
+	f.DeployTestserver(framework.TestserverSpec{Name: "web", Replicas: 1})
+	f.Apply(strings.Replace(diagWebService, "targetPort: http", "targetPort: web", 1))
+	rep, res := diagRun(t, f, "svc/web")
+	diagExpectFault(t, rep, res, diagnose.HopPorts, "targetPort web of service/web port http (80/TCP) matches no container port", `no container declares a port named "web"`)
+	diagNoHelperLeft(t, f)
+}
+
+func TestDiagnosePodsInAnotherNamespace(t *testing.T) {
+	t.Parallel()
+	f := framework.New(t)
+	other := framework.New(t)
+	other.DeployTestserver(framework.TestserverSpec{Name: "web", Replicas: 1})
+	f.Apply(diagWebService)
+	rep, res := diagRun(t, f, "svc/web")
+	diagExpectFault(t, rep, res, diagnose.HopSelector, "1 pod in namespace "+other.Namespace+" matches: a Service only selects pods of its own namespace")
+	diagNoHelperLeft(t, f)
+}
+
+func TestDiagnoseHeadlessWithoutReadyPods(t *testing.T) {
+	t.Parallel()
+	f := framework.New(t)
+	f.Apply(diagFailingProbe(framework.TestserverSpec{Name: "db", Replicas: 2}))
+	f.Apply(`apiVersion: v1
+kind: Service
+metadata: {name: db}
+spec:
+  clusterIP: None
+  selector: {app: db}
+  ports: [{name: http, port: 8080, targetPort: http}]
+`)
+	diagWaitProbeEvent(f, "db")
+	rep, res := diagRun(t, f, "svc/db")
+	diagExpectFault(t, rep, res, diagnose.HopReadiness, "none of the 2 selected pods is ready", "statuscode: 503")
+	if h := diagHop(rep, diagnose.HopDNS); h.Status != diagnose.Skip {
+		t.Errorf("dns hop = %s %q: a headless name without ready pods has nothing to resolve", h.Status, h.Summary)
+	}
+	diagNoHelperLeft(t, f)
+}
+
+func TestDiagnoseExternalNameDoesNotResolve(t *testing.T) {
+	t.Parallel()
+	f := framework.New(t)
+	f.Apply(`apiVersion: v1
+kind: Service
+metadata: {name: payments}
+spec:
+  type: ExternalName
+  externalName: payments.example.invalid
+`)
+	rep, res := diagRun(t, f, "svc/payments")
+	diagExpectFault(t, rep, res, diagnose.HopDNS, "service/payments is a CNAME to payments.example.invalid, which does not resolve from inside the cluster")
+	// the CNAME itself is served
+	dns := diagHop(rep, diagnose.HopDNS)
+	if !strings.Contains(strings.Join(dns.Evidence, "\n"), "CNAME payments."+f.Namespace+".svc.cluster.local. (FQDN): got payments.example.invalid.") {
+		t.Errorf("dns evidence does not show the CNAME:\n%s", strings.Join(dns.Evidence, "\n"))
+	}
+	diagNoHelperLeft(t, f)
+}
+
+func TestDiagnoseStaleManualEndpoints(t *testing.T) {
+	t.Parallel()
+	f := framework.New(t)
+	// 10.244.0.250 is in the pod CIDR but no pod has it: the address is stale
+	f.Apply(`apiVersion: v1
+kind: Service
+metadata: {name: legacy}
+spec:
+  ports: [{name: http, port: 80, targetPort: 8080}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: legacy-1
+  labels: {kubernetes.io/service-name: legacy}
+addressType: IPv4
+ports: [{name: http, port: 8080, protocol: TCP}]
+endpoints:
+- addresses: ["10.244.0.250"]
+`)
+	rep, res := diagRun(t, f, "svc/legacy")
+	diagExpectFault(t, rep, res, diagnose.HopConnectivity, "stale endpoint addresses", "10.244.0.250:8080")
+	diagNoHelperLeft(t, f)
+}
+
+func TestDiagnoseNetworkPolicyDenies(t *testing.T) {
+	t.Parallel()
+	f := framework.New(t)
+	f.DeployTestserver(framework.TestserverSpec{Name: "web", Replicas: 1})
+	f.Apply(diagWebService + `---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny-all}
+spec:
+  podSelector: {}
+  policyTypes: [Ingress]
+`)
+	diagWaitEndpoints(f, "web", 1)
+	rep, res := diagRun(t, f, "svc/web")
+	diagExpectFault(t, rep, res, diagnose.HopConnectivity, "NetworkPolicy: networkpolicy/deny-all selects the backend pods and admits nothing")
+	diagNoHelperLeft(t, f)
+}
+
+// TestDiagnoseFromClientPod tests from a client's position: a policy admits only pods labelled
+// access=web. From that client the Service works; from the helper pod it does not.
+func TestDiagnoseFromClientPod(t *testing.T) {
+	t.Parallel()
+	f := framework.New(t)
+	f.DeployTestserver(framework.TestserverSpec{Name: "web", Replicas: 1})
+	f.Apply(diagWebService + `---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web-clients}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  policyTypes: [Ingress]
+  ingress:
+  - from: [{podSelector: {matchLabels: {access: web}}}]
+    ports: [{port: 8080, protocol: TCP}]
+`)
+	client := f.ClientPod("client", "access=web")
+	diagWaitEndpoints(f, "web", 1)
+	rep, res := diagRun(t, f, "svc/web", "--from", "pod/"+client)
+	if res.ExitCode != 0 || rep.Verdict.Kind != diagnose.VerdictHealthy || !strings.Contains(rep.From, "ephemeral container") {
+		t.Fatalf("from the admitted client: exit %d, verdict %+v, from %q\n%s", res.ExitCode, rep.Verdict, rep.From, diagDump(rep))
+	}
+	if !strings.Contains(res.Stderr, "It leaves behind: a terminated ephemeral container") {
+		t.Errorf("--from did not say what it leaves behind:\n%s", res.Stderr)
+	}
+	rep, res = diagRun(t, f, "svc/web")
+	diagExpectFault(t, rep, res, diagnose.HopConnectivity, "networkpolicy/web-clients selects the backend pods and does not admit it")
+	diagNoHelperLeft(t, f)
+}
+
+func TestDiagnoseNodePortLocal(t *testing.T) {
+	t.Parallel()
+	f := framework.New(t)
+	f.DeployTestserver(framework.TestserverSpec{Name: "web", Replicas: 1})
+	f.Apply(`apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  type: NodePort
+  externalTrafficPolicy: Local
+  selector: {app: web}
+  ports: [{name: http, port: 80, targetPort: http}]
+`)
+	diagWaitEndpoints(f, "web", 1)
+	rep, res := diagRun(t, f, "svc/web")
+	if res.ExitCode != 0 || rep.Verdict.Kind != diagnose.VerdictHealthy {
+		t.Fatalf("exit %d, verdict %+v\n%s", res.ExitCode, rep.Verdict, diagDump(rep))
+	}
+	exp := diagHop(rep, diagnose.HopExposure)
+	ev := strings.Join(exp.Evidence, "\n")
+	for _, want := range []string{"externalTrafficPolicy: Local", "1 local ready endpoint: answers from outside",
+		fmt.Sprintf("(InternalIP %s)", f.Cluster.NodeIP)} {
+		if !strings.Contains(ev, want) {
+			t.Errorf("exposure evidence does not contain %q:\n%s", want, ev)
+		}
+	}
+	if exp.Status != diagnose.Pass || !strings.Contains(exp.Summary, "externalTrafficPolicy Local: 1/1 nodes have a local ready endpoint): 1/1 node checks answer") {
+		t.Errorf("exposure = %s %q", exp.Status, exp.Summary)
+	}
+	diagNoHelperLeft(t, f)
+}
+
+// TestDiagnoseCoreDNSDown scales CoreDNS to zero (not in parallel: it breaks DNS for the whole
+// cluster) and always restores it.
+func TestDiagnoseCoreDNSDown(t *testing.T) {
+	f := framework.New(t)
+	f.DeployTestserver(framework.TestserverSpec{Name: "web", Replicas: 1})
+	f.Apply(diagWebService)
+	diagWaitEndpoints(f, "web", 1)
+	deps := f.Client.AppsV1().Deployments("kube-system")
+	d, err := deps.Get(f.Ctx, "coredns", metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("get kube-system/coredns: %v", err)
+	}
+	replicas := int32(1)
+	if d.Spec.Replicas != nil && *d.Spec.Replicas > 0 {
+		replicas = *d.Spec.Replicas
+	}
+	scale := func(n int32) error {
+		patch := fmt.Sprintf(`{"spec":{"replicas":%d}}`, n)
+		_, err := deps.Patch(context.Background(), "coredns", types.MergePatchType, []byte(patch), metav1.PatchOptions{})
+		return err
+	}
+	t.Cleanup(func() {
+		if err := scale(replicas); err != nil {
+			t.Errorf("restoring kube-system/coredns to %d replicas: %v", replicas, err)
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		for ctx.Err() == nil {
+			d, err := deps.Get(ctx, "coredns", metav1.GetOptions{})
+			if err == nil && d.Status.AvailableReplicas >= replicas && d.Status.ObservedGeneration >= d.Generation && diagDNSReady(ctx, f) {
+				t.Logf("kube-system/coredns restored: %d available", d.Status.AvailableReplicas)
+				return
+			}
+			time.Sleep(time.Second)
+		}
+		t.Errorf("kube-system/coredns did not become available again within 3 minutes")
+	})
+	if err := scale(0); err != nil {
+		t.Fatalf("scale kube-system/coredns to 0: %v", err)
+	}
+	f.WaitFor("kube-dns to have no ready endpoint", 2*time.Minute, func(ctx context.Context) (bool, error) {
+		return !diagDNSReady(ctx, f), nil
+	})
+	rep, res := diagRun(t, f, "svc/web")
+	diagExpectFault(t, rep, res, diagnose.HopDNS, "cluster DNS does not answer", "CoreDNS is down")
+	if !strings.Contains(rep.Verdict.Fix, "kubectl -n kube-system scale deployment/coredns --replicas=2") {
+		t.Errorf("fix %q does not scale CoreDNS back up", rep.Verdict.Fix)
+	}
+	// traffic by IP still works: the connectivity hop passes
+	if h := diagHop(rep, diagnose.HopConnectivity); h.Status != diagnose.Pass {
+		t.Errorf("connectivity = %s %q, want pass (only DNS is down)", h.Status, h.Summary)
+	}
+	diagNoHelperLeft(t, f)
+}
+
+func diagDNSReady(ctx context.Context, f *framework.F) bool {
+	l, err := f.Client.DiscoveryV1().EndpointSlices("kube-system").List(ctx, metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=kube-dns"})
+	if err != nil {
+		return false
+	}
+	for _, s := range l.Items {
+		for _, e := range s.Endpoints {
+			if e.Conditions.Ready == nil || *e.Conditions.Ready {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// TestDiagnoseInterruptDeletesHelper sends SIGINT while the connectivity hop waits for answers
+// that never come, and checks that the helper pod is deleted.
+func TestDiagnoseInterruptDeletesHelper(t *testing.T) {
+	t.Parallel()
+	f := framework.New(t)
+	f.DeployTestserver(framework.TestserverSpec{Name: "web", Replicas: 1})
+	f.Apply(diagWebService + `---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny-all}
+spec:
+  podSelector: {}
+  policyTypes: [Ingress]
+`)
+	diagWaitEndpoints(f, "web", 1)
+	bin := framework.SvcDoctorBinary(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	args := append([]string{"diagnose", "svc/web", "-n", f.Namespace, "--check-timeout", "25s"}, diagHelperFlags()...)
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+f.Cluster.Kubeconfig)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// wait until the helper pod runs and the agent is busy with the checks
+	f.WaitFor("the helper to run checks", time.Minute, func(context.Context) (bool, error) {
+		return strings.Contains(stderr.String(), "is running on node"), nil
+	})
+	time.Sleep(4 * time.Second) // DNS is quick; the connectivity checks now wait for 25s
+	pods := f.Pods(framework.ManagedByLabel)
+	if len(pods) != 1 {
+		t.Errorf("want exactly one helper pod mid-run, found %d", len(pods))
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	}
+	t.Logf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
+	if code != 3 || !strings.Contains(stderr.String(), "interrupted") || !strings.Contains(stderr.String(), "deleting helper pod") {
+		t.Errorf("after SIGINT: exit %d, want 3 with an interrupted report and the helper deleted", code)
+	}
+	framework.AssertNoManagedPods(t, f.Namespace, 20*time.Second)
+}
+
+func TestDiagnoseKeepHelperAndCleanup(t *testing.T) {
+	t.Parallel()
+	f := framework.New(t)
+	f.DeployTestserver(framework.TestserverSpec{Name: "web", Replicas: 1})
+	f.Apply(diagWebService)
+	diagWaitEndpoints(f, "web", 1)
+	_, first := diagRun(t, f, "svc/web", "--keep-helper")
+	_, second := diagRun(t, f, "svc/web", "--keep-helper")
+	if first.ExitCode != 0 || second.ExitCode != 0 || !strings.Contains(second.Stderr, "reusing helper pod") {
+		t.Fatalf("exits %d %d; the second run must reuse the kept helper:\n%s", first.ExitCode, second.ExitCode, second.Stderr)
+	}
+	if n := len(f.Pods(framework.ManagedByLabel)); n != 1 {
+		t.Errorf("%d helper pods after two --keep-helper runs, want 1", n)
+	}
+	res := f.SvcDoctor("cleanup", "-n", f.Namespace)
+	if res.ExitCode != 0 || !strings.Contains(res.Stdout, "deleted") {
+		t.Errorf("cleanup: exit %d\n%s%s", res.ExitCode, res.Stdout, res.Stderr)
+	}
+	diagNoHelperLeft(t, f)
+}
+
+func TestDiagnoseAllNamespacesSummary(t *testing.T) {
+	t.Parallel()
+	f := framework.New(t)
+	f.DeployTestserver(framework.TestserverSpec{Name: "web", Replicas: 1})
+	f.Apply(diagWebService + `---
+apiVersion: v1
+kind: Service
+metadata: {name: typo}
+spec:
+  selector: {app: wbe}
+  ports: [{port: 80}]
+`)
+	diagWaitEndpoints(f, "web", 1)
+	res := f.SvcDoctor("diagnose", "-A", "-n", f.Namespace)
+	if res.ExitCode != 1 || !strings.Contains(res.Stdout, "static hops only") {
+		t.Fatalf("exit %d\n%s%s", res.ExitCode, res.Stdout, res.Stderr)
+	}
+	var faultTypo, healthyWeb bool
+	for _, line := range strings.Split(res.Stdout, "\n") {
+		fields := strings.Fields(line)
+		if len(fields) >= 2 && fields[0] == "FAULT" && fields[1] == "typo" {
+			faultTypo = true
+		}
+		if len(fields) >= 2 && fields[0] == "HEALTHY" && fields[1] == "web" {
+			healthyWeb = true
+		}
+	}
+	if !faultTypo || !healthyWeb {
+		t.Errorf("summary does not show typo as FAULT and web as HEALTHY:\n%s", res.Stdout)
+	}
+	diagNoHelperLeft(t, f)
+}
+
+// diagWaitEndpoints waits until a Service's EndpointSlices list n ready addresses.
+func diagWaitEndpoints(f *framework.F, svc string, n int) {
+	f.T.Helper()
+	f.WaitFor(fmt.Sprintf("%d ready endpoints of %s", n, svc), time.Minute, func(context.Context) (bool, error) {
+		ready, _ := f.Endpoints(svc)
+		return len(ready) == n, nil
+	})
+}
+
+// diagWaitProbeEvent waits until the pods of deployment app have a readiness-probe failure event.
+func diagWaitProbeEvent(f *framework.F, app string) {
+	f.T.Helper()
+	f.WaitFor("a readiness-probe failure event of "+app, 2*time.Minute, func(ctx context.Context) (bool, error) {
+		evs, err := f.Client.CoreV1().Events(f.Namespace).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, err
+		}
+		for _, e := range evs.Items {
+			if e.Reason == "Unhealthy" && strings.HasPrefix(e.InvolvedObject.Name, app+"-") && strings.HasPrefix(e.Message, "Readiness probe failed") {
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+}
