@@ -382,7 +382,8 @@ func TestValidateErrors(t *testing.T) {
 func readySlice(service string, ready ...bool) *discoveryv1.EndpointSlice {
 	es := &discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Name: service + "-abcde", Namespace: "shop",
 		Labels: map[string]string{discoveryv1.LabelServiceName: service, discoveryv1.LabelManagedBy: "endpointslice-controller.k8s.io"}},
-		AddressType: discoveryv1.AddressTypeIPv4}
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Ports:       []discoveryv1.EndpointPort{{Name: ptr("http"), Port: ptr(int32(8080)), Protocol: ptr(corev1.ProtocolTCP)}}}
 	for i, r := range ready {
 		es.Endpoints = append(es.Endpoints, discoveryv1.Endpoint{Addresses: []string{fmt.Sprintf("10.244.0.%d", 10+i)},
 			Conditions: discoveryv1.EndpointConditions{Ready: ptr(r)},
@@ -449,7 +450,7 @@ func TestAfterCheckTimeoutPointsAtDiagnose(t *testing.T) {
 	if res.code() != 1 {
 		t.Fatalf("exit %d (%v), want 1\n%s", res.code(), res.err, res.stderr)
 	}
-	for _, w := range []string{"service/web: 0/0 endpoints ready after ", ": no pod is an endpoint (no EndpointSlice lists one)\n",
+	for _, w := range []string{"service/web: 0/0 endpoints ready after ", ": no EndpointSlice lists an endpoint for its ports\n",
 		"diagnosis: fault at hop endpoints: no EndpointSlice labelled kubernetes.io/service-name=web, though 2 pods are ready",
 		"for the full trace (DNS and traffic from inside the cluster), run: kubectl svc-doctor diagnose svc/web -n shop\n"} {
 		if !strings.Contains(res.stdout, w) {

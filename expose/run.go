@@ -270,7 +270,7 @@ func (o *Options) after(ctx context.Context, plan *Plan, applied []runtime.Objec
 	}
 	if waitSvc {
 		fmt.Fprintf(o.ErrOut, "waiting up to %s for service/%s to have a ready endpoint...\n", o.Wait.Timeout, svc.Name)
-		res, err := WaitEndpoints(ctx, o.Kube, o.Namespace, svc.Name, o.Wait.Timeout, o.Settle)
+		res, err := WaitEndpoints(ctx, o.Kube, o.Namespace, svc.Name, svc.Spec.Ports, o.Wait.Timeout, o.Settle)
 		if err != nil && !errors.Is(err, errTimeout) {
 			return cmdutil.Incomplete(fmt.Errorf("watching the EndpointSlices of service/%s: %s", svc.Name, snapshot.DescribeAPIError(err, "watch", "endpointslices", o.Namespace)))
 		}
@@ -338,11 +338,15 @@ func ingressServices(ing *networkingv1.Ingress) []string {
 // the diagnosis is available, the command to run it otherwise.
 func (o *Options) endpointsFailed(ctx context.Context, out io.Writer, svc *corev1.Service, res WaitResult) error {
 	line := fmt.Sprintf("service/%s: %s after %s", svc.Name, res.Endpoints, roundDuration(res.Elapsed))
+	st := res.Endpoints
 	switch {
-	case res.Endpoints.Total == 0:
-		line += ": no pod is an endpoint (no EndpointSlice lists one)"
-	case len(res.Endpoints.NotReady) > 0:
-		line += " (not ready: " + report.Sanitize(strings.Join(res.Endpoints.NotReady, ", ")) + ")"
+	case st.Total == 0:
+		line += ": no EndpointSlice lists an endpoint for its ports"
+	case st.Ready > 0 && len(st.Unserved) > 0:
+		line += "; no ready endpoint for port " + strings.Join(st.Unserved, ", ")
+	}
+	if len(st.NotReady) > 0 {
+		line += " (not ready: " + report.Sanitize(strings.Join(st.NotReady, ", ")) + ")"
 	}
 	fmt.Fprintln(out, line)
 	cmd := fmt.Sprintf("kubectl svc-doctor diagnose svc/%s -n %s", svc.Name, o.Namespace)

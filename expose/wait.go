@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -18,25 +19,45 @@ import (
 )
 
 // EndpointsStatus sums up a Service's EndpointSlices. Terminating endpoints are left out; an
-// endpoint present in several slices (dual-stack) counts once.
+// endpoint present in several slices (dual-stack) counts once; for a Service with ports, slices
+// without ports (pods on which no targetPort resolves) do not count.
 type EndpointsStatus struct {
 	Ready, Total int
 	// NotReady names the endpoints that are not ready: pod/NAME (IP), or the IP.
 	NotReady []string
+	// Unserved names the Service ports that no ready endpoint serves.
+	Unserved []string
 }
 
 func (s EndpointsStatus) String() string {
 	return fmt.Sprintf("%d/%d endpoints ready", s.Ready, s.Total)
 }
 
-// SummarizeSlices counts the endpoints of slices.
-func SummarizeSlices(slices []*discoveryv1.EndpointSlice) EndpointsStatus {
+// Served is true when there is a ready endpoint for every port of the Service.
+func (s EndpointsStatus) Served() bool { return s.Ready > 0 && len(s.Unserved) == 0 }
+
+// SummarizeSlices counts the endpoints of a Service's slices, for its ports.
+func SummarizeSlices(slices []*discoveryv1.EndpointSlice, ports []corev1.ServicePort) EndpointsStatus {
 	var st EndpointsStatus
 	seen := map[string]bool{}
+	served := map[string]bool{}
 	for _, es := range slices {
+		if len(ports) > 0 && len(es.Ports) == 0 {
+			continue
+		}
 		for _, e := range es.Endpoints {
 			if e.Conditions.Terminating != nil && *e.Conditions.Terminating {
 				continue
+			}
+			ready := e.Conditions.Ready == nil || *e.Conditions.Ready
+			if ready {
+				for _, p := range es.Ports {
+					if p.Name != nil {
+						served[*p.Name] = true
+					} else {
+						served[""] = true
+					}
+				}
 			}
 			key, label := strings.Join(e.Addresses, ","), strings.Join(e.Addresses, ",")
 			if e.TargetRef != nil && e.TargetRef.Name != "" {
@@ -48,15 +69,29 @@ func SummarizeSlices(slices []*discoveryv1.EndpointSlice) EndpointsStatus {
 			}
 			seen[key] = true
 			st.Total++
-			if e.Conditions.Ready == nil || *e.Conditions.Ready {
+			if ready {
 				st.Ready++
 			} else {
 				st.NotReady = append(st.NotReady, label)
 			}
 		}
 	}
+	for _, sp := range ports {
+		if !served[sp.Name] {
+			st.Unserved = append(st.Unserved, portName(sp))
+		}
+	}
 	sort.Strings(st.NotReady)
 	return st
+}
+
+// portName names a Service port in messages: http (80/TCP).
+func portName(sp corev1.ServicePort) string {
+	s := fmt.Sprintf("%d/%s", sp.Port, sp.Protocol)
+	if sp.Name == "" {
+		return s
+	}
+	return sp.Name + " (" + s + ")"
 }
 
 // WaitResult is what the after-check saw.
@@ -72,10 +107,11 @@ type WaitResult struct {
 // errTimeout ends a wait whose deadline passed.
 var errTimeout = errors.New("timed out")
 
-// WaitEndpoints watches the EndpointSlices of a Service until one endpoint is ready, then for up
-// to settle more until all are (so that the report says 3/3 rather than 1/3 when the others are
-// a moment behind), or until timeout. It lists once and then watches; it never polls.
-func WaitEndpoints(ctx context.Context, cs kubernetes.Interface, ns, service string, timeout, settle time.Duration) (WaitResult, error) {
+// WaitEndpoints watches the EndpointSlices of a Service until every port has a ready endpoint,
+// then for up to settle more until all endpoints are ready (so that the report says 3/3 rather
+// than 1/3 when the others are a moment behind), or until timeout. It lists once and then
+// watches; it never polls.
+func WaitEndpoints(ctx context.Context, cs kubernetes.Interface, ns, service string, ports []corev1.ServicePort, timeout, settle time.Duration) (WaitResult, error) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -87,14 +123,14 @@ func WaitEndpoints(ctx context.Context, cs kubernetes.Interface, ns, service str
 		for _, es := range state {
 			slices = append(slices, es)
 		}
-		return WaitResult{OK: ok, Elapsed: time.Since(start), Endpoints: SummarizeSlices(slices)}
+		return WaitResult{OK: ok, Elapsed: time.Since(start), Endpoints: SummarizeSlices(slices, ports)}
 	}
 	done := func() bool {
 		st := result(false).Endpoints
-		if st.Ready > 0 && st.Ready == st.Total {
+		if st.Served() && st.Ready == st.Total {
 			return true
 		}
-		if st.Ready > 0 && settleC == nil {
+		if st.Served() && settleC == nil {
 			settleC = time.After(settle)
 		}
 		return false

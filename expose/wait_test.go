@@ -30,13 +30,24 @@ func TestSummarizeSlices(t *testing.T) {
 	gone := readySlice("web", false)
 	gone.Endpoints[0].TargetRef.Name, gone.Endpoints[0].Conditions.Terminating = "web-old", &term
 	manual := &discoveryv1.EndpointSlice{Endpoints: []discoveryv1.Endpoint{{Addresses: []string{"192.0.2.1"}}}} // ready unset = ready
-	got := SummarizeSlices([]*discoveryv1.EndpointSlice{v4, v6, gone, manual})
+	got := SummarizeSlices([]*discoveryv1.EndpointSlice{v4, v6, gone, manual}, nil)
 	want := EndpointsStatus{Ready: 3, Total: 4, NotReady: []string{"pod/web-1 (10.244.0.11)"}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got)\n%s", diff)
 	}
 	if got.String() != "3/4 endpoints ready" {
 		t.Errorf("String() = %q", got.String())
+	}
+	// for a Service's ports: a slice without ports (no targetPort resolved) does not count, and a
+	// port without a ready endpoint is named
+	noPorts := readySlice("web", true)
+	noPorts.Name, noPorts.Ports = "web-noports", nil
+	noPorts.Endpoints[0].TargetRef.Name = "web-9"
+	ports := []corev1.ServicePort{{Name: "http", Port: 80, Protocol: corev1.ProtocolTCP}, {Name: "metrics", Port: 9090, Protocol: corev1.ProtocolTCP}}
+	got = SummarizeSlices([]*discoveryv1.EndpointSlice{readySlice("web", true, false), noPorts}, ports)
+	want = EndpointsStatus{Ready: 1, Total: 2, NotReady: []string{"pod/web-1 (10.244.0.11)"}, Unserved: []string{"metrics (9090/TCP)"}}
+	if diff := cmp.Diff(want, got); diff != "" || got.Served() {
+		t.Errorf("(-want +got)\n%s", diff)
 	}
 }
 
@@ -59,7 +70,7 @@ func TestWaitEndpointsFollowsTheWatch(t *testing.T) {
 	}
 	done := make(chan outcome, 1)
 	go func() {
-		res, err := WaitEndpoints(context.Background(), cs, "shop", "web", 10*time.Second, 5*time.Second)
+		res, err := WaitEndpoints(context.Background(), cs, "shop", "web", nil, 10*time.Second, 5*time.Second)
 		done <- outcome{res, err}
 	}()
 	<-started
@@ -94,7 +105,7 @@ func TestWaitEndpointsFollowsTheWatch(t *testing.T) {
 
 func TestWaitEndpointsSettlesOnPartial(t *testing.T) {
 	cs := fake.NewClientset(readySlice("web", true, false))
-	res, err := WaitEndpoints(context.Background(), cs, "shop", "web", 5*time.Second, 50*time.Millisecond)
+	res, err := WaitEndpoints(context.Background(), cs, "shop", "web", nil, 5*time.Second, 50*time.Millisecond)
 	if err != nil || !res.OK || res.Endpoints.String() != "1/2 endpoints ready" || res.Elapsed > 2*time.Second {
 		t.Fatalf("%+v %v", res, err)
 	}
@@ -102,7 +113,7 @@ func TestWaitEndpointsSettlesOnPartial(t *testing.T) {
 
 func TestWaitEndpointsTimesOut(t *testing.T) {
 	cs := fake.NewClientset(readySlice("web", false))
-	res, err := WaitEndpoints(context.Background(), cs, "shop", "web", 150*time.Millisecond, time.Second)
+	res, err := WaitEndpoints(context.Background(), cs, "shop", "web", nil, 150*time.Millisecond, time.Second)
 	if !errors.Is(err, errTimeout) || res.OK || res.Endpoints.String() != "0/1 endpoints ready" {
 		t.Fatalf("%+v %v", res, err)
 	}
