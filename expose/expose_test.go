@@ -20,6 +20,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/kubernetes/scheme"
@@ -507,5 +508,31 @@ func TestDryRunServerAndOutput(t *testing.T) {
 	res = run(t, cs, "externalname", "pay", "--to", "api.example.com", "-o", "yaml")
 	if res.err != nil || !strings.HasPrefix(res.stdout, "apiVersion: v1\nkind: Service\n") || strings.Contains(res.stdout, "managedFields") {
 		t.Errorf("-o yaml printed %q (err %v)", res.stdout, res.err)
+	}
+}
+
+func TestClientDryRunWithoutCluster(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	o := NewOptions(genericiooptions.IOStreams{Out: &stdout, ErrOut: &stderr})
+	o.Now = func() time.Time { return testNow }
+	kube := genericclioptions.NewConfigFlags(false)
+	missing := filepath.Join(t.TempDir(), "no-kubeconfig")
+	kube.KubeConfig = &missing
+	cmd := newCmd(o, kube)
+	cmd.SetArgs([]string{"externalname", "pay", "--to", "api.example.com", "--dry-run=client", "-o", "yaml"})
+	cmd.SilenceErrors, cmd.SilenceUsage = true, true
+	if err := cmd.ExecuteContext(context.Background()); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "warning: not checked against the cluster (") || !strings.Contains(stdout.String(), "externalName: api.example.com") {
+		t.Errorf("stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+	}
+	// a workload cannot be read without the cluster
+	o2 := NewOptions(genericiooptions.IOStreams{Out: &stdout, ErrOut: &stderr})
+	cmd = newCmd(o2, kube)
+	cmd.SetArgs([]string{"deploy/web", "--dry-run=client"})
+	cmd.SilenceErrors, cmd.SilenceUsage = true, true
+	if err := cmd.ExecuteContext(context.Background()); cmdutil.ExitCode(err) != cmdutil.ExitIncomplete {
+		t.Errorf("deploy/web without a cluster: %v (exit %d)", err, cmdutil.ExitCode(err))
 	}
 }
