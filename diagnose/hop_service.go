@@ -2,6 +2,7 @@ package diagnose
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -30,8 +31,13 @@ func runService(ctx context.Context, st *State) Result {
 	case apierrors.IsForbidden(err):
 		return Result{Status: Skip, Incomplete: true, Summary: "cannot read the Service: " + snapshot.DescribeAPIError(err, "get", "services", ns)}
 	case err != nil:
-		st.fatal = &fatalError{fmt.Errorf("reading service %s/%s: %s", ns, name, snapshot.DescribeAPIError(err, "get", "services", ns))}
-		return Result{Status: Skip, Incomplete: true, Summary: "cannot reach the API server: " + err.Error()}
+		var status apierrors.APIStatus
+		if errors.As(err, &status) {
+			st.fatal = &fatalError{fmt.Errorf("reading service %s/%s: %s", ns, name, snapshot.DescribeAPIError(err, "get", "services", ns))}
+		} else {
+			st.fatal = &fatalError{fmt.Errorf("cannot reach the API server (check the kubeconfig context and the network): %w", err)}
+		}
+		return Result{Status: Skip, Incomplete: true, Summary: "cannot read the Service: " + err.Error()}
 	}
 	st.Service = svc
 	r := Result{Status: Pass}

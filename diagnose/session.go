@@ -39,7 +39,7 @@ func (f *HelperFlags) AddFlags(fs *pflag.FlagSet) {
 	}
 	fs.StringVar(&f.Image, "image", version.AgentImage(), "agent image of the helper pod (mirror it for air-gapped clusters)")
 	fs.StringVar(&f.ImagePullPolicy, "image-pull-policy", "", "image pull policy of the helper: Always|IfNotPresent|Never (default IfNotPresent)")
-	fs.BoolVar(&f.KeepHelper, "keep-helper", false, "leave the helper pod running and reuse it on the next run (remove it with `kubectl svc-doctor cleanup`)")
+	fs.BoolVar(&f.KeepHelper, "keep-helper", false, "leave the helper pod running and reuse it on the next run (remove it with: kubectl svc-doctor cleanup)")
 	fs.StringVar(&f.From, "from", "", "run the network checks from this pod's position (pod/NAME in the namespace) in an ephemeral container, instead of a helper pod")
 	fs.DurationVar(&f.Timeout, "timeout", f.Timeout, "time limit of the whole run, helper start included")
 }
