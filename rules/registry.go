@@ -53,11 +53,13 @@ func All() []*Rule {
 		ruleIngressBackendService,
 		ruleIngressBackendPort,
 		ruleIngressConflict,
+		ruleIngressRouteShadowed,
 		ruleIngressImplSpecific,
 		ruleIngressClass,
 		ruleTLSSecretMissing,
 		ruleTLSSecretType,
 		ruleTLSHostUnserved,
+		ruleIngressHostWithoutTLS,
 		// tls
 		ruleSecretTLSKeys,
 		ruleTLSCertInvalid,
