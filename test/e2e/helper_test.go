@@ -88,6 +88,20 @@ func waitPodGone(f *framework.F, name string, timeout time.Duration) {
 	})
 }
 
+// waitServiceAnswers waits until the helper can connect to ip:port: kube-proxy programs a new
+// Service's endpoints a moment after they are ready, and until then it rejects the connection.
+func waitServiceAnswers(f *framework.F, h *helper.Helper, ip string, port int) {
+	f.T.Helper()
+	req := agent.NewRequest(agent.Check{ID: "wait", Type: agent.CheckTCP, TCP: &agent.TCPCheck{Host: ip, Port: port}})
+	f.WaitFor(fmt.Sprintf("%s:%d answers from the helper", ip, port), time.Minute, func(ctx context.Context) (bool, error) {
+		resp, err := h.Run(ctx, req)
+		if err != nil {
+			return false, err
+		}
+		return resp.Results[0].OK, nil
+	})
+}
+
 const webService = `apiVersion: v1
 kind: Service
 metadata: {name: web}
@@ -131,6 +145,8 @@ func TestHelperPodChecks(t *testing.T) {
 		pod.Annotations[helper.AnnotationReason] != t.Name() {
 		t.Errorf("helper pod metadata: labels %v annotations %v", pod.Labels, pod.Annotations)
 	}
+
+	waitServiceAnswers(f, h, clusterIP, 80)
 
 	sec := 5 * time.Second
 	req := agent.NewRequest(
