@@ -62,7 +62,6 @@ Ingress, with checks run from inside the cluster. It ends with one root cause an
 		probes.NewCmd(kube, streams),
 		newVersionCmd(streams),
 	)
-	registerResourceCompletions(root, kube)
 	return root
 }
 

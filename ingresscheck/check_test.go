@@ -1,0 +1,311 @@
+package ingresscheck
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/svc-doctor/svc-doctor/internal/cmdutil"
+	"github.com/svc-doctor/svc-doctor/manifest"
+	"github.com/svc-doctor/svc-doctor/rules"
+	"github.com/svc-doctor/svc-doctor/snapshot"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+
+// goldenNow is the clock of the fixtures: certificates are judged at this time.
+var goldenNow = time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+
+// run runs the command with args against the fixtures (offline) or client (live) and returns
+// stdout, stderr and the exit code.
+func run(t *testing.T, client kubernetes.Interface, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	streams := genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
+	kube := genericclioptions.NewConfigFlags(false)
+	o := NewOptions(streams)
+	o.Now = func() time.Time { return goldenNow }
+	o.Client = client
+	cmd := newCmd(kube, o)
+	kube.AddFlags(cmd.Flags())
+	cmd.SetArgs(args)
+	cmd.SetOut(&out)
+	cmd.SetErr(&errOut)
+	cmd.SilenceErrors = true
+	cmd.SilenceUsage = true
+	err := cmd.Execute()
+	if err != nil && !cmdutil.IsSilent(err) {
+		errOut.WriteString("error: " + err.Error() + "\n")
+	}
+	return out.String(), errOut.String(), cmdutil.ExitCode(err)
+}
+
+func goldenCompare(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", "golden", name)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./ingresscheck -update)", err)
+	}
+	if string(want) != got {
+		t.Errorf("%s differs from the golden file (run go test ./ingresscheck -update to accept):\n--- got\n%s\n--- want\n%s", name, got, want)
+	}
+}
+
+var (
+	shopFiles   = []string{"-f", "testdata/shop.yaml", "-f", "testdata/controller.yaml"}
+	brokenFiles = []string{"-f", "testdata/broken.yaml", "-f", "testdata/controller.yaml"}
+)
+
+// TestGolden renders offline checks of the fixtures and compares them with golden files.
+func TestGolden(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     []string
+		golden   string
+		wantExit int
+	}{
+		{name: "fan-out api over https", args: append([]string{"https://shop.example.com/api/v1"}, shopFiles...), golden: "shop-api.txt"},
+		{name: "exact path beats the prefix", args: append([]string{"https://shop.example.com/api/v1/health", "-o", "wide"}, shopFiles...), golden: "shop-health-wide.txt"},
+		{name: "wildcard host", args: append([]string{"https://a.shop.example.com/x"}, shopFiles...), golden: "shop-wildcard.txt"},
+		{name: "wildcard covers one label only", args: append([]string{"http://b.a.shop.example.com/api"}, shopFiles...), golden: "shop-two-labels.txt"},
+		{name: "json envelope", args: append([]string{"https://shop.example.com/api", "-o", "json"}, shopFiles...), golden: "shop-api.json"},
+		{name: "every route of the namespace", args: append([]string{"-n", "shop"}, shopFiles...), golden: "shop-all.txt"},
+		{name: "port mismatch and missing service", args: append([]string{"http://store.example.com/cart"}, brokenFiles...), golden: "broken-cart.txt", wantExit: 1},
+		{name: "wrong keys", args: append([]string{"https://keys.example.com/"}, brokenFiles...), golden: "broken-keys.txt", wantExit: 1},
+		{name: "broken ingress", args: append([]string{"ing/broken/store"}, brokenFiles...), golden: "broken-store.txt", wantExit: 1},
+		{name: "broken ingress yaml", args: append([]string{"ing/store", "-n", "broken", "-o", "yaml"}, brokenFiles...), golden: "broken-store.yaml", wantExit: 1},
+		{name: "no rule matches", args: append([]string{"http://nothing.example.com/"}, brokenFiles...), golden: "broken-nomatch.txt", wantExit: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stdout, stderr, code := run(t, nil, tt.args...)
+			if code != tt.wantExit {
+				t.Errorf("exit code %d, want %d; stderr:\n%s", code, tt.wantExit, stderr)
+			}
+			goldenCompare(t, tt.golden, stdout)
+		})
+	}
+}
+
+// check runs Check on fixture files.
+func check(t *testing.T, target string, files ...string) *Report {
+	t.Helper()
+	res, err := manifest.Load(files, manifest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg, err := ParseTarget(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := rules.DefaultConfig()
+	cfg.Now = goldenNow
+	rep, err := Check(snapshot.FromManifests(res, "default"), tg, CheckOptions{Rules: cfg, Source: "manifests"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+// TestURLScenarios checks the simulation's conclusions for the fixtures, field by field.
+func TestURLScenarios(t *testing.T) {
+	shop := []string{"testdata/shop.yaml", "testdata/controller.yaml"}
+	broken := []string{"testdata/broken.yaml", "testdata/controller.yaml"}
+	tests := []struct {
+		name        string
+		url         string
+		files       []string
+		wantWinner  string // ns/name field, "" for none
+		wantService string
+		wantOK      bool
+		wantProblem string
+		wantWarning string
+		wantLosers  int
+	}{
+		{name: "fan-out /", url: "https://shop.example.com/", files: shop, wantWinner: "shop/shop spec.rules[0].http.paths[0]", wantService: "web", wantOK: true, wantLosers: 0},
+		{name: "fan-out /api", url: "https://shop.example.com/api/x", files: shop, wantWinner: "shop/shop spec.rules[0].http.paths[1]", wantService: "api", wantOK: true, wantLosers: 2},
+		{name: "/apix is not under /api", url: "https://shop.example.com/apix", files: shop, wantWinner: "shop/shop spec.rules[0].http.paths[0]", wantService: "web", wantOK: true,
+			wantWarning: "Traefik sends this request to ingress shop/shop spec.rules[0].http.paths[1]"},
+		{name: "virtual host blog", url: "http://blog.example.com/api", files: shop, wantWinner: "shop/blog spec.rules[0].http.paths[0]", wantService: "web", wantOK: true, wantLosers: 1},
+		{name: "blog has no TLS", url: "https://blog.example.com/", files: shop, wantWinner: "shop/blog spec.rules[0].http.paths[0]",
+			wantProblem: "no spec.tls entry of class traefik covers host blog.example.com"},
+		{name: "any host", url: "http://10.0.0.1/api", files: shop, wantWinner: "shop/catchall spec.rules[0].http.paths[0]", wantService: "api", wantOK: true},
+		{name: "nothing", url: "http://10.0.0.1/", files: shop, wantProblem: "no rule of class traefik matches 10.0.0.1/"},
+		{name: "port is the targetPort", url: "http://store.example.com/", files: broken, wantWinner: "broken/store spec.rules[0].http.paths[0]",
+			wantProblem: "service store has no port 8080: 8080 is the targetPort of its port 80", wantWarning: "Traefik leaves the winning route out"},
+		{name: "wrong-host certificate", url: "https://store.example.com/", files: broken, wantWinner: "broken/store spec.rules[0].http.paths[0]",
+			wantProblem: "the certificate in Secret wrong-host does not cover store.example.com"},
+		{name: "expired certificate", url: "https://old.example.com/", files: broken, wantWinner: "broken/store spec.rules[1].http.paths[0]", wantProblem: "expired on 2026-05-02"},
+		{name: "http ignores TLS problems", url: "http://old.example.com/", files: broken, wantWinner: "broken/store spec.rules[1].http.paths[0]", wantService: "store", wantOK: true},
+		{name: "secret with the wrong keys", url: "https://keys.example.com/", files: broken, wantWinner: "broken/store spec.rules[2].http.paths[0]", wantProblem: "lacks tls.crt and tls.key"},
+		{name: "host without TLS in a class with TLS", url: "http://plain.example.com/", files: broken, wantWinner: "broken/store spec.rules[3].http.paths[0]", wantOK: true, wantService: "store"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rep := check(t, tt.url, tt.files...)
+			if len(rep.Routes) != 1 {
+				t.Fatalf("%d routes, want 1", len(rep.Routes))
+			}
+			rc := rep.Routes[0]
+			got := ""
+			if rc.Ingress.Name != "" {
+				got = rc.Ingress.Namespace + "/" + rc.Ingress.Name + " " + rc.Field
+			}
+			if got != tt.wantWinner {
+				t.Errorf("winner %q, want %q", got, tt.wantWinner)
+			}
+			if tt.wantService != "" && rc.Backend.Service != tt.wantService {
+				t.Errorf("backend service %q, want %q", rc.Backend.Service, tt.wantService)
+			}
+			if rep.Verdict.OK != tt.wantOK {
+				t.Errorf("verdict OK = %v, want %v: %v", rep.Verdict.OK, tt.wantOK, rep.Verdict.Problems)
+			}
+			if tt.wantProblem != "" && !containsSub(rep.Verdict.Problems, tt.wantProblem) {
+				t.Errorf("problems %q do not mention %q", rep.Verdict.Problems, tt.wantProblem)
+			}
+			if tt.wantWarning != "" && !containsSub(rc.Warnings, tt.wantWarning) {
+				t.Errorf("warnings %q do not mention %q", rc.Warnings, tt.wantWarning)
+			}
+			losers := 0
+			for _, c := range rep.Candidates {
+				if !c.Winner && c.Rank > 0 {
+					losers++
+				}
+			}
+			if tt.wantLosers > 0 && losers != tt.wantLosers {
+				t.Errorf("%d losing candidates, want %d: %+v", losers, tt.wantLosers, rep.Candidates)
+			}
+		})
+	}
+}
+
+func containsSub(list []string, sub string) bool {
+	for _, s := range list {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestFindingsOfTheInvolvedObjects(t *testing.T) {
+	rep := check(t, "ing/broken/store", "testdata/broken.yaml", "testdata/controller.yaml")
+	rulesSeen := map[string]bool{}
+	for _, f := range rep.Findings {
+		rulesSeen[f.Rule] = true
+	}
+	for _, want := range []string{"ingress-backend-port-missing", "ingress-backend-service-missing", "tls-cert-host-mismatch",
+		"tls-cert-expired", "secret-tls-keys", "ingress-tls-secret-type", "ingress-tls-host-unserved", "ingress-host-without-tls",
+		"ingress-route-conflict", "ingress-route-shadowed"} {
+		if !rulesSeen[want] {
+			t.Errorf("no %s finding among %v", want, keys(rulesSeen))
+		}
+	}
+	b, _ := json.Marshal(rep)
+	if !strings.Contains(string(b), `"kind":"IngressCheckReport"`) || !strings.Contains(string(b), `"apiVersion":"svc-doctor.io/v1"`) {
+		t.Errorf("envelope missing: %s", b[:100])
+	}
+}
+
+func keys(m map[string]bool) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+func TestParseTarget(t *testing.T) {
+	tests := []struct {
+		arg                         string
+		wantHost, wantPath, wantErr string
+		wantIngress, wantNamespace  string
+		wantScheme                  string
+	}{
+		{arg: "https://Shop.Example.com:8443/api/v1?x=1#frag", wantHost: "shop.example.com", wantPath: "/api/v1", wantScheme: "https"},
+		{arg: "shop.example.com/api", wantHost: "shop.example.com", wantPath: "/api", wantScheme: "http"},
+		{arg: "http://shop.example.com", wantHost: "shop.example.com", wantPath: "/", wantScheme: "http"},
+		{arg: "http://shop.example.com/a%20b", wantHost: "shop.example.com", wantPath: "/a b", wantScheme: "http"},
+		{arg: "ing/web", wantIngress: "web"},
+		{arg: "ingress/shop/web", wantIngress: "web", wantNamespace: "shop"},
+		{arg: "ingresses.networking.k8s.io/web", wantIngress: "web"},
+		{arg: "ing/", wantErr: "is not an Ingress name"},
+		{arg: "ftp://shop.example.com/", wantErr: "the scheme must be http or https"},
+		{arg: "https:///path", wantErr: "has no host"},
+		{arg: "http://user:pw@shop.example.com/", wantErr: "leave credentials out"},
+		{arg: "http://sh op.example.com/", wantErr: "neither a URL nor ing/NAME"},
+		{arg: "http://shop_1.example.com/", wantErr: "is not a DNS name"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.arg, func(t *testing.T) {
+			got, err := ParseTarget(tt.arg)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.wantIngress != "" {
+				if got.Ingress != tt.wantIngress || got.Namespace != tt.wantNamespace {
+					t.Errorf("ingress %q ns %q", got.Ingress, got.Namespace)
+				}
+				return
+			}
+			if got.URL == nil || got.URL.Host != tt.wantHost || got.URL.Path != tt.wantPath || got.URL.Scheme != tt.wantScheme {
+				t.Errorf("URL = %+v", got.URL)
+			}
+		})
+	}
+}
+
+func TestValidateAndExitCodes(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     []string
+		wantExit int
+		wantErr  string
+	}{
+		{name: "probe offline", args: append([]string{"http://a/", "--probe"}, shopFiles...), wantExit: 2, wantErr: "--probe sends requests through the cluster"},
+		{name: "-A offline", args: append([]string{"-A"}, shopFiles...), wantExit: 2, wantErr: "-A only applies to a cluster"},
+		{name: "class without URL", args: append([]string{"ing/x", "--class", "nginx"}, shopFiles...), wantExit: 2, wantErr: "--class chooses the class a URL"},
+		{name: "bad output", args: append([]string{"-o", "sarif"}, shopFiles...), wantExit: 2, wantErr: "--output \"sarif\" is not supported"},
+		{name: "bad target", args: append([]string{"ftp://x/"}, shopFiles...), wantExit: 2, wantErr: "the scheme must be http or https"},
+		{name: "unknown ingress", args: append([]string{"ing/nope", "-n", "shop"}, shopFiles...), wantExit: 2, wantErr: "ingress nope not found in namespace shop (it has blog, catchall, shop)"},
+		{name: "two arguments", args: append([]string{"http://a/", "http://b/"}, shopFiles...), wantExit: 2},
+		{name: "missing file", args: []string{"http://a/", "-f", "testdata/nope.yaml"}, wantExit: 2},
+		{name: "working route", args: append([]string{"http://shop.example.com/"}, shopFiles...), wantExit: 0},
+		{name: "forced class with no rule", args: append([]string{"http://shop.example.com/", "--class", "nginx"}, shopFiles...), wantExit: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, stderr, code := run(t, nil, tt.args...)
+			if code != tt.wantExit {
+				t.Errorf("exit %d, want %d; stderr: %s", code, tt.wantExit, stderr)
+			}
+			if tt.wantErr != "" && !strings.Contains(stderr, tt.wantErr) {
+				t.Errorf("stderr %q does not contain %q", stderr, tt.wantErr)
+			}
+		})
+	}
+}

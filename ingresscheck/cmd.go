@@ -1,0 +1,345 @@
+package ingresscheck
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/svc-doctor/svc-doctor/diagnose"
+	"github.com/svc-doctor/svc-doctor/helper"
+	"github.com/svc-doctor/svc-doctor/internal/cmdutil"
+	"github.com/svc-doctor/svc-doctor/internal/version"
+	"github.com/svc-doctor/svc-doctor/manifest"
+	"github.com/svc-doctor/svc-doctor/report"
+	"github.com/svc-doctor/svc-doctor/rules"
+	"github.com/svc-doctor/svc-doctor/snapshot"
+)
+
+// Options are the inputs of an ingresscheck run.
+type Options struct {
+	Filenames         []string
+	Recursive         bool
+	Kustomize         string
+	Output            string
+	Class             string
+	Probe             bool
+	AllNamespaces     bool
+	CertExpiryWarning time.Duration
+	Helper            diagnose.HelperFlags
+	// Namespace is -n, or the kubeconfig's namespace (live), or "default".
+	Namespace string
+
+	// Now is the clock certificates are checked against (tests fix it).
+	Now func() time.Time
+	// Client and Config talk to the cluster; Complete builds them from the kubeconfig flags
+	// unless a test set them.
+	Client kubernetes.Interface
+	Config *rest.Config
+	// Clients counts API requests (nil in tests).
+	clients *cmdutil.Clients
+
+	genericiooptions.IOStreams
+
+	kube   *genericclioptions.ConfigFlags
+	target Target
+	live   bool
+	color  bool
+}
+
+// NewOptions returns options with the defaults.
+func NewOptions(streams genericiooptions.IOStreams) *Options {
+	return &Options{IOStreams: streams, Output: report.FormatTable, Now: time.Now, CertExpiryWarning: 30 * 24 * time.Hour}
+}
+
+// NewCmd returns the ingresscheck command.
+func NewCmd(kube *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+	return newCmd(kube, NewOptions(streams))
+}
+
+// newCmd builds the command around o (tests set its clock and client).
+func newCmd(kube *genericclioptions.ConfigFlags, o *Options) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "ingresscheck [URL | ing/NAME] [-f FILE|DIR|-]... [-k DIR] [--probe]",
+		Short: "Show which Ingress rule and backend serve a URL, and check routes, TLS and the controller",
+		Long: `Resolve a URL against every Ingress of its class with the Ingress specification's matching
+rules (exact host, then a wildcard covering one DNS label, then any host; the longest path; Exact
+before Prefix; Prefix compares whole path elements), print the winning rule and why each other
+matching rule loses, the backend Service and port, the backend's EndpointSlices and pod readiness,
+the TLS Secret that serves the host, and the lint findings of the Ingresses involved (duplicate and
+shadowed routes, TLS hosts without rules, hosts without TLS, certificate problems). ing/NAME checks
+every route of one Ingress; without an argument every Ingress is checked.
+
+Without -f/-k the cluster is read (Ingresses of all namespaces, then the namespaces concerned);
+with -f/-k the manifests are checked offline. Where the controller is known to deviate from the
+specification (Traefik orders routes by rule length and leaves out routes with a broken backend),
+the report says where the controller really sends the request.
+
+--probe sends the request from a helper pod through the controller's Service, with the right Host
+header and TLS server name, and compares the status, the pod that answered and the certificate
+served with the simulation.
+
+` + ControllerHeuristic + `
+
+Exit codes: 0 the route works, 1 a route is broken or no rule matches (or a probe disagrees),
+2 usage or input error, 3 could not complete.`,
+		Example: `  # which rule and backend serve this URL, and are they healthy?
+  kubectl svc-doctor ingresscheck https://shop.example.com/api/v1
+
+  # every route of one Ingress, then send the requests through the controller
+  kubectl svc-doctor ingresscheck ing/shop -n web --probe
+
+  # offline, on manifests
+  kubectl svc-doctor ingresscheck http://shop.example.com/ -f deploy/ -R`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 1 {
+				return cmdutil.UsageError("one URL or ing/NAME at a time, got %d arguments: %s", len(args), strings.Join(args, " "))
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(cmd, kube, args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	f := cmd.Flags()
+	f.StringSliceVarP(&o.Filenames, "filename", "f", nil, "file, directory or - (stdin) to check offline; repeatable")
+	f.BoolVarP(&o.Recursive, "recursive", "R", false, "process directories recursively")
+	f.StringVarP(&o.Kustomize, "kustomize", "k", "", "render this kustomization directory in memory and check the result offline")
+	f.StringVarP(&o.Output, "output", "o", o.Output, "output format: "+strings.Join(Formats, "|"))
+	f.StringVar(&o.Class, "class", "", "resolve the URL against this IngressClass (default: the class of the matching rules, else the default class)")
+	f.BoolVar(&o.Probe, "probe", false, "send the requests through the Ingress controller from a helper pod and compare with the simulation")
+	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "without an argument: check the Ingresses of every namespace")
+	f.DurationVar(&o.CertExpiryWarning, "cert-expiry-warning", o.CertExpiryWarning, "warn about certificates expiring within this duration")
+	o.Helper.AddFlags(f)
+	_ = cmd.MarkFlagDirname("kustomize")
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(Formats, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+// Complete fills the options from the flags and arguments.
+func (o *Options) Complete(_ *cobra.Command, kube *genericclioptions.ConfigFlags, args []string) error {
+	o.kube = kube
+	if kube != nil && kube.Namespace != nil && *kube.Namespace != "" {
+		o.Namespace = *kube.Namespace
+	}
+	if len(args) > 0 {
+		t, err := ParseTarget(args[0])
+		if err != nil {
+			return cmdutil.UsageError("%v", err)
+		}
+		o.target = t
+	}
+	o.live = len(o.Filenames) == 0 && o.Kustomize == ""
+	o.color = (o.Output == report.FormatTable || o.Output == report.FormatWide) && cmdutil.ColorEnabled(o.Out)
+	return nil
+}
+
+// Validate checks the flag combinations.
+func (o *Options) Validate() error {
+	if err := cmdutil.ValidateOutput(o.Output, Formats); err != nil {
+		return err
+	}
+	switch {
+	case o.Probe && !o.live:
+		return cmdutil.UsageError("--probe sends requests through the cluster's Ingress controller: it cannot be combined with -f or -k")
+	case o.AllNamespaces && o.target.Ingress != "":
+		return cmdutil.UsageError("-A checks every Ingress: it cannot be combined with ing/NAME")
+	case o.AllNamespaces && !o.live:
+		return cmdutil.UsageError("-A only applies to a cluster; manifests take their namespaces from the files (-n sets the default)")
+	case o.Class != "" && o.target.URL == nil:
+		return cmdutil.UsageError("--class chooses the class a URL is resolved against: pass a URL")
+	case o.CertExpiryWarning < 0:
+		return cmdutil.UsageError("--cert-expiry-warning must not be negative")
+	}
+	if o.Probe {
+		if err := o.Helper.Validate(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (o *Options) rulesConfig() rules.Config {
+	cfg := rules.DefaultConfig()
+	cfg.Now = o.Now()
+	cfg.CertExpiryWarning = o.CertExpiryWarning
+	return cfg
+}
+
+// Run checks and prints.
+func (o *Options) Run(ctx context.Context) error {
+	opts := CheckOptions{Class: o.Class, Rules: o.rulesConfig(), Tool: report.Tool{Name: "svc-doctor", Version: version.Version}}
+	var snap *snapshot.Snapshot
+	var reader *clusterReader
+	if !o.live {
+		res, err := o.load()
+		if err != nil {
+			return err
+		}
+		snap = snapshot.FromManifests(res, o.Namespace)
+		opts.Source, opts.Namespace = "manifests", o.Namespace
+	} else {
+		if err := o.connect(); err != nil {
+			return err
+		}
+		if o.Probe && o.Helper.Timeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, o.Helper.Timeout)
+			defer cancel()
+		}
+		scope := o.Namespace
+		if o.AllNamespaces {
+			scope = ""
+		}
+		reader = newClusterReader(o.Client, o.ErrOut, opts.Rules)
+		s, read, err := reader.snapshot(ctx, o.target, o.Namespace, scope)
+		if err != nil {
+			return cmdutil.Incomplete(err)
+		}
+		snap = s
+		for _, kind := range sortedKeys(snap.Unavailable) {
+			if !strings.HasPrefix(snap.Unavailable[kind], "not read") {
+				fmt.Fprintf(o.ErrOut, "warning: %s not checked: %s\n", kind, snap.Unavailable[kind])
+			}
+		}
+		opts.Source, opts.Namespace, opts.ReadNamespaces = "cluster", scope, read
+		if o.target.Ingress != "" {
+			opts.Namespace = o.Namespace
+		}
+		opts.Controllers = reader.controllers(ctx, snap)
+		opts.Diagnose = reader.diagnose(ctx)
+	}
+	rep, err := Check(snap, o.target, opts)
+	if err != nil {
+		return cmdutil.AsUsage(err)
+	}
+	if o.Probe {
+		if err := o.probe(ctx, snap, rep, opts); err != nil {
+			return err
+		}
+	}
+	if err := Render(o.Out, o.Output, rep, o.color); err != nil {
+		return cmdutil.Incomplete(err)
+	}
+	if o.clients != nil && (o.Output == report.FormatTable || o.Output == report.FormatWide) {
+		fmt.Fprintf(o.ErrOut, "%d API requests\n", o.clients.Requests())
+	}
+	if !rep.Verdict.OK {
+		return &cmdutil.ExitError{Code: cmdutil.ExitFindings, Silent: true, Err: errors.New(rep.Verdict.Summary)}
+	}
+	return nil
+}
+
+func (o *Options) connect() error {
+	if o.Client != nil {
+		if o.Namespace == "" {
+			o.Namespace = "default"
+		}
+		return nil
+	}
+	c, err := cmdutil.NewClients(o.kube, 30*time.Second)
+	if err != nil {
+		return err
+	}
+	o.clients, o.Client, o.Config = c, c.Kube, c.Config
+	if o.Namespace == "" {
+		o.Namespace = c.Namespace
+	}
+	return nil
+}
+
+// probe sends the requests through the controller from the helper pod (or --from pod) and adds
+// the results to the report; a disagreement with the simulation makes the verdict fail.
+func (o *Options) probe(ctx context.Context, snap *snapshot.Snapshot, rep *Report, opts CheckOptions) error {
+	plans, err := planProbes(snap, rep, o.target, opts)
+	if err != nil {
+		return cmdutil.AsUsage(err)
+	}
+	sendable := 0
+	for _, p := range plans {
+		if p.skip == "" {
+			sendable++
+		}
+	}
+	var probes []Probe
+	if sendable == 0 {
+		probes, err = runProbes(ctx, nil, "", plans, snap, opts.Rules.Now)
+		if err != nil {
+			return cmdutil.Incomplete(err)
+		}
+	} else {
+		ctx, stop := helper.NotifyContext(ctx)
+		defer stop()
+		sess := &diagnose.HelperSession{Client: o.Client, Config: o.Config, Namespace: o.Namespace, Flags: o.Helper,
+			Reason: "ingresscheck " + o.target.Raw, ErrOut: o.ErrOut}
+		defer func() {
+			if cerr := sess.Close(ctx); cerr != nil {
+				fmt.Fprintf(o.ErrOut, "warning: %v\n", cerr)
+			}
+		}()
+		ag, src, err := sess.Agent(ctx)
+		if err != nil {
+			return cmdutil.Incomplete(fmt.Errorf("--probe: %w", err))
+		}
+		fmt.Fprintf(o.ErrOut, "sending %d %s through the Ingress controller...\n", sendable, plural(sendable, "request", "requests"))
+		probes, err = runProbes(ctx, ag, src.Description, plans, snap, opts.Rules.Now)
+		if err != nil {
+			return cmdutil.Incomplete(fmt.Errorf("--probe: %w", err))
+		}
+	}
+	rep.Probes = probes
+	for _, p := range probes {
+		if p.Agrees != nil && !*p.Agrees {
+			rep.Verdict.OK = false
+			rep.Verdict.Problems = append(rep.Verdict.Problems, "probe "+p.URL+": "+p.Result)
+		}
+	}
+	if !rep.Verdict.OK && !strings.Contains(rep.Verdict.Summary, "broken") && len(rep.Verdict.Problems) > 0 {
+		rep.Verdict.Summary = "the controller does not do what the simulation predicts: " + rep.Verdict.Problems[len(rep.Verdict.Problems)-1]
+	}
+	return nil
+}
+
+func (o *Options) load() (*manifest.Result, error) {
+	res := &manifest.Result{}
+	if len(o.Filenames) > 0 {
+		r, err := manifest.Load(o.Filenames, manifest.Options{Recursive: o.Recursive, Stdin: o.In})
+		if err != nil {
+			return nil, cmdutil.AsUsage(err)
+		}
+		res = r
+	}
+	if o.Kustomize != "" {
+		r, err := manifest.LoadKustomize(o.Kustomize)
+		if err != nil {
+			return nil, cmdutil.AsUsage(err)
+		}
+		res.Objects = append(res.Objects, r.Objects...)
+		res.Problems = append(res.Problems, r.Problems...)
+		res.Files = append(res.Files, r.Files...)
+	}
+	return res, nil
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,338 @@
+package ingresscheck
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/svc-doctor/svc-doctor/diagnose"
+	"github.com/svc-doctor/svc-doctor/internal/ingressroute"
+	"github.com/svc-doctor/svc-doctor/report"
+	"github.com/svc-doctor/svc-doctor/rules"
+	"github.com/svc-doctor/svc-doctor/snapshot"
+)
+
+// clusterReader reads what a check needs: IngressClasses and Ingresses of every namespace (the
+// routes of a class compete across namespaces), then, only for the namespaces the check is about,
+// the namespace snapshot of the diagnosis (Services, EndpointSlices, pods, TLS Secrets: one LIST
+// per kind, shared with the diagnose hops), and the controllers' workloads, pods and Services.
+type clusterReader struct {
+	client kubernetes.Interface
+	errOut io.Writer
+	reads  map[string]*diagnose.Reads
+	cfg    rules.Config
+}
+
+const pageSize = 500
+
+func newClusterReader(client kubernetes.Interface, errOut io.Writer, cfg rules.Config) *clusterReader {
+	return &clusterReader{client: client, errOut: errOut, reads: map[string]*diagnose.Reads{}, cfg: cfg}
+}
+
+// snapshot reads the objects for target. defaultNS is -n (or the kubeconfig's namespace); scope is
+// the namespace of "every Ingress" ("" with -A).
+func (cr *clusterReader) snapshot(ctx context.Context, t Target, defaultNS, scope string) (*snapshot.Snapshot, map[string]bool, error) {
+	s := &snapshot.Snapshot{Live: true, DefaultNamespace: defaultNS, Unavailable: map[string]string{}}
+	fmt.Fprintln(cr.errOut, "reading IngressClasses and the Ingresses of all namespaces...")
+	classes, err := listAll(ctx, func(ctx context.Context, lo metav1.ListOptions) ([]networkingv1.IngressClass, string, error) {
+		l, err := cr.client.NetworkingV1().IngressClasses().List(ctx, lo)
+		if err != nil {
+			return nil, "", err
+		}
+		return l.Items, l.Continue, nil
+	})
+	if err != nil {
+		s.Unavailable["IngressClass"] = snapshot.DescribeAPIError(err, "list", "ingressclasses", "")
+		fmt.Fprintf(cr.errOut, "warning: IngressClasses not read: %s\n", s.Unavailable["IngressClass"])
+	}
+	for i := range classes {
+		v := &classes[i]
+		s.IngressClasses = append(s.IngressClasses, &snapshot.IngressClass{IngressClass: v, Src: liveSource("networking.k8s.io/v1", "IngressClass", &v.ObjectMeta)})
+	}
+	ingNS := ""
+	ings, err := cr.listIngresses(ctx, "")
+	if apierrors.IsForbidden(err) {
+		ingNS = defaultNS
+		if t.Namespace != "" {
+			ingNS = t.Namespace
+		}
+		fmt.Fprintf(cr.errOut, "warning: cannot list Ingresses in all namespaces (%s): only namespace %s is considered; routes of other namespaces may take precedence\n",
+			snapshot.DescribeAPIError(err, "list", "ingresses", ""), ingNS)
+		ings, err = cr.listIngresses(ctx, ingNS)
+	}
+	if err != nil {
+		if len(classes) == 0 {
+			return nil, nil, fmt.Errorf("could not read Ingresses: %s", snapshot.DescribeAPIError(err, "list", "ingresses", ingNS))
+		}
+		s.Unavailable["Ingress"] = snapshot.DescribeAPIError(err, "list", "ingresses", ingNS)
+	}
+	for i := range ings {
+		v := &ings[i]
+		s.Ingresses = append(s.Ingresses, &snapshot.Ingress{Ingress: v, Src: liveSource("networking.k8s.io/v1", "Ingress", &v.ObjectMeta)})
+	}
+	namespaces := cr.relevantNamespaces(s, t, defaultNS, scope)
+	read := map[string]bool{}
+	unavailable := map[string][]string{}
+	for _, ns := range namespaces {
+		fmt.Fprintf(cr.errOut, "reading namespace %s (Services, EndpointSlices, pods, TLS Secrets)...\n", ns)
+		nsSnap, err := cr.readsFor(ns).Snapshot(ctx)
+		if err != nil {
+			fmt.Fprintf(cr.errOut, "warning: namespace %s not read: %v\n", ns, err)
+			continue
+		}
+		read[ns] = true
+		s.Services = append(s.Services, nsSnap.Services...)
+		s.EndpointSlices = append(s.EndpointSlices, nsSnap.EndpointSlices...)
+		s.Workloads = append(s.Workloads, nsSnap.Workloads...)
+		s.Secrets = append(s.Secrets, nsSnap.Secrets...)
+		s.NetworkPolicies = append(s.NetworkPolicies, nsSnap.NetworkPolicies...)
+		for kind, why := range nsSnap.Unavailable {
+			if kind != "Ingress" && kind != "IngressClass" {
+				unavailable[kind] = append(unavailable[kind], why)
+			}
+		}
+	}
+	for kind, whys := range unavailable {
+		// a kind read in one namespace and "not read" (nothing to read) in another is complete
+		if len(whys) < len(read) && allNotRead(whys) {
+			continue
+		}
+		s.Unavailable[kind] = whys[0]
+	}
+	s.Index()
+	return s, read, nil
+}
+
+func allNotRead(whys []string) bool {
+	for _, w := range whys {
+		if !strings.HasPrefix(w, "not read") {
+			return false
+		}
+	}
+	return true
+}
+
+func (cr *clusterReader) readsFor(ns string) *diagnose.Reads {
+	r := cr.reads[ns]
+	if r == nil {
+		r = diagnose.NewReads(cr.client, ns)
+		r.Rules = cr.cfg
+		cr.reads[ns] = r
+	}
+	return r
+}
+
+func (cr *clusterReader) listIngresses(ctx context.Context, ns string) ([]networkingv1.Ingress, error) {
+	return listAll(ctx, func(ctx context.Context, lo metav1.ListOptions) ([]networkingv1.Ingress, string, error) {
+		l, err := cr.client.NetworkingV1().Ingresses(ns).List(ctx, lo)
+		if err != nil {
+			return nil, "", err
+		}
+		return l.Items, l.Continue, nil
+	})
+}
+
+// relevantNamespaces are the namespaces whose Services and Secrets the check needs: those of the
+// Ingresses with a rule (or default backend) for the URL, of the named Ingress, or of the scope.
+func (cr *clusterReader) relevantNamespaces(s *snapshot.Snapshot, t Target, defaultNS, scope string) []string {
+	set := map[string]bool{}
+	switch {
+	case t.URL != nil:
+		var routes []ingressroute.Route
+		for _, ing := range s.Ingresses {
+			routes = append(routes, ingressroute.Routes(ing.Ingress, rules.EffectiveClass(s, ing))...)
+			if ing.Spec.DefaultBackend != nil {
+				set[ing.Namespace] = true
+			}
+			for _, tl := range ing.Spec.TLS {
+				for _, h := range tl.Hosts {
+					if ingressroute.HostMatches(h, t.URL.Host) {
+						set[ing.Namespace] = true
+					}
+				}
+			}
+		}
+		for _, m := range ingressroute.Match(routes, t.URL.Host, t.URL.Path) {
+			set[m.Namespace] = true
+		}
+	case t.Ingress != "":
+		ns := t.Namespace
+		if ns == "" {
+			ns = defaultNS
+		}
+		set[ns] = true
+	case scope != "":
+		set[scope] = true
+	default:
+		for _, ing := range s.Ingresses {
+			set[ing.Namespace] = true
+		}
+	}
+	out := make([]string, 0, len(set))
+	for ns := range set {
+		out = append(out, ns)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// diagnose runs the diagnose hops that need no helper (service, selector, ports, readiness,
+// endpoints) on one backend Service port, with the namespace reads already made.
+func (cr *clusterReader) diagnose(ctx context.Context) func(ns, svc, port string) *diagnose.Verdict {
+	return func(ns, svc, port string) *diagnose.Verdict {
+		st := diagnose.NewState(diagnose.Config{Namespace: ns, Name: svc, Port: port, Static: true}, cr.readsFor(ns), nil)
+		var hops []diagnose.Hop
+		for _, h := range diagnose.StaticHops() {
+			if h.ID() != diagnose.HopExposure {
+				hops = append(hops, h)
+			}
+		}
+		v := diagnose.Conclude(diagnose.Trace(ctx, st, hops))
+		return &v
+	}
+}
+
+// controllers finds the controller of every IngressClass (see ControllerHeuristic): one LIST of
+// Deployments and one of DaemonSets in all namespaces, then one LIST of pods and one of Services
+// in each namespace that runs a controller.
+func (cr *clusterReader) controllers(ctx context.Context, s *snapshot.Snapshot) map[string]ControllerInfo {
+	out := map[string]ControllerInfo{}
+	if len(s.IngressClasses) == 0 {
+		return out
+	}
+	fmt.Fprintln(cr.errOut, "looking for the Ingress controllers (Deployments and DaemonSets of all namespaces)...")
+	var ws []Workload
+	var why []string
+	deps, err := listAll(ctx, func(ctx context.Context, lo metav1.ListOptions) ([]appsv1.Deployment, string, error) {
+		l, err := cr.client.AppsV1().Deployments("").List(ctx, lo)
+		if err != nil {
+			return nil, "", err
+		}
+		return l.Items, l.Continue, nil
+	})
+	if err != nil {
+		why = append(why, snapshot.DescribeAPIError(err, "list", "deployments", ""))
+	}
+	for i := range deps {
+		d := &deps[i]
+		sel, _ := metav1.LabelSelectorAsSelector(d.Spec.Selector)
+		ws = append(ws, Workload{Kind: "Deployment", Namespace: d.Namespace, Name: d.Name, TemplateLabels: d.Spec.Template.Labels, Selector: sel, Spec: &d.Spec.Template.Spec})
+	}
+	dss, err := listAll(ctx, func(ctx context.Context, lo metav1.ListOptions) ([]appsv1.DaemonSet, string, error) {
+		l, err := cr.client.AppsV1().DaemonSets("").List(ctx, lo)
+		if err != nil {
+			return nil, "", err
+		}
+		return l.Items, l.Continue, nil
+	})
+	if err != nil {
+		why = append(why, snapshot.DescribeAPIError(err, "list", "daemonsets", ""))
+	}
+	for i := range dss {
+		d := &dss[i]
+		sel, _ := metav1.LabelSelectorAsSelector(d.Spec.Selector)
+		ws = append(ws, Workload{Kind: "DaemonSet", Namespace: d.Namespace, Name: d.Name, TemplateLabels: d.Spec.Template.Labels, Selector: sel, Spec: &d.Spec.Template.Spec})
+	}
+	nsPods := map[string][]corev1.Pod{}
+	nsPodsWhy := map[string]string{}
+	nsSvcs := map[string][]corev1.Service{}
+	for _, ic := range s.IngressClasses {
+		info := ControllerInfo{Class: ic.Name, Controller: ic.Spec.Controller, Checked: len(why) < 2}
+		if k := lookupKnown(ic.Spec.Controller); k != nil {
+			info.Name = k.name
+		}
+		var excluded []string
+		for _, w := range ws {
+			m, ex := matchWorkload(w, ic.Name, ic.Spec.Controller)
+			if ex != "" {
+				excluded = append(excluded, ex)
+			}
+			if m == "" {
+				continue
+			}
+			info.Found = true
+			info.strictPrefix = info.strictPrefix || strictPrefixArg(w.Spec)
+			cw := ControllerWorkload{Kind: w.Kind, Namespace: w.Namespace, Name: w.Name, Image: firstImage(w.Spec), Why: m}
+			if _, done := nsPods[w.Namespace]; !done {
+				pods, err := listAll(ctx, func(ctx context.Context, lo metav1.ListOptions) ([]corev1.Pod, string, error) {
+					l, err := cr.client.CoreV1().Pods(w.Namespace).List(ctx, lo)
+					if err != nil {
+						return nil, "", err
+					}
+					return l.Items, l.Continue, nil
+				})
+				nsPods[w.Namespace] = pods
+				if err != nil {
+					nsPodsWhy[w.Namespace] = snapshot.DescribeAPIError(err, "list", "pods", w.Namespace)
+				}
+				svcs, _ := listAll(ctx, func(ctx context.Context, lo metav1.ListOptions) ([]corev1.Service, string, error) {
+					l, err := cr.client.CoreV1().Services(w.Namespace).List(ctx, lo)
+					if err != nil {
+						return nil, "", err
+					}
+					return l.Items, l.Continue, nil
+				})
+				nsSvcs[w.Namespace] = svcs
+			}
+			if nsPodsWhy[w.Namespace] == "" && w.Selector != nil && !w.Selector.Empty() {
+				cw.PodsListed = true
+				for i := range nsPods[w.Namespace] {
+					p := &nsPods[w.Namespace][i]
+					if p.DeletionTimestamp != nil || !w.Selector.Matches(labels.Set(p.Labels)) {
+						continue
+					}
+					cw.PodsTotal++
+					if diagnose.IsReady(p) {
+						cw.PodsReady++
+					}
+				}
+			}
+			info.Workloads = append(info.Workloads, cw)
+			info.Services = append(info.Services, controllerServices(nsSvcs[w.Namespace], w.Namespace, w.TemplateLabels)...)
+		}
+		switch {
+		case info.Found:
+			info.Message = "found"
+		case !info.Checked:
+			info.Message = "not checked: " + strings.Join(why, "; ")
+		default:
+			info.Message = fmt.Sprintf("no Deployment or DaemonSet runs controller %s", ic.Spec.Controller)
+			if len(excluded) > 0 {
+				info.Message += " (" + strings.Join(excluded, "; ") + ")"
+			}
+		}
+		out[ic.Name] = info
+	}
+	return out
+}
+
+func liveSource(apiVersion, kind string, m *metav1.ObjectMeta) *snapshot.Source {
+	return &snapshot.Source{Ref: report.ObjectRef{APIVersion: apiVersion, Kind: kind, Namespace: m.Namespace, Name: m.Name}, Annotations: m.Annotations}
+}
+
+// listAll pages through a LIST.
+func listAll[T any](ctx context.Context, list func(context.Context, metav1.ListOptions) ([]T, string, error)) ([]T, error) {
+	var out []T
+	lo := metav1.ListOptions{Limit: pageSize}
+	for {
+		items, cont, err := list(ctx, lo)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, items...)
+		if cont == "" {
+			return out, nil
+		}
+		lo.Continue = cont
+	}
+}

@@ -1,0 +1,390 @@
+package ingresscheck
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/svc-doctor/svc-doctor/agent"
+	"github.com/svc-doctor/svc-doctor/diagnose"
+	"github.com/svc-doctor/svc-doctor/internal/ingressroute"
+	"github.com/svc-doctor/svc-doctor/snapshot"
+)
+
+// ProbeTimeout bounds each request --probe sends.
+const ProbeTimeout = 5 * time.Second
+
+// probePlan is one request --probe sends, with the simulation of that very request.
+type probePlan struct {
+	req   Request
+	route string
+	sim   *Report
+	// via is the controller Service address ("" when there is none; skip says why).
+	via, addr string
+	skip      string
+}
+
+// planProbes lists the requests to send: the URL, or for every route of the Ingresses a request
+// to its own path (http, and https when a TLS entry covers its host). Each is simulated on its own
+// (URL mode), so that the comparison is with what the simulation says about exactly that request.
+func planProbes(snap *snapshot.Snapshot, rep *Report, t Target, opts CheckOptions) ([]probePlan, error) {
+	opts.Diagnose = nil
+	var reqs []Request
+	routes := map[string]string{}
+	if t.URL != nil {
+		reqs = append(reqs, *t.URL)
+	} else {
+		seen := map[string]bool{}
+		for _, rc := range rep.Routes {
+			if rc.Default || rc.Ingress.Name == "" {
+				continue
+			}
+			if rc.PathType == "ImplementationSpecific" && ingressroute.LooksLikeRegex(rc.Path) {
+				continue
+			}
+			host := rc.Host
+			switch {
+			case host == "":
+				host = "svc-doctor-probe.invalid"
+			case strings.HasPrefix(host, "*."):
+				host = "svc-doctor-probe" + host[1:]
+			}
+			schemes := []string{"http"}
+			if rc.TLS != nil {
+				schemes = append(schemes, "https")
+			}
+			for _, sc := range schemes {
+				r := Request{Scheme: sc, Host: host, Path: rc.Path}
+				r.URL = (&url.URL{Scheme: sc, Host: host, Path: rc.Path}).String()
+				if seen[r.URL] {
+					continue
+				}
+				seen[r.URL] = true
+				routes[r.URL] = fmt.Sprintf("ingress %s/%s %s", rc.Ingress.Namespace, rc.Ingress.Name, rc.Field)
+				reqs = append(reqs, r)
+			}
+		}
+	}
+	if len(reqs) > agent.MaxChecks {
+		reqs = reqs[:agent.MaxChecks]
+	}
+	var plans []probePlan
+	for _, r := range reqs {
+		r := r
+		sim := rep
+		if t.URL == nil {
+			o := opts
+			o.Class = ""
+			var err error
+			if sim, err = Check(snap, Target{Raw: r.URL, URL: &r}, o); err != nil {
+				return nil, err
+			}
+		}
+		p := probePlan{req: r, route: routes[r.URL], sim: sim}
+		if p.route == "" && len(sim.Routes) > 0 && sim.Routes[0].Ingress.Name != "" {
+			rc := sim.Routes[0]
+			p.route = fmt.Sprintf("ingress %s/%s %s", rc.Ingress.Namespace, rc.Ingress.Name, rc.Field)
+		}
+		p.via, p.addr, p.skip = controllerAddress(sim, r.Scheme)
+		plans = append(plans, p)
+	}
+	return plans, nil
+}
+
+// controllerAddress is where to send a request for the class of sim: the ClusterIP and port of
+// the controller's Service.
+func controllerAddress(sim *Report, scheme string) (via, addr, skip string) {
+	cls := ""
+	if sim.Class != nil {
+		cls = sim.Class.Name
+	}
+	for _, ci := range sim.Controllers {
+		if ci.Class != cls {
+			continue
+		}
+		if !ci.Found {
+			return "", "", "no controller serves class " + classText(cls) + ": nothing to send the request through"
+		}
+		for _, s := range ci.Services {
+			port := s.HTTPPort
+			if scheme == "https" {
+				port = s.HTTPSPort
+			}
+			if port == 0 || s.ClusterIP == "" || s.ClusterIP == "None" {
+				continue
+			}
+			return fmt.Sprintf("service %s/%s", s.Namespace, s.Name), net.JoinHostPort(s.ClusterIP, strconv.Itoa(int(port))), ""
+		}
+		what := "an HTTP port (web, http or 80)"
+		if scheme == "https" {
+			what = "an HTTPS port (websecure, https or 443)"
+		}
+		return "", "", fmt.Sprintf("no Service of the %s controller has a cluster IP and %s", classText(cls), what)
+	}
+	return "", "", "the controller of class " + classText(cls) + " was not found"
+}
+
+// probeChecks builds the agent request of the plans that can be sent.
+func probeChecks(plans []probePlan) agent.Request {
+	var checks []agent.Check
+	for i, p := range plans {
+		if p.skip != "" {
+			continue
+		}
+		u := url.URL{Scheme: p.req.Scheme, Host: p.addr, Path: p.req.Path, RawQuery: p.req.RawQuery}
+		hc := &agent.HTTPCheck{URL: u.String(), Host: p.req.Host, MaxBodyBytes: 256, InsecureSkipVerify: true}
+		if p.req.Scheme == "https" {
+			hc.ServerName = p.req.Host
+		}
+		checks = append(checks, agent.Check{ID: "probe-" + strconv.Itoa(i), Type: agent.CheckHTTP, Timeout: agent.Duration{Duration: ProbeTimeout}, HTTP: hc})
+	}
+	return agent.NewRequest(checks...)
+}
+
+// runProbes sends the plans through the agent and judges each answer against its simulation.
+func runProbes(ctx context.Context, ag diagnose.Agent, src string, plans []probePlan, snap *snapshot.Snapshot, now time.Time) ([]Probe, error) {
+	req := probeChecks(plans)
+	results := map[string]*agent.Result{}
+	if len(req.Checks) > 0 {
+		resp, err := ag.Run(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		for i := range resp.Results {
+			results[resp.Results[i].ID] = &resp.Results[i]
+		}
+	}
+	var out []Probe
+	for i, p := range plans {
+		pr := Probe{Route: p.route, URL: p.req.URL, Host: p.req.Host, Via: p.via + " " + p.addr + " from " + src}
+		if p.req.Scheme == "https" {
+			pr.SNI = p.req.Host
+		}
+		if p.skip != "" {
+			pr.Via = "-"
+			pr.Expected = expectation(p.sim).text
+			pr.Result = "not sent: " + p.skip
+			out = append(out, pr)
+			continue
+		}
+		judge(&pr, results["probe-"+strconv.Itoa(i)], p.sim, snap, now)
+		out = append(out, pr)
+	}
+	return out, nil
+}
+
+// expect is what the simulation predicts for one request.
+type expect struct {
+	// service is the Service that should answer ("" when nothing should).
+	service string
+	// tlsChecked and tlsOK: whether a client would accept the certificate (https only).
+	https, tlsOK bool
+	secretSHA    string
+	text         string
+}
+
+func expectation(sim *Report) expect {
+	var e expect
+	if sim.Request != nil {
+		e.https = sim.Request.Scheme == "https"
+	}
+	if len(sim.Routes) == 0 {
+		e.text = "no route"
+		return e
+	}
+	rc := sim.Routes[0]
+	routing := routingProblems(rc)
+	switch {
+	case rc.controllerSet:
+		e.service = rc.controllerService
+	case len(routing) == 0 && !(rc.Default && rc.Ingress.Name == ""):
+		e.service = rc.Backend.Service
+	}
+	if rc.TLS != nil && rc.TLS.Certificate != nil {
+		e.secretSHA = rc.TLS.Certificate.SHA256
+	}
+	e.tlsOK = rc.TLS != nil && rc.TLS.OK
+	switch {
+	case e.service != "":
+		e.text = "service " + e.service
+	case len(routing) > 0:
+		e.text = "broken: " + routing[0]
+	default:
+		e.text = "404 from the controller"
+	}
+	if e.https {
+		if e.tlsOK {
+			e.text += "; certificate of Secret " + rc.TLS.Secret
+		} else {
+			e.text += "; no acceptable certificate"
+		}
+	}
+	return e
+}
+
+// routingProblems are a route's problems that are not about TLS.
+func routingProblems(rc RouteCheck) []string {
+	tls := map[string]bool{}
+	for _, p := range rc.tlsProblems {
+		tls[p] = true
+	}
+	var out []string
+	for _, p := range rc.Problems {
+		if !tls[p] {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// judge fills a probe from the agent's result and compares it with the simulation.
+func judge(pr *Probe, res *agent.Result, sim *Report, snap *snapshot.Snapshot, now time.Time) {
+	e := expectation(sim)
+	pr.Expected = e.text
+	if res == nil {
+		pr.Result = "the agent returned no result for this request"
+		return
+	}
+	h := res.HTTP
+	if h != nil {
+		pr.Status = h.StatusCode
+		pr.Body = strings.TrimSpace(h.BodySnippet)
+		if len(pr.Body) > 120 {
+			pr.Body = pr.Body[:120] + "…"
+		}
+	}
+	if pr.Status == 0 {
+		pr.Error = res.Detail
+	}
+	// which backend answered: the test server answers / with its pod name
+	if first, _, _ := strings.Cut(pr.Body, "\n"); first != "" {
+		if pod, svcs := podAndServices(snap, strings.TrimSpace(first)); pod != "" {
+			pr.AnsweredBy, pr.AnsweredService = pod, strings.Join(svcs, ",")
+		}
+	}
+	var tlsAgrees *bool
+	if e.https {
+		var served *agent.CertSummary
+		if h != nil && h.TLS != nil && len(h.TLS.PeerCertificates) > 0 {
+			served = &h.TLS.PeerCertificates[0]
+		}
+		accepted := false
+		if served != nil {
+			sc := &ServedCert{CertInfo: CertInfo{Subject: served.Subject, DNSNames: served.DNSNames, NotAfter: served.NotAfter, SHA256: served.SHA256}}
+			if e.secretSHA != "" {
+				m := served.SHA256 == e.secretSHA
+				sc.MatchesSecret = &m
+			}
+			sc.Acceptable = certCoversName(served.DNSNames, pr.Host) && !now.Before(served.NotBefore) && !now.After(served.NotAfter)
+			pr.Certificate = sc
+			accepted = sc.Acceptable && (sc.MatchesSecret == nil || *sc.MatchesSecret)
+		}
+		a := accepted == e.tlsOK
+		tlsAgrees = &a
+	}
+	var routeAgrees *bool
+	set := func(b bool) { routeAgrees = &b }
+	answered := pr.AnsweredBy != ""
+	switch {
+	case e.service != "" && answered:
+		set(contains(strings.Split(pr.AnsweredService, ","), e.service))
+	case e.service != "" && (pr.Status == 0 || pr.Status == 404 || pr.Status >= 502):
+		set(false)
+	case e.service == "" && answered:
+		set(false)
+	case e.service == "" && (pr.Status == 0 || pr.Status >= 400):
+		set(true)
+	}
+	switch {
+	case tlsAgrees != nil && !*tlsAgrees:
+		pr.Agrees = tlsAgrees
+	case routeAgrees != nil:
+		pr.Agrees = routeAgrees
+	}
+	pr.Result = probeSentence(pr, e, routeAgrees, tlsAgrees)
+}
+
+func probeSentence(pr *Probe, e expect, route, tls *bool) string {
+	var got []string
+	switch {
+	case pr.Status == 0:
+		got = append(got, "the request failed: "+pr.Error)
+	case pr.AnsweredBy != "":
+		s := fmt.Sprintf("%d from pod %s", pr.Status, pr.AnsweredBy)
+		if pr.AnsweredService != "" {
+			s += " (service " + pr.AnsweredService + ")"
+		}
+		got = append(got, s)
+	default:
+		s := fmt.Sprintf("%d", pr.Status)
+		if pr.Body != "" {
+			s += fmt.Sprintf(" %q", pr.Body)
+		}
+		got = append(got, s+" (the body names no pod of the snapshot)")
+	}
+	if c := pr.Certificate; c != nil {
+		s := "certificate " + shortFP(c.SHA256) + " " + c.Subject
+		if c.MatchesSecret != nil {
+			s += map[bool]string{true: ", the Secret's", false: ", not the Secret's"}[*c.MatchesSecret]
+		}
+		if !c.Acceptable {
+			s += ", not acceptable for " + pr.Host + " (host or validity)"
+		}
+		got = append(got, s)
+	}
+	verdict := "cannot tell"
+	switch {
+	case pr.Agrees != nil && *pr.Agrees:
+		verdict = "as simulated"
+	case pr.Agrees != nil && tls != nil && !*tls:
+		verdict = "DISAGREES on TLS"
+	case pr.Agrees != nil:
+		verdict = "DISAGREES"
+	}
+	_ = route
+	return fmt.Sprintf("%s: expected %s, got %s", verdict, e.text, strings.Join(got, "; "))
+}
+
+// certCoversName checks DNS names as clients do (a wildcard covers one label).
+func certCoversName(names []string, host string) bool {
+	host = ingressroute.NormalizeHost(host)
+	for _, n := range names {
+		n = strings.ToLower(n)
+		if n == host || (strings.HasPrefix(n, "*.") && ingressroute.HostMatches(n, host)) {
+			return true
+		}
+	}
+	return false
+}
+
+// podAndServices finds a pod of the snapshot by name and the Services that select it.
+func podAndServices(snap *snapshot.Snapshot, name string) (string, []string) {
+	for _, w := range snap.Workloads {
+		if w.Pod == nil || w.Pod.Name != name {
+			continue
+		}
+		var svcs []string
+		for _, s := range snap.Services {
+			if s.Namespace == w.Pod.Namespace && snapshot.Selects(s.Spec.Selector, w) {
+				svcs = append(svcs, s.Name)
+			}
+		}
+		sort.Strings(svcs)
+		return w.Pod.Name, svcs
+	}
+	return "", nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
