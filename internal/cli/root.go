@@ -15,6 +15,7 @@ import (
 	"github.com/svc-doctor/svc-doctor/diagnose"
 	"github.com/svc-doctor/svc-doctor/dnscheck"
 	"github.com/svc-doctor/svc-doctor/expose"
+	"github.com/svc-doctor/svc-doctor/ingresscheck"
 	"github.com/svc-doctor/svc-doctor/internal/cmdutil"
 	"github.com/svc-doctor/svc-doctor/internal/version"
 	"github.com/svc-doctor/svc-doctor/lint"
@@ -60,8 +61,10 @@ Ingress, with checks run from inside the cluster. It ends with one root cause an
 		diagnose.NewCleanupCmd(kube, streams),
 		dnscheck.NewCmd(kube, streams),
 		probes.NewCmd(kube, streams),
+		ingresscheck.NewCmd(kube, streams),
 		newVersionCmd(streams),
 	)
+	registerResourceCompletions(root, kube)
 	return root
 }
 
