@@ -422,8 +422,22 @@ func TestHelperSIGINTChild(t *testing.T) {
 	fmt.Printf("CHILD-DONE %v\n", err)
 }
 
+// requireNetworkPolicies fails the test early, with the reason, when the local harness's
+// NetworkPolicy enforcer (kube-system/kube-network-policies) is not ready.
+func requireNetworkPolicies(f *framework.F) {
+	f.T.Helper()
+	ds, err := f.Client.AppsV1().DaemonSets("kube-system").Get(f.Ctx, "kube-network-policies", metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return // another cluster (kind: kindnet enforces them)
+	}
+	if err != nil || ds.Status.NumberReady == 0 {
+		f.T.Fatalf("NetworkPolicies are not enforced: kube-system/kube-network-policies is not ready (%v); this test needs them", err)
+	}
+}
+
 func TestHelperFromPod(t *testing.T) {
 	f := framework.New(t)
+	requireNetworkPolicies(f)
 	web := f.DeployTestserver(framework.TestserverSpec{Name: "web"})
 	f.Apply(webService)
 	// Only pods labelled role=allowed may talk to web.
