@@ -196,7 +196,7 @@ func (o *Options) Run(ctx context.Context) error {
 		if err := o.connect(); err != nil {
 			return err
 		}
-		if o.Probe && o.Helper.Timeout > 0 {
+		if o.Helper.Timeout > 0 {
 			var cancel context.CancelFunc
 			ctx, cancel = context.WithTimeout(ctx, o.Helper.Timeout)
 			defer cancel()

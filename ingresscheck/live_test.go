@@ -148,6 +148,22 @@ func TestLiveNoController(t *testing.T) {
 	}
 }
 
+func TestLiveAllNamespaces(t *testing.T) {
+	client := fake.NewClientset(liveObjects(t)...)
+	stdout, stderr, code := run(t, client, "-A")
+	if code != 1 {
+		t.Errorf("exit %d, want 1 (the orphan Ingress has no controller)", code)
+	}
+	for _, want := range []string{"1/2 ready", "shop-tls OK", "other/orphan", "no controller serves class nginx", "BROKEN: 1 of 2 routes are broken"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout)
+		}
+	}
+	if !strings.Contains(stderr, "reading namespace other") || !strings.Contains(stderr, "reading namespace shop") {
+		t.Errorf("stderr: %s", stderr)
+	}
+}
+
 func TestLiveUnknownIngress(t *testing.T) {
 	client := fake.NewClientset(liveObjects(t)...)
 	_, stderr, code := run(t, client, "ing/nope", "-n", "shop")
