@@ -227,13 +227,20 @@ func noMatch(ctx context.Context, st *State, nsPods []*corev1.Pod, finished []*c
 		r.Evidence = append(r.Evidence, fmt.Sprintf("%d %s in namespace %s %s the selector (a Service selects only pods of its own namespace)", perNS[o], plural(perNS[o], "pod", "pods"), o, plural(perNS[o], "matches", "match")))
 	}
 	if len(perNS) > 0 {
-		o := sortedKeys(perNS)[0]
+		nss := sortedKeys(perNS)
+		var where []string
+		for i, o := range nss {
+			if i == 3 {
+				where = append(where, fmt.Sprintf("and %d more namespaces", len(nss)-3))
+				break
+			}
+			where = append(where, fmt.Sprintf("%d in %s", perNS[o], o))
+		}
 		causes = append(causes, &Cause{
-			RootCause: fmt.Sprintf("selector %s matches no pod in namespace %s, but %d %s in namespace %s %s: a Service only selects pods of its own namespace", selText, ns, perNS[o], plural(perNS[o], "pod", "pods"), o, plural(perNS[o], "matches", "match")),
-			Fix:       fmt.Sprintf("create the Service in namespace %s next to the pods (clients in %s then use <service>.%s), or run the workload in namespace %s", o, ns, o, ns),
+			RootCause: fmt.Sprintf("selector %s matches no pod in namespace %s, but pods in other namespaces match (%s): a Service only selects pods of its own namespace", selText, ns, strings.Join(where, ", ")),
+			Fix:       fmt.Sprintf("create the Service in the namespace of the pods it should select (e.g. %s; clients in %s then use <service>.%s), or run the workload in namespace %s", nss[0], ns, nss[0], ns),
 		})
 	}
-
 	if len(causes) == 0 {
 		values := labelValues(nsPods, svc.Spec.Selector)
 		if values != "" {

@@ -125,8 +125,8 @@ func TestTrace(t *testing.T) {
 			net:      func(*fakeNet) {},
 			verdict:  VerdictFault,
 			hop:      HopSelector,
-			causeHas: []string{"2 pods in namespace backend match: a Service only selects pods of its own namespace"},
-			fixHas:   []string{"create the Service in namespace backend"},
+			causeHas: []string{"but pods in other namespaces match (2 in backend): a Service only selects pods of its own namespace"},
+			fixHas:   []string{"create the Service in the namespace of the pods it should select (e.g. backend"},
 		},
 		{
 			name:     "workload scaled to zero",

@@ -185,7 +185,11 @@ func TestDiagnosePodsInAnotherNamespace(t *testing.T) {
 	other.DeployTestserver(framework.TestserverSpec{Name: "web", Replicas: 1})
 	f.Apply(diagWebService)
 	rep, res := diagRun(t, f, "svc/web")
-	diagExpectFault(t, rep, res, diagnose.HopSelector, "1 pod in namespace "+other.Namespace+" matches: a Service only selects pods of its own namespace")
+	diagExpectFault(t, rep, res, diagnose.HopSelector, "but pods in other namespaces match", "a Service only selects pods of its own namespace")
+	// other tests' namespaces may have app=web pods too: the evidence names every namespace
+	if ev := strings.Join(diagHop(rep, diagnose.HopSelector).Evidence, "\n"); !strings.Contains(ev, "1 pod in namespace "+other.Namespace+" matches the selector") {
+		t.Errorf("selector evidence does not name namespace %s:\n%s", other.Namespace, ev)
+	}
 	diagNoHelperLeft(t, f)
 }
 
