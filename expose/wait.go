@@ -290,8 +290,11 @@ func WaitIngress(ctx context.Context, cs kubernetes.Interface, ns, name string, 
 	}
 }
 
-// roundDuration prints 4.2s, 61s, 2m3s.
+// roundDuration prints 40ms, 4.2s, 61s, 2m3s.
 func roundDuration(d time.Duration) string {
+	if d < time.Second {
+		return d.Round(10 * time.Millisecond).String()
+	}
 	if d < 10*time.Second {
 		return d.Round(100 * time.Millisecond).String()
 	}
