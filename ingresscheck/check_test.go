@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -305,6 +306,81 @@ func TestValidateAndExitCodes(t *testing.T) {
 			}
 			if tt.wantErr != "" && !strings.Contains(stderr, tt.wantErr) {
 				t.Errorf("stderr %q does not contain %q", stderr, tt.wantErr)
+			}
+		})
+	}
+}
+
+// TestClassResolution covers how the class of each Ingress and of the URL is chosen: the explicit
+// class, the legacy annotation, the single default, several defaults, none.
+func TestClassResolution(t *testing.T) {
+	const ing = `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: %s, namespace: ns%s}
+spec:
+  %s
+  rules:
+  - host: %s
+    http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}
+`
+	class := func(name string, def bool) string {
+		meta := "{name: " + name + "}"
+		if def {
+			meta = "{name: " + name + `, annotations: {ingressclass.kubernetes.io/is-default-class: "true"}}`
+		}
+		return "---\napiVersion: networking.k8s.io/v1\nkind: IngressClass\nmetadata: " + meta + "\nspec: {controller: example.com/" + name + "}\n"
+	}
+	tests := []struct {
+		name       string
+		manifests  string
+		url        string
+		flagClass  string
+		wantClass  string
+		wantSource string
+		wantProb   string
+	}{
+		{name: "explicit class", manifests: fmt.Sprintf(ing, "a", "", "ingressClassName: blue", "a.example.com") + class("blue", false) + class("green", true),
+			url: "http://a.example.com/", wantClass: "blue", wantSource: "the only class with a rule matching the URL"},
+		{name: "legacy annotation", manifests: fmt.Sprintf(ing, "a", ", annotations: {kubernetes.io/ingress.class: blue}", "", "a.example.com") + class("blue", false) + class("green", true),
+			url: "http://a.example.com/", wantClass: "blue"},
+		{name: "the default class", manifests: fmt.Sprintf(ing, "a", "", "", "a.example.com") + class("blue", false) + class("green", true),
+			url: "http://a.example.com/", wantClass: "green"},
+		{name: "two defaults", manifests: fmt.Sprintf(ing, "a", "", "", "a.example.com") + class("blue", true) + class("green", true),
+			url: "http://a.example.com/", wantClass: "", wantSource: "the Ingresses matching the URL have no class", wantProb: "2 IngressClasses claim to be the default (blue, green)"},
+		{name: "no default", manifests: fmt.Sprintf(ing, "a", "", "", "a.example.com") + class("blue", false),
+			url: "http://a.example.com/", wantClass: "", wantProb: "there is no default IngressClass: no controller serves it"},
+		{name: "class that does not exist", manifests: fmt.Sprintf(ing, "a", "", "ingressClassName: red", "a.example.com") + class("blue", true),
+			url: "http://a.example.com/", wantClass: "red", wantProb: "IngressClass red does not exist"},
+		{name: "two classes route the URL: the default wins", manifests: fmt.Sprintf(ing, "a", "", "ingressClassName: blue", "a.example.com") + "---\n" + fmt.Sprintf(ing, "b", "", "ingressClassName: green", "a.example.com") + class("blue", false) + class("green", true),
+			url: "http://a.example.com/", wantClass: "green", wantSource: "the default IngressClass; other classes also have matching rules: pass --class to choose"},
+		{name: "--class", manifests: fmt.Sprintf(ing, "a", "", "ingressClassName: blue", "a.example.com") + "---\n" + fmt.Sprintf(ing, "b", "", "ingressClassName: green", "a.example.com") + class("blue", false) + class("green", true),
+			url: "http://a.example.com/", flagClass: "blue", wantClass: "blue", wantSource: "--class"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "in.yaml")
+			if err := os.WriteFile(path, []byte(tt.manifests), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			res, err := manifest.Load([]string{path}, manifest.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tg, _ := ParseTarget(tt.url)
+			cfg := rules.DefaultConfig()
+			cfg.Now = goldenNow
+			rep, err := Check(snapshot.FromManifests(res, "ns"), tg, CheckOptions{Rules: cfg, Class: tt.flagClass})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Class.Name != tt.wantClass || (tt.wantSource != "" && rep.Class.Source != tt.wantSource) {
+				t.Errorf("class %q (%s), want %q (%s)", rep.Class.Name, rep.Class.Source, tt.wantClass, tt.wantSource)
+			}
+			if tt.wantProb != "" && !containsSub(rep.Verdict.Problems, tt.wantProb) {
+				t.Errorf("problems %q lack %q", rep.Verdict.Problems, tt.wantProb)
+			}
+			if tt.wantProb == "" && strings.Contains(strings.Join(rep.Verdict.Problems, " "), "class") {
+				t.Errorf("unexpected class problem: %q", rep.Verdict.Problems)
 			}
 		})
 	}
