@@ -205,6 +205,13 @@ func BuildExternal(spec ServiceSpec, addresses []string, legacy bool) (*Plan, er
 			v6 = append(v6, s)
 		}
 	}
+	switch {
+	case len(v4) > 0 && len(v6) > 0: // both families: a dual-stack Service where the cluster has both
+		policy := corev1.IPFamilyPolicyPreferDualStack
+		svc.Spec.IPFamilyPolicy = &policy
+	case len(v6) > 0: // an IPv4 Service would ignore an IPv6 slice
+		svc.Spec.IPFamilies = []corev1.IPFamily{corev1.IPv6Protocol}
+	}
 	plan := &Plan{Service: svc}
 	slicePorts := make([]discoveryv1.EndpointPort, len(svc.Spec.Ports))
 	for i, sp := range svc.Spec.Ports {

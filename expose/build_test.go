@@ -313,7 +313,7 @@ func TestBuildExternal(t *testing.T) {
 			spec:      ServiceSpec{Name: "db", Namespace: "shop", Ports: []PortSpec{{Name: "pg", Port: 5432}, {Port: 80, Target: intstr.FromInt32(8080)}}},
 			addresses: []string{"10.0.0.7", "2001:db8::7", "10.0.0.8", "10.0.0.7"},
 			legacy:    true,
-			wantSvc: corev1.ServiceSpec{Ports: []corev1.ServicePort{
+			wantSvc: corev1.ServiceSpec{IPFamilyPolicy: ptr(corev1.IPFamilyPolicyPreferDualStack), Ports: []corev1.ServicePort{
 				sp("pg", 5432, intstr.FromInt32(5432), corev1.ProtocolTCP),
 				sp("port-80", 80, intstr.FromInt32(8080), corev1.ProtocolTCP),
 			}},
@@ -322,6 +322,15 @@ func TestBuildExternal(t *testing.T) {
 				{Name: ptr("pg"), Port: ptr(int32(5432)), Protocol: ptr(corev1.ProtocolTCP)},
 				{Name: ptr("port-80"), Port: ptr(int32(8080)), Protocol: ptr(corev1.ProtocolTCP)},
 			},
+		},
+		{
+			name:      "IPv6 only: an IPv6 Service",
+			spec:      ServiceSpec{Name: "db", Namespace: "shop", Ports: []PortSpec{{Port: 5432}}},
+			addresses: []string{"2001:db8::7"},
+			wantSvc: corev1.ServiceSpec{IPFamilies: []corev1.IPFamily{corev1.IPv6Protocol},
+				Ports: []corev1.ServicePort{sp("port-5432", 5432, intstr.FromInt32(5432), corev1.ProtocolTCP)}},
+			wantSlice: map[string][]string{"db-ipv6": {"2001:db8::7"}},
+			wantPorts: []discoveryv1.EndpointPort{{Name: ptr("port-5432"), Port: ptr(int32(5432)), Protocol: ptr(corev1.ProtocolTCP)}},
 		},
 		{
 			name:      "a host name is not an address",

@@ -263,6 +263,12 @@ func (o *Options) after(ctx context.Context, plan *Plan, applied []runtime.Objec
 	}
 	if svc != nil {
 		o.describeService(out, svc)
+		for _, es := range plan.EndpointSlices {
+			if !hasFamily(svc, es.AddressType) {
+				fmt.Fprintf(o.ErrOut, "warning: service/%s got only %s (the cluster is not dual-stack): kube-proxy ignores endpointslice/%s\n",
+					svc.Name, families(svc), es.Name)
+			}
+		}
 	}
 	waitSvc := svc != nil && svc.Spec.Type != corev1.ServiceTypeExternalName && (len(svc.Spec.Selector) > 0 || o.Wait.Given)
 	if !o.Wait.On || (!waitSvc && plan.Ingress == nil) {
@@ -299,6 +305,26 @@ func (o *Options) after(ctx context.Context, plan *Plan, applied []runtime.Objec
 		fmt.Fprintf(out, "ingress/%s: address %s after %s\n", ing.Name, report.Sanitize(strings.Join(res.Addresses, ", ")), roundDuration(res.Elapsed))
 	}
 	return nil
+}
+
+func hasFamily(svc *corev1.Service, at discoveryv1.AddressType) bool {
+	if len(svc.Spec.IPFamilies) == 0 {
+		return true // not reported (fake clients): assume it fits
+	}
+	for _, f := range svc.Spec.IPFamilies {
+		if string(f) == string(at) {
+			return true
+		}
+	}
+	return false
+}
+
+func families(svc *corev1.Service) string {
+	parts := make([]string, len(svc.Spec.IPFamilies))
+	for i, f := range svc.Spec.IPFamilies {
+		parts[i] = string(f)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // describeService prints what the cluster allocated: node ports, a pending load balancer.
