@@ -35,24 +35,24 @@ import (
 // The tests in this file run `kubectl svc-doctor expose` against the cluster and check what it
 // created through the API and with traffic from a pod.
 
-// expose runs `kubectl-svc_doctor expose -n <test namespace> ARGS...`.
-func expose(f *framework.F, args ...string) framework.Result {
+// exposeRun runs `kubectl-svc_doctor expose -n <test namespace> ARGS...`.
+func exposeRun(f *framework.F, args ...string) framework.Result {
 	f.T.Helper()
 	res := f.SvcDoctor(append([]string{"expose", "-n", f.Namespace}, args...)...)
 	f.T.Logf("stdout:\n%s\nstderr:\n%s", res.Stdout, res.Stderr)
 	return res
 }
 
-func mustExpose(f *framework.F, args ...string) framework.Result {
+func exposeMust(f *framework.F, args ...string) framework.Result {
 	f.T.Helper()
-	res := expose(f, args...)
+	res := exposeRun(f, args...)
 	if res.ExitCode != 0 {
 		f.T.Fatalf("expose %v: exit %d\n%s", args, res.ExitCode, res.Stderr)
 	}
 	return res
 }
 
-func getService(f *framework.F, name string) *corev1.Service {
+func exposeGetService(f *framework.F, name string) *corev1.Service {
 	f.T.Helper()
 	svc, err := f.Client.CoreV1().Services(f.Namespace).Get(f.Ctx, name, metav1.GetOptions{})
 	if err != nil {
@@ -61,7 +61,7 @@ func getService(f *framework.F, name string) *corev1.Service {
 	return svc
 }
 
-func assertAbsent(f *framework.F, kind, name string) {
+func exposeAssertAbsent(f *framework.F, kind, name string) {
 	f.T.Helper()
 	var err error
 	switch kind {
@@ -77,9 +77,9 @@ func assertAbsent(f *framework.F, kind, name string) {
 	}
 }
 
-// answersFrom fetches url from the client pod until it answers (kube-proxy may need a moment for
+// exposeAnswers fetches url from the client pod until it answers (kube-proxy may need a moment for
 // a new Service), then n more times, and returns the pod names that answered.
-func answersFrom(f *framework.F, client, url string, n int) map[string]int {
+func exposeAnswers(f *framework.F, client, url string, n int) map[string]int {
 	f.T.Helper()
 	f.WaitFor("an answer from "+url, 30*time.Second, func(context.Context) (bool, error) {
 		_, err := f.HTTPGet(client, url)
@@ -96,7 +96,7 @@ func answersFrom(f *framework.F, client, url string, n int) map[string]int {
 	return got
 }
 
-func onlyFrom(t *testing.T, got map[string]int, pods []string) {
+func exposeOnlyFrom(t *testing.T, got map[string]int, pods []string) {
 	t.Helper()
 	for p := range got {
 		if !slices.Contains(pods, p) {
@@ -112,29 +112,29 @@ func TestExposeServiceTypes(t *testing.T) {
 	client := f.ClientPod("client")
 
 	// ClusterIP, everything inferred from the Deployment: selector, port 8080 -> targetPort http
-	res := mustExpose(f, "deploy/web")
+	res := exposeMust(f, "deploy/web")
 	if !strings.HasPrefix(res.Stdout, "service/web serverside-applied\nservice/web: 2/2 endpoints ready after ") {
 		t.Errorf("stdout %q", res.Stdout)
 	}
 	if !strings.Contains(res.Stderr, "0 errors, 0 warnings") {
 		t.Errorf("the check was not clean:\n%s", res.Stderr)
 	}
-	svc := getService(f, "web")
+	svc := exposeGetService(f, "web")
 	if svc.Spec.Type != corev1.ServiceTypeClusterIP || svc.Spec.Selector["app"] != "web" || len(svc.Spec.Ports) != 1 ||
 		svc.Spec.Ports[0].Port != 8080 || svc.Spec.Ports[0].TargetPort != intstr.FromString("http") || svc.Spec.Ports[0].Name != "http" {
 		t.Errorf("service web: %+v", svc.Spec)
 	}
-	onlyFrom(t, answersFrom(f, client, "http://web:8080/", 6), web.PodNames())
+	exposeOnlyFrom(t, exposeAnswers(f, client, "http://web:8080/", 6), web.PodNames())
 
 	// a rerun is a no-op for the API server: same object, same resourceVersion
-	mustExpose(f, "deploy/web")
-	if again := getService(f, "web"); again.ResourceVersion != svc.ResourceVersion {
+	exposeMust(f, "deploy/web")
+	if again := exposeGetService(f, "web"); again.ResourceVersion != svc.ResourceVersion {
 		t.Errorf("rerun changed service/web: resourceVersion %s -> %s", svc.ResourceVersion, again.ResourceVersion)
 	}
 
 	// NodePort with a node port chosen by the cluster and externalTrafficPolicy Local
-	res = mustExpose(f, "deployment", "web", "--name", "web-np", "--port", "80:http", "--type", "NodePort", "--external-traffic-policy", "Local")
-	np := getService(f, "web-np")
+	res = exposeMust(f, "deployment", "web", "--name", "web-np", "--port", "80:http", "--type", "NodePort", "--external-traffic-policy", "Local")
+	np := exposeGetService(f, "web-np")
 	nodePort := np.Spec.Ports[0].NodePort
 	if np.Spec.Type != corev1.ServiceTypeNodePort || nodePort < 30000 || nodePort > 32767 || np.Spec.ExternalTrafficPolicy != corev1.ServiceExternalTrafficPolicyLocal {
 		t.Errorf("service web-np: %+v", np.Spec)
@@ -143,28 +143,28 @@ func TestExposeServiceTypes(t *testing.T) {
 		t.Errorf("stdout lacks %q", want)
 	}
 	nodeURL := fmt.Sprintf("http://%s/", net.JoinHostPort(f.Cluster.NodeIP, fmt.Sprint(nodePort)))
-	onlyFrom(t, answersFrom(f, client, nodeURL, 4), web.PodNames())
-	onlyFrom(t, answersFrom(f, client, "http://web-np/", 4), web.PodNames())
+	exposeOnlyFrom(t, exposeAnswers(f, client, nodeURL, 4), web.PodNames())
+	exposeOnlyFrom(t, exposeAnswers(f, client, "http://web-np/", 4), web.PodNames())
 
 	// LoadBalancer: no load-balancer controller here, so the address stays pending; the node port
 	// and the ClusterIP work
-	res = mustExpose(f, "deploy/web", "--name", "web-lb", "--port", "80:http", "--type", "LoadBalancer")
-	lb := getService(f, "web-lb")
+	res = exposeMust(f, "deploy/web", "--name", "web-lb", "--port", "80:http", "--type", "LoadBalancer")
+	lb := exposeGetService(f, "web-lb")
 	if lb.Spec.Type != corev1.ServiceTypeLoadBalancer || lb.Spec.Ports[0].NodePort == 0 {
 		t.Errorf("service web-lb: %+v", lb.Spec)
 	}
 	if !strings.Contains(res.Stdout, "service/web-lb: load balancer address pending") {
 		t.Errorf("stdout does not say the load balancer is pending")
 	}
-	onlyFrom(t, answersFrom(f, client, "http://web-lb/", 4), web.PodNames())
+	exposeOnlyFrom(t, exposeAnswers(f, client, "http://web-lb/", 4), web.PodNames())
 
 	// ClientIP session affinity: one client keeps landing on one pod
-	mustExpose(f, "deploy/web", "--name", "web-sticky", "--port", "80:http", "--session-affinity", "ClientIP", "--session-affinity-timeout", "1h")
-	sticky := getService(f, "web-sticky")
+	exposeMust(f, "deploy/web", "--name", "web-sticky", "--port", "80:http", "--session-affinity", "ClientIP", "--session-affinity-timeout", "1h")
+	sticky := exposeGetService(f, "web-sticky")
 	if sticky.Spec.SessionAffinity != corev1.ServiceAffinityClientIP || *sticky.Spec.SessionAffinityConfig.ClientIP.TimeoutSeconds != 3600 {
 		t.Errorf("service web-sticky: %+v", sticky.Spec)
 	}
-	if got := answersFrom(f, client, "http://web-sticky/", 10); len(got) != 1 {
+	if got := exposeAnswers(f, client, "http://web-sticky/", 10); len(got) != 1 {
 		t.Errorf("ClientIP affinity: 10 requests reached %v", got)
 	}
 }
@@ -174,8 +174,8 @@ func TestExposeMultiPortNamedTargets(t *testing.T) {
 	f := framework.New(t)
 	multi := f.DeployTestserver(framework.TestserverSpec{Name: "multi", Replicas: 1, Ports: []int{8080, 9090}})
 	client := f.ClientPod("client")
-	mustExpose(f, "deploy/multi", "--port", "80:http", "--port", "90:http-9090")
-	svc := getService(f, "multi")
+	exposeMust(f, "deploy/multi", "--port", "80:http", "--port", "90:http-9090")
+	svc := exposeGetService(f, "multi")
 	want := []corev1.ServicePort{
 		{Name: "http", Port: 80, TargetPort: intstr.FromString("http"), Protocol: corev1.ProtocolTCP},
 		{Name: "http-9090", Port: 90, TargetPort: intstr.FromString("http-9090"), Protocol: corev1.ProtocolTCP},
@@ -195,8 +195,8 @@ func TestExposeMultiPortNamedTargets(t *testing.T) {
 	if ports["http"] != 8080 || ports["http-9090"] != 9090 {
 		t.Errorf("slice ports %v", ports)
 	}
-	onlyFrom(t, answersFrom(f, client, "http://multi:80/", 2), multi.PodNames())
-	onlyFrom(t, answersFrom(f, client, "http://multi:90/", 2), multi.PodNames())
+	exposeOnlyFrom(t, exposeAnswers(f, client, "http://multi:80/", 2), multi.PodNames())
+	exposeOnlyFrom(t, exposeAnswers(f, client, "http://multi:90/", 2), multi.PodNames())
 }
 
 func TestExposeHeadlessDNS(t *testing.T) {
@@ -204,9 +204,9 @@ func TestExposeHeadlessDNS(t *testing.T) {
 	f := framework.New(t)
 	web := f.DeployTestserver(framework.TestserverSpec{Name: "web", Replicas: 3})
 	client := f.ClientPod("client")
-	mustExpose(f, "deploy/web", "--headless", "--name", "web-headless")
-	mustExpose(f, "deploy/web", "--headless", "--publish-not-ready-addresses", "--name", "web-all")
-	if svc := getService(f, "web-headless"); svc.Spec.ClusterIP != corev1.ClusterIPNone {
+	exposeMust(f, "deploy/web", "--headless", "--name", "web-headless")
+	exposeMust(f, "deploy/web", "--headless", "--publish-not-ready-addresses", "--name", "web-all")
+	if svc := exposeGetService(f, "web-headless"); svc.Spec.ClusterIP != corev1.ClusterIPNone {
 		t.Errorf("clusterIP %q, want None", svc.Spec.ClusterIP)
 	}
 	headless := "web-headless." + f.Namespace + ".svc.cluster.local"
@@ -235,13 +235,13 @@ func TestExposeExternalEndpoints(t *testing.T) {
 	backend := f.DeployTestserver(framework.TestserverSpec{Name: "backend", Replicas: 1})
 	client := f.ClientPod("client")
 	ip := backend.Pods[0].Status.PodIP
-	res := mustExpose(f, "external", "ext", "--address", ip, "--port", "web=80:8080", "--legacy-endpoints")
+	res := exposeMust(f, "external", "ext", "--address", ip, "--port", "web=80:8080", "--legacy-endpoints")
 	for _, w := range []string{"service/ext serverside-applied\n", "endpointslice/ext-ipv4 serverside-applied\n", "endpoints/ext serverside-applied\n"} {
 		if !strings.Contains(res.Stdout, w) {
 			t.Errorf("stdout lacks %q", w)
 		}
 	}
-	svc := getService(f, "ext")
+	svc := exposeGetService(f, "ext")
 	if len(svc.Spec.Selector) != 0 || svc.Spec.ClusterIP == "" || svc.Spec.ClusterIP == corev1.ClusterIPNone {
 		t.Errorf("service ext: %+v", svc.Spec)
 	}
@@ -254,8 +254,8 @@ func TestExposeExternalEndpoints(t *testing.T) {
 		t.Errorf("endpointslice ext-ipv4: %+v", es)
 	}
 	// traffic from a pod through the ClusterIP, by IP and by name, reaches the backend pod
-	onlyFrom(t, answersFrom(f, client, "http://"+svc.Spec.ClusterIP+"/", 3), backend.PodNames())
-	onlyFrom(t, answersFrom(f, client, "http://ext/", 3), backend.PodNames())
+	exposeOnlyFrom(t, exposeAnswers(f, client, "http://"+svc.Spec.ClusterIP+"/", 3), backend.PodNames())
+	exposeOnlyFrom(t, exposeAnswers(f, client, "http://ext/", 3), backend.PodNames())
 	// the legacy Endpoints object exists and is not mirrored into a second slice
 	ep, err := f.Client.CoreV1().Endpoints(f.Namespace).Get(f.Ctx, "ext", metav1.GetOptions{})
 	if err != nil || ep.Labels[discoveryv1.LabelSkipMirror] != "true" || ep.Subsets[0].Addresses[0].IP != ip {
@@ -268,7 +268,7 @@ func TestExposeExternalEndpoints(t *testing.T) {
 	}
 	// rerun: idempotent
 	before := es.ResourceVersion
-	mustExpose(f, "external", "ext", "--address", ip, "--port", "web=80:8080", "--legacy-endpoints")
+	exposeMust(f, "external", "ext", "--address", ip, "--port", "web=80:8080", "--legacy-endpoints")
 	if es2, _ := f.Client.DiscoveryV1().EndpointSlices(f.Namespace).Get(f.Ctx, "ext-ipv4", metav1.GetOptions{}); es2 == nil || es2.ResourceVersion != before {
 		t.Errorf("rerun rewrote ext-ipv4")
 	}
@@ -278,11 +278,11 @@ func TestExposeExternalName(t *testing.T) {
 	t.Parallel()
 	f := framework.New(t)
 	f.DeployTestserver(framework.TestserverSpec{Name: "web", Replicas: 1})
-	mustExpose(f, "deploy/web", "--port", "80:http", "--wait=false")
+	exposeMust(f, "deploy/web", "--port", "80:http", "--wait=false")
 	client := f.ClientPod("client")
 	target := "web." + f.Namespace + ".svc.cluster.local"
-	mustExpose(f, "externalname", "alias", "--to", target)
-	if svc := getService(f, "alias"); svc.Spec.Type != corev1.ServiceTypeExternalName || svc.Spec.ExternalName != target {
+	exposeMust(f, "externalname", "alias", "--to", target)
+	if svc := exposeGetService(f, "alias"); svc.Spec.Type != corev1.ServiceTypeExternalName || svc.Spec.ExternalName != target {
 		t.Errorf("service alias: %+v", svc.Spec)
 	}
 	alias := "alias." + f.Namespace + ".svc.cluster.local"
@@ -296,20 +296,20 @@ func TestExposeExternalName(t *testing.T) {
 	if body, err := f.HTTPGet(client, "http://"+alias+"/"); err != nil || strings.TrimSpace(body) == "" {
 		t.Errorf("GET through the alias: %q %v", body, err)
 	}
-	mustExpose(f, "externalname", "alias", "--to", target) // rerun
+	exposeMust(f, "externalname", "alias", "--to", target) // rerun
 
 	// an IP address is refused, with the way to do it instead, and nothing is created
-	res := expose(f, "externalname", "byip", "--to", f.ServiceIP("web"))
+	res := exposeRun(f, "externalname", "byip", "--to", f.ServiceIP("web"))
 	if res.ExitCode != 2 || !strings.Contains(res.Stderr, "is an IP address, and an ExternalName Service is only a DNS CNAME record") ||
 		!strings.Contains(res.Stderr, "kubectl svc-doctor expose external byip --address") {
 		t.Errorf("exit %d, stderr:\n%s", res.ExitCode, res.Stderr)
 	}
-	assertAbsent(f, "service", "byip")
+	exposeAssertAbsent(f, "service", "byip")
 }
 
-// testCA issues a certificate for hosts, signed by a fresh CA. It returns the CA pool and the
+// exposeTestCA issues a certificate for hosts, signed by a fresh CA. It returns the CA pool and the
 // paths of the leaf's certificate and key files.
-func testCA(t *testing.T, hosts ...string) (*x509.CertPool, string, string) {
+func exposeTestCA(t *testing.T, hosts ...string) (*x509.CertPool, string, string) {
 	t.Helper()
 	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "svc-doctor e2e CA"},
@@ -342,12 +342,16 @@ func testCA(t *testing.T, hosts ...string) (*x509.CertPool, string, string) {
 	return pool, crt, k
 }
 
-// traefikNodePort is where the harness's Traefik serves Ingresses on the node IP.
-const traefikNodePort = "30081"
+// Where the harness's Traefik serves Ingresses on the node IP (hack/cluster/manifests/traefik.yaml):
+// HTTP, and HTTPS with the certificates of the Ingresses' TLS Secrets chosen by SNI.
+const (
+	exposeHTTPPort      = "30081"
+	exposeHTTPSPort = "30443"
+)
 
-// hostHTTPS fetches https://host/path from the test process, connecting to addr (the node IP and
+// exposeHostHTTPS fetches https://host/path from the test process, connecting to addr (the node IP and
 // Traefik's node port: cluster addresses only) and verifying the certificate with pool.
-func hostHTTPS(pool *x509.CertPool, addr, host, path string) (string, error) {
+func exposeHostHTTPS(pool *x509.CertPool, addr, host, path string) (string, error) {
 	d := &net.Dialer{Timeout: 5 * time.Second}
 	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
 		TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: host, MinVersion: tls.VersionTLS12},
@@ -373,75 +377,81 @@ func TestExposeIngressTLS(t *testing.T) {
 	f := framework.New(t)
 	web := f.DeployTestserver(framework.TestserverSpec{Name: "web", Replicas: 2})
 	client := f.ClientPod("client")
-	mustExpose(f, "deploy/web", "--port", "80:http")
+	exposeMust(f, "deploy/web", "--port", "80:http")
 	host := f.Namespace + ".svcdoc.test" // unique per test: Traefik merges routes across namespaces
-	pool, crt, key := testCA(t, host, "*."+host)
+	pool, crt, key := exposeTestCA(t, host, "*."+host)
 
 	// refused first: the backend Service does not exist, and nothing is created (not even the Secret)
-	res := expose(f, "ingress", "web", "--class", "traefik", "--rule", host+"/*=missing:80", "--tls", host+"=web-tls", "--cert", crt, "--key", key)
+	res := exposeRun(f, "ingress", "web", "--class", "traefik", "--rule", host+"/*=missing:80", "--tls", host+"=web-tls", "--cert", crt, "--key", key)
 	if res.ExitCode != 1 || !strings.Contains(res.Stderr, "backend service missing does not exist in namespace "+f.Namespace+" [ingress-backend-service-missing]") ||
 		!strings.Contains(res.Stderr, "nothing was created") {
 		t.Errorf("missing backend: exit %d\n%s", res.ExitCode, res.Stderr)
 	}
-	assertAbsent(f, "ingress", "web")
-	assertAbsent(f, "secret", "web-tls")
+	exposeAssertAbsent(f, "ingress", "web")
+	exposeAssertAbsent(f, "secret", "web-tls")
 
 	// refused too: the certificate does not cover the host
-	res = expose(f, "ingress", "web", "--rule", "other.svcdoc.test/*=web:80", "--tls", "other.svcdoc.test=web-tls", "--cert", crt, "--key", key)
+	res = exposeRun(f, "ingress", "web", "--rule", "other.svcdoc.test/*=web:80", "--tls", "other.svcdoc.test=web-tls", "--cert", crt, "--key", key)
 	if res.ExitCode != 1 || !strings.Contains(res.Stderr, "[tls-cert-host-mismatch]") {
 		t.Errorf("uncovered host: exit %d\n%s", res.ExitCode, res.Stderr)
 	}
-	assertAbsent(f, "secret", "web-tls")
+	exposeAssertAbsent(f, "secret", "web-tls")
 
-	args := []string{"ingress", "web", "--class", "traefik", "--rule", host + "/*=web:http", "--tls", host + "=web-tls",
-		"--cert", crt, "--key", key, "--annotation", "traefik.ingress.kubernetes.io/router.tls=true"}
-	res = mustExpose(f, args...)
+	args := []string{"ingress", "web", "--class", "traefik", "--rule", host + "/*=web:http", "--rule", host + "/ready=web:80",
+		"--path-type", "Exact", "--tls", host + "=web-tls", "--cert", crt, "--key", key, "--annotation", "svc-doctor.io/e2e=expose"}
+	res = exposeMust(f, args...)
 	if !strings.Contains(res.Stdout, "secret/web-tls serverside-applied\ningress/web serverside-applied\n") ||
 		!strings.Contains(res.Stdout, "ingress/web: address "+f.Cluster.NodeIP+" after ") {
 		t.Errorf("stdout %q", res.Stdout)
 	}
 	sec, err := f.Client.CoreV1().Secrets(f.Namespace).Get(f.Ctx, "web-tls", metav1.GetOptions{})
-	if err != nil || sec.Type != corev1.SecretTypeTLS || len(sec.Data["tls.crt"]) == 0 || len(sec.Data["tls.key"]) == 0 {
+	if err != nil || sec.Type != corev1.SecretTypeTLS || len(sec.Data["tls.crt"]) == 0 || len(sec.Data["tls.key"]) == 0 || len(sec.Data) != 2 {
 		t.Fatalf("secret web-tls: %v %v", sec, err)
 	}
 	ing, err := f.Client.NetworkingV1().Ingresses(f.Namespace).Get(f.Ctx, "web", metav1.GetOptions{})
-	if err != nil || *ing.Spec.IngressClassName != "traefik" || ing.Spec.TLS[0].SecretName != "web-tls" || ing.Spec.TLS[0].Hosts[0] != host ||
-		*ing.Spec.Rules[0].HTTP.Paths[0].PathType != "Prefix" || ing.Spec.Rules[0].HTTP.Paths[0].Backend.Service.Port.Name != "http" {
-		t.Fatalf("ingress web: %+v %v", ing, err)
+	if err != nil {
+		t.Fatal(err)
 	}
-	// HTTPS through Traefik on the node port, with SNI and the certificate verified against the CA
-	addr := net.JoinHostPort(f.Cluster.NodeIP, traefikNodePort)
+	paths := ing.Spec.Rules[0].HTTP.Paths
+	if *ing.Spec.IngressClassName != "traefik" || ing.Spec.TLS[0].SecretName != "web-tls" || ing.Spec.TLS[0].Hosts[0] != host ||
+		ing.Annotations["svc-doctor.io/e2e"] != "expose" || len(ing.Spec.Rules) != 1 || len(paths) != 2 ||
+		*paths[0].PathType != "Prefix" || paths[0].Path != "/" || paths[0].Backend.Service.Port.Name != "http" ||
+		*paths[1].PathType != "Exact" || paths[1].Path != "/ready" || paths[1].Backend.Service.Port.Number != 80 {
+		t.Fatalf("ingress web: %+v", ing)
+	}
+	// HTTP through Traefik from a pod, with the Host header
+	httpAddr := net.JoinHostPort(f.Cluster.NodeIP, exposeHTTPPort)
+	var body string
+	f.WaitFor("HTTP through the Ingress from a pod", 60*time.Second, func(context.Context) (bool, error) {
+		var err error
+		body, err = f.InPod(client, "get", "-host", host, "http://"+httpAddr+"/")
+		return err == nil, err
+	})
+	if !slices.Contains(web.PodNames(), strings.TrimSpace(body)) {
+		t.Errorf("HTTP answer %q, not from %v", body, web.PodNames())
+	}
+	if _, err := f.InPod(client, "get", "-host", "unknown."+host, "http://"+httpAddr+"/"); err == nil {
+		t.Errorf("unknown.%s answered, but no rule serves it", host)
+	}
+	// HTTPS with SNI, the certificate verified against the test CA: from the test process (the
+	// node IP is local on the harness), and a TLS connection from a pod
+	httpsAddr := net.JoinHostPort(f.Cluster.NodeIP, exposeHTTPSPort)
 	if f.Cluster.Harness {
-		var body string
 		f.WaitFor("HTTPS through the Ingress", 60*time.Second, func(context.Context) (bool, error) {
 			var err error
-			body, err = hostHTTPS(pool, addr, host, "/")
+			body, err = exposeHostHTTPS(pool, httpsAddr, host, "/")
 			return err == nil, err
 		})
 		if !slices.Contains(web.PodNames(), strings.TrimSpace(body)) {
 			t.Errorf("HTTPS answer %q, not from %v", body, web.PodNames())
 		}
-		if _, err := hostHTTPS(pool, addr, "sub."+host, "/"); err == nil {
-			t.Errorf("sub.%s answered, but no rule serves it", host)
-		}
 	}
-	// from a pod: the TLS port answers for the host (the client cannot verify our CA, so TCP only)
-	if !f.CanConnect(client, addr, 3*time.Second) {
-		t.Errorf("client pod cannot reach Traefik at %s", addr)
-	}
-	// a plain-HTTP Ingress on another host, checked with traffic from a pod through Traefik
-	plain := "plain." + host
-	mustExpose(f, "ingress", "plain", "--rule", plain+"/ready=web:80", "--path-type", "Exact")
-	f.WaitFor("HTTP through the Ingress from a pod", 60*time.Second, func(context.Context) (bool, error) {
-		_, err := f.InPod(client, "get", "-host", plain, "http://"+addr+"/ready")
-		return err == nil, err
-	})
-	if _, err := f.InPod(client, "get", "-host", plain, "http://"+addr+"/ready/more"); err == nil {
-		t.Errorf("Exact path /ready also matched /ready/more")
+	if !f.CanConnect(client, httpsAddr, 3*time.Second) {
+		t.Errorf("client pod cannot reach Traefik's HTTPS port %s", httpsAddr)
 	}
 	// rerun: idempotent
 	before := ing.ResourceVersion
-	mustExpose(f, args...)
+	exposeMust(f, args...)
 	if again, _ := f.Client.NetworkingV1().Ingresses(f.Namespace).Get(f.Ctx, "web", metav1.GetOptions{}); again.ResourceVersion != before {
 		t.Errorf("rerun rewrote ingress/web (%s -> %s)", before, again.ResourceVersion)
 	}
@@ -471,7 +481,7 @@ func TestExposeRefusesBadRequests(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res := expose(f, tt.args...)
+			res := exposeRun(f, tt.args...)
 			if res.ExitCode != tt.wantCode {
 				t.Errorf("exit %d, want %d", res.ExitCode, tt.wantCode)
 			}
@@ -480,15 +490,15 @@ func TestExposeRefusesBadRequests(t *testing.T) {
 					t.Errorf("stderr lacks %q", w)
 				}
 			}
-			assertAbsent(f, "service", tt.svc)
+			exposeAssertAbsent(f, "service", tt.svc)
 		})
 	}
 	// --force creates it anyway
-	res := expose(f, "deploy/web", "--port", "80:https", "--force", "--wait=3s")
+	res := exposeRun(f, "deploy/web", "--port", "80:https", "--force", "--wait=3s")
 	if res.ExitCode != 1 || !strings.Contains(res.Stderr, "--force: applying despite") {
 		t.Errorf("--force: exit %d (want 1: the Service gets no ready endpoint for that port)\n%s", res.ExitCode, res.Stderr)
 	}
-	getService(f, "web")
+	exposeGetService(f, "web")
 }
 
 func TestExposeAfterCheckTimesOut(t *testing.T) {
@@ -511,7 +521,7 @@ func TestExposeAfterCheckTimesOut(t *testing.T) {
 		return false, nil
 	})
 	start := time.Now()
-	res := expose(f, "deploy/sick", "--port", "80:http", "--wait=5s")
+	res := exposeRun(f, "deploy/sick", "--port", "80:http", "--wait=5s")
 	if res.ExitCode != 1 {
 		t.Errorf("exit %d, want 1", res.ExitCode)
 	}
@@ -528,8 +538,8 @@ func TestExposeAfterCheckTimesOut(t *testing.T) {
 	}
 }
 
-// clusterKubectl is the cluster's own kubectl (hack/cluster/README.md), or "" when absent (kind).
-func clusterKubectl() string {
+// exposeClusterKubectl is the cluster's own kubectl (hack/cluster/README.md), or "" when absent (kind).
+func exposeClusterKubectl() string {
 	cache := os.Getenv("SVCDOC_CACHE")
 	if cache == "" {
 		home, _ := os.UserHomeDir()
@@ -549,8 +559,8 @@ func TestExposeDryRunOutputApplies(t *testing.T) {
 	f := framework.New(t)
 	backend := f.DeployTestserver(framework.TestserverSpec{Name: "web", Replicas: 1})
 	host := f.Namespace + ".svcdoc.test"
-	_, crt, key := testCA(t, host)
-	mustExpose(f, "deploy/web", "--name", "api", "--port", "80:http", "--wait=false")
+	_, crt, key := exposeTestCA(t, host)
+	exposeMust(f, "deploy/web", "--name", "api", "--port", "80:http", "--wait=false")
 	cases := []struct {
 		args       []string
 		kind, name string // the main object, absent after the dry run
@@ -561,11 +571,11 @@ func TestExposeDryRunOutputApplies(t *testing.T) {
 		{[]string{"externalname", "alias", "--to", "api." + f.Namespace + ".svc.cluster.local"}, "service", "alias"},
 		{[]string{"ingress", "shop", "--rule", host + "/api*=api:http", "--tls", host + "=shop-tls", "--cert", crt, "--key", key}, "ingress", "shop"},
 	}
-	kubectl := clusterKubectl()
+	kubectl := exposeClusterKubectl()
 	for _, tc := range cases {
 		args := tc.args
-		res := mustExpose(f, append(args, "--dry-run=client", "-o", "yaml")...)
-		assertAbsent(f, tc.kind, tc.name)
+		res := exposeMust(f, append(args, "--dry-run=client", "-o", "yaml")...)
+		exposeAssertAbsent(f, tc.kind, tc.name)
 		if kubectl != "" {
 			cmd := exec.Command(kubectl, "apply", "--server-side", "--field-manager=e2e-kubectl", "-f", "-")
 			cmd.Env = append(os.Environ(), "KUBECONFIG="+f.Cluster.Kubeconfig)
@@ -581,13 +591,13 @@ func TestExposeDryRunOutputApplies(t *testing.T) {
 			t.Errorf("apply of `expose %v --dry-run=client -o yaml`: %v", args, err)
 		}
 	}
-	getService(f, "web")
-	getService(f, "web-headless")
-	getService(f, "ext")
-	getService(f, "alias")
+	exposeGetService(f, "web")
+	exposeGetService(f, "web-headless")
+	exposeGetService(f, "ext")
+	exposeGetService(f, "alias")
 	if _, err := f.Client.NetworkingV1().Ingresses(f.Namespace).Get(f.Ctx, "shop", metav1.GetOptions{}); err != nil {
 		t.Error(err)
 	}
 	// kubectl (or a generic apply) and expose co-own the objects now: expose applying again works
-	mustExpose(f, "externalname", "alias", "--to", "api."+f.Namespace+".svc.cluster.local")
+	exposeMust(f, "externalname", "alias", "--to", "api."+f.Namespace+".svc.cluster.local")
 }
