@@ -345,7 +345,7 @@ func exposeTestCA(t *testing.T, hosts ...string) (*x509.CertPool, string, string
 // Where the harness's Traefik serves Ingresses on the node IP (hack/cluster/manifests/traefik.yaml):
 // HTTP, and HTTPS with the certificates of the Ingresses' TLS Secrets chosen by SNI.
 const (
-	exposeHTTPPort      = "30081"
+	exposeHTTPPort  = "30081"
 	exposeHTTPSPort = "30443"
 )
 
