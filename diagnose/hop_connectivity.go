@@ -234,7 +234,7 @@ func (st *State) judgeConnectivity(ctx context.Context, src *Source, probes []*p
 		}
 		r.Summary = fmt.Sprintf("every endpoint answers directly (%d/%d), but the ClusterIP %s does not (%s)", epOK, len(ep), svc.Spec.ClusterIP, g.class)
 		r.Cause = &Cause{RootCause: fmt.Sprintf("service proxy fault: the endpoints answer directly, but %s:%d (the ClusterIP) does not forward to them (%s) from node %s", svc.Spec.ClusterIP, g.probes[0].target.Port, g.class, orNone(src.Node)),
-			Fix: fmt.Sprintf("check kube-proxy (or the CNI's service proxy) on node %s: is it running, and does it program the Service (iptables-save | grep %s, or ipvsadm -Ln)?", orNone(src.Node), svc.Spec.ClusterIP)}
+			Fix: fmt.Sprintf("check kube-proxy (or the CNI's service proxy) on node %s: is it running, and does it program the Service (iptables-save | grep %s, or ipvsadm -Ln)? A NetworkPolicy enforcer or host firewall that drops routed (DNATed) pod traffic looks the same", orNone(src.Node), svc.Spec.ClusterIP)}
 		return r
 	}
 	switch {
