@@ -39,9 +39,13 @@ func enforceRestricted(f *framework.F) {
 	}
 	bad := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "not-restricted"},
 		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: framework.TestserverImage, ImagePullPolicy: corev1.PullNever}}}}
-	_, err := f.Client.CoreV1().Pods(f.Namespace).Create(f.Ctx, bad, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
-	if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), "violates PodSecurity") {
-		f.T.Fatalf("namespace %s does not enforce the restricted profile: a violating pod got %v", f.Namespace, err)
+	// The admission plugin reads namespaces from an informer: wait until it sees the label.
+	var err error
+	if perr := f.Poll(30*time.Second, func(ctx context.Context) (bool, error) {
+		_, err = f.Client.CoreV1().Pods(f.Namespace).Create(ctx, bad, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		return apierrors.IsForbidden(err) && strings.Contains(err.Error(), "violates PodSecurity"), nil
+	}); perr != nil {
+		f.T.Fatalf("namespace %s does not enforce the restricted profile: a violating pod got %v (%v)", f.Namespace, err, perr)
 	}
 }
 
