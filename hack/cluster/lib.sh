@@ -17,7 +17,7 @@ srchash() { (cd "$1" && find . -type f \( -name go.mod -o -name go.sum -o -name 
 # ctr_k8s ARGS...: ctr against the harness containerd, in the CRI namespace.
 ctr_k8s() { ctr --address "$CL_CTRD_SOCK" -n k8s.io "$@"; }
 
-# render SRC DST: copies a template, replacing @VAR@ with the value of $VAR for every exported setting used.
+# render SRC DST: copies a template, replacing @NAME@ with the value of the setting $NAME.
 render() {
   local src=$1 dst=$2 content var
   content=$(<"$src")
@@ -26,17 +26,20 @@ render() {
     content=${content//@$var@/${!var}}
   done
   mkdir -p "$(dirname "$dst")"
-  printf '%s\n' "$content" >"$dst"
+  # Leave an unchanged file alone: kube-proxy exits when its config file is touched.
+  if [ -f "$dst" ] && [ "$(<"$dst")" = "$content" ]; then return 0; fi
+  printf '%s\n' "$content" >"$dst.tmp" && mv "$dst.tmp" "$dst"
 }
 
 kc() { "$K8S_BIN/kubectl" --kubeconfig "$ADMIN_KUBECONFIG" "$@"; }
 
-# waitfor DESC TIMEOUT_S CMD...: polls CMD every 0.2s until it succeeds.
+# waitfor DESC TIMEOUT_S CMD...: runs CMD every 0.2s until it succeeds or TIMEOUT_S seconds passed.
 waitfor() {
-  local d=$1 to=$2 i; shift 2
-  for ((i = 0; i < to * 5; i++)); do
+  local d=$1 to=$2 deadline; shift 2
+  deadline=$((SECONDS + to))
+  while ((SECONDS < deadline)); do
     if "$@" >/dev/null 2>&1; then log "$d ready"; return 0; fi
     sleep 0.2
   done
-  log "TIMEOUT waiting for $d"; return 1
+  log "TIMEOUT waiting ${to}s for $d"; return 1
 }

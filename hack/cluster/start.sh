@@ -106,7 +106,7 @@ c_addons() {
     log "applied $m"
   done
   waitfor "node Ready" 120 kc wait --for=condition=Ready "node/$NODE_NAME" --timeout=1s || return 1
-  waitfor "coredns" 120 kc -n kube-system wait --for=condition=Available deploy/coredns --timeout=1s || return 1
+  waitfor "coredns" 120 kc -n kube-system rollout status deploy/coredns --timeout=1s || return 1
   if [ "$SVCDOC_WITH_NETPOL" = 1 ]; then
     waitfor "kube-network-policies" 120 kc -n kube-system rollout status ds/kube-network-policies --timeout=1s || return 1
     # the enforcer listens on its nfqueue (otherwise --queue-bypass lets everything through)
@@ -114,7 +114,7 @@ c_addons() {
     waitfor "nfqueue $KNP_QUEUE bound" 60 awk -v q="$KNP_QUEUE" '$1 == q {f = 1} END {exit !f}' /proc/net/netfilter/nfnetlink_queue || return 1
   fi
   if [ "$SVCDOC_WITH_TRAEFIK" = 1 ]; then
-    waitfor "traefik" 120 kc -n ingress wait --for=condition=Available deploy/traefik --timeout=1s || return 1
+    waitfor "traefik" 120 kc -n ingress rollout status deploy/traefik --timeout=1s || return 1
   fi
 }
 

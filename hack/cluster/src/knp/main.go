@@ -2,7 +2,9 @@
 // (the one kind ships) on the svc-doctor test cluster.
 //
 // It differs from upstream's cmd/main.go in three ways that this node needs:
-//   - NRI is off: Debian's containerd 1.6 has no NRI socket; pod IPs come from the API server.
+//   - Debian's containerd 1.6 has no NRI socket: the NRI plugin is created but cannot connect (it logs
+//     "nri plugin exited") and pod IPs come from the API server. NRI must not be *disabled* in the
+//     config: v0.8.0 then dereferences a nil plugin for any IP that is not a pod's (e.g. the node's).
 //   - --kubeconfig lets it run as a host process as well as in a pod (in-cluster config is the default).
 //   - The packet path: upstream diverts packets with an nftables "queue" rule, but these kernels are built
 //     without CONFIG_NFT_QUEUE, so that rule set is rejected (the controller logs the error and retries).
@@ -83,7 +85,7 @@ func main() {
 			QueueID:             *queueID,
 			NodeName:            name,
 			NetfilterBug1766Fix: false, // fixed in the kernels this runs on (6.12+)
-			NRIdisabled:         true,
+			NRIdisabled:         false, // see the package comment: true crashes v0.8.0
 		})
 	if err != nil {
 		klog.Fatalf("controller: %v", err)
