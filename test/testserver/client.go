@@ -119,14 +119,23 @@ func dnsMain(kind string, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet(kind, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	server := fs.String("server", "", "DNS server IP[:PORT] (default: the pod's resolv.conf)")
-	timeout := fs.Duration("timeout", 5*time.Second, "query timeout")
-	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
-		fmt.Fprintf(stderr, "usage: %s [-server IP:PORT] [-timeout D] NAME\n", kind)
+	timeout := fs.Duration("timeout", 4*time.Second, "timeout of one attempt")
+	attempts := fs.Int("attempts", 3, "attempts when a query times out (UDP may lose a packet)")
+	if err := fs.Parse(args); err != nil || fs.NArg() != 1 || *attempts < 1 {
+		fmt.Fprintf(stderr, "usage: %s [-server IP:PORT] [-timeout D] [-attempts N] NAME\n", kind)
 		return exitUsage
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
-	defer cancel()
-	lines, err := query(ctx, resolver(*server), kind, fs.Arg(0))
+	var lines []string
+	var err error
+	for i := 0; i < *attempts; i++ {
+		ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+		lines, err = query(ctx, resolver(*server), kind, fs.Arg(0))
+		cancel()
+		var de *net.DNSError
+		if err == nil || !errors.As(err, &de) || !de.IsTimeout {
+			break
+		}
+	}
 	if err != nil {
 		var de *net.DNSError
 		if errors.As(err, &de) && de.IsNotFound {

@@ -8,7 +8,7 @@
 //	testserver get [-host H] [-timeout 5s] URL                HTTP GET; body to stdout, exit 1 unless 2xx/3xx
 //	testserver tcp [-timeout 3s] HOST:PORT                    TCP connect check
 //	testserver udp [-timeout 3s] HOST:PORT [MESSAGE]          UDP echo round trip
-//	testserver lookup [-server IP:53] NAME                    A/AAAA records, one address per line
+//	testserver lookup [-server IP:53] NAME                    A/AAAA records, one address per line (retried on timeouts)
 //	testserver srv [-server IP:53] NAME                       SRV records: "target port priority weight"
 //	testserver cname [-server IP:53] NAME                     canonical name
 //

@@ -283,3 +283,31 @@ func TestDNSCommands(t *testing.T) {
 		}
 	}
 }
+
+func TestDNSTimeoutIsRetriedThenFails(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0") // never answers
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	got := make(chan int, 16)
+	go func() {
+		buf := make([]byte, 512)
+		for {
+			if _, _, err := pc.ReadFrom(buf); err != nil {
+				return
+			}
+			got <- 1
+		}
+	}()
+	code, _, errs := runCmd("lookup", "-server", pc.LocalAddr().String(), "-timeout", "200ms", "-attempts", "2", "web.test.")
+	if code != exitFail || !strings.Contains(errs, "timeout") {
+		t.Fatalf("exit %d stderr %q, want 1 and a timeout", code, errs)
+	}
+	if len(got) < 2 {
+		t.Errorf("server saw %d queries, want at least one per attempt", len(got))
+	}
+	if code, _, _ := runCmd("lookup", "-attempts", "0", "x."); code != exitUsage {
+		t.Errorf("-attempts 0: exit %d", code)
+	}
+}
