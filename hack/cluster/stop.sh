@@ -54,7 +54,7 @@ if [ -S "$CL_CTRD_SOCK" ] && [ -x "$CRICTL_BIN/crictl" ] && [ -f "$CL_RUN/contai
   for id in $(ctr_k8s tasks ls -q 2>/dev/null); do ctr_k8s tasks kill -s KILL "$id" >/dev/null 2>&1; done
 fi
 stop_pids 15 containerd kube-scheduler kube-controller-manager
-stop_pids 15 kube-apiserver
+stop_pids 5 kube-apiserver # in-flight watches and execs can hold it for a minute
 stop_pids 30 etcd
 
 # Whatever survived (no pid file, crashed start, killed shims): kill precisely what belongs to the harness.
