@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"io"
 	"strings"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/svc-doctor/svc-doctor/internal/cli/complete"
+	"github.com/svc-doctor/svc-doctor/internal/cmdutil"
 )
 
 // registerCompletions completes --namespace (and, through registerResourceCompletions and the
@@ -44,9 +46,75 @@ func clientFor(kube *genericclioptions.ConfigFlags) (kubernetes.Interface, error
 	return kubernetes.NewForConfig(cfg)
 }
 
-// registerResourceCompletions completes the resource arguments of the commands that take one,
-// once they are all added: diagnose svc/<TAB> and --from pod/<TAB>, expose deploy/<TAB> and
-// expose deployment <TAB>. A command that sets its own ValidArgsFunction keeps it.
+// registerLateCompletions runs once every command is added: it adds the completion command and
+// completes resource arguments.
+func registerLateCompletions(root *cobra.Command, kube *genericclioptions.ConfigFlags) {
+	addCompletionCmd(root)
+	registerResourceCompletions(root, kube)
+}
+
+// BinaryName is the executable the shell completion scripts complete (standalone use; through
+// kubectl, kubectl_complete-svc_doctor does it).
+const BinaryName = "kubectl-svc_doctor"
+
+// addCompletionCmd replaces cobra's default completion command with one whose scripts complete the
+// executable's real name, kubectl-svc_doctor (cobra's would complete a "svc-doctor" command).
+func addCompletionCmd(root *cobra.Command) {
+	root.CompletionOptions.DisableDefaultCmd = true
+	noDesc := false
+	gen := map[string]func(*cobra.Command, io.Writer) error{
+		"bash":       func(c *cobra.Command, w io.Writer) error { return c.GenBashCompletionV2(w, !noDesc) },
+		"zsh":        func(c *cobra.Command, w io.Writer) error { return genZsh(c, w, noDesc) },
+		"fish":       func(c *cobra.Command, w io.Writer) error { return c.GenFishCompletion(w, !noDesc) },
+		"powershell": func(c *cobra.Command, w io.Writer) error { return genPowerShell(c, w, noDesc) },
+	}
+	cmd := &cobra.Command{
+		Use:   "completion bash|zsh|fish|powershell",
+		Short: "Print the shell completion script of kubectl-svc_doctor",
+		Long: `Print a shell completion script for kubectl-svc_doctor run directly, e.g.
+  source <(kubectl-svc_doctor completion bash)          # bash, with bash-completion
+  kubectl-svc_doctor completion zsh > "${fpath[1]}/_kubectl-svc_doctor"
+  kubectl-svc_doctor completion fish | source
+  kubectl-svc_doctor completion powershell | Out-String | Invoke-Expression
+
+For "kubectl svc-doctor <TAB>" (kubectl 1.26 or later, with kubectl's completion enabled), put an
+executable named kubectl_complete-svc_doctor on PATH that runs:
+  kubectl-svc_doctor __complete "$@"
+(hack/completion/kubectl_complete-svc_doctor in the source, in the release archives too).`,
+		Args: func(c *cobra.Command, args []string) error {
+			if err := cobra.MatchAll(cobra.ExactArgs(1), cobra.OnlyValidArgs)(c, args); err != nil {
+				return cmdutil.UsageError("%v: name a shell: bash, zsh, fish or powershell", err)
+			}
+			return nil
+		},
+		ValidArgs: []string{"bash", "zsh", "fish", "powershell"},
+		RunE: func(c *cobra.Command, args []string) error {
+			// the scripts depend only on the program name: generate them for the executable's
+			named := &cobra.Command{Use: BinaryName}
+			return gen[args[0]](named, c.OutOrStdout())
+		},
+	}
+	cmd.Flags().BoolVar(&noDesc, "no-descriptions", false, "complete without descriptions")
+	root.AddCommand(cmd)
+}
+
+func genZsh(c *cobra.Command, w io.Writer, noDesc bool) error {
+	if noDesc {
+		return c.GenZshCompletionNoDesc(w)
+	}
+	return c.GenZshCompletion(w)
+}
+
+func genPowerShell(c *cobra.Command, w io.Writer, noDesc bool) error {
+	if noDesc {
+		return c.GenPowerShellCompletion(w)
+	}
+	return c.GenPowerShellCompletionWithDesc(w)
+}
+
+// registerResourceCompletions completes the resource arguments of the commands that take one:
+// diagnose svc/<TAB> and --from pod/<TAB>, expose deploy/<TAB> and expose deployment <TAB>. A
+// command that sets its own ValidArgsFunction keeps it.
 func registerResourceCompletions(root *cobra.Command, kube *genericclioptions.ConfigFlags) {
 	if cmd := subcommand(root, "diagnose"); cmd != nil {
 		if cmd.ValidArgsFunction == nil {

@@ -7,6 +7,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/svc-doctor/svc-doctor/internal/cmdutil"
 )
 
 // complete runs cobra's hidden __complete command, as the shell scripts and kubectl_complete-svc_doctor do.
@@ -53,5 +55,32 @@ func TestCompletionRuleIDs(t *testing.T) {
 	got := completeArgs(t, "lint", "--disable", "")
 	if len(got) < 10 || got[0] != "yaml-tabs" || got[len(got)-1] != ":4" {
 		t.Errorf("lint --disable completes %v", got)
+	}
+}
+
+func TestCompletionScriptsNameTheExecutable(t *testing.T) {
+	tests := []struct{ shell, want string }{
+		{"bash", "complete -o default -F __start_kubectl-svc_doctor kubectl-svc_doctor"},
+		{"zsh", "#compdef kubectl-svc_doctor"},
+		{"fish", "complete -c kubectl-svc_doctor"},
+		{"powershell", "Register-ArgumentCompleter -CommandName 'kubectl-svc_doctor'"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.shell, func(t *testing.T) {
+			var out bytes.Buffer
+			root := NewRootCmd(genericiooptions.IOStreams{In: &bytes.Buffer{}, Out: &out, ErrOut: &bytes.Buffer{}})
+			root.SetArgs([]string{"completion", tt.shell})
+			if err := root.Execute(); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(out.String(), tt.want) {
+				t.Errorf("completion %s lacks %q", tt.shell, tt.want)
+			}
+		})
+	}
+	root := NewRootCmd(genericiooptions.IOStreams{In: &bytes.Buffer{}, Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}})
+	root.SetArgs([]string{"completion", "tcsh"})
+	if err := root.Execute(); cmdutil.ExitCode(err) != 2 {
+		t.Errorf("completion tcsh: exit %d (%v), want 2", cmdutil.ExitCode(err), err)
 	}
 }

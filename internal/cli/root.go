@@ -64,7 +64,7 @@ Ingress, with checks run from inside the cluster. It ends with one root cause an
 		ingresscheck.NewCmd(kube, streams),
 		newVersionCmd(streams),
 	)
-	registerResourceCompletions(root, kube)
+	registerLateCompletions(root, kube)
 	return root
 }
 

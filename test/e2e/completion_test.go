@@ -44,7 +44,7 @@ func (b *tmuxBash) pane() string {
 // contains want.
 func (b *tmuxBash) typeKeys(want string, keys ...string) string {
 	b.t.Helper()
-	if out, err := b.tmux(append([]string{"send-keys", "-t", "s"}, keys...)...); err != nil {
+	if out, err := b.tmux(append([]string{"send-keys", "-t", "s", "--"}, keys...)...); err != nil {
 		b.t.Fatalf("tmux send-keys: %v: %s", err, out)
 	}
 	deadline := time.Now().Add(20 * time.Second)
@@ -195,4 +195,11 @@ spec:
 	b.typeKeys("svc/web-frontend", "f", "Tab")
 	b.waitPromptLine("kubectl svc-doctor diagnose -n " + f.Namespace + " svc/web-frontend")
 	t.Logf("screen:\n%s", b.pane())
+	b.clearLine()
+
+	// standalone: the script of `completion bash` completes the executable's own name
+	b.typeKeys("READY$", "source <(kubectl-svc_doctor completion bash)", "Enter")
+	b.clearLine()
+	b.typeKeys("kubectl-svc_doctor diagnose ", "kubectl-svc_doctor diag", "Tab")
+	b.typeKeys("svc/web-", "-n "+f.Namespace+" svc/", "Tab")
 }
