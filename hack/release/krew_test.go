@@ -19,10 +19,13 @@ package main
 // at the dist/ of a full `go run ./hack/release --snapshot` to validate and install every platform.
 
 import (
+	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -292,6 +295,11 @@ func TestKrewInstallOffline(t *testing.T) {
 	if m, _ := filepath.Glob(filepath.Join(root, "store", "svc-doctor", rel.Version, "LICENSE")); len(m) == 0 {
 		t.Errorf("LICENSE not installed in the krew store")
 	}
+	if archive.OS != "windows" {
+		if err := archiveHas(archive.Path, "kubectl-svc_doctor", "LICENSE", "kubectl_complete-svc_doctor"); err != nil {
+			t.Error(err)
+		}
+	}
 
 	// through kubectl: plugin discovery needs only PATH
 	plugins, err := runCmd(t, env, kubectl, "plugin", "list")
@@ -318,4 +326,33 @@ func TestKrewInstallOffline(t *testing.T) {
 	if err != nil || !strings.HasPrefix(out, "svc-doctor "+rel.Version+" (commit ") {
 		t.Errorf("kubectl svc-doctor version: %v\n%s", err, out)
 	}
+}
+
+// archiveHas checks that a .tar.gz holds exactly the named files, in that order.
+func archiveHas(path string, names ...string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	gz, err := gzip.NewReader(f)
+	if err != nil {
+		return err
+	}
+	var got []string
+	tr := tar.NewReader(gz)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		got = append(got, h.Name)
+	}
+	if strings.Join(got, ",") != strings.Join(names, ",") {
+		return fmt.Errorf("%s holds %v, want %v", filepath.Base(path), got, names)
+	}
+	return nil
 }

@@ -1,5 +1,6 @@
 // Command release builds a svc-doctor release into dist/: the kubectl-svc_doctor archives for
-// linux, darwin and windows on amd64 and arm64 (.tar.gz, .zip on Windows, each with LICENSE), the
+// linux, darwin and windows on amd64 and arm64 (.tar.gz, .zip on Windows, each with LICENSE, and
+// the kubectl completion hook kubectl_complete-svc_doctor outside Windows), the
 // helper agent image as an OCI archive (linux/amd64 + linux/arm64, one index tagged
 // ghcr.io/svc-doctor/agent:<version>), a sha256 checksums file, and the krew manifest rendered from
 // krew/svc-doctor.yaml.tmpl. Builds are reproducible: CGO_ENABLED=0, -trimpath, the version,

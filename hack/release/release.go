@@ -27,7 +27,9 @@ const (
 	pluginPackage  = "./cmd/kubectl-svc_doctor"
 	agentPackage   = "./cmd/svc-doctor-agent"
 	agentBinary    = "svc-doctor-agent"
-	project        = "svc-doctor"
+	// completionScript is kubectl's plugin completion hook (hack/completion), in the unix archives.
+	completionScript = "kubectl_complete-svc_doctor"
+	project          = "svc-doctor"
 	// distMarker marks a directory as a release output that may be emptied.
 	distMarker = ".svc-doctor-release"
 )
@@ -110,6 +112,10 @@ func Build(ctx context.Context, cfg Config) (*Release, error) {
 	if err != nil {
 		return nil, fmt.Errorf("every archive needs the LICENSE file: %w", err)
 	}
+	completion, err := os.ReadFile(filepath.Join(repo, "hack", "completion", completionScript))
+	if err != nil {
+		return nil, fmt.Errorf("the archives carry the kubectl completion script: %w", err)
+	}
 	rel := &Release{Version: st.Version, Commit: st.Commit, Date: st.Date.Format(time.RFC3339), Dist: dist}
 	logf("release %s: commit %s, date %s, into %s", st.Version, st.Commit, rel.Date, dist)
 
@@ -129,6 +135,9 @@ func Build(ctx context.Context, cfg Config) (*Release, error) {
 			return nil, err
 		}
 		files := []archiveFile{{Name: bin, Mode: 0o755, Data: exe}, {Name: "LICENSE", Mode: 0o644, Data: license}}
+		if p.os != "windows" { // kubectl runs it for `kubectl svc-doctor <TAB>`; a sh script
+			files = append(files, archiveFile{Name: completionScript, Mode: 0o755, Data: completion})
+		}
 		name := ArchiveName(st.Version, p.os, p.arch)
 		path := filepath.Join(dist, name)
 		if p.os == "windows" {
