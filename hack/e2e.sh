@@ -12,12 +12,15 @@ set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 C="$REPO/hack/cluster"
 KEEP=${E2E_KEEP_CLUSTER:-0}
+RUNNING=0
 # shellcheck source=SCRIPTDIR/cluster/env.sh
 . "$C/env.sh"
-if [ -f "$CL_RUN/kube-apiserver.pid" ] && kill -0 "$(cat "$CL_RUN/kube-apiserver.pid")" 2>/dev/null &&
-  [ "${E2E_STOP:-}" != always ]; then
-  echo "e2e: the cluster is already running: reusing it and leaving it running (E2E_STOP=always stops it)"
-  KEEP=1
+if [ -f "$CL_RUN/kube-apiserver.pid" ] && kill -0 "$(cat "$CL_RUN/kube-apiserver.pid")" 2>/dev/null; then
+  RUNNING=1
+  if [ "${E2E_STOP:-}" != always ]; then
+    echo "e2e: the cluster is already running: reusing it and leaving it running (E2E_STOP=always stops it)"
+    KEEP=1
+  fi
 fi
 # shellcheck disable=SC2317 # called through the trap
 cleanup() {
@@ -34,6 +37,10 @@ trap 'exit 130' INT TERM
 
 s=$(date +%s)
 "$C/setup.sh"
+if [ "$RUNNING" = 0 ]; then
+  # Not running: clear what a crashed or killed earlier run may have left (mounts, rules, stale pids).
+  "$C/stop.sh" >/dev/null
+fi
 "$C/start.sh"
 "$C/images.sh"
 echo "e2e: cluster ready in $(($(date +%s) - s))s"
