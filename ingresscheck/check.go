@@ -671,7 +671,7 @@ func (c *checker) fillBackend(rc *RouteCheck, ing *snapshot.Ingress, b *networki
 		}
 	}
 	if sp == nil {
-		rc.Problems = append(rc.Problems, portProblem(svc, b.Service.Port)+": the controller has no endpoints for this route (ingress-nginx answers 503, Traefik drops the route: 404)")
+		rc.Problems = append(rc.Problems, c.portProblem(svc, b.Service.Port)+": the controller has no endpoints for this route (ingress-nginx answers 503, Traefik drops the route: 404)")
 		rc.backendBroken = true
 		return
 	}
@@ -736,7 +736,7 @@ func protocolOf(p corev1.Protocol) corev1.Protocol {
 }
 
 // portProblem explains why a backend port does not exist on svc.
-func portProblem(svc *snapshot.Service, port networkingv1.ServiceBackendPort) string {
+func (c *checker) portProblem(svc *snapshot.Service, port networkingv1.ServiceBackendPort) string {
 	var have []string
 	for _, sp := range svc.Spec.Ports {
 		l := fmt.Sprintf("%d/%s", sp.Port, protocolOf(sp.Protocol))
@@ -751,6 +751,15 @@ func portProblem(svc *snapshot.Service, port networkingv1.ServiceBackendPort) st
 	for _, sp := range svc.Spec.Ports {
 		if tp := rules.EffectiveTargetPort(&sp); tp.IntValue() == int(port.Number) {
 			return fmt.Sprintf("service %s has no port %d: %d is the targetPort of its port %d; an Ingress backend names the Service port", svc.Name, port.Number, port.Number, sp.Port)
+		}
+	}
+	// a named targetPort: the container port it resolves to in the selected pods (or templates)
+	for _, w := range c.snap.SelectedWorkloads(svc) {
+		for i := range svc.Spec.Ports {
+			sp := &svc.Spec.Ports[i]
+			if r := rules.ResolveTargetPort(w, sp); r.Number == port.Number && r.Container != "" {
+				return fmt.Sprintf("service %s has no port %d: %d is the container port that targetPort %s of its port %d resolves to; an Ingress backend names the Service port", svc.Name, port.Number, port.Number, targetPortText(sp), sp.Port)
+			}
 		}
 	}
 	return fmt.Sprintf("service %s has no port %d (it has %s)", svc.Name, port.Number, strings.Join(have, ", "))

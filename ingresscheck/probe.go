@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -137,7 +138,7 @@ func probeChecks(plans []probePlan) agent.Request {
 			continue
 		}
 		u := url.URL{Scheme: p.req.Scheme, Host: p.addr, Path: p.req.Path, RawQuery: p.req.RawQuery}
-		hc := &agent.HTTPCheck{URL: u.String(), Host: p.req.Host, MaxBodyBytes: 256, InsecureSkipVerify: true}
+		hc := &agent.HTTPCheck{URL: u.String(), Host: p.req.Host, MaxBodyBytes: 2048, InsecureSkipVerify: true}
 		if p.req.Scheme == "https" {
 			hc.ServerName = p.req.Host
 		}
@@ -261,10 +262,11 @@ func judge(pr *Probe, res *agent.Result, sim *Report, snap *snapshot.Snapshot, n
 	if pr.Status == 0 {
 		pr.Error = res.Detail
 	}
-	// which backend answered: the test server answers / with its pod name
-	if first, _, _ := strings.Cut(pr.Body, "\n"); first != "" {
-		if pod, svcs := podAndServices(snap, strings.TrimSpace(first)); pod != "" {
+	// which backend answered: a body that names a pod of the snapshot
+	for _, name := range podNamesIn(body(h)) {
+		if pod, svcs := podAndServices(snap, name); pod != "" {
 			pr.AnsweredBy, pr.AnsweredService = pod, strings.Join(svcs, ",")
+			break
 		}
 	}
 	var tlsAgrees *bool
@@ -348,6 +350,34 @@ func probeSentence(pr *Probe, e expect, route, tls *bool) string {
 	}
 	_ = route
 	return fmt.Sprintf("%s: expected %s, got %s", verdict, e.text, strings.Join(got, "; "))
+}
+
+func body(h *agent.HTTPResult) string {
+	if h == nil {
+		return ""
+	}
+	return h.BodySnippet
+}
+
+// podFields find a pod name in the answers of common echo servers: svc-doctor's test server
+// (its pod name alone for /, JSON with "pod" elsewhere), traefik/whoami ("Hostname: NAME"),
+// and JSON with "hostname" or "podName".
+var podFields = regexp.MustCompile(`(?m)"(?:pod|podName|hostname)"\s*:\s*"([a-z0-9.-]+)"|^Hostname:\s*([a-z0-9.-]+)\s*$`)
+
+// podNamesIn lists the names a body may identify its pod by, most likely first.
+func podNamesIn(b string) []string {
+	var out []string
+	if first, _, _ := strings.Cut(strings.TrimSpace(b), "\n"); first != "" {
+		out = append(out, strings.TrimSpace(first))
+	}
+	for _, m := range podFields.FindAllStringSubmatch(b, 4) {
+		for _, g := range m[1:] {
+			if g != "" {
+				out = append(out, g)
+			}
+		}
+	}
+	return out
 }
 
 // certCoversName checks DNS names as clients do (a wildcard covers one label).
