@@ -446,6 +446,7 @@ spec:
 	if len(pods) != 1 {
 		t.Errorf("want exactly one helper pod mid-run, found %d", len(pods))
 	}
+	t.Logf("%s: sending SIGINT to pid %d", time.Now().Format("15:04:05.000"), cmd.Process.Pid)
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
