@@ -261,7 +261,8 @@ func TestJudgeProbe(t *testing.T) {
 	}{
 		{name: "expected pod answered", host: "shop.example.com", sim: okSim(false, false), res: agent.Result{HTTP: &agent.HTTPResult{StatusCode: 200, BodySnippet: "web-1\n"}}, wantAgrees: "yes", wantBy: "web-1"},
 		{name: "another service answered", host: "shop.example.com", sim: okSim(false, false), res: agent.Result{HTTP: &agent.HTTPResult{StatusCode: 200, BodySnippet: "api-1"}}, wantAgrees: "no", wantBy: "api-1"},
-		{name: "controller 404", host: "shop.example.com", sim: okSim(false, false), res: agent.Result{HTTP: &agent.HTTPResult{StatusCode: 404, BodySnippet: "404 page not found"}}, wantAgrees: "no"},
+		{name: "a 404 naming no pod proves nothing", host: "shop.example.com", sim: okSim(false, false), res: agent.Result{HTTP: &agent.HTTPResult{StatusCode: 404, BodySnippet: "404 page not found"}}, wantAgrees: "?"},
+		{name: "bad gateway", host: "shop.example.com", sim: okSim(false, false), res: agent.Result{HTTP: &agent.HTTPResult{StatusCode: 502, BodySnippet: "Bad Gateway"}}, wantAgrees: "no"},
 		{name: "echo JSON names the pod", host: "shop.example.com", sim: okSim(false, false), res: agent.Result{HTTP: &agent.HTTPResult{StatusCode: 200, BodySnippet: `{"pod":"web-1","namespace":"shop","client":"10.0.0.9:3333","headers":{"Accept":["*/*"]`}}, wantAgrees: "yes", wantBy: "web-1"},
 		{name: "whoami names the pod", host: "shop.example.com", sim: okSim(false, false), res: agent.Result{HTTP: &agent.HTTPResult{StatusCode: 200, BodySnippet: "Hostname: api-1\nIP: 127.0.0.1\n"}}, wantAgrees: "no", wantBy: "api-1"},
 		{name: "unknown body", host: "shop.example.com", sim: okSim(false, false), res: agent.Result{HTTP: &agent.HTTPResult{StatusCode: 200, BodySnippet: "<html>"}}, wantAgrees: "?"},

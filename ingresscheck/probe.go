@@ -295,8 +295,10 @@ func judge(pr *Probe, res *agent.Result, sim *Report, snap *snapshot.Snapshot, n
 	switch {
 	case e.service != "" && answered:
 		set(contains(strings.Split(pr.AnsweredService, ","), e.service))
-	case e.service != "" && (pr.Status == 0 || pr.Status == 404 || pr.Status >= 502):
+	case e.service != "" && (pr.Status == 0 || pr.Status >= 502):
 		set(false)
+	// a 404 naming no pod may come from the controller (no route) or from the backend (no such
+	// path): it proves nothing either way
 	case e.service == "" && answered:
 		set(false)
 	case e.service == "" && (pr.Status == 0 || pr.Status >= 400):

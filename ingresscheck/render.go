@@ -471,7 +471,7 @@ func (t *tableWriter) probes() {
 	via := t.r.Probes[0].Via
 	t.table("PROBES (through "+via+")", []string{"url", "host", "status", "answered by", "certificate", "simulation", "agrees"}, rows)
 	for _, p := range t.r.Probes {
-		if p.Agrees != nil && !*p.Agrees || t.wide {
+		if p.Agrees == nil || !*p.Agrees || t.wide {
 			t.line("", "  - %s: %s", p.URL, p.Result)
 		}
 	}
