@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -43,9 +44,30 @@ type F struct {
 // FieldManager is the server-side apply field manager of the tests.
 const FieldManager = "svc-doctor-e2e"
 
+// clusterUse lets ordinary tests share the cluster while a disruptive one (NewDisruptive) has it alone.
+var clusterUse sync.RWMutex
+
 // New creates the test's namespace (e2e-<test name>-<random>) and deletes it when the test ends;
 // when the test failed it first logs the namespace's pods, events and container logs.
+// Tests made with New run alongside each other (t.Parallel) but never during a NewDisruptive test.
 func New(t testing.TB) *F {
+	t.Helper()
+	clusterUse.RLock()
+	t.Cleanup(clusterUse.RUnlock)
+	return newF(t)
+}
+
+// NewDisruptive is New for a test that breaks something every test relies on (scales CoreDNS
+// down, stops kube-proxy, changes kube-system...): it waits until no other framework test runs and
+// keeps the cluster to itself until it ends. Restore what it broke in t.Cleanup.
+func NewDisruptive(t testing.TB) *F {
+	t.Helper()
+	clusterUse.Lock()
+	t.Cleanup(clusterUse.Unlock)
+	return newF(t)
+}
+
+func newF(t testing.TB) *F {
 	t.Helper()
 	c := Current(t)
 	f := &F{T: t, Cluster: c, Client: c.Client, Ctx: context.Background()}

@@ -13,6 +13,9 @@
 //	f.Apply(`apiVersion: v1 ...`)    // YAML; namespaced objects land in f.Namespace
 //	ts := f.DeployTestserver(framework.TestserverSpec{Name: "web", Replicas: 3})
 //	out, err := f.InPod(f.ClientPod("client"), "get", "http://web/")
+//
+// A test that breaks something all tests rely on (scales CoreDNS down, stops kube-proxy...) uses
+// framework.NewDisruptive(t) instead: it then runs alone, never alongside other tests.
 package framework
 
 import (
