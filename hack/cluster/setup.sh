@@ -19,7 +19,7 @@ done
 . "$(dirname "$0")/lib.sh"
 need_root
 
-APT_PACKAGES=(containerd runc containernetworking-plugins iptables nftables conntrack socat ethtool openssl ca-certificates)
+APT_PACKAGES=(containerd runc containernetworking-plugins iptables nftables conntrack socat ethtool iproute2 procps curl openssl ca-certificates)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
