@@ -347,6 +347,7 @@ func TestDiagnoseCoreDNSDown(t *testing.T) {
 	f.DeployTestserver(framework.TestserverSpec{Name: "web", Replicas: 1})
 	f.Apply(diagWebService)
 	diagWaitEndpoints(f, "web", 1)
+	probe := f.ClientPod("dns-probe")
 	deps := f.Client.AppsV1().Deployments("kube-system")
 	d, err := deps.Get(f.Ctx, "coredns", metav1.GetOptions{})
 	if err != nil {
@@ -371,12 +372,23 @@ func TestDiagnoseCoreDNSDown(t *testing.T) {
 		for ctx.Err() == nil {
 			d, err := deps.Get(ctx, "coredns", metav1.GetOptions{})
 			if err == nil && d.Status.AvailableReplicas >= replicas && d.Status.ObservedGeneration >= d.Generation && diagDNSReady(ctx, f) {
-				t.Logf("kube-system/coredns restored: %d available", d.Status.AvailableReplicas)
+				break
+			}
+			time.Sleep(time.Second)
+		}
+		if ctx.Err() != nil {
+			t.Errorf("kube-system/coredns did not become available again within 3 minutes")
+			return
+		}
+		// and answers pods again (kube-proxy has programmed the endpoints) before other tests run
+		for ctx.Err() == nil {
+			if _, err := f.Lookup(probe, "kubernetes.default.svc.cluster.local"); err == nil {
+				t.Logf("kube-system/coredns restored and answering")
 				return
 			}
 			time.Sleep(time.Second)
 		}
-		t.Errorf("kube-system/coredns did not become available again within 3 minutes")
+		t.Errorf("cluster DNS did not answer again within 3 minutes of restoring kube-system/coredns")
 	})
 	if err := scale(0); err != nil {
 		t.Fatalf("scale kube-system/coredns to 0: %v", err)
