@@ -46,7 +46,7 @@ func TestAgentImage(t *testing.T) {
 	if top.MediaType != types.OCIImageIndex || top.Annotations[annotationRefName] != want || top.Annotations[annotationContainerd] != want {
 		t.Errorf("index entry %s %v, want an OCI index named %s", top.MediaType, top.Annotations, want)
 	}
-	if top.Digest.String() != rel.Image.Digest {
+	if rel.Image.Digest != "" && top.Digest.String() != rel.Image.Digest {
 		t.Errorf("index digest %s, release says %s", top.Digest, rel.Image.Digest)
 	}
 	idx, err := root.ImageIndex(top.Digest)

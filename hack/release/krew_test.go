@@ -184,7 +184,16 @@ func loadRelease(dir string) (*Release, error) {
 		a.OS, a.Arch = goos, arch
 		rel.Archives = append(rel.Archives, a)
 	}
+	if img := filepath.Join(dir, ImageFileName(m.Spec.Version)); fileExists(img) {
+		// a full release: both image platforms; the digest is read back from the archive
+		rel.Image = &Image{Ref: "ghcr.io/svc-doctor/agent:" + m.Spec.Version, File: img, Platforms: DefaultImagePlatforms}
+	}
 	return rel, nil
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 func runCmd(t *testing.T, env []string, name string, args ...string) (string, error) {
