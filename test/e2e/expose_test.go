@@ -81,7 +81,7 @@ func exposeAssertAbsent(f *framework.F, kind, name string) {
 // a new Service), then n more times, and returns the pod names that answered.
 func exposeAnswers(f *framework.F, client, url string, n int) map[string]int {
 	f.T.Helper()
-	f.WaitFor("an answer from "+url, 30*time.Second, func(context.Context) (bool, error) {
+	f.WaitFor("an answer from "+url, 60*time.Second, func(context.Context) (bool, error) {
 		_, err := f.HTTPGet(client, url)
 		return err == nil, err
 	})
