@@ -576,7 +576,7 @@ func TestExposeDryRunOutputApplies(t *testing.T) {
 		res := exposeMust(f, append(args, "--dry-run=client", "-o", "yaml")...)
 		exposeAssertAbsent(f, tc.kind, tc.name)
 		if kubectl != "" {
-			cmd := exec.Command(kubectl, "apply", "--server-side", "--field-manager=e2e-kubectl", "-f", "-")
+			cmd := exec.Command(kubectl, "apply", "--validate=strict", "-f", "-")
 			cmd.Env = append(os.Environ(), "KUBECONFIG="+f.Cluster.Kubeconfig)
 			cmd.Stdin = strings.NewReader(res.Stdout)
 			var out bytes.Buffer
@@ -597,6 +597,6 @@ func TestExposeDryRunOutputApplies(t *testing.T) {
 	if _, err := f.Client.NetworkingV1().Ingresses(f.Namespace).Get(f.Ctx, "shop", metav1.GetOptions{}); err != nil {
 		t.Error(err)
 	}
-	// kubectl (or a generic apply) and expose co-own the objects now: expose applying again works
+	// objects kubectl applied can be applied again by expose (same values: no field conflict)
 	exposeMust(f, "externalname", "alias", "--to", "api."+f.Namespace+".svc.cluster.local")
 }
