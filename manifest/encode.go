@@ -251,21 +251,26 @@ func resolveScalar(n *yaml.Node) scalar {
 	if n.Style&yaml.TaggedStyle != 0 {
 		tag = n.ShortTag() // only an explicit tag counts; the parser fills Tag in with YAML 1.2 rules
 	}
-	if n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) != 0 && (tag == "" || tag == "!!str" || tag == "!") {
-		return scalar{scalarString, n.Value}
+	q := n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) != 0
+	return resolveValue(n.Value, q, tag)
+}
+
+// resolveValue resolves a scalar's text: quoted (or block) scalars are strings unless explicitly
+// tagged otherwise; plain ones follow YAML 1.1.
+func resolveValue(v string, quoted bool, tag string) scalar {
+	if quoted && (tag == "" || tag == "!!str" || tag == "!") {
+		return scalar{scalarString, v}
 	}
 	switch tag {
 	case "", "!!int", "!!float", "!!bool", "!!null":
 		// resolve below
 	case "!!str", "!!binary", "!!timestamp":
-		return scalar{scalarString, n.Value}
+		return scalar{scalarString, v}
 	default:
-		if strings.HasPrefix(tag, "tag:yaml.org,2002:") {
-			break
+		if !strings.HasPrefix(tag, "tag:yaml.org,2002:") {
+			return scalar{scalarString, v}
 		}
-		return scalar{scalarString, n.Value}
 	}
-	v := n.Value
 	switch v {
 	case "", "~", "null", "Null", "NULL":
 		return scalar{scalarNull, "null"}
@@ -278,7 +283,10 @@ func resolveScalar(n *yaml.Node) scalar {
 	}
 	c := v[0]
 	if c == '-' || c == '+' || c == '.' || (c >= '0' && c <= '9') {
-		plain := strings.ReplaceAll(v, "_", "")
+		plain := v
+		if strings.IndexByte(v, '_') >= 0 {
+			plain = strings.ReplaceAll(v, "_", "")
+		}
 		if i, err := strconv.ParseInt(plain, 0, 64); err == nil {
 			return scalar{scalarInt, strconv.FormatInt(i, 10)}
 		}

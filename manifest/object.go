@@ -37,12 +37,19 @@ type Object struct {
 
 	once sync.Once
 	root *yaml.Node
+	fast *fnode // the fast path's tree, when it reads this document
 }
 
 // node returns the object's YAML node, parsing the document again on first use. Only objects with
 // findings pay for this.
 func (o *Object) node() *yaml.Node {
 	o.once.Do(func() {
+		if o.item < 0 && o.TabWidth == 0 {
+			if root, ok := fastParse(o.text); ok && root.kind == 'm' {
+				o.fast = root
+				return
+			}
+		}
 		var doc yaml.Node
 		if err := yaml.Unmarshal(o.text, &doc); err != nil || len(doc.Content) == 0 {
 			return
@@ -65,12 +72,22 @@ func (o *Object) node() *yaml.Node {
 // absent it returns the line of its nearest present ancestor and exact=false; 0 when unknown.
 func (o *Object) FieldLine(path string) (line int, exact bool) {
 	n := o.node()
+	if o.fast != nil {
+		line, exact = o.fast.fieldLine(ParsePath(path))
+		return line + o.textLine - 1, exact
+	}
 	if n == nil {
 		return o.Line, path == ""
 	}
+	line, exact = nodeFieldLine(n, ParsePath(path))
+	return line + o.textLine - 1, exact
+}
+
+// nodeFieldLine walks a field path in the general parser's tree: the line of the last key found,
+// and whether the whole path was.
+func nodeFieldLine(n *yaml.Node, segs []string) (line int, exact bool) {
 	line = n.Line
-	exact = true
-	for _, seg := range ParsePath(path) {
+	for _, seg := range segs {
 		for n.Kind == yaml.AliasNode && n.Alias != nil {
 			n = n.Alias
 		}
@@ -88,11 +105,11 @@ func (o *Object) FieldLine(path string) (line int, exact bool) {
 			}
 		}
 		if next == nil {
-			return line + o.textLine - 1, false
+			return line, false
 		}
 		n = next
 	}
-	return line + o.textLine - 1, exact
+	return line, true
 }
 
 // ParsePath splits a field path into its segments: names, [index] and [key] parts.

@@ -66,6 +66,14 @@ func parseDocument(file string, docIndex int, c chunk) (objs []*Object, probs []
 		return nil, nil
 	}
 	text := c.text
+	if !isJSONish(text) {
+		if o, probs, ok := fastObject(file, docIndex, c); ok {
+			if o == nil {
+				return nil, probs
+			}
+			return []*Object{o}, probs
+		}
+	}
 	if isJSONish(text) {
 		// tabs are plain whitespace in JSON; YAML would refuse them as indentation
 		text = bytes.ReplaceAll(text, []byte("\t"), []byte(" "))
@@ -182,6 +190,14 @@ func newObject(file string, docIndex int, c chunk, text []byte, tabWidth int, n 
 			Field: d.path, Kind: o.Kind, Name: o.Name, Namespace: o.Namespace, APIVersion: o.APIVersion,
 			Message: fmt.Sprintf("key %q is set twice (first on line %d); Kubernetes keeps only the last value", d.key, c.line+d.first-1)})
 	}
+	if p, missing := checkTypeMeta(o); missing {
+		return nil, append(probs, p)
+	}
+	return o, probs
+}
+
+// checkTypeMeta reports an object without apiVersion or kind.
+func checkTypeMeta(o *Object) (Problem, bool) {
 	var missing []string
 	if o.APIVersion == "" {
 		missing = append(missing, "apiVersion")
@@ -189,13 +205,32 @@ func newObject(file string, docIndex int, c chunk, text []byte, tabWidth int, n 
 	if o.Kind == "" {
 		missing = append(missing, "kind")
 	}
-	if len(missing) > 0 {
-		probs = append(probs, Problem{Rule: RuleMissingTypeMeta, File: file, Doc: docIndex, Line: line, ObjLine: line,
-			Name: o.Name, Namespace: o.Namespace, Kind: o.Kind, APIVersion: o.APIVersion,
-			Message: fmt.Sprintf("object has no %s; every manifest needs apiVersion and kind (for example apiVersion: v1, kind: Service)", strings.Join(missing, " and "))})
-		return nil, probs
+	if len(missing) == 0 {
+		return Problem{}, false
 	}
-	return o, probs
+	return Problem{Rule: RuleMissingTypeMeta, File: o.File, Doc: o.Doc, Line: o.Line, ObjLine: o.Line,
+		Name: o.Name, Namespace: o.Namespace, Kind: o.Kind, APIVersion: o.APIVersion,
+		Message: fmt.Sprintf("object has no %s; every manifest needs apiVersion and kind (for example apiVersion: v1, kind: Service)", strings.Join(missing, " and "))}, true
+}
+
+// fastObject reads a document with the fast path; ok is false when the general parser must.
+func fastObject(file string, docIndex int, c chunk) (*Object, []Problem, bool) {
+	root, ok := fastParse(c.text)
+	if !ok || root.kind != 'm' || isListKind(root.str("kind")) {
+		return nil, nil, false
+	}
+	o := &Object{File: file, Doc: docIndex, Line: c.line + root.line - 1, text: c.text, textLine: c.line, item: -1,
+		APIVersion: root.str("apiVersion"), Kind: root.str("kind"), Name: root.str("metadata", "name"), Namespace: root.str("metadata", "namespace")}
+	if o.Name == "" {
+		if gn := root.str("metadata", "generateName"); gn != "" {
+			o.Name = gn + "*"
+		}
+	}
+	o.JSON = root.emit(make([]byte, 0, len(c.text)))
+	if p, missing := checkTypeMeta(o); missing {
+		return nil, []Problem{p}, true
+	}
+	return o, nil, true
 }
 
 func syntaxProblem(file string, docIndex int, c chunk, err error) Problem {

@@ -1,0 +1,721 @@
+package manifest
+
+import (
+	"bytes"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// The fast path converts the YAML that manifests are almost always written in (block mappings and
+// sequences, plain, quoted and block scalars, single-line flow collections, comments) straight to
+// JSON, several times faster than building the general YAML library's node tree. Anything outside
+// that subset (anchors, aliases, tags, merge keys, complex keys, multi-line plain or quoted
+// scalars, tabs, duplicate keys, odd indentation) makes it give up, and the document goes through
+// the general parser instead, so the result is always the same: a differential test and a fuzz
+// target compare the two on every input where the fast path answers.
+
+// errFallback is returned when the document is outside the fast path's subset.
+type fallback struct{}
+
+// fnode is a parsed YAML value.
+type fnode struct {
+	kind  byte // 'm' mapping, 's' sequence, 'v' scalar
+	line  int  // 1-based line within the document
+	val   string
+	plain bool // a plain (unquoted, non-block) scalar: resolved with YAML 1.1 rules
+	keys  []string
+	kline []int // line of each key (1-based within the document)
+	vals  []*fnode
+}
+
+type fline struct {
+	indent  int
+	content []byte // from the first non-space character; comments not yet stripped
+	blank   bool   // empty or comment only
+}
+
+type fparser struct {
+	lines []fline
+	i     int
+	// noFinalNewline is set when the last line has no line break (it changes block scalars)
+	noFinalNewline bool
+}
+
+// fastParse parses a document; ok is false when the document must go through the general parser.
+func fastParse(doc []byte) (root *fnode, ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			if _, isFallback := r.(fallback); !isFallback {
+				panic(r)
+			}
+			root, ok = nil, false
+		}
+	}()
+	if !printable(doc) {
+		bail()
+	}
+	p := &fparser{noFinalNewline: len(doc) > 0 && doc[len(doc)-1] != '\n'}
+	for len(doc) > 0 {
+		end := bytes.IndexByte(doc, '\n')
+		var l []byte
+		if end < 0 {
+			l, doc = doc, nil
+		} else {
+			l, doc = doc[:end], doc[end+1:]
+		}
+		l = bytes.TrimSuffix(l, []byte("\r"))
+		n := 0
+		for n < len(l) && l[n] == ' ' {
+			n++
+		}
+		if n < len(l) && l[n] == '\t' {
+			bail()
+		}
+		c := l[n:]
+		p.lines = append(p.lines, fline{indent: n, content: c, blank: len(c) == 0 || c[0] == '#'})
+	}
+	// a leading document marker line (possibly with a comment) is allowed
+	p.skipBlank()
+	if p.i < len(p.lines) && bytes.HasPrefix(p.lines[p.i].content, []byte("---")) {
+		rest := bytes.TrimSpace(p.lines[p.i].content[3:])
+		if len(rest) > 0 && rest[0] != '#' || p.lines[p.i].indent != 0 {
+			bail()
+		}
+		p.i++
+	}
+	p.skipBlank()
+	if p.i >= len(p.lines) {
+		bail() // empty documents are rare; let the general path decide
+	}
+	l := p.lines[p.i]
+	if l.indent != 0 || l.content[0] == '-' || l.content[0] == '[' || l.content[0] == '{' || l.content[0] == '%' {
+		bail()
+	}
+	root = p.block(0)
+	p.skipBlank()
+	if p.i < len(p.lines) {
+		bail() // trailing content at a smaller indentation, a "..." marker, ...
+	}
+	return root, true
+}
+
+func bail() { panic(fallback{}) }
+
+// printable reports whether doc holds only characters YAML accepts in a stream (and no byte order
+// mark): anything else is left to the general parser, which reports it.
+func printable(doc []byte) bool {
+	for i := 0; i < len(doc); {
+		c := doc[i]
+		if c < utf8.RuneSelf {
+			if c == '\r' && (i+1 >= len(doc) || doc[i+1] != '\n') {
+				return false // a lone carriage return is a line break to YAML
+			}
+			// tabs are legal in places (separators, inside scalars) but trimmed and folded by rules
+			// the fast path does not implement: documents with tabs take the general path
+			if c >= 0x20 && c != 0x7f || c == '\n' || c == '\r' {
+				i++
+				continue
+			}
+			return false
+		}
+		r, size := utf8.DecodeRune(doc[i:])
+		switch {
+		case r == utf8.RuneError && size == 1, r == 0xFEFF:
+			return false
+		case r == 0x85, r >= 0xA0 && r <= 0xD7FF, r >= 0xE000 && r <= 0xFFFD, r >= 0x10000 && r <= 0x10FFFF:
+		default:
+			return false
+		}
+		i += size
+	}
+	return true
+}
+
+func (p *fparser) skipBlank() {
+	for p.i < len(p.lines) && p.lines[p.i].blank {
+		p.i++
+	}
+}
+
+func isSeqItem(c []byte) bool {
+	return len(c) > 0 && c[0] == '-' && (len(c) == 1 || c[1] == ' ')
+}
+
+// block parses the mapping or sequence starting at the current line, at indentation ind.
+func (p *fparser) block(ind int) *fnode {
+	if isSeqItem(p.lines[p.i].content) {
+		return p.seq(ind)
+	}
+	return p.mapping(ind)
+}
+
+func (p *fparser) mapping(ind int) *fnode {
+	n := &fnode{kind: 'm', line: p.i + 1}
+	seen := map[string]bool{}
+	for {
+		p.skipBlank()
+		if p.i >= len(p.lines) {
+			return n
+		}
+		l := p.lines[p.i]
+		if l.indent < ind {
+			return n
+		}
+		if l.indent > ind || isSeqItem(l.content) {
+			bail()
+		}
+		key, rest := p.key(l.content)
+		if seen[key] {
+			bail() // the general path reports duplicates
+		}
+		seen[key] = true
+		line := p.i
+		p.i++
+		n.keys = append(n.keys, key)
+		n.kline = append(n.kline, line+1)
+		n.vals = append(n.vals, p.value(rest, ind, line, true))
+	}
+}
+
+func (p *fparser) seq(ind int) *fnode {
+	n := &fnode{kind: 's', line: p.i + 1}
+	for {
+		p.skipBlank()
+		if p.i >= len(p.lines) {
+			return n
+		}
+		l := p.lines[p.i]
+		if l.indent < ind {
+			return n
+		}
+		if l.indent > ind || !isSeqItem(l.content) {
+			if l.indent == ind && !isSeqItem(l.content) {
+				return n // back to the keys of the mapping this sequence belongs to
+			}
+			bail()
+		}
+		rest := l.content[1:]
+		spaces := 0
+		for spaces < len(rest) && rest[spaces] == ' ' {
+			spaces++
+		}
+		rest = rest[spaces:]
+		if len(rest) > 0 && rest[0] != '#' && startsBlockInline(rest) {
+			// "- key: value" or "- - x": a nested block that starts on this line
+			p.lines[p.i] = fline{indent: ind + 1 + spaces, content: rest}
+			n.vals = append(n.vals, p.block(ind+1+spaces))
+			continue
+		}
+		line := p.i
+		p.i++
+		n.vals = append(n.vals, p.value(rest, ind, line, false))
+	}
+}
+
+// startsBlockInline reports whether an item's content starts a nested block: a sequence item or a
+// "key:" pair (a plain or quoted key followed by ": " or ":" at the end).
+func startsBlockInline(c []byte) bool {
+	if isSeqItem(c) {
+		return true
+	}
+	switch c[0] {
+	case '[', '{', '|', '>', '&', '*', '!', '%', '@', '`', '?', '#':
+		return false
+	case '"', '\'':
+		q := c[0]
+		for j := 1; j < len(c); j++ {
+			if c[j] == '\\' && q == '"' {
+				j++
+				continue
+			}
+			if c[j] == q {
+				if q == '\'' && j+1 < len(c) && c[j+1] == '\'' {
+					j++
+					continue
+				}
+				r := c[j+1:]
+				return len(r) > 0 && r[0] == ':' && (len(r) == 1 || r[1] == ' ')
+			}
+		}
+		return false
+	}
+	return keyColon(c) >= 0
+}
+
+// keyColon returns the index of the ':' that ends a plain key, or -1.
+func keyColon(c []byte) int {
+	for j := 0; j < len(c); j++ {
+		switch c[j] {
+		case ':':
+			if j+1 == len(c) || c[j+1] == ' ' {
+				return j
+			}
+		case '#':
+			if j > 0 && c[j-1] == ' ' {
+				return -1
+			}
+		}
+	}
+	return -1
+}
+
+// maxSimpleKey is YAML's limit on the length of an implicit key.
+const maxSimpleKey = 1024
+
+// key parses "key: rest" and returns the key and what follows the colon.
+func (p *fparser) key(c []byte) (string, []byte) {
+	if len(c) > maxSimpleKey-8 {
+		if j := keyColon(c); j < 0 || j > maxSimpleKey-8 {
+			bail() // possibly longer than YAML allows an implicit key: let the general parser decide
+		}
+		if c[0] == '"' || c[0] == '\'' {
+			bail()
+		}
+	}
+	switch c[0] {
+	case '"', '\'':
+		s, rest := quoted(c)
+		rest = bytes.TrimLeft(rest, " ")
+		if len(rest) == 0 || rest[0] != ':' || (len(rest) > 1 && rest[1] != ' ') {
+			bail()
+		}
+		return s, rest[1:]
+	case '[', '{', '|', '>', '&', '*', '!', '%', '@', '`', '?', '-', '#', ',', ']', '}':
+		bail()
+	}
+	j := keyColon(c)
+	if j <= 0 {
+		bail()
+	}
+	k := bytes.TrimRight(c[:j], " ")
+	if bytes.Equal(k, []byte("<<")) {
+		bail() // merge key
+	}
+	return resolvePlain(string(k)).text, c[j+1:]
+}
+
+// value parses what follows "key:" or "- " on line (0-based) and the lines below it.
+func (p *fparser) value(rest []byte, ind, line int, inMapping bool) *fnode {
+	rest = bytes.TrimLeft(rest, " ")
+	if len(rest) == 0 || rest[0] == '#' {
+		p.skipBlank()
+		if p.i < len(p.lines) {
+			l := p.lines[p.i]
+			if l.indent > ind {
+				return p.block(l.indent)
+			}
+			if inMapping && l.indent == ind && isSeqItem(l.content) {
+				return p.seq(ind) // "key:" followed by "- item" at the same indentation
+			}
+		}
+		return &fnode{kind: 'v', line: line + 1, val: "null", plain: true}
+	}
+	var n *fnode
+	switch rest[0] {
+	case '|', '>':
+		return p.blockScalar(rest, ind, line)
+	case '"', '\'':
+		s, after := quoted(rest)
+		n = &fnode{kind: 'v', line: line + 1, val: s}
+		rest = after
+	case '[', '{':
+		var after []byte
+		n, after = flow(rest)
+		n.setFlowLines(line + 1)
+		rest = after
+	case '&', '*', '!', '%', '@', '`', '?', ',', ']', '}':
+		bail()
+	default:
+		end := len(rest)
+		for j := 0; j < len(rest); j++ {
+			if rest[j] == '#' && j > 0 && rest[j-1] == ' ' {
+				end = j
+				break
+			}
+			if rest[j] == ':' && (j+1 == len(rest) || rest[j+1] == ' ') {
+				bail() // "a: b: c" is an error for the general parser to report
+			}
+		}
+		v := bytes.TrimRight(rest[:end], " ")
+		if len(v) > 0 && v[0] == '-' && (len(v) == 1 || v[1] == ' ') {
+			bail()
+		}
+		n = &fnode{kind: 'v', line: line + 1, val: string(v), plain: true}
+		rest = nil
+	}
+	rest = bytes.TrimLeft(rest, " ")
+	if len(rest) > 0 && rest[0] != '#' {
+		bail()
+	}
+	// a more-indented line after a scalar would continue it (multi-line scalar): not handled here
+	p.skipBlank()
+	if p.i < len(p.lines) && p.lines[p.i].indent > ind && n.kind == 'v' {
+		bail()
+	}
+	return n
+}
+
+// blockScalar parses a literal (|) or folded (>) block scalar whose header is on line.
+func (p *fparser) blockScalar(header []byte, ind, line int) *fnode {
+	style := header[0]
+	h := header[1:]
+	chomp := byte(0)
+	if len(h) > 0 && (h[0] == '-' || h[0] == '+') {
+		chomp, h = h[0], h[1:]
+	}
+	h = bytes.TrimLeft(h, " ")
+	if len(h) > 0 && h[0] != '#' {
+		bail() // indentation indicators and anything else
+	}
+	// the content: every following line more indented than ind, or empty
+	start := p.i
+	blockInd := -1
+	var raw [][]byte
+	for p.i < len(p.lines) {
+		l := p.lines[p.i]
+		empty := len(l.content) == 0
+		if !empty && l.indent <= ind {
+			break
+		}
+		if !empty && blockInd < 0 {
+			blockInd = l.indent
+		}
+		if !empty && l.indent < blockInd || empty && l.indent > 0 && (blockInd < 0 || l.indent > blockInd) {
+			bail() // less-indented content, or a spaces-only line with significant spaces
+		}
+		if empty {
+			raw = append(raw, nil)
+		} else {
+			raw = append(raw, append(bytes.Repeat([]byte(" "), l.indent-blockInd), l.content...))
+		}
+		p.i++
+	}
+	// trailing empty lines belong to the chomping, not to the content
+	last := len(raw)
+	for last > 0 && raw[last-1] == nil {
+		last--
+	}
+	trailing := len(raw) - last
+	body := raw[:last]
+	if p.noFinalNewline && start+len(raw) == len(p.lines) {
+		bail() // the block ends the document without a line break: chomping differs
+	}
+	var b strings.Builder
+	if style == '|' {
+		for i, l := range body {
+			if i > 0 {
+				b.WriteByte('\n')
+			}
+			b.Write(l)
+		}
+	} else {
+		for i, l := range body {
+			if len(l) > 0 && l[0] == ' ' {
+				bail() // more-indented lines in a folded scalar keep their breaks: general path
+			}
+			if i > 0 {
+				if len(l) == 0 || len(body[i-1]) == 0 {
+					b.WriteByte('\n')
+				} else {
+					b.WriteByte(' ')
+				}
+			}
+			b.Write(l)
+		}
+		if strings.Contains(b.String(), "\n") {
+			bail() // folding across empty lines has subtle rules: general path
+		}
+	}
+	s := b.String()
+	switch chomp {
+	case '-':
+	case '+':
+		if len(body) > 0 {
+			s += "\n" + strings.Repeat("\n", trailing)
+		} else {
+			s += strings.Repeat("\n", trailing)
+		}
+	default:
+		if len(body) > 0 {
+			s += "\n"
+		}
+	}
+	if len(body) == 0 && chomp == '+' {
+		bail()
+	}
+	return &fnode{kind: 'v', line: line + 1, val: s}
+}
+
+// quoted parses a single- or double-quoted scalar that must close on the same line.
+func quoted(c []byte) (string, []byte) {
+	q := c[0]
+	var b strings.Builder
+	for j := 1; j < len(c); j++ {
+		ch := c[j]
+		if q == '\'' {
+			if ch == '\'' {
+				if j+1 < len(c) && c[j+1] == '\'' {
+					b.WriteByte('\'')
+					j++
+					continue
+				}
+				return b.String(), c[j+1:]
+			}
+			b.WriteByte(ch)
+			continue
+		}
+		switch ch {
+		case '"':
+			return b.String(), c[j+1:]
+		case '\\':
+			if j+1 >= len(c) {
+				bail()
+			}
+			j++
+			switch c[j] {
+			case '\\', '"':
+				b.WriteByte(c[j])
+			case 'n':
+				b.WriteByte('\n')
+			case 't', '\t':
+				b.WriteByte('\t')
+			case 'r':
+				b.WriteByte('\r')
+			case '0':
+				b.WriteByte(0)
+			case ' ':
+				b.WriteByte(' ')
+			case 'x', 'u', 'U':
+				width := map[byte]int{'x': 2, 'u': 4, 'U': 8}[c[j]]
+				if j+width >= len(c) {
+					bail()
+				}
+				v, err := strconv.ParseUint(string(c[j+1:j+1+width]), 16, 32)
+				if err != nil || !utf8.ValidRune(rune(v)) {
+					bail()
+				}
+				b.WriteRune(rune(v))
+				j += width
+			default:
+				bail()
+			}
+		default:
+			b.WriteByte(ch)
+		}
+	}
+	bail() // not closed on this line
+	return "", nil
+}
+
+// flow parses a flow sequence or mapping that closes on the same line.
+func flow(c []byte) (*fnode, []byte) {
+	open := c[0]
+	n := &fnode{kind: 's'}
+	closeCh := byte(']')
+	if open == '{' {
+		n.kind, closeCh = 'm', '}'
+	}
+	seen := map[string]bool{}
+	c = c[1:]
+	for {
+		c = bytes.TrimLeft(c, " ")
+		if len(c) == 0 {
+			bail()
+		}
+		if c[0] == closeCh {
+			return n, c[1:]
+		}
+		if n.kind == 'm' {
+			var k string
+			k, c = flowScalarKey(c)
+			if seen[k] {
+				bail()
+			}
+			seen[k] = true
+			c = bytes.TrimLeft(c, " ")
+			if len(c) == 0 || c[0] != ':' {
+				bail()
+			}
+			c = c[1:]
+			var v *fnode
+			v, c = flowValue(c)
+			n.keys = append(n.keys, k)
+			n.kline = append(n.kline, 0) // set by setFlowLines
+			n.vals = append(n.vals, v)
+		} else {
+			var v *fnode
+			v, c = flowValue(c)
+			n.vals = append(n.vals, v)
+		}
+		c = bytes.TrimLeft(c, " ")
+		if len(c) == 0 {
+			bail()
+		}
+		switch c[0] {
+		case ',':
+			c = c[1:]
+		case closeCh:
+		default:
+			bail()
+		}
+	}
+}
+
+func flowScalarKey(c []byte) (string, []byte) {
+	if len(c) > maxSimpleKey-8 {
+		bail()
+	}
+	if c[0] == '"' || c[0] == '\'' {
+		return quoted(c)
+	}
+	end := 0
+	for end < len(c) && c[end] != ',' && c[end] != '}' && c[end] != ']' && c[end] != '#' {
+		if c[end] == ':' && (end+1 == len(c) || strings.IndexByte(" ,}]", c[end+1]) >= 0) {
+			break // a ':' inside a plain key (as in a URL) does not end it
+		}
+		if strings.IndexByte("[{&*!|>%@`?:", c[end]) >= 0 && end == 0 || c[end] == '[' || c[end] == '{' {
+			bail()
+		}
+		end++
+	}
+	k := strings.TrimRight(string(c[:end]), " ")
+	if k == "" || k == "<<" {
+		bail()
+	}
+	return resolvePlain(k).text, c[end:]
+}
+
+func flowValue(c []byte) (*fnode, []byte) {
+	c = bytes.TrimLeft(c, " ")
+	if len(c) == 0 {
+		bail()
+	}
+	switch c[0] {
+	case '[', '{':
+		return flow(c)
+	case '"', '\'':
+		s, rest := quoted(c)
+		return &fnode{kind: 'v', val: s}, rest
+	case '&', '*', '!', '|', '>', '%', '@', '`', '?', '#', ':':
+		bail()
+	}
+	end := 0
+	for end < len(c) && c[end] != ',' && c[end] != '}' && c[end] != ']' {
+		if c[end] == ':' && (end+1 == len(c) || c[end+1] == ' ' || c[end+1] == ',') {
+			bail() // an implicit key inside a flow sequence
+		}
+		if c[end] == '#' && end > 0 && c[end-1] == ' ' {
+			bail()
+		}
+		if c[end] == '[' || c[end] == '{' {
+			bail()
+		}
+		end++
+	}
+	v := strings.TrimRight(string(c[:end]), " ")
+	if v == "" {
+		bail()
+	}
+	return &fnode{kind: 'v', val: v, plain: true}, c[end:]
+}
+
+// setFlowLines gives a flow collection, written on one line, that line everywhere.
+func (n *fnode) setFlowLines(line int) {
+	n.line = line
+	for i := range n.kline {
+		n.kline[i] = line
+	}
+	for _, v := range n.vals {
+		v.setFlowLines(line)
+	}
+}
+
+// fieldLine walks a field path; it mirrors Object.FieldLine on the general parser's tree.
+func (n *fnode) fieldLine(segs []string) (line int, exact bool) {
+	line = n.line
+	for _, seg := range segs {
+		var next *fnode
+		switch n.kind {
+		case 'm':
+			for i, k := range n.keys {
+				if k == seg {
+					line, next = n.kline[i], n.vals[i]
+				}
+			}
+		case 's':
+			if i, err := strconv.Atoi(seg); err == nil && i >= 0 && i < len(n.vals) {
+				next = n.vals[i]
+				line = next.line
+			}
+		}
+		if next == nil {
+			return line, false
+		}
+		n = next
+	}
+	return line, true
+}
+
+// resolvePlain resolves an untagged plain scalar with YAML 1.1 rules.
+func resolvePlain(v string) scalar {
+	return resolveValue(v, false, "")
+}
+
+// emit writes n as JSON.
+func (n *fnode) emit(b []byte) []byte {
+	switch n.kind {
+	case 'm':
+		b = append(b, '{')
+		for i, k := range n.keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, k)
+			b = append(b, ':')
+			b = n.vals[i].emit(b)
+		}
+		return append(b, '}')
+	case 's':
+		b = append(b, '[')
+		for i, v := range n.vals {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = v.emit(b)
+		}
+		return append(b, ']')
+	}
+	if !n.plain {
+		return appendJSONString(b, n.val)
+	}
+	s := resolvePlain(n.val)
+	if s.kind == scalarString {
+		return appendJSONString(b, s.text)
+	}
+	return append(b, s.text...)
+}
+
+// get returns the value of key in mapping n.
+func (n *fnode) get(key string) *fnode {
+	if n == nil || n.kind != 'm' {
+		return nil
+	}
+	for i, k := range n.keys {
+		if k == key {
+			return n.vals[i]
+		}
+	}
+	return nil
+}
+
+// str returns the scalar text at a key path, "" when absent or not a scalar.
+func (n *fnode) str(keys ...string) string {
+	for _, k := range keys {
+		n = n.get(k)
+	}
+	if n == nil || n.kind != 'v' {
+		return ""
+	}
+	return n.val
+}
