@@ -296,4 +296,6 @@ func ingRefOf(ns, name string) report.ObjectRef {
 	return report.ObjectRef{Kind: "Ingress", Namespace: ns, Name: name}
 }
 
-func routesOf(ing *snapshot.Ingress) []ingressroute.Route { return ingressroute.Routes(ing.Ingress, "") }
+func routesOf(ing *snapshot.Ingress) []ingressroute.Route {
+	return ingressroute.Routes(ing.Ingress, "")
+}
