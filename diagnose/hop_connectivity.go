@@ -173,7 +173,7 @@ func (st *State) judgeConnectivity(ctx context.Context, src *Source, probes []*p
 			return st.notListening(r, g, ep)
 		case agent.FailReset:
 			r.Status = Fail
-			r.Summary = fmt.Sprintf("%s reset the connection on %s", podsOf(g.probes), portsOf(g.probes))
+			r.Summary = fmt.Sprintf("%s %s the connection on %s", podsOf(g.probes), plural(len(distinctBackends(g.probes)), "resets", "reset"), portsOf(g.probes))
 			r.Cause = &Cause{RootCause: fmt.Sprintf("the backends (%s) accept and then reset connections on %s: the application or a sidecar rejects them", podsOf(g.probes), portsOf(g.probes)),
 				Fix: fmt.Sprintf("read the application's logs: kubectl -n %s logs %s", ns, firstPod(g.probes))}
 			return r
@@ -185,7 +185,7 @@ func (st *State) judgeConnectivity(ctx context.Context, src *Source, probes []*p
 			r.Evidence = append(r.Evidence, pe.Lines...)
 			r.Status = Fail
 			if pe.Denies() {
-				r.Summary = fmt.Sprintf("%s %s on %s, and NetworkPolicy %s denies %s", podsOf(g.probes), verbFor(g.class), portsOf(g.probes), strings.Join(pe.Blockers(), ", "), src.Description)
+				r.Summary = fmt.Sprintf("%s: %s on %s, and NetworkPolicy %s denies %s", podsOf(g.probes), verbFor(g.class), portsOf(g.probes), strings.Join(pe.Blockers(), ", "), src.Description)
 				what := "admits nothing (no ingress rule)"
 				if len(pe.DenyAll) == 0 {
 					what = "does not admit it"
@@ -197,7 +197,7 @@ func (st *State) judgeConnectivity(ctx context.Context, src *Source, probes []*p
 					Fix: policyFix(st, pe)}
 				return r
 			}
-			r.Summary = fmt.Sprintf("%s %s on %s (no NetworkPolicy explains it)", podsOf(g.probes), verbFor(g.class), portsOf(g.probes))
+			r.Summary = fmt.Sprintf("%s: %s on %s (no NetworkPolicy explains it)", podsOf(g.probes), verbFor(g.class), portsOf(g.probes))
 			r.Cause = &Cause{RootCause: fmt.Sprintf("the backends %s do not answer on %s (%s) and no NetworkPolicy denies the traffic: the application is hung or the pod network drops packets", podsOf(g.probes), portsOf(g.probes), g.class),
 				Fix: fmt.Sprintf("check the application (kubectl -n %s logs %s) and the pod network on node %s (CNI plugin, host firewall)", ns, firstPod(g.probes), orNone(g.probes[0].target.Node))}
 			return r
@@ -210,7 +210,7 @@ func (st *State) judgeConnectivity(ctx context.Context, src *Source, probes []*p
 			if h := g.probes[0].result.HTTP; h != nil {
 				code = h.StatusCode
 			}
-			r.Summary = fmt.Sprintf("%s answer HTTP %d on GET %s", podsOf(g.probes), code, st.HTTPPath)
+			r.Summary = fmt.Sprintf("%s: HTTP %d on GET %s", podsOf(g.probes), code, st.HTTPPath)
 			r.Cause = &Cause{RootCause: fmt.Sprintf("the application answers HTTP %d to GET %s (%s)", code, st.HTTPPath, podsOf(g.probes)),
 				Fix: fmt.Sprintf("the path is reached: fix the application or the path (kubectl -n %s logs %s)", ns, firstPod(g.probes))}
 			return r
@@ -257,9 +257,9 @@ func nodeSuffix(node string) string {
 
 func verbFor(c agent.FailureClass) string {
 	if c == agent.FailUnreachable {
-		return "are unreachable"
+		return "unreachable"
 	}
-	return "time out"
+	return "connections time out"
 }
 
 // policies evaluates the NetworkPolicies for src once.
@@ -276,9 +276,10 @@ func (st *State) notListening(r Result, g failureGroup, ep []*probe) Result {
 	ns := svc.Namespace
 	t := g.probes[0].target
 	r.Status = Fail
-	r.Summary = fmt.Sprintf("%s refuse connections on %s: nothing listens there", podsOf(g.probes), portsOf(g.probes))
-	cause := &Cause{RootCause: fmt.Sprintf("the application does not listen on targetPort %d: %s refuse connections on %s",
-		t.Port, podsOf(g.probes), portsOf(g.probes))}
+	verb := plural(len(distinctBackends(g.probes)), "refuses", "refuse")
+	r.Summary = fmt.Sprintf("%s %s connections on %s: nothing listens there", podsOf(g.probes), verb, portsOf(g.probes))
+	cause := &Cause{RootCause: fmt.Sprintf("the application does not listen on targetPort %d: %s %s connections on %s",
+		t.Port, podsOf(g.probes), verb, portsOf(g.probes))}
 	// what the container declares, to propose a targetPort
 	var pod *corev1.Pod
 	for _, p := range st.Pods {
@@ -346,6 +347,19 @@ func countOK(ps []*probe) int {
 		}
 	}
 	return n
+}
+
+// distinctBackends lists the pods (or addresses) probes went to.
+func distinctBackends(ps []*probe) []string {
+	set := map[string]bool{}
+	for _, p := range ps {
+		if p.target.Pod != "" {
+			set[p.target.Pod] = true
+		} else {
+			set[p.target.IP] = true
+		}
+	}
+	return sortedKeys(set)
 }
 
 func podsOf(ps []*probe) string {
