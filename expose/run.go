@@ -209,7 +209,8 @@ func (o *Options) applyError(obj runtime.Object, err error, validating bool) err
 	var status apierrors.APIStatus
 	switch {
 	case apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err):
-		return cmdutil.Incomplete(errors.New(prefix + snapshot.DescribeAPIError(err, "patch", resourceOf(obj), o.Namespace)))
+		// server-side apply creates or patches: both verbs are needed
+		return cmdutil.Incomplete(errors.New(prefix + snapshot.DescribeAPIError(err, "create and patch", resourceOf(obj), o.Namespace)))
 	case apierrors.IsConflict(err):
 		return &cmdutil.ExitError{Code: cmdutil.ExitFindings, Err: fmt.Errorf("%s%v\n(another field manager owns these fields: pass --force-conflicts to take them over)", prefix, err)}
 	case apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) || errors.As(err, &status) && status.Status().Code == 422:

@@ -19,7 +19,7 @@ import (
 // FromPodNotice is what the CLI prints before --from pod/NAME acts: what the mode needs and what it
 // leaves behind.
 const FromPodNotice = `--from pod/NAME runs the checks from that pod's network position (its IP, the NetworkPolicies that select it, its DNS settings) in an ephemeral container added to it.
-It needs: get on pods, update on pods/ephemeralcontainers and create on pods/exec in the pod's namespace, and the agent image present on, or pullable from, the pod's node.
+It needs: get on pods, update on pods/ephemeralcontainers and get and create on pods/exec in the pod's namespace, and the agent image present on, or pullable from, the pod's node.
 It leaves behind: a terminated ephemeral container named svc-doctor-<run-id> in the pod's spec and status until the pod is deleted (Kubernetes cannot remove ephemeral containers). The pod is not restarted or otherwise changed.`
 
 // EphemeralPrefix starts the name of every ephemeral container svc-doctor adds.
@@ -148,7 +148,7 @@ func (h *Helper) stopEphemeral(ctx context.Context) error {
 	if err != nil {
 		var status apierrors.APIStatus
 		if errors.As(err, &status) {
-			return apiError(h.String(), "create", "pods/exec", h.namespace, err)
+			return apiError(h.String(), "get and create", "pods/exec", h.namespace, err)
 		}
 		return fmt.Errorf("%s: stopping the agent: %w%s", h, err, stderrNote(stderr))
 	}

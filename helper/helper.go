@@ -223,7 +223,12 @@ func (h *Helper) Run(ctx context.Context, req agent.Request) (*agent.Response, e
 func (h *Helper) execError(err error, stderr *limitedBuffer) error {
 	var status apierrors.APIStatus
 	if errors.As(err, &status) {
-		return apiError(h.String(), "create", "pods/exec", h.namespace, err)
+		return apiError(h.String(), "get and create", "pods/exec", h.namespace, err)
+	}
+	if strings.Contains(err.Error(), "is forbidden") {
+		// a refused exec arrives as a failed stream upgrade, not as an API status
+		return fmt.Errorf("%s: forbidden: needs get and create on pods/exec in namespace %s (ask for it, or use a namespace where you have it): %v",
+			h, h.namespace, err)
 	}
 	return fmt.Errorf("%s: exec %s %s: %w%s", h, agent.BinaryName, agent.CheckArg, err, stderrNote(stderr))
 }

@@ -352,7 +352,7 @@ func TestRunErrors(t *testing.T) {
 			exec: func(context.Context, *Helper, []string, io.Reader, io.Writer, io.Writer) error {
 				return apierrors.NewForbidden(schema.GroupResource{Resource: "pods", Group: ""}, "h", errors.New(`User "dev" cannot create resource "pods/exec"`))
 			},
-			wantErr: `helper pod ns/h: forbidden: needs create on pods/exec in namespace ns (ask for it, or use a namespace where you have it): pods "h" is forbidden: User "dev" cannot create resource "pods/exec"`,
+			wantErr: `helper pod ns/h: forbidden: needs get and create on pods/exec in namespace ns (ask for it, or use a namespace where you have it): pods "h" is forbidden: User "dev" cannot create resource "pods/exec"`,
 		},
 		{
 			name: "not an agent",

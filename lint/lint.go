@@ -255,9 +255,11 @@ func (o *Options) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	var degraded []string
 	for _, kind := range sortedKeys(snap.Unavailable) {
 		if !strings.HasPrefix(snap.Unavailable[kind], "not read") {
 			fmt.Fprintf(o.ErrOut, "warning: %s not checked: %s\n", kind, snap.Unavailable[kind])
+			degraded = append(degraded, kind)
 		}
 	}
 	rep, err := Lint(snap, o.cfg)
@@ -279,6 +281,10 @@ func (o *Options) Run(ctx context.Context) error {
 	}
 	if o.Output == report.FormatTable || o.Output == report.FormatWide {
 		fmt.Fprintln(o.ErrOut, SummaryLine(rep))
+	}
+	if len(degraded) > 0 {
+		// the report came out, but without the checks that needed these kinds: not a clean run
+		return cmdutil.Incomplete(fmt.Errorf("the report is incomplete: %s could not be read (see the warnings above)", strings.Join(degraded, ", ")))
 	}
 	if rep.Summary.Failed {
 		return cmdutil.FindingsError(rep.Summary.Findings.AtOrAbove(o.failOn), o.FailOn)

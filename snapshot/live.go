@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -47,7 +46,7 @@ func FromCluster(ctx context.Context, cs kubernetes.Interface, opts ClusterOptio
 	ns := opts.Namespace
 	s := &Snapshot{Live: true, DefaultNamespace: ns, Unavailable: map[string]string{}}
 	fail := func(kind, scope string, err error) {
-		s.Unavailable[kind] = describeAPIError(err, "list", strings.ToLower(kind)+"s", scope)
+		s.Unavailable[kind] = describeAPIError(err, "list", resourceNames[kind], scope)
 	}
 	where := ns
 	if where == "" {
@@ -171,6 +170,12 @@ func FromCluster(ctx context.Context, cs kubernetes.Interface, opts ClusterOptio
 	}
 	s.Index()
 	return s, nil
+}
+
+// resourceNames are the API resources of the kinds a live snapshot lists (for RBAC messages).
+var resourceNames = map[string]string{
+	"Service": "services", "EndpointSlice": "endpointslices", "Pod": "pods", "Ingress": "ingresses",
+	"IngressClass": "ingressclasses", "NetworkPolicy": "networkpolicies", "Node": "nodes",
 }
 
 // readTLSSecrets GETs the Secrets that Ingress TLS entries name, and nothing else.

@@ -247,8 +247,14 @@ func (s *Snapshot) selectionIndex() *selection {
 	x := &s.sel
 	x.once.Do(func() {
 		x.byNS = map[string][]*Workload{}
+		// workloads by namespace and label: a selector's candidates are those with one of its labels
+		byLabel := map[[3]string][]*Workload{}
 		for _, w := range s.Workloads {
-			x.byNS[w.Src.Ref.Namespace] = append(x.byNS[w.Src.Ref.Namespace], w)
+			ns := w.Src.Ref.Namespace
+			x.byNS[ns] = append(x.byNS[ns], w)
+			for k, v := range w.Labels {
+				byLabel[[3]string{ns, k, v}] = append(byLabel[[3]string{ns, k, v}], w)
+			}
 		}
 		x.selected = map[*Service][]*Workload{}
 		x.selecting = map[*Workload][]*Service{}
@@ -256,7 +262,15 @@ func (s *Snapshot) selectionIndex() *selection {
 			if len(svc.Spec.Selector) == 0 {
 				continue
 			}
-			for _, w := range x.byNS[svc.Namespace] {
+			var candidates []*Workload
+			first := true
+			for k, v := range svc.Spec.Selector {
+				c := byLabel[[3]string{svc.Namespace, k, v}]
+				if first || len(c) < len(candidates) {
+					candidates, first = c, false
+				}
+			}
+			for _, w := range candidates {
 				if Selects(svc.Spec.Selector, w) {
 					x.selected[svc] = append(x.selected[svc], w)
 					x.selecting[w] = append(x.selecting[w], svc)

@@ -3,7 +3,9 @@
 package version
 
 import (
+	"regexp"
 	"runtime"
+	"runtime/debug"
 	"strings"
 )
 
@@ -27,10 +29,25 @@ type Info struct {
 	Agent     string `json:"agentImage"`
 }
 
+var releaseVersion = regexp.MustCompile(`^v[0-9]+\.[0-9]+\.[0-9]+(-(alpha|beta|rc)\.?[0-9]*)?$`)
+
+// current returns the version: the stamp, or for an unstamped `go install module@vX.Y.Z` build the
+// module version Go recorded (so that such a build also defaults to a published helper image).
+func current() string {
+	if Version != "dev" {
+		return Version
+	}
+	// only a released version: not "(devel)", nor the pseudo-versions of VCS-stamped local builds
+	if bi, ok := debug.ReadBuildInfo(); ok && releaseVersion.MatchString(bi.Main.Version) {
+		return bi.Main.Version
+	}
+	return Version
+}
+
 // Get returns the build information of this binary.
 func Get() Info {
 	return Info{
-		Version:   Version,
+		Version:   current(),
 		Commit:    Commit,
 		Date:      Date,
 		GoVersion: runtime.Version(),
@@ -42,7 +59,7 @@ func Get() Info {
 // AgentImage is the default helper image for this build: the release tag for stamped builds,
 // "dev" for local builds (the local test cluster imports an image under that tag).
 func AgentImage() string {
-	tag := strings.TrimSpace(Version)
+	tag := strings.TrimSpace(current())
 	if tag == "" || tag == "dev" {
 		tag = "dev"
 	}
