@@ -19,7 +19,8 @@ done
 . "$(dirname "$0")/lib.sh"
 need_root
 
-APT_PACKAGES=(containerd runc containernetworking-plugins iptables nftables conntrack socat ethtool iproute2 procps curl openssl ca-certificates)
+# tmux and bash-completion drive the shell-completion end-to-end test in a real bash
+APT_PACKAGES=(containerd runc containernetworking-plugins iptables nftables conntrack socat ethtool iproute2 procps curl openssl ca-certificates tmux bash-completion)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
