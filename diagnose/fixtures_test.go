@@ -206,6 +206,8 @@ type fakeNet struct {
 	dnsDown agent.FailureClass
 	// addr maps "ip:port" to a failure class (absent: the address answers).
 	addr map[string]agent.FailureClass
+	// once maps "ip:port" to a failure class returned only the first time.
+	once map[string]agent.FailureClass
 	// httpStatus maps "ip:port" to an HTTP status (default 200).
 	httpStatus map[string]int
 	search     []string
@@ -214,7 +216,7 @@ type fakeNet struct {
 }
 
 func newNet() *fakeNet {
-	return &fakeNet{zone: map[string][]string{}, addr: map[string]agent.FailureClass{}, httpStatus: map[string]int{},
+	return &fakeNet{zone: map[string][]string{}, addr: map[string]agent.FailureClass{}, once: map[string]agent.FailureClass{}, httpStatus: map[string]int{},
 		search: []string{testNS + ".svc.cluster.local", "svc.cluster.local", "cluster.local"}}
 }
 
@@ -243,6 +245,10 @@ func (n *fakeNet) answer(c agent.Check) agent.Result {
 		return n.dns(c.DNS)
 	case agent.CheckTCP:
 		hp := net.JoinHostPort(c.TCP.Host, strconv.Itoa(c.TCP.Port))
+		if f := n.once[hp]; f != "" {
+			delete(n.once, hp)
+			return agent.Result{Failure: f, Detail: "dial tcp " + hp + ": " + string(f)}
+		}
 		if f := n.addr[hp]; f != "" {
 			return agent.Result{Failure: f, Detail: "dial tcp " + hp + ": " + string(f)}
 		}

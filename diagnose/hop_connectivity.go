@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -117,7 +118,40 @@ func runConnectivity(ctx context.Context, st *State) Result {
 	for i, p := range probes {
 		p.result = resp.Results[i]
 	}
+	// The endpoints answer but the ClusterIP does not: kube-proxy may still be programming a
+	// new or changed Service. Test the ClusterIP once more before calling it a proxy fault.
+	if len(failures(probes)) > 0 && len(failures(probesOf(probes, false))) == 0 && st.ProxyRetryDelay >= 0 {
+		select {
+		case <-time.After(st.ProxyRetryDelay):
+		case <-ctx.Done():
+		}
+		retry := agent.Request{APIVersion: agent.APIVersion, Kind: agent.KindCheckRequest}
+		var again []*probe
+		for _, p := range probes {
+			if p.cluster && !p.result.OK {
+				retry.Checks = append(retry.Checks, p.check)
+				again = append(again, p)
+			}
+		}
+		if resp, err := ag.Run(ctx, retry); err == nil {
+			for i, p := range again {
+				p.result = resp.Results[i]
+			}
+			notes = append(notes, fmt.Sprintf("the ClusterIP did not answer at first and was tested again after %s (kube-proxy may still have been programming the Service)", st.ProxyRetryDelay))
+		}
+	}
 	return st.judgeConnectivity(ctx, src, probes, notes)
+}
+
+// probesOf returns the probes of the endpoints (cluster=false) or of the ClusterIP (true).
+func probesOf(ps []*probe, cluster bool) []*probe {
+	var out []*probe
+	for _, p := range ps {
+		if p.cluster == cluster {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 type failureGroup struct {

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -43,6 +44,9 @@ func runTrace(t *testing.T, objs []runtime.Object, n *fakeNet, cfg Config, react
 	}
 	if cfg.Namespace == "" {
 		cfg.Namespace = testNS
+	}
+	if cfg.ProxyRetryDelay == 0 {
+		cfg.ProxyRetryDelay = time.Nanosecond
 	}
 	prov := &provider{net: n}
 	if n == nil {
@@ -229,6 +233,16 @@ func TestTrace(t *testing.T) {
 			hop:      HopConnectivity,
 			causeHas: []string{"service proxy fault: the endpoints answer directly, but 10.96.0.20:80 (the ClusterIP) does not forward to them (timeout) from node node-1"},
 			fixHas:   []string{"check kube-proxy"},
+		},
+		{
+			name:    "ClusterIP not programmed yet: answers on the second try",
+			objects: objs(service("web"), webSlice),
+			net: func(n *fakeNet) {
+				healthyZone(n, "web", "10.96.0.20")
+				n.once["10.96.0.20:80"] = agent.FailRefused
+			},
+			verdict:     VerdictHealthy,
+			evidenceHas: map[string][]string{HopConnectivity: {"the ClusterIP did not answer at first and was tested again", "tcp 10.96.0.20:80 (ClusterIP, port http): ok"}},
 		},
 		{
 			name:    "HTTP error status with --http-path",

@@ -48,6 +48,9 @@ type Config struct {
 	MaxEndpoints int
 	// Static leaves out every check that needs the agent.
 	Static bool
+	// ProxyRetryDelay is how long to wait before testing a ClusterIP again that failed while its
+	// endpoints answered (default 2s; negative: no second try).
+	ProxyRetryDelay time.Duration
 }
 
 // State is shared by the hops of one trace: the configuration, the cached cluster reads, the
@@ -110,6 +113,9 @@ func NewState(cfg Config, reads *Reads, agents AgentProvider) *State {
 	}
 	if cfg.MaxEndpoints <= 0 {
 		cfg.MaxEndpoints = 16
+	}
+	if cfg.ProxyRetryDelay == 0 {
+		cfg.ProxyRetryDelay = 2 * time.Second
 	}
 	return &State{Config: cfg, Reads: reads, Agents: agents, results: map[string]Result{}}
 }
