@@ -121,9 +121,9 @@ func printable(doc []byte) bool {
 		}
 		r, size := utf8.DecodeRune(doc[i:])
 		switch {
-		case r == utf8.RuneError && size == 1, r == 0xFEFF:
-			return false
-		case r == 0x85, r >= 0xA0 && r <= 0xD7FF, r >= 0xE000 && r <= 0xFFFD, r >= 0x10000 && r <= 0x10FFFF:
+		case r == utf8.RuneError && size == 1, r == 0xFEFF, r == 0x2028, r == 0x2029:
+			return false // invalid, a byte order mark, or Unicode line breaks (YAML breaks lines there)
+		case r >= 0xA0 && r <= 0xD7FF, r >= 0xE000 && r <= 0xFFFD, r >= 0x10000 && r <= 0x10FFFF:
 		default:
 			return false
 		}
