@@ -266,14 +266,14 @@ func TestDiagnoseNetworkPolicyDenies(t *testing.T) {
 	f.Apply(diagWebService + `---
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
-metadata: {name: deny-all}
+metadata: {name: deny-web}
 spec:
-  podSelector: {}
+  podSelector: {matchLabels: {app: web}}
   policyTypes: [Ingress]
 `)
 	diagWaitEndpoints(f, "web", 1)
 	rep, res := diagRun(t, f, "svc/web")
-	diagExpectFault(t, rep, res, diagnose.HopConnectivity, "NetworkPolicy: networkpolicy/deny-all selects the backend pods and admits nothing")
+	diagExpectFault(t, rep, res, diagnose.HopConnectivity, "NetworkPolicy: networkpolicy/deny-web selects the backend pods and admits nothing")
 	diagNoHelperLeft(t, f)
 }
 
@@ -432,9 +432,9 @@ func TestDiagnoseInterruptDeletesHelper(t *testing.T) {
 	f.Apply(diagWebService + `---
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
-metadata: {name: deny-all}
+metadata: {name: deny-web}
 spec:
-  podSelector: {}
+  podSelector: {matchLabels: {app: web}}
   policyTypes: [Ingress]
 `)
 	diagWaitEndpoints(f, "web", 1)
@@ -537,19 +537,31 @@ func diagWaitEndpoints(f *framework.F, svc string, n int) {
 	})
 }
 
-// diagWaitProbeEvent waits until the pods of deployment app have a readiness-probe failure event.
+// diagWaitProbeEvent waits until every pod of deployment app has a readiness-probe failure event
+// that quotes the HTTP 503 of the failing probe (the first failures of a starting pod are
+// "connection refused").
 func diagWaitProbeEvent(f *framework.F, app string) {
 	f.T.Helper()
-	f.WaitFor("a readiness-probe failure event of "+app, 2*time.Minute, func(ctx context.Context) (bool, error) {
+	f.WaitFor("a readiness-probe 503 event of every pod of "+app, 2*time.Minute, func(ctx context.Context) (bool, error) {
+		pods := f.Pods("app=" + app)
+		if len(pods) == 0 {
+			return false, nil
+		}
 		evs, err := f.Client.CoreV1().Events(f.Namespace).List(ctx, metav1.ListOptions{})
 		if err != nil {
 			return false, err
 		}
+		has := map[string]bool{}
 		for _, e := range evs.Items {
-			if e.Reason == "Unhealthy" && strings.HasPrefix(e.InvolvedObject.Name, app+"-") && strings.HasPrefix(e.Message, "Readiness probe failed") {
-				return true, nil
+			if e.Reason == "Unhealthy" && strings.Contains(e.Message, "HTTP probe failed with statuscode: 503") {
+				has[e.InvolvedObject.Name] = true
 			}
 		}
-		return false, nil
+		for _, p := range pods {
+			if !has[p.Name] {
+				return false, nil
+			}
+		}
+		return true, nil
 	})
 }
