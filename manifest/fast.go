@@ -38,6 +38,12 @@ type fline struct {
 type fparser struct {
 	lines []fline
 	i     int
+	arena []fnode // nodes are carved from here, a chunk at a time
+	// stacks collect a mapping's or sequence's entries while nested values are parsed; each
+	// collection then copies its own entries out once, at their final size
+	keyStack  []string
+	lineStack []int
+	valStack  []*fnode
 	// noFinalNewline is set when the last line has no line break (it changes block scalars)
 	noFinalNewline bool
 }
@@ -56,6 +62,7 @@ func fastParse(doc []byte) (root *fnode, ok bool) {
 		bail()
 	}
 	p := &fparser{noFinalNewline: len(doc) > 0 && doc[len(doc)-1] != '\n'}
+	p.lines = make([]fline, 0, bytes.Count(doc, []byte("\n"))+1)
 	for len(doc) > 0 {
 		end := bytes.IndexByte(doc, '\n')
 		var l []byte
@@ -101,6 +108,23 @@ func fastParse(doc []byte) (root *fnode, ok bool) {
 }
 
 func bail() { panic(fallback{}) }
+
+// newNode returns a node from the arena.
+func (p *fparser) newNode(kind byte, line int) *fnode {
+	if len(p.arena) == cap(p.arena) {
+		// about one node per line; a full chunk is replaced, nodes already handed out stay valid
+		p.arena = make([]fnode, 0, len(p.lines)+8)
+	}
+	p.arena = append(p.arena, fnode{kind: kind, line: line})
+	return &p.arena[len(p.arena)-1]
+}
+
+// scalarNode returns a scalar node from the arena.
+func (p *fparser) scalarNode(line int, val string, plain bool) *fnode {
+	n := p.newNode('v', line)
+	n.val, n.plain = val, plain
+	return n
+}
 
 // printable reports whether doc holds only characters YAML accepts in a stream (and no byte order
 // mark): anything else is left to the general parser, which reports it.
@@ -151,8 +175,14 @@ func (p *fparser) block(ind int) *fnode {
 }
 
 func (p *fparser) mapping(ind int) *fnode {
-	n := &fnode{kind: 'm', line: p.i + 1}
-	seen := map[string]bool{}
+	n := p.newNode('m', p.i+1)
+	base, vbase := len(p.keyStack), len(p.valStack) // sequences use the value stack only
+	defer func() { // copy this mapping's entries out of the stacks, at their final size
+		n.keys = append([]string(nil), p.keyStack[base:]...)
+		n.kline = append([]int(nil), p.lineStack[base:]...)
+		n.vals = append([]*fnode(nil), p.valStack[vbase:]...)
+		p.keyStack, p.lineStack, p.valStack = p.keyStack[:base], p.lineStack[:base], p.valStack[:vbase]
+	}()
 	for {
 		p.skipBlank()
 		if p.i >= len(p.lines) {
@@ -166,20 +196,29 @@ func (p *fparser) mapping(ind int) *fnode {
 			bail()
 		}
 		key, rest := p.key(l.content)
-		if seen[key] {
-			bail() // the general path reports duplicates
+		for _, k := range p.keyStack[base:] {
+			if k == key {
+				bail() // the general path reports duplicates
+			}
 		}
-		seen[key] = true
 		line := p.i
 		p.i++
-		n.keys = append(n.keys, key)
-		n.kline = append(n.kline, line+1)
-		n.vals = append(n.vals, p.value(rest, ind, line, true))
+		p.keyStack = append(p.keyStack, key)
+		p.lineStack = append(p.lineStack, line+1)
+		p.valStack = append(p.valStack, nil)
+		slot := len(p.valStack) - 1
+		v := p.value(rest, ind, line, true)
+		p.valStack[slot] = v
 	}
 }
 
 func (p *fparser) seq(ind int) *fnode {
-	n := &fnode{kind: 's', line: p.i + 1}
+	n := p.newNode('s', p.i+1)
+	base := len(p.valStack)
+	defer func() {
+		n.vals = append([]*fnode(nil), p.valStack[base:]...)
+		p.valStack = p.valStack[:base]
+	}()
 	for {
 		p.skipBlank()
 		if p.i >= len(p.lines) {
@@ -204,12 +243,18 @@ func (p *fparser) seq(ind int) *fnode {
 		if len(rest) > 0 && rest[0] != '#' && startsBlockInline(rest) {
 			// "- key: value" or "- - x": a nested block that starts on this line
 			p.lines[p.i] = fline{indent: ind + 1 + spaces, content: rest}
-			n.vals = append(n.vals, p.block(ind+1+spaces))
+			p.valStack = append(p.valStack, nil)
+			slot := len(p.valStack) - 1
+			v := p.block(ind + 1 + spaces)
+			p.valStack[slot] = v
 			continue
 		}
 		line := p.i
 		p.i++
-		n.vals = append(n.vals, p.value(rest, ind, line, false))
+		p.valStack = append(p.valStack, nil)
+		slot := len(p.valStack) - 1
+		v := p.value(rest, ind, line, false)
+		p.valStack[slot] = v
 	}
 }
 
@@ -309,7 +354,7 @@ func (p *fparser) value(rest []byte, ind, line int, inMapping bool) *fnode {
 				return p.seq(ind) // "key:" followed by "- item" at the same indentation
 			}
 		}
-		return &fnode{kind: 'v', line: line + 1, val: "null", plain: true}
+		return p.scalarNode(line+1, "null", true)
 	}
 	var n *fnode
 	switch rest[0] {
@@ -317,7 +362,7 @@ func (p *fparser) value(rest []byte, ind, line int, inMapping bool) *fnode {
 		return p.blockScalar(rest, ind, line)
 	case '"', '\'':
 		s, after := quoted(rest)
-		n = &fnode{kind: 'v', line: line + 1, val: s}
+		n = p.scalarNode(line+1, s, false)
 		rest = after
 	case '[', '{':
 		var after []byte
@@ -341,7 +386,7 @@ func (p *fparser) value(rest []byte, ind, line int, inMapping bool) *fnode {
 		if len(v) > 0 && v[0] == '-' && (len(v) == 1 || v[1] == ' ') {
 			bail()
 		}
-		n = &fnode{kind: 'v', line: line + 1, val: string(v), plain: true}
+		n = p.scalarNode(line+1, string(v), true)
 		rest = nil
 	}
 	rest = bytes.TrimLeft(rest, " ")
@@ -444,7 +489,7 @@ func (p *fparser) blockScalar(header []byte, ind, line int) *fnode {
 	if len(body) == 0 && chomp == '+' {
 		bail()
 	}
-	return &fnode{kind: 'v', line: line + 1, val: s}
+	return p.scalarNode(line+1, s, false)
 }
 
 // quoted parses a single- or double-quoted scalar that must close on the same line.

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"reflect"
 	"regexp"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
@@ -47,12 +49,55 @@ func FromManifests(res *manifest.Result, defaultNamespace string) *Snapshot {
 	for _, p := range res.Problems {
 		s.Issues = append(s.Issues, issueFromProblem(p, defaultNamespace))
 	}
-	d := decoder{s: s, seen: map[string]*Source{}}
-	for _, o := range res.Objects {
-		d.add(o)
+	// typed decoding dominates: objects are decoded on every CPU, in contiguous chunks whose
+	// results are merged in input order, so the snapshot is the same as a sequential decode's
+	objs := res.Objects
+	workers := runtime.GOMAXPROCS(0)
+	if workers > len(objs)/64+1 {
+		workers = len(objs)/64 + 1
+	}
+	parts := make([]*decoder, workers)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		lo, hi := len(objs)*w/workers, len(objs)*(w+1)/workers
+		parts[w] = &decoder{s: &Snapshot{DefaultNamespace: defaultNamespace}}
+		wg.Add(1)
+		go func(d *decoder, objs []*manifest.Object) {
+			defer wg.Done()
+			for _, o := range objs {
+				d.add(o)
+			}
+		}(parts[w], objs[lo:hi])
+	}
+	wg.Wait()
+	seen := map[string]*Source{}
+	for _, d := range parts {
+		s.merge(d.s)
+		for _, k := range d.keys {
+			if first, dup := seen[k.key]; dup {
+				s.Issues = append(s.Issues, Issue{Rule: RuleDuplicateObject, Src: k.src, Field: "metadata.name",
+					Message: fmt.Sprintf("%s is defined twice (first at %s); only the last one applied survives", k.src.Ref, first.Location("").String())})
+				continue
+			}
+			seen[k.key] = k.src
+		}
 	}
 	s.Index()
 	return s
+}
+
+// merge appends the objects and issues of o (decoded from later input) to s.
+func (s *Snapshot) merge(o *Snapshot) {
+	s.Services = append(s.Services, o.Services...)
+	s.Endpoints = append(s.Endpoints, o.Endpoints...)
+	s.EndpointSlices = append(s.EndpointSlices, o.EndpointSlices...)
+	s.Ingresses = append(s.Ingresses, o.Ingresses...)
+	s.IngressClasses = append(s.IngressClasses, o.IngressClasses...)
+	s.NetworkPolicies = append(s.NetworkPolicies, o.NetworkPolicies...)
+	s.Secrets = append(s.Secrets, o.Secrets...)
+	s.Workloads = append(s.Workloads, o.Workloads...)
+	s.Other = append(s.Other, o.Other...)
+	s.Issues = append(s.Issues, o.Issues...)
 }
 
 func issueFromProblem(p manifest.Problem, defaultNS string) Issue {
@@ -72,8 +117,14 @@ func issueFromProblem(p manifest.Problem, defaultNS string) Issue {
 }
 
 type decoder struct {
-	s    *Snapshot
-	seen map[string]*Source
+	s *Snapshot
+	// keys identify the named objects decoded, in order, for duplicate detection
+	keys []keyed
+}
+
+type keyed struct {
+	key string
+	src *Source
 }
 
 func (d *decoder) issue(rule string, src *Source, field, format string, args ...any) {
@@ -104,12 +155,8 @@ func (d *decoder) add(o *manifest.Object) {
 	}
 	src.Ref = report.ObjectRef{APIVersion: av, Kind: kind, Namespace: ns, Name: o.Name}
 
-	key := group(av) + "/" + kind + "/" + ns + "/" + o.Name
-	if first, dup := d.seen[key]; dup && o.Name != "" && !strings.HasSuffix(o.Name, "*") {
-		d.issue(RuleDuplicateObject, src, "metadata.name", "%s is defined twice (first at %s); only the last one applied survives",
-			src.Ref, first.Location("").String())
-	} else {
-		d.seen[key] = src
+	if o.Name != "" && !strings.HasSuffix(o.Name, "*") { // generateName objects never collide
+		d.keys = append(d.keys, keyed{group(av) + "/" + kind + "/" + ns + "/" + o.Name, src})
 	}
 
 	legacy := false

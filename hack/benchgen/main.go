@@ -25,6 +25,7 @@ func main() {
 		os.Exit(1)
 	}
 	total := 0
+	gen := &benchgen.Generator{}
 	for part := 0; total < *n; part++ {
 		f, err := os.Create(filepath.Join(*dir, fmt.Sprintf("part-%03d.yaml", part)))
 		if err != nil {
@@ -32,7 +33,7 @@ func main() {
 			os.Exit(1)
 		}
 		w := bufio.NewWriter(f)
-		c, err := benchgen.Write(w, min(500, *n-total))
+		c, err := gen.Write(w, min(500, *n-total))
 		if err == nil {
 			err = w.Flush()
 		}

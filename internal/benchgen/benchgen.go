@@ -13,12 +13,23 @@ const objectsPerApp = 4
 
 // Write writes about n objects as YAML documents to w.
 func Write(w io.Writer, n int) (int, error) {
+	g := &Generator{}
+	return g.Write(w, n)
+}
+
+// Generator writes applications with increasing numbers, so that several files written by one
+// generator hold different objects.
+type Generator struct{ next int }
+
+// Write writes about n more objects as YAML documents to w.
+func (g *Generator) Write(w io.Writer, n int) (int, error) {
 	written := 0
-	for i := 0; written < n; i++ {
-		c, err := app(w, i)
+	for written < n {
+		c, err := app(w, g.next)
 		if err != nil {
 			return written, err
 		}
+		g.next++
 		written += c
 	}
 	return written, nil

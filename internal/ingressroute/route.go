@@ -158,18 +158,41 @@ type index struct {
 
 	usedElems map[string]bool // every path element, built on first use
 	hostSet   map[string]bool // every normalized rule host, built on first use
+
+	byHost  map[string][]int // route indexes by normalized rule host (wildcards under "*.suffix")
+	anyHost []int            // routes for every host
 }
 
 func newIndex(routes []Route) *index {
 	ix := &index{routes: routes, hosts: make([]string, len(routes)), elems: make([][]string, len(routes)),
 		ranks: make([]int, len(routes)), lens: make([]int, len(routes))}
+	ix.byHost = map[string][]int{}
 	for i, r := range routes {
 		ix.hosts[i] = NormalizeHost(r.Host)
 		ix.elems[i] = elements(r.Path)
 		ix.ranks[i] = hostRank(ix.hosts[i])
 		ix.lens[i] = matchLen(r)
+		if ix.hosts[i] == "" {
+			ix.anyHost = append(ix.anyHost, i)
+		} else {
+			ix.byHost[ix.hosts[i]] = append(ix.byHost[ix.hosts[i]], i)
+		}
 	}
 	return ix
+}
+
+// hostCandidates returns, in route order, the routes whose host can match a request host: the
+// same host, the wildcard covering its first label, and the any-host routes.
+func (ix *index) hostCandidates(host string) []int {
+	out := append([]int(nil), ix.anyHost...)
+	out = append(out, ix.byHost[host]...)
+	if i := strings.IndexByte(host, '.'); i >= 0 {
+		if w := "*" + host[i:]; w != host {
+			out = append(out, ix.byHost[w]...)
+		}
+	}
+	sort.Ints(out)
+	return out
 }
 
 func (ix *index) match(host, path string) []Candidate {
@@ -179,7 +202,8 @@ func (ix *index) match(host, path string) []Candidate {
 	}
 	reqElems := elements(path)
 	var hits []int
-	for i, r := range ix.routes {
+	for _, i := range ix.hostCandidates(host) {
+		r := ix.routes[i]
 		if !hostMatchesNormalized(ix.hosts[i], host) {
 			continue
 		}
