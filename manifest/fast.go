@@ -177,7 +177,7 @@ func (p *fparser) block(ind int) *fnode {
 func (p *fparser) mapping(ind int) *fnode {
 	n := p.newNode('m', p.i+1)
 	base, vbase := len(p.keyStack), len(p.valStack) // sequences use the value stack only
-	defer func() { // copy this mapping's entries out of the stacks, at their final size
+	defer func() {                                  // copy this mapping's entries out of the stacks, at their final size
 		n.keys = append([]string(nil), p.keyStack[base:]...)
 		n.kline = append([]int(nil), p.lineStack[base:]...)
 		n.vals = append([]*fnode(nil), p.valStack[vbase:]...)
