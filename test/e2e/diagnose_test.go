@@ -340,10 +340,11 @@ spec:
 	diagNoHelperLeft(t, f)
 }
 
-// TestDiagnoseCoreDNSDown scales CoreDNS to zero (not in parallel: it breaks DNS for the whole
-// cluster) and always restores it.
+// TestDiagnoseCoreDNSDown scales CoreDNS to zero (alone: it breaks DNS for the whole cluster) and
+// always restores it, waiting until pods resolve names again.
 func TestDiagnoseCoreDNSDown(t *testing.T) {
-	f := framework.New(t)
+	t.Parallel()
+	f := framework.NewDisruptive(t)
 	f.DeployTestserver(framework.TestserverSpec{Name: "web", Replicas: 1})
 	f.Apply(diagWebService)
 	diagWaitEndpoints(f, "web", 1)
@@ -393,8 +394,14 @@ func TestDiagnoseCoreDNSDown(t *testing.T) {
 	if err := scale(0); err != nil {
 		t.Fatalf("scale kube-system/coredns to 0: %v", err)
 	}
-	f.WaitFor("kube-dns to have no ready endpoint", 2*time.Minute, func(ctx context.Context) (bool, error) {
-		return !diagDNSReady(ctx, f), nil
+	// wait until no CoreDNS pod is left: a terminating one still serves (kube-proxy falls back to
+	// serving-terminating endpoints when no endpoint is ready)
+	f.WaitFor("every CoreDNS pod to be gone", 2*time.Minute, func(ctx context.Context) (bool, error) {
+		pods, err := f.Client.CoreV1().Pods("kube-system").List(ctx, metav1.ListOptions{LabelSelector: "k8s-app=kube-dns"})
+		if err != nil {
+			return false, err
+		}
+		return len(pods.Items) == 0 && !diagDNSReady(ctx, f), nil
 	})
 	rep, res := diagRun(t, f, "svc/web")
 	diagExpectFault(t, rep, res, diagnose.HopDNS, "cluster DNS does not answer", "CoreDNS is down")
