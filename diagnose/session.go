@@ -2,7 +2,6 @@ package diagnose
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -13,7 +12,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	utilexec "k8s.io/client-go/util/exec"
 
 	"github.com/svc-doctor/svc-doctor/helper"
 	"github.com/svc-doctor/svc-doctor/internal/cmdutil"
@@ -170,12 +168,5 @@ func (s *HelperSession) Close(ctx context.Context) error {
 	default:
 		fmt.Fprintf(s.ErrOut, "deleting %s\n", h)
 	}
-	err := h.Close(ctx)
-	var exitErr utilexec.ExitError
-	if h.Ephemeral() && errors.As(err, &exitErr) && exitErr.ExitStatus() == 137 {
-		// `svc-doctor-agent stop` ended the container's main process, and the container's end
-		// killed the stop command itself: the agent is stopped.
-		return nil
-	}
-	return err
+	return h.Close(ctx)
 }

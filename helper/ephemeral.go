@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	utilexec "k8s.io/client-go/util/exec"
 	"k8s.io/client-go/util/retry"
 
 	"github.com/svc-doctor/svc-doctor/agent"
@@ -145,6 +146,12 @@ func hasContainer(pod *corev1.Pod, name string) bool {
 func (h *Helper) stopEphemeral(ctx context.Context) error {
 	stdout, stderr := &limitedBuffer{max: 1024}, &limitedBuffer{max: 1024}
 	err := h.exec(ctx, h, []string{agent.BinaryName, agent.StopArg}, nil, stdout, stderr)
+	var exitErr utilexec.ExitError
+	if errors.As(err, &exitErr) && exitErr.ExitStatus() == 137 {
+		// stopping the container's main process ends the container, which kills the stop
+		// command itself (SIGKILL): the agent is stopped
+		return nil
+	}
 	if err != nil {
 		var status apierrors.APIStatus
 		if errors.As(err, &status) {

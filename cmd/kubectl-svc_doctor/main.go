@@ -9,7 +9,9 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/go-logr/logr"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/klog/v2"
 
 	"github.com/svc-doctor/svc-doctor/internal/cli"
 	"github.com/svc-doctor/svc-doctor/internal/cmdutil"
@@ -20,6 +22,9 @@ func main() {
 }
 
 func run() int {
+	// client-go logs through klog (e.g. "Copying stdout failed" when Ctrl-C ends an exec): every
+	// error that matters reaches the user through the command's own messages, so drop the log
+	klog.SetLogger(logr.Discard())
 	// Ctrl-C and SIGTERM cancel the context: commands clean up (helper pods included) and return.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
