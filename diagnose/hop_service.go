@@ -261,28 +261,9 @@ func similarName(a, b string) bool {
 	if strings.HasPrefix(a, b) || strings.HasPrefix(b, a) {
 		return min(len(a), len(b)) >= 3
 	}
-	return levenshtein(a, b) <= 2
+	return snapshot.EditDistance(a, b) <= 2
 }
 
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := 1
-			if a[i-1] == b[j-1] {
-				c = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
 
 // selectorString renders a selector as k=v,k2=v2 in key order.
 func selectorString(sel map[string]string) string {

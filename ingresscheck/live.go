@@ -17,7 +17,6 @@ import (
 
 	"github.com/svc-doctor/svc-doctor/diagnose"
 	"github.com/svc-doctor/svc-doctor/internal/ingressroute"
-	"github.com/svc-doctor/svc-doctor/report"
 	"github.com/svc-doctor/svc-doctor/rules"
 	"github.com/svc-doctor/svc-doctor/snapshot"
 )
@@ -44,7 +43,7 @@ func newClusterReader(client kubernetes.Interface, errOut io.Writer, cfg rules.C
 func (cr *clusterReader) snapshot(ctx context.Context, t Target, defaultNS, scope string) (*snapshot.Snapshot, map[string]bool, error) {
 	s := &snapshot.Snapshot{Live: true, DefaultNamespace: defaultNS, Unavailable: map[string]string{}}
 	fmt.Fprintln(cr.errOut, "reading IngressClasses and the Ingresses of all namespaces...")
-	classes, err := listAll(ctx, func(ctx context.Context, lo metav1.ListOptions) ([]networkingv1.IngressClass, string, error) {
+	classes, err := snapshot.ListAll(ctx, pageSize, func(ctx context.Context, lo metav1.ListOptions) ([]networkingv1.IngressClass, string, error) {
 		l, err := cr.client.NetworkingV1().IngressClasses().List(ctx, lo)
 		if err != nil {
 			return nil, "", err
@@ -57,7 +56,7 @@ func (cr *clusterReader) snapshot(ctx context.Context, t Target, defaultNS, scop
 	}
 	for i := range classes {
 		v := &classes[i]
-		s.IngressClasses = append(s.IngressClasses, &snapshot.IngressClass{IngressClass: v, Src: liveSource("networking.k8s.io/v1", "IngressClass", &v.ObjectMeta)})
+		s.IngressClasses = append(s.IngressClasses, &snapshot.IngressClass{IngressClass: v, Src: snapshot.LiveSource("networking.k8s.io/v1", "IngressClass", &v.ObjectMeta)})
 	}
 	ingNS := ""
 	ings, err := cr.listIngresses(ctx, "")
@@ -78,7 +77,7 @@ func (cr *clusterReader) snapshot(ctx context.Context, t Target, defaultNS, scop
 	}
 	for i := range ings {
 		v := &ings[i]
-		s.Ingresses = append(s.Ingresses, &snapshot.Ingress{Ingress: v, Src: liveSource("networking.k8s.io/v1", "Ingress", &v.ObjectMeta)})
+		s.Ingresses = append(s.Ingresses, &snapshot.Ingress{Ingress: v, Src: snapshot.LiveSource("networking.k8s.io/v1", "Ingress", &v.ObjectMeta)})
 	}
 	namespaces := cr.relevantNamespaces(s, t, defaultNS, scope)
 	read := map[string]bool{}
@@ -133,7 +132,7 @@ func (cr *clusterReader) readsFor(ns string) *diagnose.Reads {
 }
 
 func (cr *clusterReader) listIngresses(ctx context.Context, ns string) ([]networkingv1.Ingress, error) {
-	return listAll(ctx, func(ctx context.Context, lo metav1.ListOptions) ([]networkingv1.Ingress, string, error) {
+	return snapshot.ListAll(ctx, pageSize, func(ctx context.Context, lo metav1.ListOptions) ([]networkingv1.Ingress, string, error) {
 		l, err := cr.client.NetworkingV1().Ingresses(ns).List(ctx, lo)
 		if err != nil {
 			return nil, "", err
@@ -213,7 +212,7 @@ func (cr *clusterReader) controllers(ctx context.Context, s *snapshot.Snapshot) 
 	fmt.Fprintln(cr.errOut, "looking for the Ingress controllers (Deployments and DaemonSets of all namespaces)...")
 	var ws []Workload
 	var why []string
-	deps, err := listAll(ctx, func(ctx context.Context, lo metav1.ListOptions) ([]appsv1.Deployment, string, error) {
+	deps, err := snapshot.ListAll(ctx, pageSize, func(ctx context.Context, lo metav1.ListOptions) ([]appsv1.Deployment, string, error) {
 		l, err := cr.client.AppsV1().Deployments("").List(ctx, lo)
 		if err != nil {
 			return nil, "", err
@@ -228,7 +227,7 @@ func (cr *clusterReader) controllers(ctx context.Context, s *snapshot.Snapshot) 
 		sel, _ := metav1.LabelSelectorAsSelector(d.Spec.Selector)
 		ws = append(ws, Workload{Kind: "Deployment", Namespace: d.Namespace, Name: d.Name, TemplateLabels: d.Spec.Template.Labels, Selector: sel, Spec: &d.Spec.Template.Spec})
 	}
-	dss, err := listAll(ctx, func(ctx context.Context, lo metav1.ListOptions) ([]appsv1.DaemonSet, string, error) {
+	dss, err := snapshot.ListAll(ctx, pageSize, func(ctx context.Context, lo metav1.ListOptions) ([]appsv1.DaemonSet, string, error) {
 		l, err := cr.client.AppsV1().DaemonSets("").List(ctx, lo)
 		if err != nil {
 			return nil, "", err
@@ -264,7 +263,7 @@ func (cr *clusterReader) controllers(ctx context.Context, s *snapshot.Snapshot) 
 			info.strictPrefix = info.strictPrefix || strictPrefixArg(w.Spec)
 			cw := ControllerWorkload{Kind: w.Kind, Namespace: w.Namespace, Name: w.Name, Image: firstImage(w.Spec), Why: m}
 			if _, done := nsPods[w.Namespace]; !done {
-				pods, err := listAll(ctx, func(ctx context.Context, lo metav1.ListOptions) ([]corev1.Pod, string, error) {
+				pods, err := snapshot.ListAll(ctx, pageSize, func(ctx context.Context, lo metav1.ListOptions) ([]corev1.Pod, string, error) {
 					l, err := cr.client.CoreV1().Pods(w.Namespace).List(ctx, lo)
 					if err != nil {
 						return nil, "", err
@@ -275,7 +274,7 @@ func (cr *clusterReader) controllers(ctx context.Context, s *snapshot.Snapshot) 
 				if err != nil {
 					nsPodsWhy[w.Namespace] = snapshot.DescribeAPIError(err, "list", "pods", w.Namespace)
 				}
-				svcs, _ := listAll(ctx, func(ctx context.Context, lo metav1.ListOptions) ([]corev1.Service, string, error) {
+				svcs, _ := snapshot.ListAll(ctx, pageSize, func(ctx context.Context, lo metav1.ListOptions) ([]corev1.Service, string, error) {
 					l, err := cr.client.CoreV1().Services(w.Namespace).List(ctx, lo)
 					if err != nil {
 						return nil, "", err
@@ -316,23 +315,3 @@ func (cr *clusterReader) controllers(ctx context.Context, s *snapshot.Snapshot) 
 	return out
 }
 
-func liveSource(apiVersion, kind string, m *metav1.ObjectMeta) *snapshot.Source {
-	return &snapshot.Source{Ref: report.ObjectRef{APIVersion: apiVersion, Kind: kind, Namespace: m.Namespace, Name: m.Name}, Annotations: m.Annotations}
-}
-
-// listAll pages through a LIST.
-func listAll[T any](ctx context.Context, list func(context.Context, metav1.ListOptions) ([]T, string, error)) ([]T, error) {
-	var out []T
-	lo := metav1.ListOptions{Limit: pageSize}
-	for {
-		items, cont, err := list(ctx, lo)
-		if err != nil {
-			return out, err
-		}
-		out = append(out, items...)
-		if cont == "" {
-			return out, nil
-		}
-		lo.Continue = cont
-	}
-}

@@ -333,24 +333,8 @@ func sortedKeys(m map[string]string) []string {
 }
 
 func (o *Options) load() (*manifest.Result, error) {
-	res := &manifest.Result{}
-	if len(o.Filenames) > 0 {
-		r, err := manifest.Load(o.Filenames, manifest.Options{Recursive: o.Recursive, Stdin: o.In})
-		if err != nil {
-			return nil, cmdutil.AsUsage(err)
-		}
-		res = r
-	}
-	if o.Kustomize != "" {
-		r, err := manifest.LoadKustomize(o.Kustomize)
-		if err != nil {
-			return nil, cmdutil.AsUsage(err)
-		}
-		res.Objects = append(res.Objects, r.Objects...)
-		res.Problems = append(res.Problems, r.Problems...)
-		res.Files = append(res.Files, r.Files...)
-	}
-	return res, nil
+	res, err := manifest.LoadInputs(o.Filenames, manifest.Options{Recursive: o.Recursive, Stdin: o.In}, o.Kustomize)
+	return res, cmdutil.AsUsage(err)
 }
 
 func writeReportFile(rf reportFile, rep *report.LintReport, ropts report.RenderOptions) error {

@@ -14,6 +14,29 @@ import (
 
 var kustomizationNames = []string{"kustomization.yaml", "kustomization.yml", "Kustomization"}
 
+// LoadInputs reads what a command's -f/-R/-k flags name: the files, directories and stdin first,
+// then the rendered kustomization.
+func LoadInputs(paths []string, opts Options, kustomization string) (*Result, error) {
+	res := &Result{}
+	if len(paths) > 0 {
+		r, err := Load(paths, opts)
+		if err != nil {
+			return nil, err
+		}
+		res = r
+	}
+	if kustomization != "" {
+		r, err := LoadKustomize(kustomization)
+		if err != nil {
+			return nil, err
+		}
+		res.Objects = append(res.Objects, r.Objects...)
+		res.Problems = append(res.Problems, r.Problems...)
+		res.Files = append(res.Files, r.Files...)
+	}
+	return res, nil
+}
+
 // LoadKustomize renders the kustomization in dir in memory (as `kustomize build dir` would, with
 // plugins and Helm disabled) and parses the result. Remote bases and resources are refused before
 // anything is rendered: lint never uses the network. Positions point into the rendered stream,

@@ -66,7 +66,7 @@ func serviceNearMiss(s *snapshot.Snapshot, ns, name string) string {
 		if svc.Namespace != ns {
 			continue
 		}
-		if d := levenshtein(name, svc.Name); d < bestD {
+		if d := snapshot.EditDistance(name, svc.Name); d < bestD {
 			best, bestD = svc.Name, d
 		}
 	}

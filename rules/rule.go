@@ -260,7 +260,7 @@ func Lookup(id string) (*Rule, error) {
 func didYouMean(id string, all []*Rule) string {
 	best, bestD := "", 1<<30
 	for _, r := range all {
-		if d := levenshtein(id, r.ID); d < bestD {
+		if d := snapshot.EditDistance(id, r.ID); d < bestD {
 			best, bestD = r.ID, d
 		}
 	}
@@ -270,22 +270,3 @@ func didYouMean(id string, all []*Rule) string {
 	return ""
 }
 
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := 1
-			if a[i-1] == b[j-1] {
-				c = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}

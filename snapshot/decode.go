@@ -16,7 +16,6 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
-	extv1beta1 "k8s.io/api/extensions/v1beta1"
 	networkingv1 "k8s.io/api/networking/v1"
 	netv1beta1 "k8s.io/api/networking/v1beta1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -226,9 +225,10 @@ func (d *decoder) decode(src *Source, av, kind string, legacy bool) {
 			d.s.Ingresses = append(d.s.Ingresses, &Ingress{Ingress: &v, Src: src})
 		}
 	case "extensions/v1beta1/Ingress":
-		var v extv1beta1.Ingress
+		// the same schema as networking.k8s.io/v1beta1: one type reads both
+		var v netv1beta1.Ingress
 		if d.into(src, &v, true) {
-			d.legacyIngress(src, convertExtIngress(&v))
+			d.legacyIngress(src, convertNetIngress(&v))
 		}
 	case "networking.k8s.io/v1beta1/Ingress":
 		var v netv1beta1.Ingress

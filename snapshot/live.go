@@ -53,7 +53,7 @@ func FromCluster(ctx context.Context, cs kubernetes.Interface, opts ClusterOptio
 		where = "all namespaces"
 	}
 
-	svcs, err := listAll(ctx, opts.PageSize, func(ctx context.Context, lo metav1.ListOptions) ([]corev1.Service, string, error) {
+	svcs, err := ListAll(ctx, opts.PageSize, func(ctx context.Context, lo metav1.ListOptions) ([]corev1.Service, string, error) {
 		l, err := cs.CoreV1().Services(ns).List(ctx, lo)
 		if err != nil {
 			return nil, "", err
@@ -65,10 +65,10 @@ func FromCluster(ctx context.Context, cs kubernetes.Interface, opts ClusterOptio
 	}
 	for i := range svcs {
 		v := &svcs[i]
-		s.Services = append(s.Services, &Service{Service: v, Src: liveSource("v1", "Service", &v.ObjectMeta)})
+		s.Services = append(s.Services, &Service{Service: v, Src: LiveSource("v1", "Service", &v.ObjectMeta)})
 	}
 
-	slices, err := listAll(ctx, opts.PageSize, func(ctx context.Context, lo metav1.ListOptions) ([]discoveryv1.EndpointSlice, string, error) {
+	slices, err := ListAll(ctx, opts.PageSize, func(ctx context.Context, lo metav1.ListOptions) ([]discoveryv1.EndpointSlice, string, error) {
 		l, err := cs.DiscoveryV1().EndpointSlices(ns).List(ctx, lo)
 		if err != nil {
 			return nil, "", err
@@ -80,10 +80,10 @@ func FromCluster(ctx context.Context, cs kubernetes.Interface, opts ClusterOptio
 	}
 	for i := range slices {
 		v := &slices[i]
-		s.EndpointSlices = append(s.EndpointSlices, &EndpointSlice{EndpointSlice: v, Src: liveSource("discovery.k8s.io/v1", "EndpointSlice", &v.ObjectMeta)})
+		s.EndpointSlices = append(s.EndpointSlices, &EndpointSlice{EndpointSlice: v, Src: LiveSource("discovery.k8s.io/v1", "EndpointSlice", &v.ObjectMeta)})
 	}
 
-	pods, err := listAll(ctx, opts.PageSize, func(ctx context.Context, lo metav1.ListOptions) ([]corev1.Pod, string, error) {
+	pods, err := ListAll(ctx, opts.PageSize, func(ctx context.Context, lo metav1.ListOptions) ([]corev1.Pod, string, error) {
 		l, err := cs.CoreV1().Pods(ns).List(ctx, lo)
 		if err != nil {
 			return nil, "", err
@@ -97,7 +97,7 @@ func FromCluster(ctx context.Context, cs kubernetes.Interface, opts ClusterOptio
 		s.Workloads = append(s.Workloads, PodWorkload(&pods[i]))
 	}
 
-	ings, err := listAll(ctx, opts.PageSize, func(ctx context.Context, lo metav1.ListOptions) ([]networkingv1.Ingress, string, error) {
+	ings, err := ListAll(ctx, opts.PageSize, func(ctx context.Context, lo metav1.ListOptions) ([]networkingv1.Ingress, string, error) {
 		l, err := cs.NetworkingV1().Ingresses(ns).List(ctx, lo)
 		if err != nil {
 			return nil, "", err
@@ -109,10 +109,10 @@ func FromCluster(ctx context.Context, cs kubernetes.Interface, opts ClusterOptio
 	}
 	for i := range ings {
 		v := &ings[i]
-		s.Ingresses = append(s.Ingresses, &Ingress{Ingress: v, Src: liveSource("networking.k8s.io/v1", "Ingress", &v.ObjectMeta)})
+		s.Ingresses = append(s.Ingresses, &Ingress{Ingress: v, Src: LiveSource("networking.k8s.io/v1", "Ingress", &v.ObjectMeta)})
 	}
 
-	classes, err := listAll(ctx, opts.PageSize, func(ctx context.Context, lo metav1.ListOptions) ([]networkingv1.IngressClass, string, error) {
+	classes, err := ListAll(ctx, opts.PageSize, func(ctx context.Context, lo metav1.ListOptions) ([]networkingv1.IngressClass, string, error) {
 		l, err := cs.NetworkingV1().IngressClasses().List(ctx, lo)
 		if err != nil {
 			return nil, "", err
@@ -124,10 +124,10 @@ func FromCluster(ctx context.Context, cs kubernetes.Interface, opts ClusterOptio
 	}
 	for i := range classes {
 		v := &classes[i]
-		s.IngressClasses = append(s.IngressClasses, &IngressClass{IngressClass: v, Src: liveSource("networking.k8s.io/v1", "IngressClass", &v.ObjectMeta)})
+		s.IngressClasses = append(s.IngressClasses, &IngressClass{IngressClass: v, Src: LiveSource("networking.k8s.io/v1", "IngressClass", &v.ObjectMeta)})
 	}
 
-	pols, err := listAll(ctx, opts.PageSize, func(ctx context.Context, lo metav1.ListOptions) ([]networkingv1.NetworkPolicy, string, error) {
+	pols, err := ListAll(ctx, opts.PageSize, func(ctx context.Context, lo metav1.ListOptions) ([]networkingv1.NetworkPolicy, string, error) {
 		l, err := cs.NetworkingV1().NetworkPolicies(ns).List(ctx, lo)
 		if err != nil {
 			return nil, "", err
@@ -139,11 +139,11 @@ func FromCluster(ctx context.Context, cs kubernetes.Interface, opts ClusterOptio
 	}
 	for i := range pols {
 		v := &pols[i]
-		s.NetworkPolicies = append(s.NetworkPolicies, &NetworkPolicy{NetworkPolicy: v, Src: liveSource("networking.k8s.io/v1", "NetworkPolicy", &v.ObjectMeta)})
+		s.NetworkPolicies = append(s.NetworkPolicies, &NetworkPolicy{NetworkPolicy: v, Src: LiveSource("networking.k8s.io/v1", "NetworkPolicy", &v.ObjectMeta)})
 	}
 
 	if !opts.SkipNodes {
-		nodes, err := listAll(ctx, opts.PageSize, func(ctx context.Context, lo metav1.ListOptions) ([]corev1.Node, string, error) {
+		nodes, err := ListAll(ctx, opts.PageSize, func(ctx context.Context, lo metav1.ListOptions) ([]corev1.Node, string, error) {
 			l, err := cs.CoreV1().Nodes().List(ctx, lo)
 			if err != nil {
 				return nil, "", err
@@ -155,7 +155,7 @@ func FromCluster(ctx context.Context, cs kubernetes.Interface, opts ClusterOptio
 		}
 		for i := range nodes {
 			v := &nodes[i]
-			s.Nodes = append(s.Nodes, &Node{Node: v, Src: liveSource("v1", "Node", &v.ObjectMeta)})
+			s.Nodes = append(s.Nodes, &Node{Node: v, Src: LiveSource("v1", "Node", &v.ObjectMeta)})
 		}
 	} else {
 		s.Unavailable["Node"] = "not read"
@@ -205,7 +205,7 @@ func (s *Snapshot) readTLSSecrets(ctx context.Context, cs kubernetes.Interface, 
 			s.Unavailable["Secret"] = describeAPIError(err, "get", "secrets", k.ns)
 			continue
 		}
-		out := &Secret{Src: liveSource("v1", "Secret", &sec.ObjectMeta), Type: sec.Type, Data: map[string][]byte{}}
+		out := &Secret{Src: LiveSource("v1", "Secret", &sec.ObjectMeta), Type: sec.Type, Data: map[string][]byte{}}
 		for name, v := range sec.Data {
 			out.Data[name] = v
 		}
@@ -219,16 +219,18 @@ func (s *Snapshot) readTLSSecrets(ctx context.Context, cs kubernetes.Interface, 
 
 // PodWorkload wraps a live Pod as a workload.
 func PodWorkload(p *corev1.Pod) *Workload {
-	return &Workload{Src: liveSource("v1", "Pod", &p.ObjectMeta), Labels: p.Labels, LabelsPath: "metadata.labels",
+	return &Workload{Src: LiveSource("v1", "Pod", &p.ObjectMeta), Labels: p.Labels, LabelsPath: "metadata.labels",
 		Spec: &p.Spec, SpecPath: "spec", Pod: p}
 }
 
-func liveSource(apiVersion, kind string, m *metav1.ObjectMeta) *Source {
+// LiveSource identifies an object read from a cluster.
+func LiveSource(apiVersion, kind string, m *metav1.ObjectMeta) *Source {
 	return &Source{Ref: report.ObjectRef{APIVersion: apiVersion, Kind: kind, Namespace: m.Namespace, Name: m.Name}, Annotations: m.Annotations}
 }
 
-// listAll pages through a LIST.
-func listAll[T any](ctx context.Context, pageSize int64, list func(context.Context, metav1.ListOptions) ([]T, string, error)) ([]T, error) {
+// ListAll pages through a LIST, pageSize items at a time: list receives the options of each page
+// and returns its items and continue token.
+func ListAll[T any](ctx context.Context, pageSize int64, list func(context.Context, metav1.ListOptions) ([]T, string, error)) ([]T, error) {
 	var out []T
 	lo := metav1.ListOptions{Limit: pageSize}
 	for {

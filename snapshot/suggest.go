@@ -129,7 +129,7 @@ func suggest(name string, candidates []string) string {
 		if strings.EqualFold(c, name) {
 			return c
 		}
-		d := editDistance(strings.ToLower(name), strings.ToLower(c))
+		d := EditDistance(strings.ToLower(name), strings.ToLower(c))
 		if d < bestD {
 			best, bestD = c, d
 		}
@@ -147,8 +147,10 @@ func suggest(name string, candidates []string) string {
 	return ""
 }
 
-// editDistance is the Damerau-Levenshtein (optimal string alignment) distance.
-func editDistance(a, b string) int {
+// EditDistance is the Damerau-Levenshtein (optimal string alignment) distance: how many
+// insertions, deletions, substitutions and swaps of neighbours turn a into b. Did-you-mean
+// suggestions everywhere use it.
+func EditDistance(a, b string) int {
 	ra, rb := []rune(a), []rune(b)
 	prev2 := make([]int, len(rb)+1)
 	prev := make([]int, len(rb)+1)
