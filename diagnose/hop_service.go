@@ -264,7 +264,6 @@ func similarName(a, b string) bool {
 	return snapshot.EditDistance(a, b) <= 2
 }
 
-
 // selectorString renders a selector as k=v,k2=v2 in key order.
 func selectorString(sel map[string]string) string {
 	keys := sortedKeys(sel)

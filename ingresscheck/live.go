@@ -314,4 +314,3 @@ func (cr *clusterReader) controllers(ctx context.Context, s *snapshot.Snapshot) 
 	}
 	return out
 }
-

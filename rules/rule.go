@@ -269,4 +269,3 @@ func didYouMean(id string, all []*Rule) string {
 	}
 	return ""
 }
-
