@@ -325,8 +325,8 @@ func TestRBACDiagnose(t *testing.T) {
 		{permission{"create", "pods"}, []string{"diagnose", "svc/web"}, "forbidden: needs create on pods in namespace " + f.Namespace},
 		// exec goes over WebSocket (GET, authorized as get and create) and falls back to SPDY (POST,
 		// create) only when the upgrade is not supported, not when it is forbidden: both are needed
-		{permission{"create", "pods/exec"}, []string{"diagnose", "svc/web"}, "forbidden: needs create on pods/exec in namespace " + f.Namespace},
-		{permission{"get", "pods/exec"}, []string{"diagnose", "svc/web"}, "forbidden: needs get on pods/exec in namespace " + f.Namespace},
+		{permission{"create", "pods/exec"}, []string{"diagnose", "svc/web"}, "forbidden: needs get and create on pods/exec in namespace " + f.Namespace},
+		{permission{"get", "pods/exec"}, []string{"diagnose", "svc/web"}, "forbidden: needs get and create on pods/exec in namespace " + f.Namespace},
 		{permission{"update", "pods/ephemeralcontainers"}, []string{"diagnose", "svc/web", "--from", "pod/" + client}, "forbidden: needs update on pods/ephemeralcontainers in namespace " + f.Namespace},
 	} {
 		t.Run("without "+tt.drop.verb+" "+tt.drop.resource, func(t *testing.T) {
@@ -363,7 +363,7 @@ func TestRBACExpose(t *testing.T) {
 		args []string
 		want string
 	}{
-		{permission{"patch", "services"}, []string{"expose", "deploy/web", "--port", "80:8080", "--name", "web2"}, "forbidden: needs patch on services in namespace " + f.Namespace},
+		{permission{"patch", "services"}, []string{"expose", "deploy/web", "--port", "80:8080", "--name", "web2"}, "forbidden: needs create and patch on services in namespace " + f.Namespace}, // server-side apply of a new object needs both
 		{permission{"get", "deployments"}, []string{"expose", "deploy/web", "--port", "80:8080", "--name", "web3"}, "forbidden: needs get on deployments in namespace " + f.Namespace},
 		// server-side apply of a new object is also authorized as create
 		{permission{"create", "services"}, []string{"expose", "deploy/web", "--port", "80:8080", "--name", "web4"}, "forbidden"},
