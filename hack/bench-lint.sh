@@ -22,8 +22,8 @@ echo "corpus: $objects objects in $(ls "$work/corpus" | wc -l) files, $(du -sh "
 measure() {
   local times=() rss=0 i out s r
   for ((i = 0; i < RUNS; i++)); do
-    out=$( { /usr/bin/time -f '%e %M' "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
-    s=${out% *}; r=${out#* }
+    /usr/bin/time -o "$work/time" -f '%e %M' "$@" >/dev/null 2>&1 || true
+    read -r s r < <(tail -n 1 "$work/time") # time adds a line when the command exits non-zero
     times+=("$s"); ((r > rss)) && rss=$r
   done
   printf '%s %s\n' "$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(((RUNS + 1) / 2))p")" "$((rss / 1024))"
