@@ -1,7 +1,7 @@
 # svc-doctor. The two commands of the README:
 #   make run    build kubectl-svc_doctor and lint the bundled examples (no cluster needed)
 #   make test   unit tests, then end-to-end tests on a local cluster the repo builds and starts
-# Other targets: build, unit, e2e, bench, fuzz, docs, release-dry-run, clean.
+# Other targets: build, unit, e2e, bench, fuzz, docs, release-snapshot, clean.
 SHELL := /bin/bash
 export PATH := $(PATH):/usr/local/go/bin
 GO ?= go
@@ -11,7 +11,7 @@ LDFLAGS := -s -w -X github.com/svc-doctor/svc-doctor/internal/version.Version=$(
 	-X github.com/svc-doctor/svc-doctor/internal/version.Commit=$(shell git rev-parse --short HEAD 2>/dev/null || echo none) \
 	-X github.com/svc-doctor/svc-doctor/internal/version.Date=$(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 
-.PHONY: run build test unit e2e bench fuzz docs release-dry-run clean
+.PHONY: run build test unit e2e bench fuzz docs release-snapshot clean
 
 run: build
 	hack/run-examples.sh $(BIN)
@@ -37,6 +37,10 @@ fuzz:
 
 docs:
 	$(GO) test ./rules -run TestRulesDoc -update
+
+# every archive, checksums, the agent image and the krew manifest into dist/; publishes nothing
+release-snapshot:
+	$(GO) run ./hack/release --snapshot
 
 clean:
 	rm -rf bin dist
