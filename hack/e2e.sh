@@ -7,6 +7,8 @@
 #   E2E_RUN=RE          only the tests matching RE (go test -run)
 #   E2E_KEEP_CLUSTER=1  leave the cluster running afterwards (for debugging; stop with hack/cluster/stop.sh)
 #   E2E_TIMEOUT=30m     go test -timeout
+#   E2E_STOP_TEST=0     skip hack/cluster/stop-test.sh, which otherwise runs after the tests when this
+#                       script started the cluster (stop, stop again, crash + stop: the host is clean)
 # Needs root on Debian 12 (see hack/cluster/README.md).
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
@@ -50,4 +52,7 @@ cd "$REPO"
 rc=0
 go test ./test/e2e/... -count=1 -v -parallel "${E2E_PARALLEL:-4}" -timeout "${E2E_TIMEOUT:-30m}" ${E2E_RUN:+-run "$E2E_RUN"} || rc=$?
 echo "e2e: go test exit code $rc after $(($(date +%s) - s))s"
+if [ "$KEEP" = 0 ] && [ "${E2E_STOP_TEST:-1}" != 0 ]; then
+  "$C/stop-test.sh" || { echo "e2e: stop.sh left the host unclean (see above)"; [ "$rc" != 0 ] || rc=1; }
+fi
 exit "$rc"

@@ -31,6 +31,49 @@ render() {
   printf '%s\n' "$content" >"$dst.tmp" && mv "$dst.tmp" "$dst"
 }
 
+# alive PID: the process exists and is not a zombie waiting to be reaped.
+alive() { [ -r "/proc/$1/stat" ] && ! awk '{exit !($3 == "Z")}' "/proc/$1/stat" 2>/dev/null; }
+# strays: pids of processes started from this harness's binaries or bound to its containerd, whatever
+# their pid files say (after a crash, a killed start.sh, a lost $CL_RUN).
+strays() {
+  # shellcheck disable=SC2016 # awk program
+  awk -v RS='\0' -v pre="$CL_CACHE/" -v sock="$CL_CTRD_SOCK" -v cfg="$CL_ETC/containerd/config.toml" '
+    FNR == 1 { first = $0; if (index(first, pre) == 1) { print FILENAME; nextfile } }
+    ($0 == cfg) || (index(first, "containerd-shim") && $0 == sock) { print FILENAME; nextfile }
+  ' /proc/[0-9]*/cmdline 2>/dev/null | cut -d/ -f3
+}
+# pod_pids: processes in the kubelet's pod cgroups (containers whose shim is gone keep running).
+pod_pids() { cat /sys/fs/cgroup/pids/kubepods/cgroup.procs /sys/fs/cgroup/pids/kubepods/*/cgroup.procs \
+  /sys/fs/cgroup/pids/kubepods/*/*/cgroup.procs /sys/fs/cgroup/pids/kubepods/*/*/*/cgroup.procs 2>/dev/null | sort -u; }
+
+# leftovers: prints, one per line, whatever of the harness is still on the host (processes, mounts,
+# network namespaces, iptables chains, nftables tables, links, routes, pod cgroups, the net state file).
+# Prints nothing on a clean host. stop.sh must always get the host there.
+leftovers() {
+  local p t tbl c
+  for p in $( (strays; pod_pids) | sort -u | grep -vx -e "$$" -e "${BASHPID:-$$}"); do
+    alive "$p" && echo "process $p: $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | cut -c1-120)"
+  done
+  grep -E " ($CL_STATE|$CL_CTRD_STATE|/run/netns/cni-)" /proc/mounts | awk '{print "mount " $2}'
+  for p in /run/netns/cni-*; do [ -e "$p" ] && echo "netns $p"; done
+  for t in iptables ip6tables; do
+    for tbl in filter nat mangle raw; do
+      for c in $($t -t "$tbl" -S 2>/dev/null | awk '$1 == "-N" && $2 ~ /^(KUBE-|SVCDOC-|CNI-)/ {print $2}'); do
+        echo "$t -t $tbl chain $c"
+      done
+    done
+  done
+  for tbl in "inet kube-network-policies" "ip kube-proxy" "ip6 kube-proxy"; do
+    # shellcheck disable=SC2086
+    nft list table $tbl >/dev/null 2>&1 && echo "nft table $tbl"
+  done
+  for c in "$NODE_IF" "$CNI_BRIDGE"; do ip link show "$c" >/dev/null 2>&1 && echo "link $c"; done
+  ip route show | grep -E "(^| )($SVC_CIDR|$POD_CIDR|$NODE_POD_CIDR)( |$)|dev ($NODE_IF|$CNI_BRIDGE)( |$)" | sed 's/^/route /'
+  for c in /sys/fs/cgroup/*/kubepods; do [ -d "$c" ] && echo "cgroup $c"; done
+  [ -f "$CL_RUN/net.state" ] && echo "file $CL_RUN/net.state"
+  return 0
+}
+
 kc() { "$K8S_BIN/kubectl" --kubeconfig "$ADMIN_KUBECONFIG" "$@"; }
 
 # waitfor DESC TIMEOUT_S CMD...: runs CMD every 0.2s until it succeeds or TIMEOUT_S seconds passed.

@@ -4,14 +4,21 @@
 #   status.sh kubeconfig   prints only the admin KUBECONFIG path (export KUBECONFIG=$(status.sh kubeconfig))
 #   status.sh counters     key=value safety counters (exit 3 when the cluster network is down):
 #                          dns_upstream_cluster, dns_upstream_other, guard_drops
+#   status.sh leftovers    what the harness left on the host (processes, mounts, rules, links, routes,
+#                          cgroups), one per line; exit 1 when there is anything (after stop.sh: a bug)
 set -uo pipefail
 # shellcheck source=SCRIPTDIR/lib.sh
 . "$(dirname "$0")/lib.sh"
 case "${1:-}" in
   kubeconfig) echo "$ADMIN_KUBECONFIG"; exit 0 ;;
   counters) exec "$SVCDOC_HACK/net.sh" counters ;;
+  leftovers)
+    need_root
+    left=$(leftovers)
+    [ -z "$left" ] && exit 0
+    echo "$left"; exit 1 ;;
   "") ;;
-  *) echo "usage: $0 [kubeconfig|counters]" >&2; exit 2 ;;
+  *) echo "usage: $0 [kubeconfig|counters|leftovers]" >&2; exit 2 ;;
 esac
 for n in etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy; do
   if [ -f "$CL_RUN/$n.pid" ] && kill -0 "$(cat "$CL_RUN/$n.pid")" 2>/dev/null; then

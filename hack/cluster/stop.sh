@@ -10,8 +10,6 @@ need_root
 PURGE=0
 [ "${1:-}" = --purge ] && PURGE=1
 
-# alive PID: the process exists and is not a zombie waiting to be reaped.
-alive() { [ -r "/proc/$1/stat" ] && ! awk '{exit !($3 == "Z")}' "/proc/$1/stat" 2>/dev/null; }
 # stop_pids TIMEOUT_S NAME...: TERM the processes of $CL_RUN/NAME.pid together, KILL what is left
 # after TIMEOUT_S.
 stop_pids() {
@@ -33,19 +31,6 @@ stop_pids() {
   done
   log "stopped ${names[*]}"
 }
-# strays: pids of processes started from this harness's binaries or bound to its containerd, whatever
-# their pid files say (after a crash, a killed start.sh, a lost $CL_RUN).
-strays() {
-  # shellcheck disable=SC2016 # awk program
-  awk -v RS='\0' -v pre="$CL_CACHE/" -v sock="$CL_CTRD_SOCK" -v cfg="$CL_ETC/containerd/config.toml" '
-    FNR == 1 { first = $0; if (index(first, pre) == 1) { print FILENAME; nextfile } }
-    ($0 == cfg) || (index(first, "containerd-shim") && $0 == sock) { print FILENAME; nextfile }
-  ' /proc/[0-9]*/cmdline 2>/dev/null | cut -d/ -f3
-}
-# pod_pids: processes in the kubelet's pod cgroups (containers whose shim is gone keep running).
-pod_pids() { cat /sys/fs/cgroup/pids/kubepods/cgroup.procs /sys/fs/cgroup/pids/kubepods/*/cgroup.procs \
-  /sys/fs/cgroup/pids/kubepods/*/*/cgroup.procs /sys/fs/cgroup/pids/kubepods/*/*/*/cgroup.procs 2>/dev/null | sort -u; }
-
 stop_pids 15 kube-proxy kubelet
 # Remove the pods through CRI so that CNI DEL runs (frees IPs, deletes veths and network namespaces).
 if [ -S "$CL_CTRD_SOCK" ] && [ -x "$CRICTL_BIN/crictl" ] && [ -f "$CL_RUN/containerd.pid" ] && alive "$(cat "$CL_RUN/containerd.pid")"; then

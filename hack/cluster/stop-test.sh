@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Proves that stop.sh leaves the host clean (status.sh leftovers prints nothing):
+#   1. a normal stop of the running cluster (if one runs), then a second stop;
+#   2. a crash: start the cluster, KILL every component (pid files, shims and pods are left behind as
+#      after a real crash), then stop, and stop again.
+# Exit 1 with the leftovers when a step leaves anything. hack/e2e.sh runs it after the tests when it
+# started the cluster itself (E2E_STOP_TEST=0 skips it). Leaves the cluster stopped.
+set -uo pipefail
+# shellcheck source=SCRIPTDIR/lib.sh
+. "$(dirname "$0")/lib.sh"
+need_root
+C="$SVCDOC_HACK"
+fail=0
+# clean STEP: asserts that nothing of the harness is left on the host.
+clean() {
+  local left
+  left=$(leftovers)
+  if [ -n "$left" ]; then
+    log "stop-test: FAIL after $1: left on the host:"; echo "$left" | sed 's/^/    /'
+    fail=1
+  else
+    log "stop-test: ok after $1: nothing left on the host"
+  fi
+}
+"$C/stop.sh" >/dev/null; clean "stop"
+"$C/stop.sh" >/dev/null; clean "a second stop"
+
+"$C/start.sh" >/dev/null || { log "stop-test: start.sh failed"; "$C/stop.sh" >/dev/null; exit 1; }
+waitfor "a running pod" 60 sh -c "$K8S_BIN/kubectl --kubeconfig $ADMIN_KUBECONFIG get pods -A --field-selector=status.phase=Running -o name | grep -q ."
+killed=()
+for n in kube-proxy kubelet containerd kube-scheduler kube-controller-manager kube-apiserver etcd; do
+  if [ -f "$CL_RUN/$n.pid" ] && alive "$(cat "$CL_RUN/$n.pid")"; then
+    kill -KILL "$(cat "$CL_RUN/$n.pid")" && killed+=("$n")
+  fi
+done
+[ ${#killed[@]} = 7 ] || { log "stop-test: FAIL: only ${killed[*]} were running to be killed"; fail=1; }
+sleep 1
+log "stop-test: killed ${killed[*]}; $( (strays; pod_pids) | sort -u | wc -l) harness processes survive (shims, pods)"
+"$C/stop.sh" >/dev/null; clean "stop after a crash"
+"$C/stop.sh" >/dev/null; clean "a second stop after a crash"
+exit "$fail"
