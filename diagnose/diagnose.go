@@ -225,6 +225,7 @@ func (o *Options) Run(ctx context.Context) (err error) {
 		agents = o.Agents
 	}
 	reads := NewReads(o.Client, o.Namespace)
+	reads.OneService = true
 	st := NewState(Config{Namespace: o.Namespace, Name: o.Name, Port: o.Port, HTTPPath: o.HTTPPath, CheckTimeout: o.CheckTimeout}, reads, agents)
 	st.Clock, st.RequestCount = o.Now, o.Requests
 	fmt.Fprintf(o.ErrOut, "diagnosing service %s/%s...\n", o.Namespace, o.Name)

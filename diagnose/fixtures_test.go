@@ -170,6 +170,12 @@ func unhealthy(podName, msg string) *corev1.Event {
 		LastTimestamp: metav1.NewTime(testNow.Add(-5 * time.Second))}
 }
 
+// tlsIngress is an Ingress of another application whose TLS entry names a Secret.
+func tlsIngress(name, secret string) *networkingv1.Ingress {
+	return &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: testNS},
+		Spec: networkingv1.IngressSpec{TLS: []networkingv1.IngressTLS{{Hosts: []string{name + ".example.com"}, SecretName: secret}}}}
+}
+
 func denyAll() *networkingv1.NetworkPolicy {
 	return &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: "deny-all", Namespace: testNS},
 		Spec: networkingv1.NetworkPolicySpec{PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}}}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 
 	"github.com/svc-doctor/svc-doctor/agent"
 )
@@ -94,6 +95,9 @@ func runConnectivity(ctx context.Context, st *State) Result {
 		}
 	}
 	targets := st.Targets
+	if st.SlicesUnread != "" && !st.ManualEndpoints {
+		notes = append(notes, "the endpoints were not tested directly: the EndpointSlices could not be read ("+st.SlicesUnread+")")
+	}
 	if len(targets) > st.MaxEndpoints {
 		notes = append(notes, fmt.Sprintf("%d of %d endpoint targets tested", st.MaxEndpoints, len(targets)))
 		targets = targets[:st.MaxEndpoints]
@@ -261,6 +265,12 @@ func (st *State) judgeConnectivity(ctx context.Context, src *Source, probes []*p
 	if len(cipFail) > 0 {
 		g := cipFail[0]
 		r.Status = Fail
+		if len(ep) == 0 && st.SlicesUnread != "" {
+			r.Summary = fmt.Sprintf("ClusterIP %s: %s", net.JoinHostPort(svc.Spec.ClusterIP, strconv.Itoa(int(g.probes[0].target.Port))), g.probes[0].result.Detail)
+			r.Cause = &Cause{RootCause: fmt.Sprintf("the ClusterIP does not answer (%s); whether the backends or the service proxy are at fault is unknown: the EndpointSlices could not be read (%s)", g.class, st.SlicesUnread),
+				Fix: fmt.Sprintf("kubectl -n %s get endpointslices -l %s=%s (does it have ready endpoints?), or grant list on endpointslices and run the diagnosis again", ns, discoveryv1.LabelServiceName, svc.Name)}
+			return r
+		}
 		if len(ep) == 0 {
 			r.Summary = fmt.Sprintf("ClusterIP %s: %s", net.JoinHostPort(svc.Spec.ClusterIP, strconv.Itoa(int(g.probes[0].target.Port))), g.probes[0].result.Detail)
 			r.Cause = &Cause{RootCause: fmt.Sprintf("the ClusterIP does not answer (%s)", g.class), Fix: "check kube-proxy on node " + orNone(src.Node)}

@@ -67,9 +67,11 @@ func runEndpoints(ctx context.Context, st *State) Result {
 	}
 	snap, err := st.Reads.Snapshot(ctx)
 	if err != nil {
+		st.SlicesUnread = err.Error()
 		return Result{Status: Skip, Incomplete: true, Summary: "cannot read EndpointSlices: " + err.Error()}
 	}
 	if why, missing := snap.Unavailable["EndpointSlice"]; missing {
+		st.SlicesUnread = why
 		return Result{Status: Skip, Incomplete: true, Summary: "cannot read EndpointSlices: " + why}
 	}
 	for _, s := range snap.EndpointSlices {
@@ -122,7 +124,7 @@ func selectorEndpoints(st *State) Result {
 				pod = e.TargetRef.Name
 			}
 			if pod != "" {
-				if _, ok := podSet[pod]; !ok {
+				if _, ok := podSet[pod]; !ok && st.PodsUnread == "" {
 					stale = append(stale, fmt.Sprintf("%s (pod/%s)", e.Addresses[0], pod))
 				}
 				byPod[pod] = seen{rd, sv, tm, e.Addresses[0]}
@@ -174,6 +176,17 @@ func selectorEndpoints(st *State) Result {
 		r.Evidence = append(r.Evidence, "publishNotReadyAddresses: true: endpoints are published ready whatever the pods' readiness")
 	}
 	r.Summary = fmt.Sprintf("%d %s: %d ready, %d serving, %d terminating (expected %d ready)", total, plural(total, "endpoint", "endpoints"), ready, serving, terminating, len(st.ReadyPods))
+	if st.PodsUnread != "" {
+		r.Summary = fmt.Sprintf("%d %s: %d ready, %d serving, %d terminating (not compared with the pods: they could not be read)", total, plural(total, "endpoint", "endpoints"), ready, serving, terminating)
+		r.Evidence = append(r.Evidence, "pods not read: "+st.PodsUnread)
+		if ready == 0 && !svc.Spec.PublishNotReadyAddresses {
+			r.Status = Fail
+			r.Summary = fmt.Sprintf("service/%s has no ready endpoint (%d in its EndpointSlices)", svc.Name, total)
+			r.Cause = &Cause{RootCause: fmt.Sprintf("service/%s has no ready endpoint: nothing can answer; the pods could not be read to say why (%s)", svc.Name, st.PodsUnread),
+				Fix: fmt.Sprintf("look at the selected pods: kubectl -n %s get pods -l %s -o wide (and grant list on pods to run the full diagnosis)", svc.Namespace, selectorString(svc.Spec.Selector))}
+		}
+		return r
+	}
 	if len(stale) > 0 {
 		r.Status = Warn
 		r.Evidence = append(r.Evidence, "endpoints of pods that are no longer selected: "+strings.Join(stale, ", "))

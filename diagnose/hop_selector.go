@@ -11,7 +11,6 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/svc-doctor/svc-doctor/helper"
-	"github.com/svc-doctor/svc-doctor/snapshot"
 )
 
 // maxListed bounds the objects named in one evidence line.
@@ -29,9 +28,11 @@ func runSelector(ctx context.Context, st *State) Result {
 	}
 	snap, err := st.Reads.Snapshot(ctx)
 	if err != nil {
+		st.PodsUnread = err.Error()
 		return Result{Status: Skip, Incomplete: true, Summary: "cannot read pods: " + err.Error()}
 	}
 	if why, missing := snap.Unavailable["Pod"]; missing {
+		st.PodsUnread = why
 		return Result{Status: Skip, Incomplete: true, Summary: "cannot read pods: " + why}
 	}
 	sel := labels.SelectorFromSet(svc.Spec.Selector)
@@ -62,7 +63,7 @@ func runSelector(ctx context.Context, st *State) Result {
 		}
 		return r
 	}
-	return noMatch(ctx, st, snapPods(snap, ns), finished)
+	return noMatch(ctx, st, finished)
 }
 
 func orNone(s string) string {
@@ -121,20 +122,9 @@ func labelDiff(sel, lbls map[string]string) (diffs []string, patch map[string]an
 	return diffs, patch
 }
 
-// snapPods returns the live pods of namespace ns in the snapshot.
-func snapPods(snap *snapshot.Snapshot, ns string) []*corev1.Pod {
-	var out []*corev1.Pod
-	for _, w := range snap.WorkloadsIn(ns) {
-		if w.Pod != nil {
-			out = append(out, w.Pod)
-		}
-	}
-	return out
-}
-
 // noMatch explains a selector that matches no pod: workloads scaled to zero or failing, near
 // misses in the namespace, matching pods in other namespaces.
-func noMatch(ctx context.Context, st *State, nsPods []*corev1.Pod, finished []*corev1.Pod) Result {
+func noMatch(ctx context.Context, st *State, finished []*corev1.Pod) Result {
 	svc := st.Service
 	ns, selText := svc.Namespace, selectorString(svc.Spec.Selector)
 	r := Result{Status: Fail, Summary: fmt.Sprintf("selector %s matches no pod in namespace %s", selText, ns)}
@@ -170,6 +160,10 @@ func noMatch(ctx context.Context, st *State, nsPods []*corev1.Pod, finished []*c
 	}
 
 	// 2. near misses: pods of the namespace that differ by one label key or value
+	nsPods, why := st.Reads.NamespacePods(ctx, ns)
+	if why != "" {
+		r.Evidence = append(r.Evidence, "near misses not searched: "+why)
+	}
 	groups := map[string]*podGroup{}
 	var order []string
 	for _, p := range nsPods {

@@ -40,6 +40,7 @@ func runService(ctx context.Context, st *State) Result {
 		return Result{Status: Skip, Incomplete: true, Summary: "cannot read the Service: " + err.Error()}
 	}
 	st.Service = svc
+	st.Reads.Focus(svc)
 	r := Result{Status: Pass}
 	r.Evidence = append(r.Evidence, describeService(svc)...)
 

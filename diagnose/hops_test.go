@@ -52,7 +52,9 @@ func runTrace(t *testing.T, objs []runtime.Object, n *fakeNet, cfg Config, react
 	if n == nil {
 		prov.err = errNoAgent
 	}
-	st := NewState(cfg, NewReads(cs, cfg.Namespace), prov)
+	reads := NewReads(cs, cfg.Namespace)
+	reads.OneService = true // as diagnose and dnscheck run it
+	st := NewState(cfg, reads, prov)
 	st.Clock = fixedClock
 	steps := Trace(context.Background(), st, Hops())
 	return traceRun{st: st, steps: steps, verdict: Conclude(steps), cs: cs, prov: prov}
@@ -395,16 +397,51 @@ func TestTrace(t *testing.T) {
 			},
 		},
 		{
-			name:     "pods forbidden: the selector hop degrades, the report is inconclusive",
+			name:     "pods forbidden: the pod hops degrade, the EndpointSlices and the traffic are still checked",
 			objects:  objs(service("web"), webSlice),
 			react:    forbid("list", "pods"),
 			net:      func(n *fakeNet) { healthyZone(n, "web", "10.96.0.20") },
 			verdict:  VerdictInconclusive,
-			statuses: map[string]Status{HopSelector: Skip, HopPorts: Skip, HopDNS: Pass},
+			statuses: map[string]Status{HopSelector: Skip, HopPorts: Skip, HopReadiness: Skip, HopEndpoints: Pass, HopDNS: Pass, HopConnectivity: Pass, HopExposure: Pass},
 			summaryHas: map[string]string{
-				HopSelector: "cannot read pods: forbidden: needs list on pods in namespace shop",
-				HopPorts:    "skipped: cannot read pods: forbidden: needs list on pods in namespace shop (hop selector)",
+				HopSelector:     "cannot read pods: forbidden: needs list on pods in namespace shop",
+				HopPorts:        "skipped: cannot read pods: forbidden: needs list on pods in namespace shop (hop selector)",
+				HopEndpoints:    "2 endpoints: 2 ready, 2 serving, 0 terminating (not compared with the pods: they could not be read)",
+				HopConnectivity: "the ClusterIP (1/1 checks) and 2/2 endpoint checks answer",
 			},
+		},
+		{
+			name:     "pods forbidden and no ready endpoint: still a fault",
+			objects:  objs(service("web"), slice("web", sliceEP{"10.244.0.11", "web-1", false})),
+			react:    forbid("list", "pods"),
+			net:      func(n *fakeNet) { healthyZone(n, "web", "10.96.0.20") },
+			verdict:  VerdictFault,
+			hop:      HopEndpoints,
+			causeHas: []string{"service/web has no ready endpoint: nothing can answer; the pods could not be read to say why (forbidden: needs list on pods in namespace shop)"},
+		},
+		{
+			name:     "EndpointSlices forbidden: the ClusterIP is still tested",
+			objects:  objs(service("web"), webSlice),
+			react:    forbid("list", "endpointslices"),
+			net:      func(n *fakeNet) { healthyZone(n, "web", "10.96.0.20") },
+			verdict:  VerdictInconclusive,
+			statuses: map[string]Status{HopSelector: Pass, HopPorts: Pass, HopReadiness: Pass, HopEndpoints: Skip, HopConnectivity: Pass},
+			summaryHas: map[string]string{
+				HopEndpoints:    "cannot read EndpointSlices: forbidden: needs list on endpointslices in namespace shop",
+				HopConnectivity: "the ClusterIP answers (1/1 checks)",
+			},
+			evidenceHas: map[string][]string{
+				HopConnectivity: {"the endpoints were not tested directly: the EndpointSlices could not be read (forbidden: needs list on endpointslices in namespace shop)"},
+			},
+		},
+		{
+			name:     "EndpointSlices forbidden and the ClusterIP does not answer: the fault is named, its side is not",
+			objects:  objs(service("web"), webSlice),
+			react:    forbid("list", "endpointslices"),
+			net:      func(n *fakeNet) { healthyZone(n, "web", "10.96.0.20"); n.addr["10.96.0.20:80"] = agent.FailTimeout },
+			verdict:  VerdictFault,
+			hop:      HopConnectivity,
+			causeHas: []string{"whether the backends or the service proxy are at fault is unknown: the EndpointSlices could not be read"},
 		},
 		{
 			name:       "events forbidden: readiness still judged, the message is missing",
@@ -522,9 +559,24 @@ func TestCostIsConstantInPods(t *testing.T) {
 			eps = append(eps, sliceEP{ip, name, !broken})
 		}
 		objs = append(objs, service("web"), slice("web", eps...))
+		// other pods of the namespace, and Ingresses with TLS Secrets: neither may cost requests
+		for i := range pods {
+			objs = append(objs, pod("other-"+strconv.Itoa(i), "other", "10.244.2."+strconv.Itoa(i+1)),
+				tlsIngress("ing-"+strconv.Itoa(i), "tls-"+strconv.Itoa(i)))
+		}
 		n := newNet()
 		healthyZone(n, "web", "10.96.0.20")
 		run := runTrace(t, objs, n, Config{Name: "web"}, nil)
+		for _, a := range run.cs.Actions() {
+			if a.GetResource().Resource == "secrets" {
+				t.Errorf("broken=%v: a diagnosis read a Secret: %s", broken, a)
+			}
+			if l, ok := a.(k8stesting.ListAction); ok && a.GetResource().Resource == "pods" && !broken {
+				if got := l.GetListRestrictions().Labels.String(); got != "app=web" {
+					t.Errorf("pods were listed with label selector %q, want the Service's selector app=web (server-side)", got)
+				}
+			}
+		}
 		return len(run.cs.Actions())
 	}
 	for _, broken := range []bool{false, true} {

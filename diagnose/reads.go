@@ -31,6 +31,16 @@ type Reads struct {
 	Scope string
 	// Rules configures the lint rules run on the snapshot.
 	Rules rules.Config
+	// OneService makes the snapshot serve the diagnosis of one Service (see Focus): the pod LIST
+	// carries that Service's selector (server-side).
+	OneService bool
+	// TLSSecrets makes the snapshot GET the Secrets that Ingress TLS entries name (ingresscheck
+	// checks them); the diagnosis of a Service reads no Secret.
+	TLSSecrets bool
+
+	podSelector string // the server-side selector of the pod LIST ("" = every pod)
+	nsPods      map[string][]*corev1.Pod
+	nsPodsWhy   map[string]string
 
 	snap     *snapshot.Snapshot
 	snapErr  error
@@ -75,9 +85,66 @@ func (r *Reads) scopeNS(ns string) string {
 func (r *Reads) Snapshot(ctx context.Context) (*snapshot.Snapshot, error) {
 	if !r.snapDone {
 		r.snapDone = true
-		r.snap, r.snapErr = snapshot.FromCluster(ctx, r.Client, snapshot.ClusterOptions{Namespace: r.Scope, SkipNodes: true})
+		r.snap, r.snapErr = snapshot.FromCluster(ctx, r.Client, snapshot.ClusterOptions{Namespace: r.Scope, SkipNodes: true,
+			SkipSecrets: !r.TLSSecrets, PodLabelSelector: r.podSelector})
 	}
 	return r.snap, r.snapErr
+}
+
+// Focus narrows the snapshot of a OneService Reads to what the diagnosis of svc needs: only the
+// pods its selector matches are listed (a server-side label selector: the cost does not grow with
+// the other pods of the namespace). It has no effect once the snapshot was read.
+func (r *Reads) Focus(svc *corev1.Service) {
+	if !r.OneService || r.snapDone || len(svc.Spec.Selector) == 0 {
+		return
+	}
+	r.podSelector = labels.SelectorFromSet(svc.Spec.Selector).String()
+}
+
+// NamespacePods returns the pods of ns that are not finished or helpers' (for near misses): from
+// the snapshot when it holds every pod, else one paginated LIST (only a failing selector needs it).
+func (r *Reads) NamespacePods(ctx context.Context, ns string) ([]*corev1.Pod, string) {
+	if r.podSelector == "" {
+		snap, err := r.Snapshot(ctx)
+		if err != nil {
+			return nil, err.Error()
+		}
+		if why, missing := snap.Unavailable["Pod"]; missing {
+			return nil, why
+		}
+		var out []*corev1.Pod
+		for _, w := range snap.WorkloadsIn(ns) {
+			if w.Pod != nil {
+				out = append(out, w.Pod)
+			}
+		}
+		return out, ""
+	}
+	if r.nsPods == nil {
+		r.nsPods, r.nsPodsWhy = map[string][]*corev1.Pod{}, map[string]string{}
+	}
+	if _, ok := r.nsPods[ns]; !ok {
+		if why, failed := r.nsPodsWhy[ns]; failed {
+			return nil, why
+		}
+		pods, err := snapshot.ListAll(ctx, 500, func(ctx context.Context, lo metav1.ListOptions) ([]corev1.Pod, string, error) {
+			l, err := r.Client.CoreV1().Pods(ns).List(ctx, lo)
+			if err != nil {
+				return nil, "", err
+			}
+			return l.Items, l.Continue, nil
+		})
+		if err != nil {
+			r.nsPodsWhy[ns] = snapshot.DescribeAPIError(err, "list", "pods", ns)
+			return nil, r.nsPodsWhy[ns]
+		}
+		out := make([]*corev1.Pod, 0, len(pods))
+		for i := range pods {
+			out = append(out, &pods[i])
+		}
+		r.nsPods[ns] = out
+	}
+	return r.nsPods[ns], ""
 }
 
 // Findings are the lint findings on the snapshot (run once).

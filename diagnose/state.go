@@ -78,12 +78,17 @@ type State struct {
 	Ports []corev1.ServicePort
 	// Pods are the selected pods that are not in a terminal phase.
 	Pods []*corev1.Pod
+	// PodsUnread says why the pods could not be read ("" when they were): the hops after the
+	// selector then compare the EndpointSlices with nothing.
+	PodsUnread string
 	// TargetPorts maps pod name -> Service port name -> resolved container port.
 	TargetPorts map[string]map[string]int32
 	// ReadyPods are the names of the selected pods that are Ready.
 	ReadyPods map[string]bool
 	// Slices are the Service's EndpointSlices.
 	Slices []*discoveryv1.EndpointSlice
+	// SlicesUnread says why the EndpointSlices could not be read ("" when they were).
+	SlicesUnread string
 	// Targets are the endpoints the connectivity hop tests directly.
 	Targets []Target
 	// ManualEndpoints is true for a selector-less Service (endpoints written by hand).

@@ -52,12 +52,22 @@ type Hop interface {
 	Run(ctx context.Context, st *State) Result
 }
 
+// SoftNeeder is implemented by a hop that uses other hops' facts but can still run, with less
+// evidence, when they could not run (forbidden, timed out): only a failure found on the way
+// (in those hops or in the hops that blocked them) skips it.
+type SoftNeeder interface {
+	SoftNeeds() []string
+}
+
 // hop is a Hop made of functions.
 type hop struct {
 	id, title string
 	needs     []string
+	soft      []string
 	run       func(ctx context.Context, st *State) Result
 }
+
+func (h *hop) SoftNeeds() []string { return h.soft }
 
 func (h *hop) ID() string                                { return h.id }
 func (h *hop) Title() string                             { return h.title }
@@ -79,14 +89,16 @@ const (
 // Hops returns the full trace, in causal order.
 func Hops() []Hop {
 	return []Hop{
-		&hop{HopService, "Service exists, ports, lint", nil, runService},
-		&hop{HopSelector, "selector -> pods", []string{HopService}, runSelector},
-		&hop{HopPorts, "port -> targetPort -> container port", []string{HopSelector}, runPorts},
-		&hop{HopReadiness, "pod readiness", []string{HopSelector}, runReadiness},
-		&hop{HopEndpoints, "EndpointSlices", []string{HopPorts, HopReadiness}, runEndpoints},
-		&hop{HopDNS, "DNS from the helper", []string{HopService}, runDNS},
-		&hop{HopConnectivity, "connectivity from the helper", []string{HopEndpoints}, runConnectivity},
-		&hop{HopExposure, "NodePort, LoadBalancer, affinity, NetworkPolicies", []string{HopService}, runExposure},
+		&hop{HopService, "Service exists, ports, lint", nil, nil, runService},
+		&hop{HopSelector, "selector -> pods", []string{HopService}, nil, runSelector},
+		&hop{HopPorts, "port -> targetPort -> container port", []string{HopSelector}, nil, runPorts},
+		&hop{HopReadiness, "pod readiness", []string{HopSelector}, nil, runReadiness},
+		// the EndpointSlices are read even when the pods could not be (compared with less)
+		&hop{HopEndpoints, "EndpointSlices", []string{HopService}, []string{HopPorts, HopReadiness}, runEndpoints},
+		&hop{HopDNS, "DNS from the helper", []string{HopService}, nil, runDNS},
+		// the ClusterIP is tested even when the EndpointSlices could not be read
+		&hop{HopConnectivity, "connectivity from the helper", []string{HopService}, []string{HopEndpoints}, runConnectivity},
+		&hop{HopExposure, "NodePort, LoadBalancer, affinity, NetworkPolicies", []string{HopService}, nil, runExposure},
 	}
 }
 
@@ -144,7 +156,7 @@ func Trace(ctx context.Context, st *State, hops []Hop) []Step {
 		case ctx.Err() != nil:
 			r = Result{Status: Skip, Summary: "skipped: interrupted (" + ctx.Err().Error() + ")", Incomplete: true}
 		default:
-			if blocked, ok := st.blocked(h.Needs()); ok {
+			if blocked, ok := st.blocked(h); ok {
 				r = blocked
 			} else {
 				r = h.Run(ctx, st)
@@ -162,11 +174,19 @@ func Trace(ctx context.Context, st *State, hops []Hop) []Step {
 	return steps
 }
 
-// blocked returns a Skip result when one of the needed hops failed, was blocked or could not run.
-func (st *State) blocked(needs []string) (Result, bool) {
-	for _, id := range needs {
+// blocked returns a Skip result when one of the hops h needs failed, was blocked or could not
+// run, or when one of its soft needs failed or was blocked by a failure.
+func (st *State) blocked(h Hop) (Result, bool) {
+	for _, id := range h.Needs() {
 		if r, ok := st.skipBecause(id); ok {
 			return r, true
+		}
+	}
+	if s, ok := h.(SoftNeeder); ok {
+		for _, id := range s.SoftNeeds() {
+			if r, ok := st.skipBecause(id); ok && st.results[r.BlockedBy].Status == Fail {
+				return r, true
+			}
 		}
 	}
 	return Result{}, false

@@ -190,7 +190,9 @@ func (o *Options) Run(ctx context.Context) (err error) {
 	if o.Agents != nil {
 		agents = o.Agents
 	}
-	st := diagnose.NewState(diagnose.Config{Namespace: o.Namespace, Name: o.Name, CheckTimeout: o.CheckTimeout}, diagnose.NewReads(o.Client, o.Namespace), agents)
+	reads := diagnose.NewReads(o.Client, o.Namespace)
+	reads.OneService = true
+	st := diagnose.NewState(diagnose.Config{Namespace: o.Namespace, Name: o.Name, CheckTimeout: o.CheckTimeout}, reads, agents)
 	st.Clock = o.Now
 	steps := diagnose.RunHops(ctx, st, diagnose.HopService)
 	if ferr := st.Fatal(); ferr != nil {

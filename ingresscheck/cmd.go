@@ -214,6 +214,7 @@ func (o *Options) Run(ctx context.Context) error {
 		for _, kind := range sortedKeys(snap.Unavailable) {
 			if !strings.HasPrefix(snap.Unavailable[kind], "not read") {
 				fmt.Fprintf(o.ErrOut, "warning: %s not checked: %s\n", kind, snap.Unavailable[kind])
+				reader.degraded = append(reader.degraded, snap.Unavailable[kind])
 			}
 		}
 		opts.Source, opts.Namespace, opts.ReadNamespaces = "cluster", scope, read
@@ -240,6 +241,9 @@ func (o *Options) Run(ctx context.Context) error {
 	}
 	if !rep.Verdict.OK {
 		return &cmdutil.ExitError{Code: cmdutil.ExitFindings, Silent: true, Err: errors.New(rep.Verdict.Summary)}
+	}
+	if reader != nil && len(reader.degraded) > 0 {
+		return cmdutil.Incomplete(fmt.Errorf("the check is incomplete: %d %s could not be done (see the warnings above)", len(reader.degraded), plural(len(reader.degraded), "read", "reads")))
 	}
 	return nil
 }

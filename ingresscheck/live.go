@@ -30,6 +30,9 @@ type clusterReader struct {
 	errOut io.Writer
 	reads  map[string]*diagnose.Reads
 	cfg    rules.Config
+	// degraded lists the reads that failed (each was printed as a warning): the check is then
+	// incomplete.
+	degraded []string
 }
 
 const pageSize = 500
@@ -126,6 +129,7 @@ func (cr *clusterReader) readsFor(ns string) *diagnose.Reads {
 	if r == nil {
 		r = diagnose.NewReads(cr.client, ns)
 		r.Rules = cr.cfg
+		r.TLSSecrets = true
 		cr.reads[ns] = r
 	}
 	return r
@@ -241,6 +245,10 @@ func (cr *clusterReader) controllers(ctx context.Context, s *snapshot.Snapshot) 
 		d := &dss[i]
 		sel, _ := metav1.LabelSelectorAsSelector(d.Spec.Selector)
 		ws = append(ws, Workload{Kind: "DaemonSet", Namespace: d.Namespace, Name: d.Name, TemplateLabels: d.Spec.Template.Labels, Selector: sel, Spec: &d.Spec.Template.Spec})
+	}
+	for _, w := range why {
+		fmt.Fprintf(cr.errOut, "warning: Ingress controllers not fully checked: %s\n", w)
+		cr.degraded = append(cr.degraded, w)
 	}
 	nsPods := map[string][]corev1.Pod{}
 	nsPodsWhy := map[string]string{}

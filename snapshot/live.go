@@ -28,6 +28,13 @@ type ClusterOptions struct {
 	MaxTLSSecrets int
 	// SkipNodes skips the cluster-scoped node LIST (lint does not need it).
 	SkipNodes bool
+	// SkipSecrets reads no Secret at all (the TLS rules then treat them as unknown): a diagnosis of
+	// one Service needs none, and reading other workloads' private keys is not its business.
+	SkipSecrets bool
+	// PodLabelSelector, when set, is sent with the pod LIST (a server-side label selector): only
+	// the pods it matches are read. Rules about other objects' pods then see a partial picture,
+	// so only findings about the objects that selector stands for are meaningful.
+	PodLabelSelector string
 }
 
 // FromCluster reads a snapshot from a cluster with one paginated LIST per kind (Services,
@@ -84,6 +91,7 @@ func FromCluster(ctx context.Context, cs kubernetes.Interface, opts ClusterOptio
 	}
 
 	pods, err := ListAll(ctx, opts.PageSize, func(ctx context.Context, lo metav1.ListOptions) ([]corev1.Pod, string, error) {
+		lo.LabelSelector = opts.PodLabelSelector
 		l, err := cs.CoreV1().Pods(ns).List(ctx, lo)
 		if err != nil {
 			return nil, "", err
@@ -161,7 +169,11 @@ func FromCluster(ctx context.Context, cs kubernetes.Interface, opts ClusterOptio
 		s.Unavailable["Node"] = "not read"
 	}
 
-	s.readTLSSecrets(ctx, cs, opts.MaxTLSSecrets)
+	if opts.SkipSecrets {
+		s.Unavailable["Secret"] = "not read (not needed)"
+	} else {
+		s.readTLSSecrets(ctx, cs, opts.MaxTLSSecrets)
+	}
 	// core/v1 Endpoints are not listed (deprecated since 1.33): manual Endpoints are mirrored into
 	// EndpointSlices, which the rules read.
 	s.Unavailable["Endpoints"] = "not read (deprecated API; the EndpointSlices mirrored from it are checked)"

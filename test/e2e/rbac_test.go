@@ -8,6 +8,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -315,6 +316,44 @@ func TestRBACDiagnose(t *testing.T) {
 		if r.ExitCode != 0 || strings.Contains(r.Stdout+r.Stderr, "forbidden") {
 			t.Errorf("diagnose --from exit %d:\n%s\n%s", r.ExitCode, r.Stdout, r.Stderr)
 		}
+		// the focused commands run on the same role
+		for _, args := range [][]string{{"dnscheck", "web"}, {"probes", "svc/web"}, {"probes", "deploy/web"}, {"probes", "deploy/web", "--run"}, {"cleanup"}} {
+			r = u.run(t, f, args...)
+			noCrash(t, r)
+			if r.ExitCode > 1 || strings.Contains(r.Stdout+r.Stderr, "forbidden") {
+				t.Errorf("%s: exit %d with exactly the diagnose role:\n%s\n%s", strings.Join(args, " "), r.ExitCode, r.Stdout, r.Stderr)
+			}
+		}
+		framework.AssertNoManagedPods(t, f.Namespace, 30*time.Second)
+	})
+	// a missing read degrades the checks that need it; the others still run and the report comes out
+	t.Run("without list pods", func(t *testing.T) {
+		u := newRBACUser(t, f, "diagnose.yaml", &permission{"list", "pods"})
+		r := u.run(t, f, "diagnose", "svc/web", "-o", "json")
+		noCrash(t, r)
+		if r.ExitCode != 3 {
+			t.Errorf("exit %d, want 3 (the report is incomplete)", r.ExitCode)
+		}
+		var rep struct {
+			Hops []struct{ ID, Status, Summary string }
+		}
+		if err := json.Unmarshal([]byte(r.Stdout), &rep); err != nil {
+			t.Fatalf("no JSON report on stdout: %v\n%s", err, r.Stdout)
+		}
+		got := map[string]string{}
+		for _, h := range rep.Hops {
+			got[h.ID] = h.Status + ": " + h.Summary
+		}
+		for id, want := range map[string]string{
+			"selector":     "skip: cannot read pods: forbidden: needs list on pods in namespace " + f.Namespace,
+			"endpoints":    "pass: 1 endpoint: 1 ready",
+			"dns":          "pass:",
+			"connectivity": "pass: the ClusterIP",
+		} {
+			if !strings.HasPrefix(got[id], want) {
+				t.Errorf("hop %s = %q, want it to start with %q", id, got[id], want)
+			}
+		}
 		framework.AssertNoManagedPods(t, f.Namespace, 30*time.Second)
 	})
 	for _, tt := range []struct {
@@ -366,11 +405,49 @@ func TestRBACExpose(t *testing.T) {
 		{permission{"patch", "services"}, []string{"expose", "deploy/web", "--port", "80:8080", "--name", "web2"}, "forbidden: needs create and patch on services in namespace " + f.Namespace}, // server-side apply of a new object needs both
 		{permission{"get", "deployments"}, []string{"expose", "deploy/web", "--port", "80:8080", "--name", "web3"}, "forbidden: needs get on deployments in namespace " + f.Namespace},
 		// server-side apply of a new object is also authorized as create
-		{permission{"create", "services"}, []string{"expose", "deploy/web", "--port", "80:8080", "--name", "web4"}, "forbidden"},
+		{permission{"create", "services"}, []string{"expose", "deploy/web", "--port", "80:8080", "--name", "web4"}, "forbidden: needs create and patch on services in namespace " + f.Namespace},
 	} {
 		t.Run("without "+tt.drop.verb+" "+tt.drop.resource, func(t *testing.T) {
 			u := newRBACUser(t, f, "expose.yaml", &tt.drop)
 			r := u.run(t, f, tt.args...)
+			noCrash(t, r)
+			if !strings.Contains(r.Stdout+r.Stderr, tt.want) {
+				t.Errorf("output does not say %q:\n%s\n%s", tt.want, r.Stdout, r.Stderr)
+			}
+			if r.ExitCode == 0 {
+				t.Errorf("exit 0 although %s %s was forbidden", tt.drop.verb, tt.drop.resource)
+			}
+		})
+	}
+}
+
+func TestRBACIngresscheck(t *testing.T) {
+	f := framework.New(t)
+	rbacFixture(f)
+	url := "http://web.example.test/"
+	t.Run("with the role", func(t *testing.T) {
+		u := newRBACUser(t, f, "ingresscheck.yaml", nil)
+		for _, args := range [][]string{{"ingresscheck", url}, {"ingresscheck", "ing/web"}, {"ingresscheck", url, "--probe"}} {
+			r := u.run(t, f, args...)
+			noCrash(t, r)
+			// the fixture's TLS Secret does not exist: a finding (exit 1) is expected, forbidden is not
+			if r.ExitCode > 1 || strings.Contains(r.Stdout+r.Stderr, "forbidden") {
+				t.Errorf("%s: exit %d with exactly the ingresscheck role:\n%s\n%s", strings.Join(args, " "), r.ExitCode, r.Stdout, r.Stderr)
+			}
+		}
+		framework.AssertNoManagedPods(t, f.Namespace, 30*time.Second)
+	})
+	for _, tt := range []struct {
+		drop permission
+		want string
+	}{
+		{permission{"get", "secrets"}, "forbidden: needs get on secrets in namespace " + f.Namespace},
+		{permission{"list", "ingresses"}, "forbidden: needs list on ingresses in"},
+		{permission{"list", "daemonsets"}, "forbidden: needs list on daemonsets in"},
+	} {
+		t.Run("without "+tt.drop.verb+" "+tt.drop.resource, func(t *testing.T) {
+			u := newRBACUser(t, f, "ingresscheck.yaml", &tt.drop)
+			r := u.run(t, f, "ingresscheck", url)
 			noCrash(t, r)
 			if !strings.Contains(r.Stdout+r.Stderr, tt.want) {
 				t.Errorf("output does not say %q:\n%s\n%s", tt.want, r.Stdout, r.Stderr)
