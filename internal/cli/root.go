@@ -38,6 +38,20 @@ Ingress, with checks run from inside the cluster. It ends with one root cause an
 		},
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// Runnable, so that an unknown command is a usage error (exit 2) rather than cobra's help
+		// with exit 0.
+		Args:                       cobra.ArbitraryArgs,
+		SuggestionsMinimumDistance: 2,
+		RunE: func(c *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return c.Help()
+			}
+			msg := fmt.Sprintf("unknown command %q for %q", args[0], c.DisplayName())
+			if s := c.SuggestionsFor(args[0]); len(s) > 0 {
+				msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t")
+			}
+			return cmdutil.UsageError("%s\nRun '%s --help' for usage.", msg, c.DisplayName())
+		},
 	}
 	root.SetIn(streams.In)
 	root.SetOut(streams.Out)
@@ -65,7 +79,24 @@ Ingress, with checks run from inside the cluster. It ends with one root cause an
 		newVersionCmd(streams),
 	)
 	registerLateCompletions(root, kube)
+	argsAreUsageErrors(root)
 	return root
+}
+
+// argsAreUsageErrors makes the positional-argument checks of every command return usage errors
+// (exit code 2, with a pointer to --help) instead of plain errors (exit code 3).
+func argsAreUsageErrors(c *cobra.Command) {
+	if check := c.Args; check != nil && c.HasParent() {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if err := check(cmd, args); err != nil {
+				return cmdutil.UsageError("%v\nSee '%s --help' for usage.", err, cmd.CommandPath())
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		argsAreUsageErrors(sub)
+	}
 }
 
 func newVersionCmd(streams genericiooptions.IOStreams) *cobra.Command {
