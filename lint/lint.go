@@ -10,6 +10,7 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"slices"
 	"strings"
 	"time"
 
@@ -183,9 +184,21 @@ func (o *Options) applyConfigFile(cmd *cobra.Command, path string) error {
 		}
 		o.CertExpiryWarning = d
 	}
-	o.Disable = append(o.Disable, fc.Disable...)
-	o.Enable = append(o.Enable, fc.Enable...)
+	// The file's lists come first and the flags override them, rule by rule: --disable X turns off
+	// a rule the file enables, --enable X turns on one it disables.
+	o.Enable, o.Disable = without(fc.Enable, o.Disable, o.Enable), without(fc.Disable, o.Enable, o.Disable)
 	return nil
+}
+
+// without returns the IDs of list that are not in drop, followed by add.
+func without(list, drop, add []string) []string {
+	out := make([]string, 0, len(list)+len(add))
+	for _, id := range list {
+		if !slices.Contains(drop, id) {
+			out = append(out, id)
+		}
+	}
+	return append(out, add...)
 }
 
 // Validate checks the options and derives the run configuration.

@@ -192,6 +192,26 @@ func TestConfigFile(t *testing.T) {
 	if _, _, code := runLint(t, "", "--config", cfg, "--fail-on", "error", "-f", "../examples/seed/broken/02-session-affinity.yaml"); code != 0 {
 		t.Errorf("--fail-on error should override failOn: info, exit code %d", code)
 	}
+	// rule by rule, the flags win over the file's lists
+	for _, tc := range []struct {
+		name, file string
+		flags      []string
+		wantRule   bool
+	}{
+		{name: "--disable beats the file's enable", file: "enable: [yaml-tabs]\n", flags: []string{"--disable", "yaml-tabs"}, wantRule: false},
+		{name: "--enable beats the file's disable", file: "disable: [yaml-tabs]\n", flags: []string{"--enable", "yaml-tabs"}, wantRule: true},
+		{name: "the file's disable applies without flags", file: "disable: [yaml-tabs]\n", wantRule: false},
+	} {
+		p := filepath.Join(dir, "rules.yaml")
+		if err := os.WriteFile(p, []byte(tc.file), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		args := append([]string{"--config", p, "-f", "../examples/seed/broken/02-session-affinity.yaml"}, tc.flags...)
+		stdout, _, _ := runLint(t, "", args...)
+		if got := strings.Contains(stdout, "yaml-tabs"); got != tc.wantRule {
+			t.Errorf("%s: yaml-tabs reported = %v, want %v\n%s", tc.name, got, tc.wantRule, stdout)
+		}
+	}
 	bad := filepath.Join(dir, "bad.yaml")
 	if err := os.WriteFile(bad, []byte("failOn: info\ndisabel: [x]\n"), 0o644); err != nil {
 		t.Fatal(err)
