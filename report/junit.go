@@ -24,10 +24,10 @@ type junitSuite struct {
 }
 
 type junitCase struct {
-	Name      string         `xml:"name,attr"`
-	Classname string         `xml:"classname,attr"`
-	Failures  []junitFailure `xml:"failure,omitempty"`
-	SystemOut string         `xml:"system-out,omitempty"`
+	Name      string        `xml:"name,attr"`
+	Classname string        `xml:"classname,attr"`
+	Failure   *junitFailure `xml:"failure,omitempty"`
+	SystemOut string        `xml:"system-out,omitempty"`
 }
 
 type junitFailure struct {
@@ -36,11 +36,13 @@ type junitFailure struct {
 	Text    string `xml:",chardata"`
 }
 
-// WriteJUnit writes the report as JUnit XML: one test suite per file, one test case per object
-// with findings; findings at or above failOn are failures, lower ones go to system-out. Objects
+// WriteJUnit writes the report as JUnit XML: one test suite per file, one test case per object and
+// rule with findings ("Service/shop/web service-selector-no-match"). A case fails when a finding
+// is at or above failOn, with exactly one <failure> (CI systems show only one: several findings
+// of the rule on the object are listed in its text); lower findings go to system-out. Objects
 // without findings are not listed (the summary counts them).
 func WriteJUnit(w io.Writer, r *LintReport, failOn Severity) error {
-	type key struct{ file, object string }
+	type key struct{ file, object, rule string }
 	cases := map[key]*junitCase{}
 	var order []key
 	for _, f := range r.Findings {
@@ -54,17 +56,20 @@ func WriteJUnit(w io.Writer, r *LintReport, failOn Severity) error {
 		} else if f.Location != nil {
 			obj = fmt.Sprintf("document %d", f.Location.Document)
 		}
-		k := key{file, obj}
+		k := key{file, obj, f.Rule}
 		c, ok := cases[k]
 		if !ok {
-			c = &junitCase{Name: obj, Classname: file}
+			c = &junitCase{Name: obj + " " + f.Rule, Classname: file}
 			cases[k] = c
 			order = append(order, k)
 		}
 		text := fmt.Sprintf("%s [%s] %s\nat %s\nfix: %s", f.Severity, f.Rule, f.Message, f.Location.String(), f.Remediation)
-		if failOn != 0 && f.Severity >= failOn {
-			c.Failures = append(c.Failures, junitFailure{Message: f.Rule + ": " + f.Message, Type: f.Severity.String(), Text: text})
-		} else {
+		switch {
+		case failOn != 0 && f.Severity >= failOn && c.Failure == nil:
+			c.Failure = &junitFailure{Message: f.Rule + ": " + f.Message, Type: f.Severity.String(), Text: text}
+		case failOn != 0 && f.Severity >= failOn:
+			c.Failure.Text += "\n\n" + text
+		default:
 			c.SystemOut = strings.TrimPrefix(c.SystemOut+"\n"+text, "\n")
 		}
 	}
@@ -80,7 +85,7 @@ func WriteJUnit(w io.Writer, r *LintReport, failOn Severity) error {
 		c := cases[k]
 		s.Cases = append(s.Cases, *c)
 		s.Tests++
-		if len(c.Failures) > 0 {
+		if c.Failure != nil {
 			s.Failures++
 		}
 	}

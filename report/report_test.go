@@ -67,3 +67,66 @@ func TestCountsAtOrAbove(t *testing.T) {
 		}
 	}
 }
+
+// TestJUnitOneFailurePerCase checks that every test case carries at most one <failure> (CI
+// systems show only the first): a case per object and rule, repeated findings in its text.
+func TestJUnitOneFailurePerCase(t *testing.T) {
+	pod := &ObjectRef{APIVersion: "v1", Kind: "Pod", Namespace: "default", Name: "d"}
+	loc := &Location{File: "m.yaml", Document: 1, Line: 1}
+	tests := []struct {
+		name      string
+		findings  []Finding
+		wantCases int
+		wantFails int
+		wantText  []string
+	}{
+		{
+			name: "two rules on one object: two cases",
+			findings: []Finding{
+				{Rule: "probe-multiple-handlers", Severity: Error, Message: "a", Object: pod, Location: loc},
+				{Rule: "probe-port-unknown", Severity: Error, Message: "b", Object: pod, Location: loc},
+			},
+			wantCases: 2, wantFails: 2,
+		},
+		{
+			name: "one rule twice on one object: one case, both in its failure text",
+			findings: []Finding{
+				{Rule: "probe-port-unknown", Severity: Error, Message: "container a", Object: pod, Location: loc},
+				{Rule: "probe-port-unknown", Severity: Error, Message: "container b", Object: pod, Location: loc},
+			},
+			wantCases: 1, wantFails: 1, wantText: []string{"container a", "container b"},
+		},
+		{
+			name: "below the threshold: a passing case with system-out",
+			findings: []Finding{
+				{Rule: "endpoints-deprecated", Severity: Info, Message: "deprecated", Object: pod, Location: loc},
+			},
+			wantCases: 1, wantFails: 0, wantText: []string{"<system-out>info [endpoints-deprecated] deprecated"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := WriteJUnit(&b, &LintReport{Findings: tc.findings}, Error); err != nil {
+				t.Fatal(err)
+			}
+			out := b.String()
+			if got := strings.Count(out, "<testcase "); got != tc.wantCases {
+				t.Errorf("%d test cases, want %d:\n%s", got, tc.wantCases, out)
+			}
+			if got := strings.Count(out, "<failure "); got != tc.wantFails {
+				t.Errorf("%d failures, want %d:\n%s", got, tc.wantFails, out)
+			}
+			for _, c := range strings.Split(out, "<testcase ")[1:] {
+				if strings.Count(c, "<failure ") > 1 {
+					t.Errorf("a test case has several failures:\n%s", c)
+				}
+			}
+			for _, w := range tc.wantText {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+}

@@ -110,10 +110,10 @@ func ValidateOutput(value string, allowed []string) error {
 	return UsageError("--output %q is not supported: use one of %s", value, strings.Join(allowed, ", "))
 }
 
-// ColorEnabled reports whether w is a terminal that wants colour: a TTY, NO_COLOR unset and
-// TERM not "dumb".
+// ColorEnabled reports whether w is a terminal that wants colour: a TTY, NO_COLOR unset or empty
+// (no-color.org) and TERM not "dumb".
 func ColorEnabled(w io.Writer) bool {
-	if _, ok := os.LookupEnv("NO_COLOR"); ok {
+	if os.Getenv("NO_COLOR") != "" {
 		return false
 	}
 	if os.Getenv("TERM") == "dumb" {
