@@ -279,6 +279,13 @@ func BuildExternalName(spec ServiceSpec, host string) (*corev1.Service, error) {
 	if errs := validation.IsDNS1123Subdomain(h); len(errs) > 0 {
 		return nil, fmt.Errorf("--to %q is not a valid DNS name: %s", host, strings.Join(errs, "; "))
 	}
+	labels := strings.Split(h, ".")
+	switch tld := labels[len(labels)-1]; {
+	case strings.Trim(tld, "0123456789") == "":
+		return nil, fmt.Errorf("--to %s looks like an incomplete IP address (a top-level domain is never all digits); an ExternalName is a DNS name such as api.example.com", host)
+	case h == "localhost" || strings.HasSuffix(h, ".localhost"):
+		return nil, fmt.Errorf("--to %s: localhost is the client's own loopback, not a name DNS can alias: every pod would connect to itself", host)
+	}
 	if errs := validation.IsDNS1035Label(spec.Name); len(errs) > 0 {
 		return nil, fmt.Errorf("service name %q is invalid: %s", spec.Name, strings.Join(errs, "; "))
 	}

@@ -404,6 +404,9 @@ func TestBuildExternalName(t *testing.T) {
 		{name: "an IPv6 address too", to: "2001:db8::1", wantErr: "is an IP address"},
 		{name: "not a DNS name", to: "api_example.com", wantErr: `--to "api_example.com" is not a valid DNS name`},
 		{name: "missing", to: "", wantErr: "--to is required"},
+		{name: "an incomplete IP address", to: "1.2.3", wantErr: "looks like an incomplete IP address"},
+		{name: "localhost", to: "localhost", wantErr: "localhost is the client's own loopback"},
+		{name: "a numeric label that is not the last is fine", to: "1.example.com", want: "1.example.com"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

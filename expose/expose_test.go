@@ -348,6 +348,9 @@ func TestValidateErrors(t *testing.T) {
 		{name: "headless NodePort", args: []string{"deploy/web", "--headless", "--type", "NodePort"}, wantErr: "--headless cannot be combined with --type NodePort"},
 		{name: "node port on ClusterIP", args: []string{"deploy/web", "--node-port", "30080"}, wantErr: "--node-port needs --type NodePort or LoadBalancer (a ClusterIP Service has no node ports)"},
 		{name: "traffic policy on ClusterIP", args: []string{"deploy/web", "--external-traffic-policy", "Local"}, wantErr: "--external-traffic-policy applies to traffic from outside the cluster: it needs --type NodePort or LoadBalancer"},
+		{name: "affinity timeout beyond int32", args: []string{"deploy/web", "--session-affinity", "ClientIP", "--session-affinity-timeout", "4294967297"}, wantErr: "the timeout must be between 1s and 24h (86400 seconds)"},
+		{name: "affinity timeout beyond a day", args: []string{"deploy/web", "--session-affinity", "ClientIP", "--session-affinity-timeout", "1000000h"}, wantErr: "the timeout must be between 1s and 24h (86400 seconds)"},
+		{name: "affinity timeout zero", args: []string{"deploy/web", "--session-affinity", "ClientIP", "--session-affinity-timeout", "0"}, wantErr: "the timeout must be between 1s and 24h"},
 		{name: "affinity timeout without affinity", args: []string{"deploy/web", "--session-affinity-timeout", "1h"}, wantErr: "--session-affinity-timeout needs --session-affinity ClientIP"},
 		{name: "cookie affinity", args: []string{"deploy/web", "--session-affinity", "Cookie"}, wantErr: `--session-affinity "Cookie": use None or ClientIP (a Service has no cookie affinity: that is an Ingress controller feature)`},
 		{name: "target ports do not match ports", args: []string{"deploy/web", "--port", "80,443", "--target-port", "http"}, wantErr: "--target-port gives 1 target for 2 --port values: give one per port, in the same order (or write --port PORT:TARGET)"},
@@ -473,7 +476,7 @@ func TestAfterCheckWithoutDiagnosis(t *testing.T) {
 		t.Fatalf("err %v", err)
 	}
 	if !strings.HasSuffix(stdout.String(), "to find out why, run: kubectl svc-doctor diagnose svc/web -n shop\n") ||
-		!strings.Contains(stderr.String(), "warning: the diagnosis could not run: forbidden") {
+		!strings.Contains(stderr.String(), "warning: the diagnosis of service/web could not run: forbidden") {
 		t.Errorf("stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
 	}
 }
@@ -534,5 +537,33 @@ func TestClientDryRunWithoutCluster(t *testing.T) {
 	cmd.SilenceErrors, cmd.SilenceUsage = true, true
 	if err := cmd.ExecuteContext(context.Background()); cmdutil.ExitCode(err) != cmdutil.ExitIncomplete {
 		t.Errorf("deploy/web without a cluster: %v (exit %d)", err, cmdutil.ExitCode(err))
+	}
+}
+
+// TestIngressWaitTimeoutRunsDiagnosis checks that an Ingress that gets no address is followed by
+// the diagnosis of its backend Services and a pointer to ingresscheck.
+func TestIngressWaitTimeoutRunsDiagnosis(t *testing.T) {
+	cs := fake.NewClientset(neighbours(t)...)
+	var stdout, stderr bytes.Buffer
+	o := NewOptions(genericiooptions.IOStreams{Out: &stdout, ErrOut: &stderr})
+	o.Kube, o.Namespace, o.Now = cs, "shop", func() time.Time { return testNow }
+	var diagnosed []string
+	o.Diagnose = func(_ context.Context, ns, svc string) (string, error) {
+		diagnosed = append(diagnosed, ns+"/"+svc)
+		return "verdict: " + ns + "/" + svc + " is healthy", nil
+	}
+	cmd := newCmd(o, nil)
+	cmd.SetArgs([]string{"ingress", "shop", "--class", "traefik", "--rule", "shop.example.com/api*=api:http", "--wait=200ms"})
+	cmd.SilenceErrors, cmd.SilenceUsage = true, true
+	if err := cmd.ExecuteContext(context.Background()); cmdutil.ExitCode(err) != 1 {
+		t.Fatalf("err %v, want exit 1 (no address)\n%s", err, stderr.String())
+	}
+	for _, w := range []string{"ingress/shop: no address after", "kubectl svc-doctor ingresscheck ing/shop -n shop", "verdict: shop/api is healthy"} {
+		if !strings.Contains(stdout.String(), w) {
+			t.Errorf("stdout lacks %q:\n%s", w, stdout.String())
+		}
+	}
+	if len(diagnosed) != 1 || diagnosed[0] != "shop/api" {
+		t.Errorf("diagnosed %v, want [shop/api]", diagnosed)
 	}
 }

@@ -263,19 +263,29 @@ func (o *Options) validateService(labelMap, annotations map[string]string) error
 	return nil
 }
 
-// parseSeconds reads a duration (3h, 90m) or a number of seconds.
+// maxAffinitySeconds is the longest session affinity timeout the API accepts (one day).
+const maxAffinitySeconds = 86400
+
+// parseSeconds reads a session affinity timeout: a duration (3h, 90m) or a number of seconds,
+// between 1 and 86400 (the API's range).
 func parseSeconds(s string) (int32, error) {
-	if n, err := strconv.Atoi(s); err == nil {
-		return int32(n), nil
+	var secs int64
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		secs = n
+	} else {
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return 0, fmt.Errorf("write a duration such as 3h or a number of seconds")
+		}
+		if d%time.Second != 0 {
+			return 0, fmt.Errorf("the timeout is counted in whole seconds")
+		}
+		secs = int64(d / time.Second)
 	}
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return 0, fmt.Errorf("write a duration such as 3h or a number of seconds")
+	if secs < 1 || secs > maxAffinitySeconds {
+		return 0, fmt.Errorf("the timeout must be between 1s and 24h (86400 seconds)")
 	}
-	if d%time.Second != 0 {
-		return 0, fmt.Errorf("the timeout is counted in whole seconds")
-	}
-	return int32(d / time.Second), nil
+	return int32(secs), nil
 }
 
 func (o *Options) validateIngress(labelMap, annotations map[string]string) error {

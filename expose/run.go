@@ -298,8 +298,13 @@ func (o *Options) after(ctx context.Context, plan *Plan, applied []runtime.Objec
 		}
 		if !res.OK {
 			fmt.Fprintf(out, "ingress/%s: no address after %s: no Ingress controller has picked it up (is its IngressClass served? kubectl get ingressclass)\n", ing.Name, roundDuration(res.Elapsed))
-			for _, b := range ingressServices(ing) {
-				fmt.Fprintf(out, "  to check backend service/%s: kubectl svc-doctor diagnose svc/%s -n %s\n", b, b, o.Namespace)
+			fmt.Fprintf(out, "to check the class, its controller and the routes, run: kubectl svc-doctor ingresscheck ing/%s -n %s\n", ing.Name, o.Namespace)
+			for i, b := range ingressServices(ing) {
+				if i == maxDiagnosed {
+					fmt.Fprintf(out, "(%d more backend Services not diagnosed)\n", len(ingressServices(ing))-i)
+					break
+				}
+				o.printDiagnosis(ctx, out, b)
 			}
 			return &cmdutil.ExitError{Code: cmdutil.ExitFindings, Silent: true, Err: fmt.Errorf("ingress/%s got no address", ing.Name)}
 		}
@@ -376,21 +381,30 @@ func (o *Options) endpointsFailed(ctx context.Context, out io.Writer, svc *corev
 		line += " (not ready: " + report.Sanitize(strings.Join(st.NotReady, ", ")) + ")"
 	}
 	fmt.Fprintln(out, line)
-	cmd := fmt.Sprintf("kubectl svc-doctor diagnose svc/%s -n %s", svc.Name, o.Namespace)
+	o.printDiagnosis(ctx, out, svc.Name)
+	return &cmdutil.ExitError{Code: cmdutil.ExitFindings, Silent: true, Err: fmt.Errorf("service/%s has no ready endpoint", svc.Name)}
+}
+
+// maxDiagnosed bounds the backend Services diagnosed after an Ingress got no address.
+const maxDiagnosed = 5
+
+// printDiagnosis runs the static diagnosis of service/name (when available) and prints its
+// verdict, with the command that runs the full trace.
+func (o *Options) printDiagnosis(ctx context.Context, out io.Writer, name string) {
+	cmd := fmt.Sprintf("kubectl svc-doctor diagnose svc/%s -n %s", name, o.Namespace)
 	if o.Diagnose == nil {
 		fmt.Fprintf(out, "to find out why, run: %s\n", cmd)
-	} else {
-		fmt.Fprintln(o.ErrOut, "diagnosing (static hops: no helper pod)...")
-		verdict, err := o.Diagnose(ctx, o.Namespace, svc.Name)
-		if err != nil {
-			fmt.Fprintf(o.ErrOut, "warning: the diagnosis could not run: %v\n", err)
-			fmt.Fprintf(out, "to find out why, run: %s\n", cmd)
-		} else {
-			for _, line := range strings.Split(verdict, "\n") {
-				fmt.Fprintln(out, report.Sanitize(line))
-			}
-			fmt.Fprintf(out, "for the full trace (DNS and traffic from inside the cluster), run: %s\n", cmd)
-		}
+		return
 	}
-	return &cmdutil.ExitError{Code: cmdutil.ExitFindings, Silent: true, Err: fmt.Errorf("service/%s has no ready endpoint", svc.Name)}
+	fmt.Fprintf(o.ErrOut, "diagnosing service/%s (static hops: no helper pod)...\n", name)
+	verdict, err := o.Diagnose(ctx, o.Namespace, name)
+	if err != nil {
+		fmt.Fprintf(o.ErrOut, "warning: the diagnosis of service/%s could not run: %v\n", name, err)
+		fmt.Fprintf(out, "to find out why, run: %s\n", cmd)
+		return
+	}
+	for _, line := range strings.Split(verdict, "\n") {
+		fmt.Fprintln(out, report.Sanitize(line))
+	}
+	fmt.Fprintf(out, "for the full trace (DNS and traffic from inside the cluster), run: %s\n", cmd)
 }

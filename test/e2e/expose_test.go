@@ -532,8 +532,22 @@ func TestExposeAfterCheckTimesOut(t *testing.T) {
 			t.Errorf("stdout lacks %q", w)
 		}
 	}
-	if !strings.Contains(res.Stdout, "kubectl svc-doctor diagnose svc/sick -n "+f.Namespace) && !strings.Contains(res.Stderr, "running the diagnosis") {
-		t.Errorf("neither the diagnosis nor the command to run it")
+	// the diagnosis ran and its verdict names the cause, with the probe's own message
+	for _, w := range []string{"diagnosis: fault at hop readiness", "503", "for the full trace (DNS and traffic from inside the cluster), run: kubectl svc-doctor diagnose svc/sick -n " + f.Namespace} {
+		if !strings.Contains(res.Stdout, w) {
+			t.Errorf("stdout lacks %q:\n%s", w, res.Stdout)
+		}
+	}
+
+	// an Ingress that no controller picks up: no address, then the backends' diagnosis
+	res = exposeRun(f, "ingress", "nowhere", "--class", "no-such-class", "--rule", "nowhere.svcdoc.test/=sick:80", "--wait=3s", "--force")
+	if res.ExitCode != 1 {
+		t.Errorf("ingress: exit %d, want 1 (no address)", res.ExitCode)
+	}
+	for _, w := range []string{"ingress/nowhere: no address after", "kubectl svc-doctor ingresscheck ing/nowhere -n " + f.Namespace, "diagnosis: fault at hop readiness"} {
+		if !strings.Contains(res.Stdout, w) {
+			t.Errorf("ingress: stdout lacks %q:\n%s", w, res.Stdout)
+		}
 	}
 }
 
