@@ -343,7 +343,7 @@ func (o *Options) runSummary(ctx context.Context) error {
 	}
 	sort.Strings(svcs)
 	rep := &SummaryReport{APIVersion: report.APIVersion, Kind: "DiagnoseSummary",
-		Tool: report.Tool{Name: "svc-doctor", Version: version.Version}, Namespace: scope, Static: true, Note: SummaryNote, Services: []ServiceSummary{}}
+		Tool: report.Tool{Name: "svc-doctor", Version: version.Current()}, Namespace: scope, Static: true, Note: SummaryNote, Services: []ServiceSummary{}}
 	faults, inconclusive := 0, 0
 	for _, k := range svcs {
 		ns, name, _ := strings.Cut(k, "/")

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -252,4 +253,28 @@ type blockingProvider struct{ a *blockingAgent }
 
 func (p *blockingProvider) Agent(context.Context) (Agent, *Source, error) {
 	return p.a, &Source{Description: "helper pod shop/x", Namespace: testNS}, nil
+}
+
+// TestHelperDeadlineOutlivesTimeout checks that the helper pod's activeDeadlineSeconds is never
+// shorter than the run it serves (--timeout plus a minute), and keeps the defaults otherwise.
+func TestHelperDeadlineOutlivesTimeout(t *testing.T) {
+	tests := []struct {
+		name    string
+		timeout time.Duration
+		keep    bool
+		want    time.Duration
+	}{
+		{name: "default timeout: default deadline", timeout: DefaultTimeout, want: 0},
+		{name: "a long timeout extends it", timeout: 30 * time.Minute, want: 31 * time.Minute},
+		{name: "kept helper: its own default", timeout: 30 * time.Minute, keep: true, want: 0},
+		{name: "kept helper, a timeout beyond an hour", timeout: 2 * time.Hour, keep: true, want: 2*time.Hour + time.Minute},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &HelperSession{Flags: HelperFlags{Timeout: tc.timeout, KeepHelper: tc.keep}}
+			if got := s.options().ActiveDeadline; got != tc.want {
+				t.Errorf("ActiveDeadline = %s, want %s", got, tc.want)
+			}
+		})
+	}
 }

@@ -50,7 +50,7 @@ type Stats struct {
 // NewReport assembles the report of a trace.
 func NewReport(st *State, steps []Step, total time.Duration, requests int64) *Report {
 	rep := &Report{APIVersion: report.APIVersion, Kind: "DiagnoseReport",
-		Tool:    report.Tool{Name: "svc-doctor", Version: version.Version},
+		Tool:    report.Tool{Name: "svc-doctor", Version: version.Current()},
 		Service: report.ObjectRef{APIVersion: "v1", Kind: "Service", Namespace: st.Namespace, Name: st.Name},
 		Port:    st.Port, Hops: []HopReport{}, Verdict: Conclude(steps),
 		Stats: Stats{Requests: requests, DurationMillis: total.Milliseconds()}}

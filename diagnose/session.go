@@ -100,13 +100,23 @@ func (s *HelperSession) options() helper.Options {
 	if s.Flags.Timeout > 0 && s.Flags.Timeout < start {
 		start = s.Flags.Timeout
 	}
+	// the pod's own deadline must outlive the run (--timeout may exceed the default)
+	var deadline time.Duration
+	base := helper.DefaultActiveDeadline
+	if s.Flags.KeepHelper {
+		base = helper.DefaultKeepActiveDeadline
+	}
+	if s.Flags.Timeout+time.Minute > base {
+		deadline = s.Flags.Timeout + time.Minute
+	}
 	return helper.Options{
+		ActiveDeadline:  deadline,
 		Namespace:       s.Namespace,
 		Image:           s.Flags.Image,
 		ImagePullPolicy: corev1.PullPolicy(s.Flags.ImagePullPolicy),
 		Keep:            s.Flags.KeepHelper,
 		RunID:           helper.NewRunID(),
-		Creator:         "kubectl-svc_doctor " + version.Version,
+		Creator:         "kubectl-svc_doctor " + version.Current(),
 		Reason:          s.Reason,
 		StartTimeout:    start,
 		TargetContainer: s.TargetContainer,

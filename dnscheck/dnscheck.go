@@ -198,7 +198,7 @@ func (o *Options) Run(ctx context.Context) (err error) {
 	if ferr := st.Fatal(); ferr != nil {
 		return cmdutil.Incomplete(ferr)
 	}
-	rep := &Report{APIVersion: report.APIVersion, Kind: "DNSCheckReport", Tool: report.Tool{Name: "svc-doctor", Version: version.Version},
+	rep := &Report{APIVersion: report.APIVersion, Kind: "DNSCheckReport", Tool: report.Tool{Name: "svc-doctor", Version: version.Current()},
 		Service: report.ObjectRef{APIVersion: "v1", Kind: "Service", Namespace: o.Namespace, Name: o.Name}}
 	if st.Service != nil {
 		dnsRep, res := diagnose.CheckDNS(ctx, st)

@@ -369,7 +369,7 @@ func Lint(snap *snapshot.Snapshot, cfg rules.Config) (*report.LintReport, error)
 	if err != nil {
 		return nil, err
 	}
-	rep := report.NewLintReport(report.Tool{Name: "svc-doctor", Version: version.Version})
+	rep := report.NewLintReport(report.Tool{Name: "svc-doctor", Version: version.Current()})
 	rep.Findings = append(rep.Findings, out.Findings...)
 	rep.Summary = report.Summary{Files: len(snap.Files), Objects: snap.Objects(), PassedThrough: len(snap.Other),
 		Rules: out.Rules, Suppressed: out.Suppressed}

@@ -225,7 +225,7 @@ func (o *Options) RunCmd(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	rep := &Report{APIVersion: report.APIVersion, Kind: "ProbesReport", Tool: report.Tool{Name: "svc-doctor", Version: version.Version},
+	rep := &Report{APIVersion: report.APIVersion, Kind: "ProbesReport", Tool: report.Tool{Name: "svc-doctor", Version: version.Current()},
 		Target: report.ObjectRef{Kind: kindName(o.Kind), Namespace: o.Namespace, Name: o.Name}, Probes: []ProbeConfig{}, Findings: []report.Finding{}, Pods: []PodReport{}}
 	if len(pods) == 0 {
 		rep.Verdict = diagnose.Verdict{Kind: diagnose.VerdictFault, RootCause: fmt.Sprintf("%s/%s selects no pod in namespace %s", o.Kind, o.Name, o.Namespace),

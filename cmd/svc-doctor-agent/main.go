@@ -54,7 +54,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		agent.Serve(ctx, *lifetime)
 		return 0
 	case agent.CheckArg:
-		code, err := agent.HandleCheck(ctx, stdin, stdout, &agent.Runner{Version: version.Version})
+		code, err := agent.HandleCheck(ctx, stdin, stdout, &agent.Runner{Version: version.Current()})
 		if err != nil {
 			fmt.Fprintf(stderr, "svc-doctor-agent check: %v\n", err)
 		}

@@ -31,6 +31,10 @@ type Info struct {
 
 var releaseVersion = regexp.MustCompile(`^v[0-9]+\.[0-9]+\.[0-9]+(-(alpha|beta|rc)\.?[0-9]*)?$`)
 
+// Current is the version reports and the helper pod carry: the stamp, or for an unstamped
+// `go install module@vX.Y.Z` build the module version Go recorded.
+func Current() string { return current() }
+
 // current returns the version: the stamp, or for an unstamped `go install module@vX.Y.Z` build the
 // module version Go recorded (so that such a build also defaults to a published helper image).
 func current() string {
