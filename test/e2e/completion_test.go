@@ -180,6 +180,10 @@ spec:
 	b.typeKeys("yaml-tabs", "kubectl svc-doctor lint --disable yaml-t", "Tab")
 	b.clearLine()
 
+	// a flag name
+	b.typeKeys("--fail-on ", "kubectl svc-doctor lint --fail-o", "Tab")
+	b.clearLine()
+
 	// namespaces from the cluster
 	prefix := f.Namespace[:len(f.Namespace)-3]
 	b.typeKeys("-n "+f.Namespace+" ", "kubectl svc-doctor lint --live -n "+prefix, "Tab")
