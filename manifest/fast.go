@@ -354,7 +354,7 @@ func (p *fparser) value(rest []byte, ind, line int, inMapping bool) *fnode {
 				return p.seq(ind) // "key:" followed by "- item" at the same indentation
 			}
 		}
-		return p.scalarNode(line+1, "null", true)
+		return p.scalarNode(line+1, "", true) // an empty value, as the general parser reads it: null
 	}
 	var n *fnode
 	switch rest[0] {

@@ -160,7 +160,7 @@ func parseAll(srcs []source) *Result {
 	res := &Result{}
 	for si, s := range srcs {
 		res.Files = append(res.Files, s.name)
-		for di, c := range splitDocuments(s.data) {
+		for di, c := range splitStream(s.data) {
 			jobs = append(jobs, job{si, di + 1, c})
 		}
 	}

@@ -44,7 +44,7 @@ type Object struct {
 // findings pay for this.
 func (o *Object) node() *yaml.Node {
 	o.once.Do(func() {
-		if o.item < 0 && o.TabWidth == 0 {
+		if fastPathEnabled && o.item < 0 && o.TabWidth == 0 {
 			if root, ok := fastParse(o.text); ok && root.kind == 'm' {
 				o.fast = root
 				return

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	yaml "go.yaml.in/yaml/v3"
 )
@@ -47,8 +48,15 @@ var yamlErrLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 // setting, then 8 (the terminal default) and 2.
 var tabWidths = []int{4, 8, 2}
 
-// Parse reads every document of one YAML or JSON stream. It never panics and never stops at a bad
-// document.
+// fastPathEnabled lets tests turn the fast path off, to compare the results of the general parser
+// alone with those of both.
+var fastPathEnabled = true
+
+// nullTag is the resolved tag of a null scalar ("null", "~", an empty value).
+const nullTag = "!!null"
+
+// Parse reads every document of one YAML stream or stream of JSON values, as kubectl does: null
+// and empty documents are skipped. It never panics and never stops at a bad document.
 func Parse(file string, data []byte) *Result {
 	return parseAll([]source{{file, data}})
 }
@@ -62,11 +70,14 @@ func parseDocument(file string, docIndex int, c chunk) (objs []*Object, probs []
 				Message: fmt.Sprintf("the YAML parser failed on this document: %v", r)})
 		}
 	}()
+	if c.problem != "" {
+		return nil, []Problem{{Rule: RuleYAMLSyntax, File: file, Doc: docIndex, Line: c.line, Message: c.problem}}
+	}
 	if isBlank(c.text) {
 		return nil, nil
 	}
 	text := c.text
-	if !isJSONish(text) {
+	if fastPathEnabled && !isJSONish(text) {
 		if o, probs, ok := fastObject(file, docIndex, c); ok {
 			if o == nil {
 				return nil, probs
@@ -106,6 +117,9 @@ func parseDocument(file string, docIndex int, c chunk) (objs []*Object, probs []
 	for root.Kind == yaml.AliasNode && root.Alias != nil {
 		root = root.Alias
 	}
+	if root.Kind == yaml.ScalarNode && root.ShortTag() == nullTag {
+		return nil, probs // "null", "~" or an empty document: kubectl skips it
+	}
 	if tabWidth > 0 && len(probs) > 0 { // name the object the recovered document holds
 		p := &probs[len(probs)-1]
 		p.Kind, _ = scalarAt(root, "kind")
@@ -113,6 +127,11 @@ func parseDocument(file string, docIndex int, c chunk) (objs []*Object, probs []
 		p.Name, _ = scalarAt(root, "metadata", "name")
 		p.Namespace, _ = scalarAt(root, "metadata", "namespace")
 		p.ObjLine = c.line + root.Line - 1
+	}
+	if root.Kind == yaml.ScalarNode && c.afterJSON {
+		probs = append(probs, Problem{Rule: RuleYAMLSyntax, File: file, Doc: docIndex, Line: c.line + root.Line - 1,
+			Message: "text after the JSON value is neither JSON nor a YAML object; kubectl rejects the stream here"})
+		return nil, probs
 	}
 	if root.Kind != yaml.MappingNode {
 		probs = append(probs, Problem{Rule: RuleInvalidDocument, File: file, Doc: docIndex, Line: c.line + root.Line - 1,
@@ -249,7 +268,67 @@ func syntaxProblem(file string, docIndex int, c chunk, err error) Problem {
 	} else {
 		msg = strings.TrimPrefix(msg, "yaml: ")
 	}
+	if isReaderError(msg) {
+		// the library names no line (or the line where an enclosing construct started) for a
+		// character it cannot read: find that character
+		if off, ok := badCharOffset(c.text); ok {
+			ls := bytes.LastIndexByte(c.text[:off], '\n') + 1
+			line = c.line + bytes.Count(c.text[:off], []byte("\n"))
+			what := fmt.Sprintf("byte 0x%02X", c.text[off])
+			if r, size := utf8.DecodeRune(c.text[off:]); size > 1 || r < utf8.RuneSelf {
+				what = fmt.Sprintf("character U+%04X", r)
+			}
+			msg += fmt.Sprintf(" (%s in column %d)", what, utf8.RuneCount(c.text[ls:off])+1)
+		}
+	}
 	return Problem{Rule: RuleYAMLSyntax, File: file, Doc: docIndex, Line: line, Message: msg + syntaxHint(msg)}
+}
+
+// readerErrors are the errors of the YAML library's reader: the input holds a byte sequence that
+// is not UTF-8 or a character YAML does not allow.
+var readerErrors = []string{
+	"invalid leading UTF-8 octet", "incomplete UTF-8 octet sequence", "invalid trailing UTF-8 octet",
+	"invalid length of a UTF-8 sequence", "invalid Unicode character", "control characters are not allowed",
+}
+
+// isReaderError reports whether a YAML error message is one of readerErrors.
+func isReaderError(msg string) bool {
+	for _, r := range readerErrors {
+		if strings.HasPrefix(msg, r) {
+			return true
+		}
+	}
+	return false
+}
+
+// badCharOffset returns the offset of the first character the YAML reader refuses in a UTF-8
+// document: an invalid or incomplete UTF-8 sequence, or a character outside YAML's printable set.
+// ok is false when there is none, or when the document is UTF-16 (it starts with that byte order
+// mark), whose offsets this does not follow.
+func badCharOffset(doc []byte) (off int, ok bool) {
+	if bytes.HasPrefix(doc, []byte{0xFE, 0xFF}) || bytes.HasPrefix(doc, []byte{0xFF, 0xFE}) {
+		return 0, false
+	}
+	for i := 0; i < len(doc); {
+		c := doc[i]
+		if c < utf8.RuneSelf {
+			if c == '\t' || c == '\n' || c == '\r' || c >= 0x20 && c < 0x7F {
+				i++
+				continue
+			}
+			return i, true
+		}
+		r, size := utf8.DecodeRune(doc[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			return i, true
+		case r == 0x85, r >= 0xA0 && r <= 0xD7FF, r >= 0xE000 && r <= 0xFFFD, r >= 0x10000 && r <= 0x10FFFF:
+			i += size
+		default:
+			return i, true
+		}
+	}
+	return 0, false
 }
 
 // firstFailingLine narrows a parser error down to the line that breaks the document: the YAML
@@ -287,6 +366,10 @@ func syntaxHint(msg string) string {
 		return " (a flow sequence or mapping is not closed)"
 	case strings.Contains(msg, "could not find expected ':'"):
 		return " (a key is missing its \": \" or a multi-line value is not indented)"
+	case strings.Contains(msg, "UTF-8"), strings.Contains(msg, "invalid Unicode character"):
+		return " (the file is not UTF-8: convert it, for example with iconv -f latin1 -t utf-8, or remove the byte)"
+	case strings.Contains(msg, "control characters are not allowed"):
+		return " (remove the character, or write it as an escape such as \\u0007 in a double-quoted string)"
 	}
 	return ""
 }
