@@ -69,6 +69,13 @@ type checker struct {
 	// classProblems caches the problems shared by every route of a class.
 	classProblems map[string][]string
 	classWarnings map[string][]string
+	// class is the effective class of every Ingress (rules.EffectiveClass, computed once).
+	class map[*snapshot.Ingress]string
+	// tlsHosts indexes the spec.tls entries of each class by host (see tlsEntry), built on first use.
+	tlsHosts map[string]map[string][]tlsRef
+	// classless caches classlessController.
+	classless     *ControllerInfo
+	classlessDone bool
 }
 
 // Check simulates target against the snapshot. It fails only for an Ingress that does not
@@ -84,11 +91,13 @@ func Check(snap *snapshot.Snapshot, t Target, opts CheckOptions) (*Report, error
 	c := &checker{snap: snap, opts: opts, now: opts.Rules.Now, ings: map[string]*snapshot.Ingress{},
 		findings: out.Findings, shown: map[string]bool{}, diagnosed: map[string]*diagnose.Verdict{},
 		classProblems: map[string][]string{}, classWarnings: map[string][]string{},
+		class: map[*snapshot.Ingress]string{}, tlsHosts: map[string]map[string][]tlsRef{},
 		rep: &Report{APIVersion: report.APIVersion, Kind: Kind, Tool: opts.Tool, Source: opts.Source, Target: t.Raw,
 			Routes: []RouteCheck{}, Findings: []report.Finding{}}}
 	for _, ing := range snap.Ingresses {
 		c.ings[ing.Namespace+"/"+ing.Name] = ing
-		c.routes = append(c.routes, ingressroute.Routes(ing.Ingress, rules.EffectiveClass(snap, ing))...)
+		c.class[ing] = rules.EffectiveClass(snap, ing)
+		c.routes = append(c.routes, ingressroute.Routes(ing.Ingress, c.class[ing])...)
 	}
 	switch {
 	case t.URL != nil:
@@ -101,6 +110,16 @@ func Check(snap *snapshot.Snapshot, t Target, opts CheckOptions) (*Report, error
 	c.collectFindings()
 	c.verdict(t)
 	return c.rep, nil
+}
+
+// classOf is the effective class of ing.
+func (c *checker) classOf(ing *snapshot.Ingress) string {
+	cls, ok := c.class[ing]
+	if !ok {
+		cls = rules.EffectiveClass(c.snap, ing)
+		c.class[ing] = cls
+	}
+	return cls
 }
 
 func (c *checker) ingressOf(r ingressroute.Route) *snapshot.Ingress {
@@ -141,7 +160,7 @@ func (c *checker) checkURL(req *Request) {
 	}
 	// Ingresses of the class that name the host (TLS entries, other paths) are part of the picture
 	for _, ing := range c.snap.Ingresses {
-		if rules.EffectiveClass(c.snap, ing) != cls {
+		if c.classOf(ing) != cls {
 			continue
 		}
 		for _, r := range ing.Spec.Rules {
@@ -160,18 +179,29 @@ func (c *checker) checkURL(req *Request) {
 		c.rep.Routes = append(c.rep.Routes, rc)
 		return
 	}
-	// no rule matches: the default backend of the class, if any Ingress has one
+	// no rule matches: the default backend of the class, if an Ingress has one the controller honours
+	traefik := c.isTraefik(cls)
 	var defs []*snapshot.Ingress
+	var ignored []string
 	for _, ing := range c.snap.Ingresses {
-		if ing.Spec.DefaultBackend != nil && rules.EffectiveClass(c.snap, ing) == cls {
-			defs = append(defs, ing)
+		if ing.Spec.DefaultBackend == nil || c.classOf(ing) != cls {
+			continue
 		}
+		if traefik && len(ing.Spec.Rules) > 0 {
+			c.show("Ingress", ing.Namespace, ing.Name)
+			ignored = append(ignored, traefikIgnoresDefault(ing))
+			continue
+		}
+		defs = append(defs, ing)
 	}
+	sort.Strings(ignored)
 	if len(defs) == 0 {
 		rc := RouteCheck{Class: cls, Host: req.Host, Path: req.Path, Default: true,
 			Problems: []string{fmt.Sprintf("no rule of class %s matches %s%s: the controller's own default backend answers (404)", classText(cls), req.Host, req.Path)}}
 		rc.Problems = append(rc.Problems, c.classProblems[cls]...)
-		if c.isTraefik(cls) {
+		rc.Warnings = append(rc.Warnings, ignored...)
+		rc.Warnings = append(rc.Warnings, c.classWarnings[cls]...)
+		if traefik {
 			c.traefikView(&rc, cls, inClass, req.Host, req.Path, nil)
 		}
 		c.rep.Routes = append(c.rep.Routes, rc)
@@ -179,7 +209,12 @@ func (c *checker) checkURL(req *Request) {
 	}
 	sortOldestFirst(defs)
 	rc := c.defaultCheck(defs[0], req.Host, urlTLSMode(https))
-	rc.Warnings = append(rc.Warnings, fmt.Sprintf("no rule matches %s%s: the request goes to the default backend of ingress %s/%s (Traefik only honours the default backend of an Ingress without rules)", req.Host, req.Path, defs[0].Namespace, defs[0].Name))
+	if traefik {
+		rc.Warnings = append(rc.Warnings, fmt.Sprintf("no rule matches %s%s: Traefik sends the request to the default backend of ingress %s/%s, an Ingress without rules (Traefik's default router, of the lowest priority)", req.Host, req.Path, defs[0].Namespace, defs[0].Name))
+	} else {
+		rc.Warnings = append(rc.Warnings, fmt.Sprintf("no rule matches %s%s: by the Ingress specification the request goes to the default backend of ingress %s/%s; svc-doctor does not model how %s treats spec.defaultBackend (Traefik, for one, ignores it on an Ingress that has rules)", req.Host, req.Path, defs[0].Namespace, defs[0].Name, c.controllerText(cls)))
+	}
+	rc.Warnings = append(rc.Warnings, ignored...)
 	if len(defs) > 1 {
 		var names []string
 		for _, d := range defs {
@@ -187,7 +222,48 @@ func (c *checker) checkURL(req *Request) {
 		}
 		rc.Warnings = append(rc.Warnings, fmt.Sprintf("%d Ingresses of class %s set a default backend (%s): the controller uses only one of them", len(defs), classText(cls), strings.Join(names, ", ")))
 	}
+	if traefik {
+		c.traefikView(&rc, cls, inClass, req.Host, req.Path, nil)
+	}
 	c.rep.Routes = append(c.rep.Routes, rc)
+}
+
+// traefikIgnoresDefault is the warning for the default backend of an Ingress with rules, which
+// Traefik's Kubernetes Ingress provider leaves out (it builds its default router only from an
+// Ingress without rules).
+func traefikIgnoresDefault(ing *snapshot.Ingress) string {
+	field := "spec.defaultBackend"
+	if ing.Legacy {
+		field = "spec.backend"
+	}
+	return fmt.Sprintf("ingress %s/%s has rules, so Traefik ignores its %s: Traefik only honours the default backend of an Ingress without rules", ing.Namespace, ing.Name, field)
+}
+
+// traefikDefault returns the Ingress of cls whose default backend Traefik serves when no router
+// matches: the oldest one without rules (Traefik keeps the first it reads), nil when none.
+func (c *checker) traefikDefault(cls string) *snapshot.Ingress {
+	var defs []*snapshot.Ingress
+	for _, ing := range c.snap.Ingresses {
+		if ing.Spec.DefaultBackend != nil && len(ing.Spec.Rules) == 0 && c.classOf(ing) == cls {
+			defs = append(defs, ing)
+		}
+	}
+	if len(defs) == 0 {
+		return nil
+	}
+	sortOldestFirst(defs)
+	return defs[0]
+}
+
+// controllerText names the controller of cls for messages.
+func (c *checker) controllerText(cls string) string {
+	if ic := c.ingressClass(cls); ic != nil && ic.Spec.Controller != "" {
+		if k := lookupKnown(ic.Spec.Controller); k != nil {
+			return k.name
+		}
+		return "controller " + ic.Spec.Controller
+	}
+	return "the controller"
 }
 
 // traefikView works out where Traefik really sends the request (see traefik.go) and records it
@@ -211,6 +287,14 @@ func (c *checker) traefikView(rc *RouteCheck, cls string, routes []ingressroute.
 		return
 	case !ok:
 		rc.controllerSet = true
+		if d := c.traefikDefault(cls); d != nil {
+			if alt := c.defaultCheck(d, host, tlsHTTP); !alt.backendBroken {
+				rc.controllerService = alt.Backend.Service
+				rc.ControllerRoute = fmt.Sprintf("ingress %s/%s %s -> %s", d.Namespace, d.Name, alt.Field, backendSummary(alt.Backend))
+				rc.Warnings = append(rc.Warnings, fmt.Sprintf("Traefik leaves this route out of its configuration (its backend is broken) and no other router matches: its default router sends the request to %s", rc.ControllerRoute))
+				return
+			}
+		}
 		rc.ControllerRoute = "none (Traefik answers 404)"
 		rc.Warnings = append(rc.Warnings, "Traefik leaves this route out of its configuration (its backend is broken) and no other router matches: it answers 404")
 		return
@@ -238,6 +322,9 @@ func (c *checker) traefikView(rc *RouteCheck, cls string, routes []ingressroute.
 }
 
 func (c *checker) isTraefik(cls string) bool {
+	if cls == "" { // no class and no default IngressClass: the Traefik that serves those, if any
+		return c.snap.HasKind("IngressClass") && len(c.defaultClasses()) == 0 && c.classlessController() != nil
+	}
 	ic := c.ingressClass(cls)
 	return ic != nil && ic.Spec.Controller == traefikController
 }
@@ -370,7 +457,22 @@ func (c *checker) addController(cls string) {
 		case len(defaults) > 1:
 			probs = append(probs, fmt.Sprintf("the Ingress has no ingressClassName and %d IngressClasses claim to be the default (%s): which controller serves it is undefined; set spec.ingressClassName", len(defaults), strings.Join(defaults, ", ")))
 		case classesKnown:
-			probs = append(probs, "the Ingress has no ingressClassName and there is no default IngressClass: no controller serves it, it will never get an address")
+			// Traefik's provider takes an Ingress without class when its own ingressClass option is
+			// empty (the default); ingress-nginx only with --watch-ingress-without-class
+			w := "no class and no default IngressClass: only controllers that serve class-less Ingresses (Traefik does by default; ingress-nginx does not unless --watch-ingress-without-class) pick it up"
+			info := c.classlessController()
+			if info == nil {
+				warns = append(warns, w+"; svc-doctor found no Traefik that does")
+				return
+			}
+			var ws []string
+			for _, wl := range info.Workloads {
+				ws = append(ws, strings.ToLower(wl.Kind)+" "+wl.Namespace+"/"+wl.Name)
+			}
+			warns = append(warns, w+"; Traefik ("+strings.Join(ws, ", ")+") serves it")
+			if !info.readyPods() {
+				probs = append(probs, "the Traefik that serves Ingresses without class has no ready pod: nothing answers for them")
+			}
 		default:
 			warns = append(warns, "the Ingress has no class and the input has no IngressClass: it relies on the cluster's default class")
 		}
@@ -393,7 +495,7 @@ func (c *checker) addController(cls string) {
 	}
 	info, ok := c.opts.Controllers[cls]
 	if !ok {
-		info = c.controllerFromTemplates(ic)
+		info = c.controllerFromTemplates(ic.Name, ic.Spec.Controller)
 	}
 	c.rep.Controllers = append(c.rep.Controllers, info)
 	if info.Checked && !info.Found {
@@ -413,6 +515,40 @@ func (c *checker) addController(cls string) {
 	}
 }
 
+// classlessController returns the Traefik that serves Ingresses without class (its Kubernetes
+// Ingress provider takes them when its ingressClass option is empty, the default), nil when none
+// was found: live, among the controllers found for the IngressClasses; offline, among the
+// Deployments and DaemonSets of the manifests. It is recorded in the report's controllers (class "").
+func (c *checker) classlessController() *ControllerInfo {
+	if c.classlessDone {
+		return c.classless
+	}
+	c.classlessDone = true
+	var info ControllerInfo
+	if c.snap.Live {
+		names := make([]string, 0, len(c.opts.Controllers))
+		for n := range c.opts.Controllers {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			if ci := c.opts.Controllers[n]; ci.Controller == traefikController && ci.Found && ci.classless {
+				info = ci
+				break
+			}
+		}
+	} else {
+		info = c.controllerFromTemplates("", traefikController)
+	}
+	if !info.Found {
+		return nil
+	}
+	info.Class, info.Message = "", "serves Ingresses without class"
+	c.rep.Controllers = append(c.rep.Controllers, info)
+	c.classless = &info
+	return c.classless
+}
+
 // readyPods reports whether any listed controller pod is ready (true when pods were not listed).
 func (ci ControllerInfo) readyPods() bool {
 	listed := false
@@ -430,7 +566,7 @@ func (ci ControllerInfo) readyPods() bool {
 // classAddress is a status address of any Ingress of cls ("" when none has one).
 func (c *checker) classAddress(cls string) string {
 	for _, ing := range c.snap.Ingresses {
-		if rules.EffectiveClass(c.snap, ing) != cls {
+		if c.classOf(ing) != cls {
 			continue
 		}
 		for _, lb := range ing.Status.LoadBalancer.Ingress {
@@ -445,10 +581,11 @@ func (c *checker) classAddress(cls string) string {
 	return ""
 }
 
-// controllerFromTemplates looks for the controller among the pod templates of the manifests.
-func (c *checker) controllerFromTemplates(ic *snapshot.IngressClass) ControllerInfo {
-	info := ControllerInfo{Class: ic.Name, Controller: ic.Spec.Controller}
-	if k := lookupKnown(ic.Spec.Controller); k != nil {
+// controllerFromTemplates looks for the controller of class (controller string) among the pod
+// templates of the manifests; class "" looks for one that serves Ingresses without class.
+func (c *checker) controllerFromTemplates(class, controller string) ControllerInfo {
+	info := ControllerInfo{Class: class, Controller: controller}
+	if k := lookupKnown(controller); k != nil {
 		info.Name = k.name
 	}
 	if c.snap.Live {
@@ -462,7 +599,7 @@ func (c *checker) controllerFromTemplates(ic *snapshot.IngressClass) ControllerI
 			continue
 		}
 		cw := Workload{Kind: kind, Namespace: w.Src.Ref.Namespace, Name: w.Src.Ref.Name, TemplateLabels: w.Labels, Selector: w.Selector, Spec: w.Spec}
-		why, ex := matchWorkload(cw, ic.Name, ic.Spec.Controller)
+		why, ex := matchWorkload(cw, class, controller)
 		if ex != "" {
 			excluded = append(excluded, ex)
 		}
@@ -471,6 +608,7 @@ func (c *checker) controllerFromTemplates(ic *snapshot.IngressClass) ControllerI
 		}
 		info.Found, info.Checked = true, true
 		info.strictPrefix = info.strictPrefix || strictPrefixArg(w.Spec)
+		info.classless = info.classless || servesClassless(w.Spec)
 		info.Workloads = append(info.Workloads, ControllerWorkload{Kind: kind, Namespace: cw.Namespace, Name: cw.Name, Image: firstImage(w.Spec), Why: why})
 		var svcs []corev1.Service
 		for _, s := range c.snap.Services {
@@ -482,7 +620,7 @@ func (c *checker) controllerFromTemplates(ic *snapshot.IngressClass) ControllerI
 	case info.Found:
 		info.Message = "found in the manifests"
 	default:
-		info.Message = "not checked offline: the manifests hold no workload of controller " + ic.Spec.Controller
+		info.Message = "not checked offline: the manifests hold no workload of controller " + controller
 		if len(excluded) > 0 {
 			info.Message += " (" + strings.Join(excluded, "; ") + ")"
 		}
@@ -514,17 +652,23 @@ func (c *checker) checkIngresses(t Target) error {
 			}
 		}
 	}
-	byClass := map[string][]ingressroute.Route{}
-	for _, r := range c.routes {
-		byClass[r.Class] = append(byClass[r.Class], r)
-	}
+	// the cross-Ingress analyses run once over every route, then are looked up per Ingress
 	shadows := map[string]ingressroute.Shadow{}
+	shadowsOf := map[string][]ingressroute.Shadow{} // by ns/name of either Ingress
 	for _, s := range ingressroute.NeverWins(c.routes) {
 		shadows[routeID(s.Route)] = s
+		shadowsOf[s.Route.Namespace+"/"+s.Route.Ingress] = append(shadowsOf[s.Route.Namespace+"/"+s.Route.Ingress], s)
+		if by := s.By.Namespace + "/" + s.By.Ingress; by != s.Route.Namespace+"/"+s.Route.Ingress {
+			shadowsOf[by] = append(shadowsOf[by], s)
+		}
+	}
+	hostShadows := map[string][]ingressroute.HostShadow{} // by ns/name of the shadowed Ingress
+	for _, hs := range ingressroute.HostShadows(c.routes) {
+		hostShadows[hs.Route.Namespace+"/"+hs.Route.Ingress] = append(hostShadows[hs.Route.Namespace+"/"+hs.Route.Ingress], hs)
 	}
 	for _, ing := range ings {
 		c.show("Ingress", ing.Namespace, ing.Name)
-		cls := rules.EffectiveClass(c.snap, ing)
+		cls := c.classOf(ing)
 		c.addController(cls)
 		for _, r := range ingressroute.Routes(ing.Ingress, cls) {
 			rc := c.routeCheck(r, r.Host, tlsRoute)
@@ -535,26 +679,28 @@ func (c *checker) checkIngresses(t Target) error {
 			c.rep.Routes = append(c.rep.Routes, rc)
 		}
 		if ing.Spec.DefaultBackend != nil {
-			c.rep.Routes = append(c.rep.Routes, c.defaultCheck(ing, "", tlsRoute))
+			rc := c.defaultCheck(ing, "", tlsRoute)
+			if len(ing.Spec.Rules) > 0 && c.isTraefik(cls) {
+				rc.Warnings = append(rc.Warnings, traefikIgnoresDefault(ing))
+			}
+			c.rep.Routes = append(c.rep.Routes, rc)
 		}
 		if len(ing.Spec.Rules) == 0 && ing.Spec.DefaultBackend == nil {
 			c.rep.Routes = append(c.rep.Routes, RouteCheck{Ingress: ingRef(ing), Class: cls, Field: "spec",
 				Problems: []string{"the Ingress has neither rules nor a default backend: it routes nothing"}})
 		}
 		// other Ingresses that shadow this one, or that this one shadows, are part of the picture
-		for _, s := range shadows {
-			if s.By.Namespace == ing.Namespace && s.By.Ingress == ing.Name {
-				c.show("Ingress", s.Route.Namespace, s.Route.Ingress)
-			}
-			if s.Route.Namespace == ing.Namespace && s.Route.Ingress == ing.Name {
-				c.show("Ingress", s.By.Namespace, s.By.Ingress)
-			}
+		for _, s := range shadowsOf[ing.Namespace+"/"+ing.Name] {
+			c.show("Ingress", s.Route.Namespace, s.Route.Ingress)
+			c.show("Ingress", s.By.Namespace, s.By.Ingress)
 		}
-		for _, hs := range ingressroute.HostShadows(byClass[cls]) {
-			if hs.Route.Namespace == ing.Namespace && hs.Route.Ingress == ing.Name {
-				c.rep.Notes = append(c.rep.Notes, fmt.Sprintf("ingress %s/%s %s (%s %s for any host) does not serve host %s: requests to %s%s go to %s, because a rule for that host is matched before any path",
-					ing.Namespace, ing.Name, hs.Route.Field(), hs.Route.PathType, hs.Route.Path, hostText(hs.Host), hostText(hs.Host), hs.Path, hs.By))
+		for _, hs := range hostShadows[ing.Namespace+"/"+ing.Name] {
+			scope := "any host"
+			if hs.Route.Host != "" {
+				scope = "host " + hs.Route.Host
 			}
+			c.rep.Notes = append(c.rep.Notes, fmt.Sprintf("ingress %s/%s %s (%s %s for %s) does not serve host %s: requests to %s%s go to %s, because a rule for that host is matched before any path",
+				ing.Namespace, ing.Name, hs.Route.Field(), hs.Route.PathType, hs.Route.Path, scope, hostText(hs.Host), hostText(hs.Host), hs.Path, hs.By))
 		}
 	}
 	return nil
@@ -607,7 +753,7 @@ func (c *checker) routeCheck(r ingressroute.Route, tlsHost string, mode tlsMode)
 }
 
 func (c *checker) defaultCheck(ing *snapshot.Ingress, tlsHost string, mode tlsMode) RouteCheck {
-	cls := rules.EffectiveClass(c.snap, ing)
+	cls := c.classOf(ing)
 	field := "spec.defaultBackend"
 	if ing.Legacy {
 		field = "spec.backend"
@@ -985,35 +1131,94 @@ func (c *checker) fillTLS(rc *RouteCheck, self *snapshot.Ingress, cls, host stri
 	}
 }
 
-// tlsEntry returns the Ingress and index of the spec.tls entry that covers host, preferring self.
+// tlsRef is a spec.tls entry: entry ti of ing, the order-th Ingress of its class (oldest first).
+type tlsRef struct {
+	ing       *snapshot.Ingress
+	ti, order int
+}
+
+// tlsEntryHosts are the hosts a spec.tls entry covers: its hosts, or without any the Ingress's
+// own rule hosts.
+func tlsEntryHosts(ing *snapshot.Ingress, ti int) []string {
+	hosts := ing.Spec.TLS[ti].Hosts
+	if len(hosts) == 0 {
+		for _, r := range ing.Spec.Rules {
+			hosts = append(hosts, r.Host)
+		}
+	}
+	return hosts
+}
+
+// tlsCovers reports whether a spec.tls host h covers the request host.
+func tlsCovers(h, host string) bool {
+	return h != "" && (strings.EqualFold(h, host) || (!strings.HasPrefix(host, "*.") && ingressroute.HostMatches(h, host)))
+}
+
+// tlsEntry returns the Ingress and index of the spec.tls entry that covers host, preferring self,
+// then the oldest Ingress of cls.
 func (c *checker) tlsEntry(self *snapshot.Ingress, cls, host string) (*snapshot.Ingress, int) {
-	order := []*snapshot.Ingress{self}
-	others := append([]*snapshot.Ingress(nil), c.snap.Ingresses...)
-	sortOldestFirst(others)
-	for _, ing := range others {
-		if ing != self && rules.EffectiveClass(c.snap, ing) == cls {
-			order = append(order, ing)
-		}
-	}
-	for _, ing := range order {
-		if ing == nil {
-			continue
-		}
-		for ti, t := range ing.Spec.TLS {
-			hosts := t.Hosts
-			if len(hosts) == 0 { // an entry without hosts covers the Ingress's own hosts
-				for _, r := range ing.Spec.Rules {
-					hosts = append(hosts, r.Host)
-				}
-			}
-			for _, h := range hosts {
-				if h != "" && (strings.EqualFold(h, host) || (!strings.HasPrefix(host, "*.") && ingressroute.HostMatches(h, host))) {
-					return ing, ti
+	if self != nil {
+		for ti := range self.Spec.TLS {
+			for _, h := range tlsEntryHosts(self, ti) {
+				if tlsCovers(h, host) {
+					return self, ti
 				}
 			}
 		}
 	}
-	return nil, 0
+	idx := c.tlsIndex(cls)
+	keys := []string{ingressroute.NormalizeHost(host)}
+	if n := keys[0]; !strings.HasPrefix(host, "*.") {
+		if d := strings.IndexByte(n, '.'); d > 0 {
+			keys = append(keys, "*"+n[d:])
+		}
+	}
+	var best *tlsRef
+	for _, k := range keys {
+		for i, ref := range idx[k] {
+			if ref.ing == self || (best != nil && (ref.order > best.order || ref.order == best.order && ref.ti >= best.ti)) {
+				continue
+			}
+			for _, h := range tlsEntryHosts(ref.ing, ref.ti) {
+				if tlsCovers(h, host) {
+					best = &idx[k][i]
+					break
+				}
+			}
+		}
+	}
+	if best == nil {
+		return nil, 0
+	}
+	return best.ing, best.ti
+}
+
+// tlsIndex maps the normalized hosts of the spec.tls entries of cls to the entries.
+func (c *checker) tlsIndex(cls string) map[string][]tlsRef {
+	if idx, ok := c.tlsHosts[cls]; ok {
+		return idx
+	}
+	idx := map[string][]tlsRef{}
+	var ings []*snapshot.Ingress
+	for _, ing := range c.snap.Ingresses {
+		if len(ing.Spec.TLS) > 0 && c.classOf(ing) == cls {
+			ings = append(ings, ing)
+		}
+	}
+	sortOldestFirst(ings)
+	for order, ing := range ings {
+		for ti := range ing.Spec.TLS {
+			seen := map[string]bool{}
+			for _, h := range tlsEntryHosts(ing, ti) {
+				if k := ingressroute.NormalizeHost(h); h != "" && !seen[k] {
+					seen[k] = true
+					idx[k] = append(idx[k], tlsRef{ing: ing, ti: ti, order: order})
+				}
+			}
+		}
+	}
+	c.tlsHosts[cls] = idx
+	return idx
 }
 
 // leafCert parses the first certificate of a PEM bundle (nil when there is none).

@@ -15,6 +15,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/svc-doctor/svc-doctor/agent"
 	"github.com/svc-doctor/svc-doctor/internal/cmdutil"
 	"github.com/svc-doctor/svc-doctor/manifest"
 	"github.com/svc-doctor/svc-doctor/rules"
@@ -87,6 +88,7 @@ func TestGolden(t *testing.T) {
 		{name: "exact path beats the prefix", args: append([]string{"https://shop.example.com/api/v1/health", "-o", "wide"}, shopFiles...), golden: "shop-health-wide.txt"},
 		{name: "wildcard host", args: append([]string{"https://a.shop.example.com/x"}, shopFiles...), golden: "shop-wildcard.txt"},
 		{name: "wildcard covers one label only", args: append([]string{"http://b.a.shop.example.com/api"}, shopFiles...), golden: "shop-two-labels.txt"},
+		{name: "normalised path", args: append([]string{"https://shop.example.com//api/x/../v1/health"}, shopFiles...), golden: "shop-normalised.txt"},
 		{name: "json envelope", args: append([]string{"https://shop.example.com/api", "-o", "json"}, shopFiles...), golden: "shop-api.json"},
 		{name: "every route of the namespace", args: append([]string{"-n", "shop"}, shopFiles...), golden: "shop-all.txt"},
 		{name: "port mismatch and missing service", args: append([]string{"http://store.example.com/cart"}, brokenFiles...), golden: "broken-cart.txt", wantExit: 1},
@@ -158,6 +160,11 @@ func TestURLScenarios(t *testing.T) {
 		{name: "http ignores TLS problems", url: "http://old.example.com/", files: broken, wantWinner: "broken/store spec.rules[1].http.paths[0]", wantService: "store", wantOK: true},
 		{name: "secret with the wrong keys", url: "https://keys.example.com/", files: broken, wantWinner: "broken/store spec.rules[2].http.paths[0]", wantProblem: "lacks tls.crt and tls.key"},
 		{name: "host without TLS in a class with TLS", url: "http://plain.example.com/", files: broken, wantWinner: "broken/store spec.rules[3].http.paths[0]", wantOK: true, wantService: "store"},
+		{name: "dot segment: the Exact path", url: "https://shop.example.com/api/./v1/health", files: shop, wantWinner: "shop/shop spec.rules[0].http.paths[2]", wantService: "web", wantOK: true},
+		{name: "leading double slash: the Exact path", url: "https://shop.example.com//api/v1/health", files: shop, wantWinner: "shop/shop spec.rules[0].http.paths[2]", wantService: "web", wantOK: true},
+		{name: "double dot segment: the Exact path", url: "https://shop.example.com/x/../api/v1/health", files: shop, wantWinner: "shop/shop spec.rules[0].http.paths[2]", wantService: "web", wantOK: true},
+		{name: "encoded dots: the Exact path", url: "https://shop.example.com/api/v1/x/%2E%2e/health", files: shop, wantWinner: "shop/shop spec.rules[0].http.paths[2]", wantService: "web", wantOK: true},
+		{name: "encoded slash is no separator", url: "https://shop.example.com/api%2Fv1/health", files: shop, wantWinner: "shop/shop spec.rules[0].http.paths[0]", wantService: "web", wantOK: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -234,29 +241,55 @@ func keys(m map[string]bool) []string {
 	return out
 }
 
+// TestParseTarget covers the argument forms and how a URL is split and rebuilt: the port stays
+// in the URL (and out of the Host), IPv6 literals keep their brackets, the host is normalised (lower
+// case, no trailing dot) and the path is normalised as clients and controllers do.
 func TestParseTarget(t *testing.T) {
 	tests := []struct {
+		name                        string
 		arg                         string
 		wantHost, wantPath, wantErr string
+		wantURL, wantGivenPath      string
 		wantIngress, wantNamespace  string
 		wantScheme                  string
 	}{
-		{arg: "https://Shop.Example.com:8443/api/v1?x=1#frag", wantHost: "shop.example.com", wantPath: "/api/v1", wantScheme: "https"},
-		{arg: "shop.example.com/api", wantHost: "shop.example.com", wantPath: "/api", wantScheme: "http"},
-		{arg: "http://shop.example.com", wantHost: "shop.example.com", wantPath: "/", wantScheme: "http"},
-		{arg: "http://shop.example.com/a%20b", wantHost: "shop.example.com", wantPath: "/a b", wantScheme: "http"},
-		{arg: "ing/web", wantIngress: "web"},
-		{arg: "ingress/shop/web", wantIngress: "web", wantNamespace: "shop"},
-		{arg: "ingresses.networking.k8s.io/web", wantIngress: "web"},
-		{arg: "ing/", wantErr: "is not an Ingress name"},
-		{arg: "ftp://shop.example.com/", wantErr: "the scheme must be http or https"},
-		{arg: "https:///path", wantErr: "has no host"},
-		{arg: "http://user:pw@shop.example.com/", wantErr: "leave credentials out"},
-		{arg: "http://sh op.example.com/", wantErr: "neither a URL nor ing/NAME"},
-		{arg: "http://shop_1.example.com/", wantErr: "is not a DNS name"},
+		{name: "https with port, query and fragment", arg: "https://Shop.Example.com:8443/api/v1?x=1#frag", wantHost: "shop.example.com", wantPath: "/api/v1", wantScheme: "https",
+			wantURL: "https://shop.example.com:8443/api/v1?x=1"},
+		{name: "bare host and path", arg: "shop.example.com/api", wantHost: "shop.example.com", wantPath: "/api", wantScheme: "http", wantURL: "http://shop.example.com/api"},
+		{name: "no path", arg: "http://shop.example.com", wantHost: "shop.example.com", wantPath: "/", wantScheme: "http", wantURL: "http://shop.example.com/"},
+		{name: "port is kept", arg: "http://shop.example.com:8080/api", wantHost: "shop.example.com", wantPath: "/api", wantScheme: "http", wantURL: "http://shop.example.com:8080/api"},
+		{name: "bare host with port", arg: "shop.example.com:8080/api", wantHost: "shop.example.com", wantPath: "/api", wantScheme: "http", wantURL: "http://shop.example.com:8080/api"},
+		{name: "IPv6 without port", arg: "http://[::1]/api", wantHost: "::1", wantPath: "/api", wantScheme: "http", wantURL: "http://[::1]/api"},
+		{name: "IPv6 with port", arg: "https://[2001:DB8::1]:8443/", wantHost: "2001:db8::1", wantPath: "/", wantScheme: "https", wantURL: "https://[2001:db8::1]:8443/"},
+		{name: "IPv4 with port", arg: "http://10.0.0.1:30080/x", wantHost: "10.0.0.1", wantPath: "/x", wantScheme: "http", wantURL: "http://10.0.0.1:30080/x"},
+		{name: "upper-case scheme and host", arg: "HTTP://SHOP.EXAMPLE.COM/Api", wantHost: "shop.example.com", wantPath: "/Api", wantScheme: "http", wantURL: "http://shop.example.com/Api"},
+		{name: "trailing dot of the host", arg: "http://shop.example.com./api", wantHost: "shop.example.com", wantPath: "/api", wantScheme: "http", wantURL: "http://shop.example.com/api"},
+		{name: "trailing dot and port", arg: "http://shop.example.com.:8080/api", wantHost: "shop.example.com", wantPath: "/api", wantScheme: "http", wantURL: "http://shop.example.com:8080/api"},
+		{name: "highest port", arg: "http://shop.example.com:65535/", wantHost: "shop.example.com", wantPath: "/", wantScheme: "http", wantURL: "http://shop.example.com:65535/"},
+		{name: "encoded space stays encoded", arg: "http://shop.example.com/a%20b", wantHost: "shop.example.com", wantPath: "/a%20b", wantScheme: "http", wantURL: "http://shop.example.com/a%20b"},
+		{name: "dot segment", arg: "http://shop.example.com/api/./v1/health", wantHost: "shop.example.com", wantPath: "/api/v1/health", wantScheme: "http",
+			wantURL: "http://shop.example.com/api/v1/health", wantGivenPath: "/api/./v1/health"},
+		{name: "double slash", arg: "http://shop.example.com//api/v1/health", wantHost: "shop.example.com", wantPath: "/api/v1/health", wantScheme: "http",
+			wantURL: "http://shop.example.com/api/v1/health", wantGivenPath: "//api/v1/health"},
+		{name: "encoded unreserved characters", arg: "http://shop.example.com/%61pi/%2e%2E/x", wantHost: "shop.example.com", wantPath: "/x", wantScheme: "http",
+			wantURL: "http://shop.example.com/x", wantGivenPath: "/%61pi/%2e%2E/x"},
+		{name: "encoded slash is not a separator", arg: "http://shop.example.com/a%2fb", wantHost: "shop.example.com", wantPath: "/a%2Fb", wantScheme: "http",
+			wantURL: "http://shop.example.com/a%2Fb", wantGivenPath: "/a%2fb"},
+		{name: "ing/NAME", arg: "ing/web", wantIngress: "web"},
+		{name: "ingress/NS/NAME", arg: "ingress/shop/web", wantIngress: "web", wantNamespace: "shop"},
+		{name: "full kind name", arg: "ingresses.networking.k8s.io/web", wantIngress: "web"},
+		{name: "no name", arg: "ing/", wantErr: "is not an Ingress name"},
+		{name: "other scheme", arg: "ftp://shop.example.com/", wantErr: "the scheme must be http or https"},
+		{name: "no host", arg: "https:///path", wantErr: "has no host"},
+		{name: "credentials", arg: "http://user:pw@shop.example.com/", wantErr: "leave credentials out"},
+		{name: "space in the host", arg: "http://sh op.example.com/", wantErr: "neither a URL nor ing/NAME"},
+		{name: "underscore in the host", arg: "http://shop_1.example.com/", wantErr: "is not a DNS name"},
+		{name: "port out of range", arg: "http://shop.example.com:99999/", wantErr: "port 99999 is out of range (1-65535)"},
+		{name: "port zero", arg: "http://shop.example.com:0/", wantErr: "port 0 is out of range (1-65535)"},
+		{name: "IPv6 port out of range", arg: "http://[::1]:65536/", wantErr: "port 65536 is out of range (1-65535)"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.arg, func(t *testing.T) {
+		t.Run(tt.name, func(t *testing.T) {
 			got, err := ParseTarget(tt.arg)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
@@ -273,8 +306,12 @@ func TestParseTarget(t *testing.T) {
 				}
 				return
 			}
-			if got.URL == nil || got.URL.Host != tt.wantHost || got.URL.Path != tt.wantPath || got.URL.Scheme != tt.wantScheme {
-				t.Errorf("URL = %+v", got.URL)
+			if got.URL == nil {
+				t.Fatalf("no URL")
+			}
+			u := got.URL
+			if u.Host != tt.wantHost || u.Path != tt.wantPath || u.Scheme != tt.wantScheme || u.URL != tt.wantURL || u.GivenPath != tt.wantGivenPath {
+				t.Errorf("URL = %+v\nwant host %q path %q scheme %q url %q given path %q", *u, tt.wantHost, tt.wantPath, tt.wantScheme, tt.wantURL, tt.wantGivenPath)
 			}
 		})
 	}
@@ -292,6 +329,7 @@ func TestValidateAndExitCodes(t *testing.T) {
 		{name: "class without URL", args: append([]string{"ing/x", "--class", "nginx"}, shopFiles...), wantExit: 2, wantErr: "--class chooses the class a URL"},
 		{name: "bad output", args: append([]string{"-o", "sarif"}, shopFiles...), wantExit: 2, wantErr: "--output \"sarif\" is not supported"},
 		{name: "bad target", args: append([]string{"ftp://x/"}, shopFiles...), wantExit: 2, wantErr: "the scheme must be http or https"},
+		{name: "port out of range", args: append([]string{"http://shop.example.com:99999/"}, shopFiles...), wantExit: 2, wantErr: "port 99999 is out of range"},
 		{name: "unknown ingress", args: append([]string{"ing/nope", "-n", "shop"}, shopFiles...), wantExit: 2, wantErr: "ingress nope not found in namespace shop (it has blog, catchall, shop)"},
 		{name: "two arguments", args: append([]string{"http://a/", "http://b/"}, shopFiles...), wantExit: 2},
 		{name: "missing file", args: []string{"http://a/", "-f", "testdata/nope.yaml"}, wantExit: 2},
@@ -330,6 +368,14 @@ spec:
 		}
 		return "---\napiVersion: networking.k8s.io/v1\nkind: IngressClass\nmetadata: " + meta + "\nspec: {controller: example.com/" + name + "}\n"
 	}
+	traefikDeployment := func(arg string) string {
+		args := "[--providers.kubernetesingress]"
+		if arg != "" {
+			args = "[--providers.kubernetesingress, " + arg + "]"
+		}
+		return "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: traefik, namespace: kube-system}\nspec:\n  selector: {matchLabels: {app: traefik}}\n" +
+			"  template:\n    metadata: {labels: {app: traefik}}\n    spec:\n      containers: [{name: traefik, image: \"traefik:v3.6\", args: " + args + "}]\n"
+	}
 	tests := []struct {
 		name       string
 		manifests  string
@@ -338,6 +384,7 @@ spec:
 		wantClass  string
 		wantSource string
 		wantProb   string
+		wantWarn   string
 	}{
 		{name: "explicit class", manifests: fmt.Sprintf(ing, "a", "", "ingressClassName: blue", "a.example.com") + class("blue", false) + class("green", true),
 			url: "http://a.example.com/", wantClass: "blue", wantSource: "the only class with a rule matching the URL"},
@@ -348,7 +395,13 @@ spec:
 		{name: "two defaults", manifests: fmt.Sprintf(ing, "a", "", "", "a.example.com") + class("blue", true) + class("green", true),
 			url: "http://a.example.com/", wantClass: "", wantSource: "the Ingresses matching the URL have no class", wantProb: "2 IngressClasses claim to be the default (blue, green)"},
 		{name: "no default", manifests: fmt.Sprintf(ing, "a", "", "", "a.example.com") + class("blue", false),
-			url: "http://a.example.com/", wantClass: "", wantProb: "there is no default IngressClass: no controller serves it"},
+			url: "http://a.example.com/", wantClass: "",
+			wantWarn: "no class and no default IngressClass: only controllers that serve class-less Ingresses (Traefik does by default; ingress-nginx does not unless --watch-ingress-without-class) pick it up; svc-doctor found no Traefik that does"},
+		{name: "no default, Traefik serves class-less Ingresses", manifests: fmt.Sprintf(ing, "a", "", "", "a.example.com") + class("blue", false) + traefikDeployment(""),
+			url: "http://a.example.com/", wantClass: "",
+			wantWarn: "pick it up; Traefik (deployment kube-system/traefik) serves it"},
+		{name: "no default, Traefik restricted to a class", manifests: fmt.Sprintf(ing, "a", "", "", "a.example.com") + class("blue", false) + traefikDeployment("--providers.kubernetesingress.ingressclass=blue"),
+			url: "http://a.example.com/", wantClass: "", wantWarn: "svc-doctor found no Traefik that does"},
 		{name: "class that does not exist", manifests: fmt.Sprintf(ing, "a", "", "ingressClassName: red", "a.example.com") + class("blue", true),
 			url: "http://a.example.com/", wantClass: "red", wantProb: "IngressClass red does not exist"},
 		{name: "two classes route the URL: the default wins", manifests: fmt.Sprintf(ing, "a", "", "ingressClassName: blue", "a.example.com") + "---\n" + fmt.Sprintf(ing, "b", "", "ingressClassName: green", "a.example.com") + class("blue", false) + class("green", true),
@@ -379,9 +432,45 @@ spec:
 			if tt.wantProb != "" && !containsSub(rep.Verdict.Problems, tt.wantProb) {
 				t.Errorf("problems %q lack %q", rep.Verdict.Problems, tt.wantProb)
 			}
-			if tt.wantProb == "" && strings.Contains(strings.Join(rep.Verdict.Problems, " "), "class") {
+			if tt.wantProb == "" && strings.Contains(strings.ToLower(strings.Join(rep.Verdict.Problems, " ")), "class") {
 				t.Errorf("unexpected class problem: %q", rep.Verdict.Problems)
+			}
+			if tt.wantWarn != "" && (len(rep.Routes) == 0 || !containsSub(rep.Routes[0].Warnings, tt.wantWarn)) {
+				t.Errorf("warnings %q lack %q", rep.Routes[0].Warnings, tt.wantWarn)
 			}
 		})
 	}
+}
+
+// TestProbeURLKeepsEncoding checks that --probe sends the normalised path as it is: escapes that
+// normalisation keeps (an encoded "/", a space) are not decoded nor encoded twice.
+func TestProbeURLKeepsEncoding(t *testing.T) {
+	tests := []struct {
+		name    string
+		path    string
+		wantURL string
+	}{
+		{name: "plain path", path: "/api/v1", wantURL: "http://10.96.0.50:80/api/v1"},
+		{name: "encoded slash", path: "/a%2Fb", wantURL: "http://10.96.0.50:80/a%2Fb"},
+		{name: "encoded space", path: "/a%20b", wantURL: "http://10.96.0.50:80/a%20b"},
+		{name: "rule path with a space", path: "/a b", wantURL: "http://10.96.0.50:80/a%20b"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := agentRequestURL(probeChecks([]probePlan{{req: Request{Scheme: "http", Host: "shop.example.com", Path: tt.path, RawQuery: ""}, addr: "10.96.0.50:80"}}))
+			if req != tt.wantURL {
+				t.Errorf("probe URL %q, want %q", req, tt.wantURL)
+			}
+		})
+	}
+}
+
+// agentRequestURL is the URL of the first HTTP check of an agent request.
+func agentRequestURL(r agent.Request) string {
+	for _, c := range r.Checks {
+		if c.HTTP != nil {
+			return c.HTTP.URL
+		}
+	}
+	return ""
 }

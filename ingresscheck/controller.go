@@ -217,3 +217,29 @@ func strictPrefixArg(spec *corev1.PodSpec) bool {
 	}
 	return false
 }
+
+// traefikIngressClassArg is the Traefik option that restricts its Kubernetes Ingress provider to
+// one class; without it (the default) the provider also serves Ingresses without class.
+const traefikIngressClassArg = "--providers.kubernetesingress.ingressclass"
+
+// servesClassless reports whether a Traefik pod template leaves the provider's ingressClass option
+// empty (argument or TRAEFIK_PROVIDERS_KUBERNETESINGRESS_INGRESSCLASS), so that Traefik serves
+// Ingresses without class.
+func servesClassless(spec *corev1.PodSpec) bool {
+	if spec == nil {
+		return false
+	}
+	for _, c := range spec.Containers {
+		for _, a := range append(append([]string{}, c.Command...), c.Args...) {
+			if v, ok := strings.CutPrefix(strings.ToLower(a), traefikIngressClassArg+"="); ok && v != "" {
+				return false
+			}
+		}
+		for _, e := range c.Env {
+			if e.Name == "TRAEFIK_PROVIDERS_KUBERNETESINGRESS_INGRESSCLASS" && (e.Value != "" || e.ValueFrom != nil) {
+				return false
+			}
+		}
+	}
+	return true
+}

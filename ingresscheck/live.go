@@ -269,6 +269,7 @@ func (cr *clusterReader) controllers(ctx context.Context, s *snapshot.Snapshot) 
 			}
 			info.Found = true
 			info.strictPrefix = info.strictPrefix || strictPrefixArg(w.Spec)
+			info.classless = info.classless || servesClassless(w.Spec)
 			cw := ControllerWorkload{Kind: w.Kind, Namespace: w.Namespace, Name: w.Name, Image: firstImage(w.Spec), Why: m}
 			if _, done := nsPods[w.Namespace]; !done {
 				pods, err := snapshot.ListAll(ctx, pageSize, func(ctx context.Context, lo metav1.ListOptions) ([]corev1.Pod, string, error) {

@@ -203,34 +203,6 @@ func TestMatchWorkload(t *testing.T) {
 	}
 }
 
-func TestTraefikRouter(t *testing.T) {
-	ing := &snapshot.Ingress{Ingress: &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Name: "i", Namespace: "n"},
-		Spec: networkingv1.IngressSpec{Rules: []networkingv1.IngressRule{{Host: "*.foo.com", IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{
-			Paths: []networkingv1.HTTPIngressPath{{Path: "/foo", PathType: ptr.To(networkingv1.PathTypePrefix)}, {Path: "/foo", PathType: ptr.To(networkingv1.PathTypeExact)}}}}}}}}}
-	tests := []struct {
-		pathIndex  int
-		strict     bool
-		wantRule   string
-		host, path string
-		wantMatch  bool
-	}{
-		{pathIndex: 0, wantRule: `HostRegexp("^[a-zA-Z0-9-]+\\.foo\\.com$") && PathPrefix("/foo")`, host: "a.foo.com", path: "/foobar", wantMatch: true},
-		{pathIndex: 0, strict: true, wantRule: `HostRegexp("^[a-zA-Z0-9-]+\\.foo\\.com$") && (Path("/foo") || PathPrefix("/foo/"))`, host: "a.foo.com", path: "/foobar", wantMatch: false},
-		{pathIndex: 1, wantRule: `HostRegexp("^[a-zA-Z0-9-]+\\.foo\\.com$") && Path("/foo")`, host: "a.b.foo.com", path: "/foo", wantMatch: false},
-		{pathIndex: 1, wantRule: `HostRegexp("^[a-zA-Z0-9-]+\\.foo\\.com$") && Path("/foo")`, host: "A.foo.com:443", path: "/foo", wantMatch: true},
-	}
-	for _, tt := range tests {
-		r := routesOf(ing)[tt.pathIndex]
-		tr := traefikRouter(ing, r, tt.strict)
-		if tr.rule != tt.wantRule || tr.priority != len(tt.wantRule) {
-			t.Errorf("rule %s (priority %d), want %s", tr.rule, tr.priority, tt.wantRule)
-		}
-		if got := tr.matches(tt.host, tt.path); got != tt.wantMatch {
-			t.Errorf("%s matches %s%s = %v, want %v", tr.rule, tt.host, tt.path, got, tt.wantMatch)
-		}
-	}
-}
-
 func TestJudgeProbe(t *testing.T) {
 	snap := &snapshot.Snapshot{Live: true}
 	web := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web"}, Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "web"}}}

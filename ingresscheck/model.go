@@ -53,8 +53,14 @@ type Request struct {
 	Scheme string `json:"scheme"`
 	// Host is the Host header and TLS server name (without port).
 	Host string `json:"host"`
-	// Path is the path the rules match (without query).
+	// Path is the path the rules match (without query), normalised as clients and controllers do
+	// (ingressroute.NormalizePath): dot segments removed, repeated slashes merged, percent-encoded
+	// unreserved characters decoded; other percent-encodings are kept.
 	Path string `json:"path"`
+	// GivenPath is the path as written when normalising changed it ("" otherwise), and
+	// PathNormalised says what changed.
+	GivenPath      string   `json:"givenPath,omitempty"`
+	PathNormalised []string `json:"pathNormalised,omitempty"`
 	// RawQuery is sent along by --probe.
 	RawQuery string `json:"rawQuery,omitempty"`
 }
@@ -93,6 +99,9 @@ type ControllerInfo struct {
 
 	// strictPrefix is set when Traefik runs with strictPrefixMatching.
 	strictPrefix bool
+	// classless is set when a workload of the controller serves Ingresses without class (Traefik
+	// without an ingressClass option).
+	classless bool
 }
 
 // ControllerWorkload is one Deployment or DaemonSet of a controller.

@@ -137,7 +137,8 @@ func probeChecks(plans []probePlan) agent.Request {
 		if p.skip != "" {
 			continue
 		}
-		u := url.URL{Scheme: p.req.Scheme, Host: p.addr, Path: p.req.Path, RawQuery: p.req.RawQuery}
+		// Path keeps percent-encodings (an encoded "/" stays one): send it as it is
+		u := url.URL{Scheme: p.req.Scheme, Host: p.addr, Path: p.req.unescapedPath(), RawPath: p.req.Path, RawQuery: p.req.RawQuery}
 		hc := &agent.HTTPCheck{URL: u.String(), Host: p.req.Host, MaxBodyBytes: 2048, InsecureSkipVerify: true}
 		if p.req.Scheme == "https" {
 			hc.ServerName = p.req.Host

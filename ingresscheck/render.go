@@ -66,6 +66,9 @@ func (t *tableWriter) write() error {
 	r := t.r
 	if r.Request != nil {
 		t.line("URL", "%s", r.Request.URL)
+		if r.Request.GivenPath != "" {
+			t.line("PATH", "%s (normalised from %s: %s)", r.Request.Path, r.Request.GivenPath, strings.Join(r.Request.PathNormalised, ", "))
+		}
 		if c := r.Class; c != nil {
 			s := classText(c.Name) + " (" + c.Source + ")"
 			if len(c.Defaults) > 1 {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -65,22 +66,43 @@ func ParseTarget(arg string) (Target, error) {
 	if u.User != nil {
 		return t, fmt.Errorf("%q: leave credentials out of the URL", arg)
 	}
-	path := u.Path // decoded: controllers match literal paths on the decoded path
-	if path == "" {
-		path = "/"
+	port := u.Port() // before u.Host changes: Port reads it
+	if port != "" {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return t, fmt.Errorf("%q: port %s is out of range (1-65535)", arg, port)
+		}
 	}
+	// the path as sent: escaped as given (an encoded "/" is not a separator), then normalised
+	given := u.EscapedPath()
+	path, changes := ingressroute.NormalizePath(given)
 	req := &Request{Scheme: u.Scheme, Host: ingressroute.NormalizeHost(host), Path: path, RawQuery: u.RawQuery}
+	if len(changes) > 0 && given != "" {
+		req.GivenPath, req.PathNormalised = given, changes
+	}
 	if net.ParseIP(req.Host) == nil && len(validation.IsDNS1123Subdomain(req.Host)) > 0 {
 		return t, fmt.Errorf("%q: host %q is not a DNS name", arg, host)
 	}
 	u.Host = req.Host
-	if p := u.Port(); p != "" {
-		u.Host = net.JoinHostPort(req.Host, p)
+	switch {
+	case port != "":
+		u.Host = net.JoinHostPort(req.Host, port)
+	case strings.Contains(req.Host, ":"): // an IPv6 literal keeps its brackets
+		u.Host = "[" + req.Host + "]"
 	}
-	u.Fragment = ""
+	u.Path, u.RawPath = req.unescapedPath(), req.Path
+	u.Fragment, u.RawFragment = "", ""
 	req.URL = u.String()
 	t.URL = req
 	return t, nil
+}
+
+// unescapedPath is Path with its percent-encodings decoded (what net/url keeps in URL.Path).
+func (r *Request) unescapedPath() string {
+	p, err := url.PathUnescape(r.Path)
+	if err != nil {
+		return r.Path
+	}
+	return p
 }
 
 func isIngressKind(k string) bool {

@@ -34,27 +34,41 @@ type traefikRoute struct {
 	matches  func(host, path string) bool
 }
 
-// traefikRouter builds Traefik's router for a route of ing.
+// traefikRouter builds Traefik's router for a route of ing, with the rule string Traefik v3.6's
+// Kubernetes Ingress provider writes (its default priority is the rule's length):
+//   - the host between backticks: Host(`shop.example.com`), or for a wildcard
+//     HostRegexp(`^[a-zA-Z0-9-]+\.example\.com$`) (regexp.QuoteMeta'd, one backslash per dot);
+//   - the path as a Go-quoted string (strconv.Quote): PathPrefix("/api"), Path("/api") for Exact,
+//     the router.pathmatcher annotation's matcher for ImplementationSpecific, and with
+//     strictPrefixMatching (Path("/api") || PathPrefix("/api/")) for a prefix other than "/".
+//     Traefik quotes paths so since v3.6.11 (traefik/traefik#12808); before, it put them between
+//     backticks, which gives the same length unless the path holds a double quote or a backslash;
+//   - " && " between the two; no path matcher for an empty path, no host matcher for any host.
 func traefikRouter(ing *snapshot.Ingress, r ingressroute.Route, strict bool) traefikRoute {
-	raw := ""
-	if r.RuleIndex < len(ing.Spec.Rules) && ing.Spec.Rules[r.RuleIndex].HTTP != nil && r.PathIndex < len(ing.Spec.Rules[r.RuleIndex].HTTP.Paths) {
-		raw = ing.Spec.Rules[r.RuleIndex].HTTP.Paths[r.PathIndex].Path
+	rawHost, rawPath := r.Host, ""
+	if r.RuleIndex < len(ing.Spec.Rules) {
+		rule := ing.Spec.Rules[r.RuleIndex]
+		rawHost = rule.Host
+		if rule.HTTP != nil && r.PathIndex < len(rule.HTTP.Paths) {
+			rawPath = rule.HTTP.Paths[r.PathIndex].Path
+		}
 	}
 	var parts []string
 	hostOK := func(string) bool { return true }
-	if r.Host != "" {
-		if strings.HasPrefix(r.Host, "*.") {
-			re := strings.Replace(regexp.QuoteMeta(r.Host), `\*\.`, `[a-zA-Z0-9-]+\.`, 1)
-			parts = append(parts, fmt.Sprintf("HostRegexp(%q)", "^"+re+"$"))
-			rx, err := regexp.Compile("^" + re + "$")
+	if rawHost != "" {
+		if strings.HasPrefix(rawHost, "*.") {
+			re := "^" + strings.Replace(regexp.QuoteMeta(rawHost), `\*\.`, `[a-zA-Z0-9-]+\.`, 1) + "$"
+			parts = append(parts, "HostRegexp(`"+re+"`)")
+			rx, err := regexp.Compile(re)
 			hostOK = func(h string) bool { return err == nil && rx.MatchString(h) }
 		} else {
-			parts = append(parts, fmt.Sprintf("Host(%q)", r.Host))
-			hostOK = func(h string) bool { return h == r.Host }
+			parts = append(parts, "Host(`"+rawHost+"`)")
+			host := ingressroute.NormalizeHost(rawHost)
+			hostOK = func(h string) bool { return h == host }
 		}
 	}
 	pathOK := func(string) bool { return true }
-	if raw != "" {
+	if rawPath != "" {
 		matcher := "PathPrefix"
 		switch r.PathType {
 		case networkingv1.PathTypeExact:
@@ -65,16 +79,16 @@ func traefikRouter(ing *snapshot.Ingress, r ingressroute.Route, strict bool) tra
 			}
 		}
 		switch {
-		case strict && matcher == "PathPrefix" && raw != "/":
-			p := strings.TrimSuffix(raw, "/")
-			parts = append(parts, fmt.Sprintf("(Path(%q) || PathPrefix(%q))", p, p+"/"))
+		case strict && matcher == "PathPrefix" && rawPath != "/":
+			p := strings.TrimSuffix(rawPath, "/")
+			parts = append(parts, fmt.Sprintf("(Path(%s) || PathPrefix(%s))", strconv.Quote(p), strconv.Quote(p+"/")))
 			pathOK = func(q string) bool { return q == p || strings.HasPrefix(q, p+"/") }
 		case matcher == "Path":
-			parts = append(parts, fmt.Sprintf("Path(%q)", raw))
-			pathOK = func(q string) bool { return q == raw }
+			parts = append(parts, "Path("+strconv.Quote(rawPath)+")")
+			pathOK = func(q string) bool { return q == rawPath }
 		default:
-			parts = append(parts, fmt.Sprintf("%s(%q)", matcher, raw))
-			pathOK = func(q string) bool { return strings.HasPrefix(q, raw) }
+			parts = append(parts, matcher+"("+strconv.Quote(rawPath)+")")
+			pathOK = func(q string) bool { return strings.HasPrefix(q, rawPath) }
 		}
 	}
 	tr := traefikRoute{route: r, rule: strings.Join(parts, " && ")}

@@ -164,34 +164,94 @@ type HostShadow struct {
 // HostShadows finds the surprising consequence of host precedence: a rule for all hosts with the
 // path /api loses, for a host that has rules of its own, to that host's rule for /. Controllers
 // that build one server per host (ingress-nginx) behave so; svc-doctor reports it so that nobody
-// expects /api of that host to reach the any-host backend.
+// expects /api of that host to reach the any-host backend. Results are in the order of routes,
+// then of the hosts' first rule.
+//
+// It is computed over the routes of each host only: a route for any host is compared with the
+// routes of every more specific host, a wildcard with those of the hosts under it, so the work
+// grows with the number of (route, covered host) pairs, not with the square of all routes.
 func HostShadows(routes []Route) []HostShadow {
 	var out []HostShadow
 	byClass := indexByClass(routes)
 	for _, r := range routes {
-		if hostRank(r.Host) == 2 {
+		rank := hostRank(r.Host)
+		if rank == 2 {
 			continue
 		}
 		same := byClass[r.Class]
-		seen := map[string]bool{}
-		for _, o := range same.routes {
-			if hostRank(o.Host) <= hostRank(r.Host) || seen[o.Host] || !HostMatches(r.Host, concreteHost(o.Host)) {
+		same.buildHostBuckets()
+		hosts := same.specificHosts // any host: every wildcard and exact host
+		if rank == 1 {
+			hosts = same.hostsUnder[NormalizeHost(r.Host)] // a wildcard: the exact hosts it covers
+		}
+		if len(hosts) == 0 {
+			continue
+		}
+		req := same.representative(r)
+		reqElems := elements(req.Path)
+		rLen := matchLen(r)
+		for _, h := range hosts {
+			w, ok := same.hostWinner(h, req.Path, reqElems)
+			if !ok || same.lens[w] >= rLen {
 				continue
 			}
-			seen[o.Host] = true
-			req := same.representative(r)
-			cands := same.match(concreteHost(o.Host), req.Path)
-			if len(cands) == 0 {
-				continue
-			}
-			w := cands[0]
-			if w.Host != o.Host || matchLen(w.Route) >= matchLen(r) {
-				continue
-			}
-			out = append(out, HostShadow{Route: r, By: w.Route, Host: o.Host, Path: r.Path})
+			out = append(out, HostShadow{Route: r, By: same.routes[w], Host: same.rawHost[h], Path: r.Path})
 		}
 	}
 	return out
+}
+
+// buildHostBuckets fills specificHosts, hostsUnder and rawHost on first use.
+func (ix *index) buildHostBuckets() {
+	if ix.rawHost != nil {
+		return
+	}
+	ix.rawHost = map[string]string{}
+	ix.hostsUnder = map[string][]string{}
+	for i, h := range ix.hosts {
+		if ix.ranks[i] == 0 {
+			continue
+		}
+		if _, seen := ix.rawHost[h]; seen {
+			continue
+		}
+		ix.rawHost[h] = ix.routes[i].Host
+		ix.specificHosts = append(ix.specificHosts, h)
+		if ix.ranks[i] == 2 {
+			if d := strings.IndexByte(h, '.'); d > 0 {
+				parent := "*" + h[d:]
+				ix.hostsUnder[parent] = append(ix.hostsUnder[parent], h)
+			}
+		}
+	}
+}
+
+// hostWinner returns the route of rule host h (normalized) that serves path for the request host
+// concreteHost(h), if that route's host is h: none when no route of h matches the path, or when an
+// exact host rule for the made-up host of a wildcard does (it is more specific).
+func (ix *index) hostWinner(h, path string, reqElems []string) (int, bool) {
+	if strings.HasPrefix(h, "*.") {
+		for _, i := range ix.byHost[concreteHost(h)] {
+			if ix.pathMatch(i, path, reqElems) {
+				return 0, false
+			}
+		}
+	}
+	best, ok := 0, false
+	for _, i := range ix.byHost[h] {
+		if ix.pathMatch(i, path, reqElems) && (!ok || ix.better(i, best)) {
+			best, ok = i, true
+		}
+	}
+	return best, ok
+}
+
+// pathMatch reports whether route i matches the request path (reqElems are its elements).
+func (ix *index) pathMatch(i int, path string, reqElems []string) bool {
+	if ix.routes[i].PathType == networkingv1.PathTypeExact {
+		return ix.routes[i].Path == path
+	}
+	return elementPrefix(ix.elems[i], reqElems)
 }
 
 // concreteHost turns a rule host into a request host it matches.

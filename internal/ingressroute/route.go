@@ -161,6 +161,11 @@ type index struct {
 
 	byHost  map[string][]int // route indexes by normalized rule host (wildcards under "*.suffix")
 	anyHost []int            // routes for every host
+
+	// host buckets of HostShadows, built on first use (buildHostBuckets)
+	specificHosts []string            // distinct wildcard and exact rule hosts, in route order
+	hostsUnder    map[string][]string // wildcard host -> the distinct exact hosts it covers
+	rawHost       map[string]string   // normalized rule host -> its spelling in the first route
 }
 
 func newIndex(routes []Route) *index {
@@ -340,4 +345,149 @@ func describeHost(h string) string {
 		return "(any host)"
 	}
 	return h
+}
+
+// NormalizePath normalises a request path the way it reaches a controller's routing: first as
+// clients do (RFC 3986): a percent-encoded unreserved character (letter, digit, "-", ".", "_",
+// "~") is decoded, other escapes keep their encoding with upper-case hex digits (an encoded "/"
+// does not become a separator; a "%" that starts no escape becomes %25), and dot segments are removed (section 5.2.4,
+// remove_dot_segments); then repeated slashes are merged, as ingress-nginx (merge_slashes) and
+// Traefik (path sanitizing) do. changes says what was done ("dot segments removed", ...), nil
+// when the path was already normal. Match and PathMatches compare paths as given: normalise a
+// request path with NormalizePath first.
+func NormalizePath(p string) (string, []string) {
+	var changes []string
+	if !strings.HasPrefix(p, "/") {
+		if p != "" {
+			changes = append(changes, "leading slash added")
+		}
+		p = "/" + p
+	}
+	if dec, decoded, other := normalizePercent(p); decoded || other {
+		if decoded {
+			changes = append(changes, "percent-encoded unreserved characters decoded")
+		}
+		if other {
+			changes = append(changes, "percent-encoding normalised")
+		}
+		p = dec
+	}
+	if q := removeDotSegments(p); q != p {
+		changes = append(changes, "dot segments removed")
+		p = q
+	}
+	if strings.Contains(p, "//") {
+		var b strings.Builder
+		for i := 0; i < len(p); i++ {
+			if p[i] == '/' && i > 0 && p[i-1] == '/' {
+				continue
+			}
+			b.WriteByte(p[i])
+		}
+		changes = append(changes, "repeated slashes merged")
+		p = b.String()
+	}
+	return p, changes
+}
+
+// normalizePercent decodes the escapes of unreserved characters and upper-cases the hex digits of
+// the others; a "%" that starts no escape is encoded (%25), so that decoding cannot make a new
+// escape of what follows it. decoded and other say whether either kind of change happened.
+func normalizePercent(p string) (out string, decoded, other bool) {
+	if !strings.Contains(p, "%") {
+		return p, false, false
+	}
+	var b strings.Builder
+	for i := 0; i < len(p); i++ {
+		if p[i] != '%' {
+			b.WriteByte(p[i])
+			continue
+		}
+		if i+2 >= len(p) || !isHex(p[i+1]) || !isHex(p[i+2]) {
+			b.WriteString("%25")
+			other = true
+			continue
+		}
+		c := unhex(p[i+1])<<4 | unhex(p[i+2])
+		esc := p[i : i+3]
+		switch {
+		case isUnreserved(c):
+			b.WriteByte(c)
+			decoded = true
+		case esc != strings.ToUpper(esc):
+			b.WriteString(strings.ToUpper(esc))
+			other = true
+		default:
+			b.WriteString(esc)
+		}
+		i += 2
+	}
+	return b.String(), decoded, other
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c >= 'a':
+		return c - 'a' + 10
+	}
+	return c - 'A' + 10
+}
+
+// isUnreserved reports whether c is an unreserved character of RFC 3986 (section 2.3).
+func isUnreserved(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~'
+}
+
+// removeDotSegments is RFC 3986's remove_dot_segments (section 5.2.4).
+func removeDotSegments(in string) string {
+	if !strings.Contains(in, ".") {
+		return in
+	}
+	var out strings.Builder
+	dropLast := func() {
+		s := out.String()
+		if i := strings.LastIndexByte(s, '/'); i >= 0 {
+			s = s[:i]
+		} else {
+			s = ""
+		}
+		out.Reset()
+		out.WriteString(s)
+	}
+	for in != "" {
+		switch {
+		case strings.HasPrefix(in, "../"):
+			in = in[3:]
+		case strings.HasPrefix(in, "./"):
+			in = in[2:]
+		case strings.HasPrefix(in, "/./"):
+			in = in[2:]
+		case in == "/.":
+			in = "/"
+		case strings.HasPrefix(in, "/../"):
+			in = in[3:]
+			dropLast()
+		case in == "/..":
+			in = "/"
+			dropLast()
+		case in == "." || in == "..":
+			in = ""
+		default:
+			i := strings.IndexByte(in[1:], '/')
+			if i < 0 {
+				out.WriteString(in)
+				in = ""
+			} else {
+				out.WriteString(in[:i+1])
+				in = in[i+1:]
+			}
+		}
+	}
+	return out.String()
 }

@@ -1,6 +1,7 @@
 package ingressroute
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
@@ -349,13 +350,50 @@ func TestRepresentativeAvoidsNamedHostsAndElements(t *testing.T) {
 	}
 }
 
+// specRank orders matching routes by the Ingress specification alone, independently of the
+// implementation: an exact host beats a wildcard beats any host; then the longer path wins (a
+// Prefix path's trailing slash does not count); then Exact beats Prefix at equal length.
+func specRank(r Route) [3]int {
+	h := NormalizeHost(r.Host) // how a rule host is spelled is HostMatches' business (tested above)
+	host := 2
+	switch {
+	case h == "":
+		host = 0
+	case strings.HasPrefix(h, "*."):
+		host = 1
+	}
+	n := len(r.Path)
+	if r.PathType != exact {
+		n = len("/" + strings.Join(elements(r.Path), "/")) // whole elements; a trailing slash does not count
+	}
+	e := 0
+	if r.PathType == exact {
+		e = 1
+	}
+	return [3]int{host, n, e}
+}
+
+func rankLess(a, b [3]int) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return a[i] < b[i]
+		}
+	}
+	return false
+}
+
 // FuzzMatch builds routes and a request from fuzz input: Match must not panic, every candidate
-// must match the request, the winner must come first and no candidate may outrank it.
+// must match the request, every route that matches must be a candidate (exactly once), the winner
+// must come first and no matching route may outrank it by the specification's order.
 func FuzzMatch(f *testing.F) {
 	f.Add("shop.example.com", "/api/v1", "*.example.com|/api|P;shop.example.com|/|P;|/api/v1|E;|/|I")
 	f.Add("foo.com", "/foo/", "*.foo.com|/foo|P;foo.com|/foo|E;foo.com|/foo/|P")
 	f.Add("a.b.c", "//x//y/", "a.b.c|//x|P;|/x/y|I;*.b.c|/|E")
 	f.Add("[::1]:80", "", "|/|P")
+	f.Add("Bar.Foo.com.", "/aaa/bbb", "*.foo.com|/aaa/bbb/|P;bar.foo.com|/aaa|P;|/aaa/bbb|E;bar.foo.com|/aaa/bbb|E")
+	f.Add("x.y", "/a/b", "x.y|/a/b|E;x.y|/a/b/|P;x.y|/a|I;*.y|/a/b/c|P")
+	f.Add("x.y", "/a/b", "|/a/b/c|P;*.y|/a/b|P;x.y|/a/b/|P;x.y|/a/b|E")
+	f.Add("x.y", "/a/b/c", "x.y|/a|P;*.y|/a/b/c|E;x.y|/a/b|I;|/a/b/c|E")
 	f.Fuzz(func(t *testing.T, host, path, spec string) {
 		var routes []Route
 		parts := strings.Split(spec, ";")
@@ -382,10 +420,15 @@ func FuzzMatch(f *testing.F) {
 			routes = append(routes, r)
 		}
 		cands := Match(routes, host, path)
+		seen := map[int]bool{}
 		for i, c := range cands {
 			if !HostMatches(c.Host, host) || !PathMatches(c.PathType, c.Path, path) {
 				t.Fatalf("candidate %d %v does not match %q %q", i, c.Route, host, path)
 			}
+			if seen[c.RuleIndex] {
+				t.Fatalf("route %v is a candidate twice", c.Route)
+			}
+			seen[c.RuleIndex] = true
 			if i > 0 && better(c.Route, cands[0].Route) {
 				t.Fatalf("candidate %d %v outranks the winner %v", i, c.Route, cands[0].Route)
 			}
@@ -394,8 +437,14 @@ func FuzzMatch(f *testing.F) {
 			}
 		}
 		for _, r := range routes {
-			if HostMatches(r.Host, host) && PathMatches(r.PathType, r.Path, path) && len(cands) == 0 {
-				t.Fatalf("route %v matches but Match found nothing", r)
+			if !HostMatches(r.Host, host) || !PathMatches(r.PathType, r.Path, path) {
+				continue
+			}
+			if !seen[r.RuleIndex] {
+				t.Fatalf("route %v matches %q %q but is not among the candidates %v", r, host, path, cands)
+			}
+			if rankLess(specRank(cands[0].Route), specRank(r)) {
+				t.Fatalf("winner %v (rank %v) loses to %v (rank %v) by the specification's order", cands[0].Route, specRank(cands[0].Route), r, specRank(r))
 			}
 		}
 		for _, s := range NeverWins(routes) {
@@ -403,6 +452,154 @@ func FuzzMatch(f *testing.F) {
 			if !HostMatches(s.Route.Host, req.Host) || !PathMatches(s.Route.PathType, s.Route.Path, req.Path) {
 				t.Fatalf("representative %+v of %v does not match it", req, s.Route)
 			}
+		}
+	})
+}
+
+// TestNormalizePath covers the request path normalisation: RFC 3986 percent-encoding (unreserved
+// characters decoded, other escapes kept with upper-case hex) and remove_dot_segments, then
+// repeated slashes merged as controllers do.
+func TestNormalizePath(t *testing.T) {
+	tests := []struct {
+		name        string
+		in          string
+		want        string
+		wantChanges []string
+	}{
+		{name: "already normal", in: "/api/v1/health", want: "/api/v1/health"},
+		{name: "empty is the root", in: "", want: "/"},
+		{name: "trailing slash is kept", in: "/api/", want: "/api/"},
+		{name: "single dot segment", in: "/api/./v1/health", want: "/api/v1/health", wantChanges: []string{"dot segments removed"}},
+		{name: "double dot segment", in: "/x/../api/v1/health", want: "/api/v1/health", wantChanges: []string{"dot segments removed"}},
+		{name: "double dot above the root", in: "/../../api", want: "/api", wantChanges: []string{"dot segments removed"}},
+		{name: "trailing dot segments", in: "/api/v1/..", want: "/api/", wantChanges: []string{"dot segments removed"}},
+		{name: "trailing single dot", in: "/api/.", want: "/api/", wantChanges: []string{"dot segments removed"}},
+		{name: "dots inside a segment are kept", in: "/a..b/.c/d.", want: "/a..b/.c/d."},
+		{name: "leading double slash", in: "//api/v1/health", want: "/api/v1/health", wantChanges: []string{"repeated slashes merged"}},
+		{name: "inner repeated slashes", in: "/api///v1//health", want: "/api/v1/health", wantChanges: []string{"repeated slashes merged"}},
+		{name: "encoded unreserved characters are decoded", in: "/%61pi/%7Euser/a%2Db%5F", want: "/api/~user/a-b_", wantChanges: []string{"percent-encoded unreserved characters decoded"}},
+		{name: "encoded dots become dot segments", in: "/x/%2e%2E/api", want: "/api", wantChanges: []string{"percent-encoded unreserved characters decoded", "dot segments removed"}},
+		{name: "encoded slash stays encoded", in: "/a%2fb/..%2Fc", want: "/a%2Fb/..%2Fc", wantChanges: []string{"percent-encoding normalised"}},
+		{name: "encoded space stays encoded", in: "/a%20b", want: "/a%20b"},
+		{name: "slashes merged after dot removal", in: "/a//../b", want: "/a/b", wantChanges: []string{"dot segments removed"}},
+		{name: "relative path gets a leading slash", in: "api/v1", want: "/api/v1", wantChanges: []string{"leading slash added"}},
+		{name: "lone percent sign is encoded", in: "/100%", want: "/100%25", wantChanges: []string{"percent-encoding normalised"}},
+		{name: "decoding makes no new escape", in: "/%7%41", want: "/%257A", wantChanges: []string{"percent-encoded unreserved characters decoded", "percent-encoding normalised"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, changes := NormalizePath(tt.in)
+			if got != tt.want || strings.Join(changes, ", ") != strings.Join(tt.wantChanges, ", ") {
+				t.Errorf("NormalizePath(%q) = %q %q, want %q %q", tt.in, got, changes, tt.want, tt.wantChanges)
+			}
+			if again, ch := NormalizePath(got); again != got || len(ch) > 0 {
+				t.Errorf("NormalizePath is not idempotent: %q -> %q %q", got, again, ch)
+			}
+		})
+	}
+}
+
+// hostShadowsNaive is the straightforward quadratic HostShadows: for every route for any host or
+// a wildcard, every more specific host it covers.
+func hostShadowsNaive(routes []Route) []HostShadow {
+	var out []HostShadow
+	byClass := indexByClass(routes)
+	for _, r := range routes {
+		if hostRank(r.Host) == 2 {
+			continue
+		}
+		same := byClass[r.Class]
+		seen := map[string]bool{}
+		for _, o := range same.routes {
+			if hostRank(o.Host) <= hostRank(r.Host) || seen[o.Host] || !HostMatches(r.Host, concreteHost(o.Host)) {
+				continue
+			}
+			seen[o.Host] = true
+			req := same.representative(r)
+			cands := same.match(concreteHost(o.Host), req.Path)
+			if len(cands) == 0 {
+				continue
+			}
+			w := cands[0]
+			if w.Host != o.Host || matchLen(w.Route) >= matchLen(r) {
+				continue
+			}
+			out = append(out, HostShadow{Route: r, By: w.Route, Host: o.Host, Path: r.Path})
+		}
+	}
+	return out
+}
+
+// TestHostShadowsIndexed checks the indexed HostShadows against the naive one.
+func TestHostShadowsIndexed(t *testing.T) {
+	classed := func(r Route, c string) Route { r.Class = c; return r }
+	tests := []struct {
+		name   string
+		routes []Route
+		want   int // number of shadows
+	}{
+		{name: "none", routes: []Route{route("a", "a.com", prefix, "/")}},
+		{name: "any host loses to a host's root", want: 1, routes: []Route{route("api", "", prefix, "/api"), route("shop", "shop.com", prefix, "/")}},
+		{name: "wildcard loses to an exact host under it", want: 1, routes: []Route{route("w", "*.x.com", prefix, "/api"), route("a", "a.x.com", prefix, "/")}},
+		{name: "wildcard does not cover two labels", routes: []Route{route("w", "*.x.com", prefix, "/api"), route("a", "b.a.x.com", prefix, "/")}},
+		{name: "exact route for the probe host of a wildcard wins", routes: []Route{
+			route("any", "", prefix, "/api"), route("w", "*.x.com", prefix, "/"), route("p", "svc-doctor-probe.x.com", prefix, "/api")}},
+		{name: "longer host path serves it", routes: []Route{route("api", "", prefix, "/api"), route("shop", "shop.com", prefix, "/api/v1"), route("shop2", "shop.com", exact, "/")}},
+		{name: "classes do not mix", routes: []Route{classed(route("api", "", prefix, "/api"), "a"), classed(route("shop", "shop.com", prefix, "/"), "b")}},
+		{name: "many hosts", want: 9, routes: []Route{
+			route("any", "", prefix, "/a/b"), route("any2", "", exact, "/a/b/c"), route("w", "*.e.com", prefix, "/a"), route("w2", "*.e.com", prefix, "/a/b/c/d"),
+			route("h1", "h1.e.com", prefix, "/"), route("h2", "h2.e.com", prefix, "/a"), route("h3", "h3.f.com", exact, "/a/b/c"), route("h4", "h4.e.com", prefix, "/a/b/c/d/e")}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, want := HostShadows(tt.routes), hostShadowsNaive(tt.routes)
+			str := func(ss []HostShadow) string {
+				var out []string
+				for _, s := range ss {
+					out = append(out, s.Route.Ingress+" for "+s.Host+" -> "+s.By.Ingress+" "+s.Path)
+				}
+				return strings.Join(out, "; ")
+			}
+			if str(got) != str(want) || len(got) != tt.want {
+				t.Errorf("HostShadows = %s\nnaive       = %s (want %d)", str(got), str(want), tt.want)
+			}
+		})
+	}
+}
+
+// BenchmarkHostShadows measures HostShadows over 1,000 Ingresses with a wildcard and an exact host
+// each, plus 5 any-host routes (each shadowed on the 2,000 hosts: 10,000 results).
+func BenchmarkHostShadows(b *testing.B) {
+	var routes []Route
+	for i := range 1000 {
+		routes = append(routes, route("w", "*.t"+strconv.Itoa(i)+".example.com", prefix, "/api"), route("a", "a.t"+strconv.Itoa(i)+".example.com", prefix, "/"))
+	}
+	for i := range 5 {
+		routes = append(routes, route("any", "", prefix, "/any/"+strconv.Itoa(i)))
+	}
+	for b.Loop() {
+		HostShadows(routes)
+	}
+}
+
+// FuzzNormalizePath checks that a normalised path starts with a slash, holds no dot segment and no
+// repeated slash, keeps its escapes valid, and normalises to itself.
+func FuzzNormalizePath(f *testing.F) {
+	for _, s := range []string{"/api/./v1", "//a//b", "/x/../y", "/%2e%2E/%2f", "a/b/..", "/100%", "/..", "/.%2e/x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		got, _ := NormalizePath(in)
+		if !strings.HasPrefix(got, "/") || strings.Contains(got, "//") {
+			t.Fatalf("NormalizePath(%q) = %q", in, got)
+		}
+		for _, seg := range strings.Split(got, "/") {
+			if seg == "." || seg == ".." {
+				t.Fatalf("NormalizePath(%q) = %q keeps a dot segment", in, got)
+			}
+		}
+		if again, ch := NormalizePath(got); again != got || len(ch) > 0 {
+			t.Fatalf("NormalizePath(%q) = %q, then %q %q", in, got, again, ch)
 		}
 	})
 }
