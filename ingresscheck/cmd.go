@@ -182,7 +182,7 @@ func (o *Options) rulesConfig() rules.Config {
 
 // Run checks and prints.
 func (o *Options) Run(ctx context.Context) error {
-	opts := CheckOptions{Class: o.Class, Rules: o.rulesConfig(), Tool: report.Tool{Name: "svc-doctor", Version: version.Version}}
+	opts := CheckOptions{Class: o.Class, Rules: o.rulesConfig(), Tool: report.Tool{Name: "svc-doctor", Version: version.Current()}}
 	var snap *snapshot.Snapshot
 	var reader *clusterReader
 	if !o.live {
