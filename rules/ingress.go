@@ -324,7 +324,9 @@ var ruleIngressConflict = &Rule{
 	Docs: "When two routes have the same host, the same path (a trailing slash does not count for Prefix) and the " +
 		"same pathType, only one of them can ever serve requests; which one is controller-defined (ingress-nginx and " +
 		"Traefik prefer the oldest Ingress). The other is dead configuration, often left behind by a copy. Routes " +
-		"that differ only in pathType are fine: for equal paths Exact wins over Prefix, and the longest path wins first.",
+		"that differ only in pathType are fine: for equal paths Exact wins over Prefix, and the longest path wins first. " +
+		"When both routes go to the same backend (the same Service of the same namespace, and the same port, " +
+		"whether written by name or by number) one is only redundant, and the finding is informational.",
 	Check: func(p *Pass) {
 		type owner struct {
 			ing *snapshot.Ingress
@@ -357,7 +359,7 @@ var ruleIngressConflict = &Rule{
 				}
 				sev := report.Warning
 				tail := "only one of them can serve requests"
-				if backendKey(o.r.Backend) == backendKey(r.Backend) {
+				if backendKey(p.Snap, o.ing.Namespace, o.r.Backend) == backendKey(p.Snap, ing.Namespace, r.Backend) {
 					sev, tail = report.Info, "both go to the same backend, so one is redundant"
 				}
 				p.ReportSeverity(sev, ing.Src, fmt.Sprintf("spec.rules[%d].http.paths[%d]", r.RuleIndex, r.PathIndex),
@@ -367,12 +369,31 @@ var ruleIngressConflict = &Rule{
 	},
 }
 
-func backendKey(b networkingv1.IngressBackend) string {
+// backendKey identifies where a backend of an Ingress in namespace ns sends traffic: the Service
+// (backends name Services of the Ingress's own namespace) and its port, a port name resolved to
+// the port's number when the Service is in the snapshot, so that {name: http} and {number: 80}
+// are the same backend; or the resource.
+func backendKey(s *snapshot.Snapshot, ns string, b networkingv1.IngressBackend) string {
 	if b.Service != nil {
-		return fmt.Sprintf("svc:%s:%d:%s", b.Service.Name, b.Service.Port.Number, b.Service.Port.Name)
+		port := b.Service.Port
+		if port.Name != "" {
+			if svc := s.Service(ns, b.Service.Name); svc != nil {
+				for _, sp := range svc.Spec.Ports {
+					if sp.Name == port.Name {
+						return fmt.Sprintf("svc:%s/%s:%d", ns, b.Service.Name, sp.Port)
+					}
+				}
+			}
+			return fmt.Sprintf("svc:%s/%s:%s", ns, b.Service.Name, port.Name)
+		}
+		return fmt.Sprintf("svc:%s/%s:%d", ns, b.Service.Name, port.Number)
 	}
 	if b.Resource != nil {
-		return "res:" + b.Resource.Kind + ":" + b.Resource.Name
+		g := ""
+		if b.Resource.APIGroup != nil {
+			g = *b.Resource.APIGroup
+		}
+		return "res:" + ns + "/" + g + "/" + b.Resource.Kind + "/" + b.Resource.Name
 	}
 	return ""
 }

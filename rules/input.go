@@ -62,6 +62,17 @@ var ruleMissingTypeMeta = &Rule{
 	Check:       forward,
 }
 
+var ruleNameMissing = &Rule{
+	ID: snapshot.RuleNameMissing, Severity: report.Error, Category: CatInput,
+	Summary:     "object without metadata.name",
+	Remediation: "Add metadata.name (or metadata.generateName, for objects created with kubectl create).",
+	Docs: "Every object needs a name: the API server rejects one without (`metadata.name: Required value: name or " +
+		"generateName is required`), so kubectl apply fails on the whole file. Only objects of the built-in API " +
+		"groups are checked (review requests such as SelfSubjectAccessReview, and kubectl's List, take no name): files " +
+		"of other tools that look like manifests, such as a kind cluster or kubeadm configuration, have none.",
+	Check: forward,
+}
+
 var ruleUnknownField = &Rule{
 	ID: snapshot.RuleUnknownField, Severity: report.Error, Category: CatInput,
 	Summary:     "a field the object's type does not have (often a typo)",

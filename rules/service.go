@@ -39,7 +39,10 @@ var ruleSelectorNoMatch = &Rule{
 		"namespace. When none match, the Service has no endpoints and connections are refused or time out. The " +
 		"message names near misses: workloads whose labels differ by one key or value, and matching workloads in " +
 		"other namespaces. When the input holds no workloads in the Service's namespace at all, the selector " +
-		"cannot be checked and the finding is only informational (\"not found in the given manifests\").",
+		"cannot be checked and the finding is only informational (\"not found in the given manifests\"). Pods " +
+		"that run to completion (Jobs, CronJobs, Pods with restartPolicy Never or OnFailure, Helm hooks such as " +
+		"the `helm create` test Pod) do not count as matches: a Service that selects only those has endpoints " +
+		"only while they run (a warning; informational for a headless Service, the way a Job's pods find each other).",
 	Check: func(p *Pass) {
 		for _, svc := range selectorServices(p.Snap) {
 			if len(p.Snap.SelectedWorkloads(svc)) > 0 {
@@ -47,6 +50,20 @@ var ruleSelectorNoMatch = &Rule{
 			}
 			sel := selectorString(svc.Spec.Selector)
 			hints := nearMisses(p.Snap, svc)
+			if rtc := p.Snap.SelectedRunToCompletion(svc); len(rtc) > 0 {
+				what := "pod template"
+				if p.Snap.Live {
+					what = "pod"
+				}
+				sev := report.Warning
+				if isHeadless(svc) {
+					sev = report.Info
+				}
+				p.ReportSeverity(sev, svc.Src, "spec.selector",
+					"selector %s matches only %s, which %s to completion: no long-running %s in namespace %s matches, so the Service has endpoints only while %s%s",
+					sel, completionList(rtc, svc.Namespace), plural(len(rtc), "runs", "run"), what, svc.Namespace, plural(len(rtc), "it runs", "they run"), hints)
+				continue
+			}
 			if !p.Snap.Complete("Pod", svc.Namespace) {
 				p.ReportSeverity(report.Info, svc.Src, "spec.selector",
 					"selector %s: no pod template with these labels in the given manifests (they hold no workloads in namespace %s)%s", sel, svc.Namespace, hints)
@@ -66,6 +83,9 @@ func nearMisses(s *snapshot.Snapshot, svc *snapshot.Service) string {
 	var hints []string
 	seen := map[string]bool{}
 	for _, w := range s.Workloads {
+		if w.RunsToCompletion() {
+			continue // never a Service's backend, not even a near one
+		}
 		if w.Src.Ref.Namespace != svc.Namespace {
 			if snapshot.Selects(svc.Spec.Selector, w) {
 				hints = append(hints, fmt.Sprintf("%s matches but is in namespace %s (a Service only selects pods of its own namespace)", objName(w.Src), w.Src.Ref.Namespace))
@@ -100,6 +120,28 @@ func nearMisses(s *snapshot.Snapshot, svc *snapshot.Service) string {
 		hints = append(hints[:3], fmt.Sprintf("%d more", len(hints)-3))
 	}
 	return "; near misses: " + strings.Join(hints, "; ")
+}
+
+// completionList names run-to-completion workloads with what makes them so:
+// "job/migrate (a Job), pod/web-test (a Helm test hook)".
+func completionList(ws []*snapshot.Workload, ns string) string {
+	parts := make([]string, len(ws))
+	for i, w := range ws {
+		why := "a " + w.Src.Ref.Kind
+		if hook, ok := w.Src.Annotations[snapshot.HelmHookAnnotation]; ok {
+			why = "a Helm hook"
+			if hook != "" {
+				why = "a Helm " + strings.ReplaceAll(hook, ",", "/") + " hook"
+			}
+		} else if w.Src.Ref.Kind == "Pod" {
+			why = "restartPolicy " + string(w.Spec.RestartPolicy)
+		}
+		parts[i] = objNameNS(w.Src, ns) + " (" + why + ")"
+	}
+	if len(parts) > 3 {
+		parts = append(parts[:3], fmt.Sprintf("%d more", len(parts)-3))
+	}
+	return strings.Join(parts, ", ")
 }
 
 func sortedKeys(m map[string]string) []string {
@@ -166,7 +208,8 @@ var rulePortNameRequired = &Rule{
 				continue
 			}
 			for i, sp := range svc.Spec.Ports {
-				if sp.Name == "" {
+				// a port without a port number is service-ports-missing's finding, and only that
+				if sp.Name == "" && sp.Port != 0 {
 					p.Report(svc.Src, fmt.Sprintf("spec.ports[%d]", i), "%s has no name; a Service with %d ports needs a name on each", portLabel(&svc.Spec.Ports[i]), len(svc.Spec.Ports))
 				}
 			}
@@ -249,6 +292,9 @@ var ruleTargetPortUndeclared = &Rule{
 			ws := p.Snap.SelectedWorkloads(svc)
 			for i := range svc.Spec.Ports {
 				sp := &svc.Spec.Ports[i]
+				if sp.Port == 0 {
+					continue // no port number: service-ports-missing says so, nothing else applies
+				}
 				tp := effectiveTargetPort(sp)
 				if tp.Type != intstr.Int {
 					continue
@@ -288,6 +334,9 @@ var ruleTargetPortUnresolved = &Rule{
 			ws := p.Snap.SelectedWorkloads(svc)
 			for i := range svc.Spec.Ports {
 				sp := &svc.Spec.Ports[i]
+				if sp.Port == 0 {
+					continue // no port number: service-ports-missing says so, nothing else applies
+				}
 				tp := effectiveTargetPort(sp)
 				if tp.Type != intstr.String {
 					continue
@@ -323,6 +372,9 @@ var ruleTargetPortInconsistent = &Rule{
 			ws := p.Snap.SelectedWorkloads(svc)
 			for i := range svc.Spec.Ports {
 				sp := &svc.Spec.Ports[i]
+				if sp.Port == 0 {
+					continue // no port number: service-ports-missing says so, nothing else applies
+				}
 				if effectiveTargetPort(sp).Type != intstr.String {
 					continue
 				}
@@ -356,6 +408,9 @@ var ruleProtocolMismatch = &Rule{
 		for _, svc := range selectorServices(p.Snap) {
 			for i := range svc.Spec.Ports {
 				sp := &svc.Spec.Ports[i]
+				if sp.Port == 0 {
+					continue // no port number: service-ports-missing says so, nothing else applies
+				}
 				tp := effectiveTargetPort(sp)
 				if tp.Type != intstr.Int {
 					continue
@@ -599,7 +654,15 @@ var ruleRequiredPorts = &Rule{
 			}
 			for i, sp := range svc.Spec.Ports {
 				if sp.Port < 1 || sp.Port > 65535 {
-					p.Report(svc.Src, fmt.Sprintf("spec.ports[%d].port", i), "port %d is not a valid port number (1-65535)", sp.Port)
+					field := fmt.Sprintf("spec.ports[%d].port", i)
+					switch {
+					case sp.Port == 0 && hasIssueUnder(p.Snap, svc.Src, field):
+						// a value of the wrong type, reported as invalid-value already
+					case sp.Port == 0 && !written(svc.Src, field):
+						p.Report(svc.Src, field, "spec.ports[%d] has no port: every Service port needs a port number (1-65535)", i)
+					default:
+						p.Report(svc.Src, field, "port %d is not a valid port number (1-65535)", sp.Port)
+					}
 				}
 				if sp.TargetPort.Type == intstr.Int && (sp.TargetPort.IntVal < 0 || sp.TargetPort.IntVal > 65535) {
 					p.Report(svc.Src, fmt.Sprintf("spec.ports[%d].targetPort", i), "targetPort %d is not a valid port number (1-65535)", sp.TargetPort.IntVal)
@@ -607,4 +670,14 @@ var ruleRequiredPorts = &Rule{
 			}
 		}
 	},
+}
+
+// written reports whether field is present in the object as written (always true for live
+// objects, which have no manifest: the API server filled every required field).
+func written(src *snapshot.Source, field string) bool {
+	if src.Manifest == nil {
+		return true
+	}
+	_, exact := src.Manifest.FieldLine(field)
+	return exact
 }

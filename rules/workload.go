@@ -228,7 +228,9 @@ var ruleReadinessMissing = &Rule{
 	Remediation: "Add a readinessProbe that succeeds only when the container can serve (an HTTP health path or a TCP check of the served port).",
 	Docs: "Without a readiness probe a pod counts as ready as soon as its containers start, so the Service sends " +
 		"requests to it while it is still loading, and keeps sending them when it cannot serve. Only containers " +
-		"that serve a port of a Service that selects them are checked.",
+		"that serve a port of a Service that selects them are checked; pods that run to completion (Jobs, " +
+		"CronJobs, Pods with restartPolicy Never or OnFailure, Helm hooks such as a chart's test Pod) are not " +
+		"Service backends and are not checked.",
 	Check: func(p *Pass) {
 		for _, w := range p.Snap.Workloads {
 			var svcs []*snapshot.Service
@@ -350,6 +352,51 @@ var ruleContainerPortName = &Rule{
 					}
 					inPod[cp.Name] = cr.c.Name
 				}
+			}
+		}
+	},
+}
+
+var ruleContainerPortInvalid = &Rule{
+	ID: "container-port-invalid", Severity: report.Error, Category: CatWorkload,
+	Summary:     "container port without a containerPort, or a containerPort or hostPort outside 1-65535",
+	Remediation: "Set containerPort to the port the process listens on, between 1 and 65535 (and hostPort, when set, too).",
+	Docs: "Each entry of a container's `ports` needs a `containerPort` between 1 and 65535, and a `hostPort`, when " +
+		"set, must be in the same range: the API server rejects the pod otherwise (`must be between 1 and 65535, " +
+		"inclusive`). A Service whose targetPort names such a port could never reach it anyway.",
+	Check: func(p *Pass) {
+		valid := func(port int32) bool { return port >= 1 && port <= 65535 }
+		for _, w := range p.Snap.Workloads {
+			check := func(c *corev1.Container, list string, ci int) {
+				for i, cp := range c.Ports {
+					if valid(cp.ContainerPort) && (cp.HostPort == 0 || valid(cp.HostPort)) {
+						continue // the common case, without building field paths
+					}
+					entry := fmt.Sprintf("%s.%s[%d].ports[%d]", w.SpecPath, list, ci, i)
+					field := entry + ".containerPort"
+					switch {
+					case valid(cp.ContainerPort):
+					case cp.ContainerPort == 0 && hasIssueUnder(p.Snap, w.Src, field):
+						// a value of the wrong type, reported as invalid-value already
+					case cp.ContainerPort == 0 && !written(w.Src, field):
+						what := fmt.Sprintf("ports[%d]", i)
+						if cp.Name != "" {
+							what += " (" + cp.Name + ")"
+						}
+						p.Report(w.Src, entry, "%s of container %s has no containerPort: every container port needs a number (1-65535)", what, c.Name)
+					default:
+						p.Report(w.Src, field, "containerPort %d of container %s is not a valid port number (1-65535)", cp.ContainerPort, c.Name)
+					}
+					if cp.HostPort != 0 && !valid(cp.HostPort) {
+						p.Report(w.Src, entry+".hostPort", "hostPort %d of container %s is not a valid port number (1-65535)", cp.HostPort, c.Name)
+					}
+				}
+			}
+			for i := range w.Spec.InitContainers {
+				check(&w.Spec.InitContainers[i], "initContainers", i)
+			}
+			for i := range w.Spec.Containers {
+				check(&w.Spec.Containers[i], "containers", i)
 			}
 		}
 	},

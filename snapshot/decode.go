@@ -36,6 +36,7 @@ const (
 	RuleUnknownAPIVersion = "unknown-api-version"
 	RuleDuplicateObject   = "duplicate-object"
 	RuleSecretBase64      = "secret-data-not-base64"
+	RuleNameMissing       = "object-name-missing"
 )
 
 // FromManifests builds a snapshot from parsed manifests. Objects without a namespace get
@@ -69,20 +70,66 @@ func FromManifests(res *manifest.Result, defaultNamespace string) *Snapshot {
 		}(parts[w], objs[lo:hi])
 	}
 	wg.Wait()
-	seen := map[string]*Source{}
+	// a duplicate is reported on each later copy; only the last copy stays in the graph, as
+	// only the last one applied survives: the earlier ones are never checked against it
+	type copies struct{ first, last *Source }
+	seen := map[string]copies{}
+	var superseded map[*Source]bool
 	for _, d := range parts {
 		s.merge(d.s)
 		for _, k := range d.keys {
-			if first, dup := seen[k.key]; dup {
-				s.Issues = append(s.Issues, Issue{Rule: RuleDuplicateObject, Src: k.src, Field: "metadata.name",
-					Message: fmt.Sprintf("%s is defined twice (first at %s); only the last one applied survives", k.src.Ref, first.Location("").String())})
+			c, dup := seen[k.key]
+			if !dup {
+				seen[k.key] = copies{k.src, k.src}
 				continue
 			}
-			seen[k.key] = k.src
+			s.Issues = append(s.Issues, Issue{Rule: RuleDuplicateObject, Src: k.src, Field: "metadata.name",
+				Message: fmt.Sprintf("%s is defined twice (first at %s); only the last one applied survives", k.src.Ref, c.first.Location("").String())})
+			if superseded == nil {
+				superseded = map[*Source]bool{}
+			}
+			superseded[c.last] = true
+			seen[k.key] = copies{c.first, k.src}
 		}
+	}
+	if superseded != nil {
+		s.dropSuperseded(superseded)
 	}
 	s.Index()
 	return s
+}
+
+// namedKind reports whether objects of a built-in kind need metadata.name: all but kubectl's List
+// and the review requests (TokenReview, SelfSubjectAccessReview...), which are created without one.
+func namedKind(kind string) bool {
+	return kind != "List" && kind != "TokenRequest" && !strings.HasSuffix(kind, "Review")
+}
+
+// keep returns the elements of list whose source is not in drop, in order.
+func keep[T any](list []T, src func(T) *Source, drop map[*Source]bool) []T {
+	out := list[:0]
+	for _, v := range list {
+		if !drop[src(v)] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// dropSuperseded removes the objects defined again later in the input from the graph. Their
+// input issues stay: the file still holds those mistakes.
+func (s *Snapshot) dropSuperseded(drop map[*Source]bool) {
+	before := s.Objects()
+	s.Services = keep(s.Services, func(v *Service) *Source { return v.Src }, drop)
+	s.Endpoints = keep(s.Endpoints, func(v *Endpoints) *Source { return v.Src }, drop)
+	s.EndpointSlices = keep(s.EndpointSlices, func(v *EndpointSlice) *Source { return v.Src }, drop)
+	s.Ingresses = keep(s.Ingresses, func(v *Ingress) *Source { return v.Src }, drop)
+	s.IngressClasses = keep(s.IngressClasses, func(v *IngressClass) *Source { return v.Src }, drop)
+	s.NetworkPolicies = keep(s.NetworkPolicies, func(v *NetworkPolicy) *Source { return v.Src }, drop)
+	s.Secrets = keep(s.Secrets, func(v *Secret) *Source { return v.Src }, drop)
+	s.Workloads = keep(s.Workloads, func(v *Workload) *Source { return v.Src }, drop)
+	s.Other = keep(s.Other, func(v *Source) *Source { return v }, drop)
+	s.Superseded += before - s.Objects()
 }
 
 // merge appends the objects and issues of o (decoded from later input) to s.
@@ -154,10 +201,6 @@ func (d *decoder) add(o *manifest.Object) {
 	}
 	src.Ref = report.ObjectRef{APIVersion: av, Kind: kind, Namespace: ns, Name: o.Name}
 
-	if o.Name != "" && !strings.HasSuffix(o.Name, "*") { // generateName objects never collide
-		d.keys = append(d.keys, keyed{group(av) + "/" + kind + "/" + ns + "/" + o.Name, src})
-	}
-
 	legacy := false
 	if rm, ok := removedAPIs[av+"/"+kind]; ok {
 		legacy = true
@@ -174,16 +217,25 @@ func (d *decoder) add(o *manifest.Object) {
 			src.WrittenAPIVersion, av = o.APIVersion, rm.replacement
 			src.Ref.APIVersion = av
 		}
-	} else if IsBuiltinGroup(av) && !servedBy(av, kind) && kind != "" {
+	} else if IsBuiltinGroup(av) && kind != "" && !knownVersionOf(av, kind) {
 		if home, ok := tables.kindHome[kind]; ok {
 			d.issue(RuleUnknownAPIVersion, src, "apiVersion", "apiVersion %s does not serve kind %s: use apiVersion %s", av, kind, home)
 			src.WrittenAPIVersion, av = o.APIVersion, home
 			src.Ref.APIVersion = av
-		} else if _, known := servedKinds[av]; known {
+		} else if tables.versions[av] {
 			d.issue(RuleUnknownAPIVersion, src, "kind", "apiVersion %s has no kind %q (the object is passed through unchecked)", av, kind)
 		}
 	}
+	if o.Name == "" && IsBuiltinGroup(av) && namedKind(kind) {
+		d.issue(RuleNameMissing, src, "metadata.name", "%s has no metadata.name (nor generateName): the API server rejects an object without a name", kind)
+	}
 	d.decode(src, av, kind, legacy)
+	// objects are told apart by the group they are checked as: a removed API version read into
+	// today's type is the same object as one written in today's version
+	if o.Name != "" && !strings.HasSuffix(o.Name, "*") { // generateName objects never collide
+		r := src.Ref
+		d.keys = append(d.keys, keyed{group(r.APIVersion) + "/" + r.Kind + "/" + r.Namespace + "/" + r.Name, src})
+	}
 }
 
 func (d *decoder) decode(src *Source, av, kind string, legacy bool) {

@@ -138,6 +138,27 @@ type Workload struct {
 	Deployment *appsv1.Deployment
 }
 
+// HelmHookAnnotation marks an object Helm creates around an install, upgrade or `helm test`
+// (helm.sh/hook: test, pre-install...) instead of as part of the release's running workloads.
+const HelmHookAnnotation = "helm.sh/hook"
+
+// RunsToCompletion reports whether the workload's pods run a task and exit instead of serving:
+// Jobs, CronJobs, Pods with restartPolicy Never or OnFailure (a Job's pods, live), and Helm hooks
+// (such as the test Pod of `helm create`, which carries the chart's selector labels). A Service
+// selecting them gets no lasting endpoints from them, so they are left out of SelectedWorkloads.
+func (w *Workload) RunsToCompletion() bool {
+	switch w.Src.Ref.Kind {
+	case "Job", "CronJob":
+		return true
+	case "Pod":
+		if w.Spec != nil && (w.Spec.RestartPolicy == corev1.RestartPolicyNever || w.Spec.RestartPolicy == corev1.RestartPolicyOnFailure) {
+			return true
+		}
+	}
+	_, hook := w.Src.Annotations[HelmHookAnnotation]
+	return hook
+}
+
 // Issue is a problem found while reading or decoding the input, reported by the rule named Rule.
 type Issue struct {
 	Rule    string
@@ -171,6 +192,9 @@ type Snapshot struct {
 	Unavailable map[string]string
 	// Files lists the manifest files read.
 	Files []string
+	// Superseded counts the objects left out of the graph because the input defines them again
+	// later (duplicate-object): only the last definition applied survives, so only it is checked.
+	Superseded int
 
 	sel      selection
 	present  map[string]map[string]bool // kind -> namespace -> any object
@@ -178,10 +202,11 @@ type Snapshot struct {
 	secrets  map[string]*Secret
 }
 
-// Objects counts the objects in the snapshot.
+// Objects counts the objects read: those in the graph and the superseded copies of objects
+// defined more than once.
 func (s *Snapshot) Objects() int {
 	return len(s.Services) + len(s.Endpoints) + len(s.EndpointSlices) + len(s.Ingresses) + len(s.IngressClasses) +
-		len(s.NetworkPolicies) + len(s.Secrets) + len(s.Workloads) + len(s.Nodes) + len(s.Other)
+		len(s.NetworkPolicies) + len(s.Secrets) + len(s.Workloads) + len(s.Nodes) + len(s.Other) + s.Superseded
 }
 
 // Complete reports whether the snapshot holds every object of kind in namespace ns, so that
@@ -241,6 +266,8 @@ type selection struct {
 	byNS      map[string][]*Workload
 	selected  map[*Service][]*Workload
 	selecting map[*Workload][]*Service
+	// completing holds the run-to-completion workloads a Service's selector matches
+	completing map[*Service][]*Workload
 }
 
 func (s *Snapshot) selectionIndex() *selection {
@@ -258,6 +285,7 @@ func (s *Snapshot) selectionIndex() *selection {
 		}
 		x.selected = map[*Service][]*Workload{}
 		x.selecting = map[*Workload][]*Service{}
+		x.completing = map[*Service][]*Workload{}
 		for _, svc := range s.Services {
 			if len(svc.Spec.Selector) == 0 {
 				continue
@@ -271,22 +299,36 @@ func (s *Snapshot) selectionIndex() *selection {
 				}
 			}
 			for _, w := range candidates {
-				if Selects(svc.Spec.Selector, w) {
-					x.selected[svc] = append(x.selected[svc], w)
-					x.selecting[w] = append(x.selecting[w], svc)
+				if !Selects(svc.Spec.Selector, w) {
+					continue
 				}
+				if w.RunsToCompletion() {
+					x.completing[svc] = append(x.completing[svc], w)
+					continue
+				}
+				x.selected[svc] = append(x.selected[svc], w)
+				x.selecting[w] = append(x.selecting[w], svc)
 			}
 		}
 	})
 	return x
 }
 
-// SelectedWorkloads returns the workloads in svc's namespace that its selector selects.
+// SelectedWorkloads returns the long-running workloads in svc's namespace that its selector
+// selects: the ones that serve its traffic. Workloads that run to completion (see
+// Workload.RunsToCompletion) are left out; SelectedRunToCompletion returns them.
 func (s *Snapshot) SelectedWorkloads(svc *Service) []*Workload {
 	return s.selectionIndex().selected[svc]
 }
 
-// SelectingServices returns the Services (with a selector) that select w.
+// SelectedRunToCompletion returns the workloads in svc's namespace that its selector matches but
+// that run to completion (Jobs, CronJobs, Pods that do not restart, Helm hooks).
+func (s *Snapshot) SelectedRunToCompletion(svc *Service) []*Workload {
+	return s.selectionIndex().completing[svc]
+}
+
+// SelectingServices returns the Services (with a selector) that select w; none when w runs to
+// completion.
 func (s *Snapshot) SelectingServices(w *Workload) []*Service {
 	return s.selectionIndex().selecting[w]
 }
