@@ -459,7 +459,7 @@ var ruleIngressClass = &Rule{
 			case len(defaults) > 1:
 				p.Report(ing.Src, "spec", "no ingressClassName, and %d IngressClasses claim to be the default (%s): set spec.ingressClassName", len(defaults), classNames(p.Snap))
 			case p.Snap.HasKind("IngressClass"):
-				p.Report(ing.Src, "spec", "no ingressClassName and no default IngressClass (classes: %s): no controller will serve this Ingress", classNames(p.Snap))
+				p.Report(ing.Src, "spec", "no ingressClassName and no default IngressClass (classes: %s): only a controller that serves class-less Ingresses picks it up (Traefik does by default; ingress-nginx only with --watch-ingress-without-class)", classNames(p.Snap))
 			default:
 				p.ReportSeverity(report.Info, ing.Src, "spec", "no ingressClassName, and no default IngressClass in the given manifests: the Ingress relies on the cluster having a default class")
 			}
