@@ -414,17 +414,24 @@ func AssertNoManagedPods(t testing.TB, namespace string, grace time.Duration) {
 	ctx, cancel := context.WithTimeout(context.Background(), grace+10*time.Second)
 	defer cancel()
 	var left []string
+	var listErr error
+	listed := false
 	_ = wait.PollUntilContextTimeout(ctx, time.Second, grace, true, func(ctx context.Context) (bool, error) {
 		l, err := c.Client.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: ManagedByLabel})
 		if err != nil {
+			listErr = err
 			return false, nil
 		}
+		listed = true
 		left = left[:0]
 		for _, p := range l.Items {
 			left = append(left, p.Namespace+"/"+p.Name)
 		}
 		return len(left) == 0, nil
 	})
+	if !listed {
+		t.Errorf("could not check for leftover helper pods: listing pods failed: %v", listErr)
+	}
 	if len(left) > 0 {
 		t.Errorf("svc-doctor left pods behind (%s): %v", ManagedByLabel, left)
 	}
