@@ -9,11 +9,13 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/svc-doctor/svc-doctor/internal/ingressroute"
 	"github.com/svc-doctor/svc-doctor/report"
 	"github.com/svc-doctor/svc-doctor/rules"
 	"github.com/svc-doctor/svc-doctor/snapshot"
@@ -186,9 +188,10 @@ func WriteFindings(w io.Writer, fs []report.Finding) {
 }
 
 // liveNeighbours reads what the rules need to check the plan against the cluster: the namespace
-// (snapshot.FromCluster), the TLS Secrets the new Ingress names, and, when the Service asks for
-// node ports, the Services of every namespace (node ports are cluster-wide). Problems that only
-// limit the check are returned as warnings.
+// (snapshot.FromCluster); for an Ingress, the TLS Secrets it names and the Ingresses of every
+// namespace (controllers such as Traefik and ingress-nginx merge the routes of one class across
+// namespaces); and, when the Service asks for node ports, the Services of every namespace (node
+// ports are cluster-wide). Problems that only limit the check are returned as warnings.
 func liveNeighbours(ctx context.Context, cs kubernetes.Interface, ns string, plan *Plan) (*snapshot.Snapshot, []string, error) {
 	snap, err := snapshot.FromCluster(ctx, cs, snapshot.ClusterOptions{Namespace: ns, SkipNodes: true})
 	if err != nil {
@@ -201,6 +204,11 @@ func liveNeighbours(ctx context.Context, cs kubernetes.Interface, ns string, pla
 		}
 	}
 	if ing := plan.Ingress; ing != nil {
+		others, err := listIngresses(ctx, cs)
+		if err != nil {
+			warnings = append(warnings, snapshot.DescribeAPIError(err, "list", "ingresses", "")+": other namespaces' routes not checked")
+		}
+		snap.Ingresses = append(snap.Ingresses, routeNeighbours(snap, ing, others)...)
 		fetched := true
 		for _, t := range ing.Spec.TLS {
 			if t.SecretName == "" || (plan.Secret != nil && plan.Secret.Name == t.SecretName) || snap.Secret(ns, t.SecretName) != nil {
@@ -260,4 +268,63 @@ func listServices(ctx context.Context, cs kubernetes.Interface) ([]corev1.Servic
 		}
 		lo.Continue = l.Continue
 	}
+}
+
+// listIngresses lists the Ingresses of every namespace (one paginated LIST). On an error it
+// returns the pages read so far with the error.
+func listIngresses(ctx context.Context, cs kubernetes.Interface) ([]networkingv1.Ingress, error) {
+	return snapshot.ListAll(ctx, 500, func(ctx context.Context, lo metav1.ListOptions) ([]networkingv1.Ingress, string, error) {
+		l, err := cs.NetworkingV1().Ingresses("").List(ctx, lo)
+		if err != nil {
+			return nil, "", err
+		}
+		return l.Items, l.Continue, nil
+	})
+}
+
+// routeNeighbours returns the Ingresses of other namespaces that the controller of ing's class
+// serves together with ing: the same effective class, and a host of ing (a rule host, "" for
+// any host, or a TLS host). Those are all that the cross-Ingress rules (route conflicts and
+// shadowing, TLS coverage of a host) can report on ing for; the class's other hosts would only
+// make class-wide rules talk about other namespaces' hosts. ing's own namespace is already in
+// snap.
+func routeNeighbours(snap *snapshot.Snapshot, ing *networkingv1.Ingress, others []networkingv1.Ingress) []*snapshot.Ingress {
+	class := rules.EffectiveClass(snap, &snapshot.Ingress{Ingress: ing})
+	hosts := ingressHosts(ing)
+	var out []*snapshot.Ingress
+	for i := range others {
+		o := &others[i]
+		if o.Namespace == ing.Namespace {
+			continue
+		}
+		s := &snapshot.Ingress{Ingress: o, Src: snapshot.LiveSource("networking.k8s.io/v1", "Ingress", &o.ObjectMeta)}
+		if rules.EffectiveClass(snap, s) != class {
+			continue
+		}
+		for h := range ingressHosts(o) {
+			if hosts[h] {
+				out = append(out, s)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// ingressHosts is the set of normalized hosts an Ingress routes or has TLS for ("" when a rule
+// or the default backend takes any host).
+func ingressHosts(ing *networkingv1.Ingress) map[string]bool {
+	out := map[string]bool{}
+	if ing.Spec.DefaultBackend != nil {
+		out[""] = true
+	}
+	for _, r := range ing.Spec.Rules {
+		out[ingressroute.NormalizeHost(r.Host)] = true
+	}
+	for _, t := range ing.Spec.TLS {
+		for _, h := range t.Hosts {
+			out[ingressroute.NormalizeHost(h)] = true
+		}
+	}
+	return out
 }
