@@ -572,3 +572,97 @@ func diagWaitProbeEvent(f *framework.F, app string) {
 		return true, nil
 	})
 }
+
+// TestDiagnoseManualEndpointsObject: a selector-less Service whose endpoints are a hand-written
+// core/v1 Endpoints object (not an EndpointSlice), which the EndpointSlice mirroring controller
+// copies into a slice. Pointing at a test server pod it is healthy; pointing at an address no pod
+// has, the endpoints are stale.
+func TestDiagnoseManualEndpointsObject(t *testing.T) {
+	t.Parallel()
+	f := framework.New(t)
+	ts := f.DeployTestserver(framework.TestserverSpec{Name: "backend", Replicas: 1})
+	podIP := ts.Pods[0].Status.PodIP
+	endpoints := func(ip string) string {
+		return fmt.Sprintf(`apiVersion: v1
+kind: Endpoints
+metadata: {name: legacy}
+subsets:
+- addresses: [{ip: %s}]
+  ports: [{name: http, port: 8080, protocol: TCP}]
+`, ip)
+	}
+	f.Apply(`apiVersion: v1
+kind: Service
+metadata: {name: legacy}
+spec:
+  ports: [{name: http, port: 80, targetPort: 8080}]
+---
+` + endpoints(podIP))
+	diagWaitMirrored(f, "legacy", podIP)
+
+	rep, res := diagRun(t, f, "svc/legacy", "--http-path", "/")
+	if res.ExitCode != 0 || rep.Verdict.Kind != diagnose.VerdictHealthy {
+		t.Fatalf("pointing at pod %s: exit %d, verdict %+v; want healthy\n%s", podIP, res.ExitCode, rep.Verdict, diagDump(rep))
+	}
+	for _, id := range []string{diagnose.HopEndpoints, diagnose.HopConnectivity} {
+		if h := diagHop(rep, id); h.Status != diagnose.Pass {
+			t.Errorf("hop %s = %s %q, want pass\n%s", id, h.Status, h.Summary, diagDump(rep))
+		}
+	}
+	// the endpoints hop saw the v1 Endpoints object and its mirrored slice
+	ev := strings.Join(diagHop(rep, diagnose.HopEndpoints).Evidence, "\n")
+	for _, want := range []string{"endpoints/legacy (v1, deprecated; mirrored into EndpointSlices): 1 addresses, ports http=8080",
+		"managed by endpointslicemirroring-controller.k8s.io", podIP + ":8080 (port http"} {
+		if !strings.Contains(ev, want) {
+			t.Errorf("endpoints evidence lacks %q:\n%s", want, ev)
+		}
+	}
+	if h := diagHop(rep, diagnose.HopSelector); h.Status != diagnose.Skip {
+		t.Errorf("selector hop = %s %q, want skipped (no selector)", h.Status, h.Summary)
+	}
+	diagNoHelperLeft(t, f)
+
+	// now an address of the pod CIDR that no pod has
+	stale := diagUnusedPodIP(f)
+	f.Apply(endpoints(stale))
+	diagWaitMirrored(f, "legacy", stale)
+	rep, res = diagRun(t, f, "svc/legacy")
+	diagExpectFault(t, rep, res, diagnose.HopConnectivity, "stale endpoint addresses", "service/legacy has no selector", stale+":8080")
+	if !strings.Contains(rep.Verdict.Fix, "or the Endpoints object it is mirrored from") {
+		t.Errorf("fix %q does not mention the Endpoints object", rep.Verdict.Fix)
+	}
+	if strings.Contains(rep.Verdict.RootCause, podIP) {
+		t.Errorf("root cause %q names the old address %s", rep.Verdict.RootCause, podIP)
+	}
+	diagNoHelperLeft(t, f)
+}
+
+// diagWaitMirrored waits until the EndpointSlices of svc list exactly the address ip (the mirroring
+// controller has copied the Endpoints object).
+func diagWaitMirrored(f *framework.F, svc, ip string) {
+	f.T.Helper()
+	f.WaitFor(fmt.Sprintf("the EndpointSlices of %s to list only %s", svc, ip), time.Minute, func(context.Context) (bool, error) {
+		ready, notReady := f.Endpoints(svc)
+		return len(ready) == 1 && ready[0] == ip && len(notReady) == 0, nil
+	})
+}
+
+// diagUnusedPodIP returns an address at the end of the pod CIDR 10.244.0.0/24 that no pod has.
+func diagUnusedPodIP(f *framework.F) string {
+	f.T.Helper()
+	pods, err := f.Client.CoreV1().Pods("").List(f.Ctx, metav1.ListOptions{})
+	if err != nil {
+		f.T.Fatalf("list pods: %v", err)
+	}
+	used := map[string]bool{}
+	for _, p := range pods.Items {
+		used[p.Status.PodIP] = true
+	}
+	for i := 250; i <= 254; i++ {
+		if ip := fmt.Sprintf("10.244.0.%d", i); !used[ip] {
+			return ip
+		}
+	}
+	f.T.Fatalf("10.244.0.250-254 are all in use")
+	return ""
+}

@@ -22,6 +22,10 @@ import (
 	"testing"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
 	"github.com/svc-doctor/svc-doctor/ingresscheck"
 	"github.com/svc-doctor/svc-doctor/test/e2e/framework"
 )
@@ -480,4 +484,289 @@ spec:
 	if rep.Class == nil || rep.Class.Name != class || rep.Verdict.OK {
 		t.Errorf("class %+v verdict %+v", rep.Class, rep.Verdict)
 	}
+}
+
+// TestIngressTLSKeyMismatch: the Secret's tls.key is the key of another certificate. Traefik
+// rejects the pair and serves its default certificate; ingresscheck calls the TLS broken and says
+// the key does not belong to the certificate.
+func TestIngressTLSKeyMismatch(t *testing.T) {
+	t.Parallel()
+	f := framework.New(t)
+	web := f.DeployTestserver(framework.TestserverSpec{Name: "web"})
+	h := host(f, "mismatch")
+	now := time.Now()
+	certA := newTestCert(t, []string{h}, now.Add(-time.Hour), now.Add(365*24*time.Hour))
+	certB := newTestCert(t, []string{h}, now.Add(-time.Hour), now.Add(365*24*time.Hour))
+	if _, err := tls.X509KeyPair(certA.crt, certB.key); err == nil {
+		t.Fatal("the test's certificate and foreign key load as a pair")
+	}
+	f.Apply(ingressServices + fmt.Sprintf(`---
+apiVersion: v1
+kind: Secret
+metadata: {name: mismatch}
+type: kubernetes.io/tls
+data: {tls.crt: %s, tls.key: %s}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: mismatch}
+spec:
+  ingressClassName: traefik
+  tls:
+  - {hosts: [%[3]s], secretName: mismatch}
+  rules:
+  - host: %[3]s
+    http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}
+`, b64(certA.crt), b64(certB.key), h))
+	waitServed(f, "https", h, "/", web.PodNames())
+	// Traefik cannot load the pair: it never serves the Secret's certificate
+	if _, _, served, err := viaTraefik(f, "https", h, "/"); err != nil || served == certA.sha {
+		t.Errorf("Traefik served the Secret's certificate (%v) with a key that does not match it", err)
+	}
+
+	const keyMsg = "tls.key does not match the certificate in tls.crt"
+	rep, res := icRun(t, f, "https://"+h+"/", "-n", f.Namespace, "--probe")
+	if res.ExitCode != 1 || rep.Verdict.OK {
+		t.Errorf("exit %d, verdict %+v: a key that does not match must fail", res.ExitCode, rep.Verdict)
+	}
+	found := false
+	for _, fd := range rep.Findings {
+		if fd.Rule == "tls-key-mismatch" {
+			found = true
+			if fd.Object == nil || fd.Object.Kind != "Secret" || fd.Object.Name != "mismatch" || !strings.Contains(fd.Message, keyMsg) {
+				t.Errorf("tls-key-mismatch finding %+v", fd)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no tls-key-mismatch finding in %+v", rep.Findings)
+	}
+	if !strings.Contains(strings.Join(rep.Verdict.Problems, "\n"), keyMsg+" (is the leaf certificate first, and is this the key of this certificate?) (tls-key-mismatch)") {
+		t.Errorf("problems %q lack the key mismatch", rep.Verdict.Problems)
+	}
+	if len(rep.Routes) != 1 || rep.Routes[0].TLS == nil || rep.Routes[0].TLS.OK || rep.Routes[0].TLS.Secret != f.Namespace+"/mismatch" {
+		t.Errorf("routes %+v: want one route whose TLS (Secret mismatch) is not OK", rep.Routes)
+	} else if tl := rep.Routes[0].TLS; tl.Certificate == nil || tl.Certificate.SHA256 != certA.sha || !tl.Covers {
+		t.Errorf("TLS %+v: the Secret's certificate (which covers the host) is %s", tl, certA.sha)
+	}
+	if len(rep.Probes) != 1 {
+		t.Fatalf("probes: %+v", rep.Probes)
+	}
+	p := rep.Probes[0]
+	if p.Agrees == nil || !*p.Agrees {
+		t.Errorf("the probe disagrees with the simulation: %s", p.Result)
+	}
+	if p.Certificate == nil || p.Certificate.MatchesSecret == nil || *p.Certificate.MatchesSecret {
+		t.Errorf("served certificate %+v: want one that is not the Secret's (%s)", p.Certificate, p.Result)
+	}
+	if p.AnsweredService != "web" {
+		t.Errorf("answered by %q, want service web (%s)", p.AnsweredService, p.Result)
+	}
+	// the table: the TLS line says BROKEN and the problem names the key
+	table := f.SvcDoctor("ingresscheck", "https://"+h+"/", "-n", f.Namespace)
+	tlsLine := "host " + h + ": Secret " + f.Namespace + "/mismatch (ingress " + f.Namespace + "/mismatch spec.tls[0])"
+	if table.ExitCode != 1 {
+		t.Errorf("table run: exit %d, want 1", table.ExitCode)
+	}
+	var tlsOut string
+	for _, l := range strings.Split(table.Stdout, "\n") {
+		if strings.Contains(l, tlsLine) {
+			tlsOut = l
+		}
+	}
+	if !strings.HasSuffix(tlsOut, ": BROKEN") || !strings.Contains(table.Stdout, "problem: "+keyMsg) || !strings.Contains(table.Stdout, "VERDICT:     BROKEN") {
+		t.Errorf("table: TLS line %q, want it BROKEN and a problem %q:\n%s", tlsOut, keyMsg, table.Stdout)
+	}
+	framework.AssertNoManagedPods(t, f.Namespace, 30*time.Second)
+}
+
+// TestIngressTwoDefaultClasses: while a second IngressClass claims to be the default, a class-less
+// Ingress has no defined controller. Not parallel, and the second default lives as short as
+// possible: while it exists the API server gives new class-less Ingresses (of every test) the
+// newest default class.
+func TestIngressTwoDefaultClasses(t *testing.T) {
+	f := framework.New(t)
+	f.DeployTestserver(framework.TestserverSpec{Name: "web"})
+	h := host(f, "classless")
+	f.Apply(ingressServices + fmt.Sprintf(`---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: classless}
+spec:
+  rules:
+  - host: %s
+    http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}
+`, h))
+	// the DefaultIngressClass admission plugin filled in the default class: take it out again
+	ings := f.Client.NetworkingV1().Ingresses(f.Namespace)
+	if _, err := ings.Patch(f.Ctx, "classless", types.MergePatchType, []byte(`{"spec":{"ingressClassName":null}}`), metav1.PatchOptions{}); err != nil {
+		t.Fatalf("remove ingressClassName: %v", err)
+	}
+	if ing, err := ings.Get(f.Ctx, "classless", metav1.GetOptions{}); err != nil || ing.Spec.IngressClassName != nil {
+		t.Fatalf("ingress classless is not class-less: %v %v", err, ing.Spec.IngressClassName)
+	}
+	// with a single default (traefik) the Ingress is served
+	rep, res := icRun(t, f, "ing/classless", "-n", f.Namespace)
+	if res.ExitCode != 0 || !rep.Verdict.OK {
+		t.Fatalf("with one default class: exit %d, verdict %+v", res.ExitCode, rep.Verdict)
+	}
+
+	const second = "e2e-second-default"
+	classYAML := `apiVersion: networking.k8s.io/v1
+kind: IngressClass
+metadata:
+  name: ` + second + `
+  annotations: {ingressclass.kubernetes.io/is-default-class: "true"}
+spec: {controller: example.com/e2e-nobody}
+`
+	t.Cleanup(func() {
+		err := f.Cluster.Client.NetworkingV1().IngressClasses().Delete(context.Background(), second, metav1.DeleteOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			t.Errorf("delete IngressClass %s: %v", second, err)
+		}
+	})
+	f.Apply(classYAML)
+	wantProblem := "the Ingress has no ingressClassName and 2 IngressClasses claim to be the default (" + second + ", traefik): which controller serves it is undefined; set spec.ingressClassName"
+
+	rep, res = icRun(t, f, "ing/classless", "-n", f.Namespace)
+	urlRep, urlRes := icRun(t, f, "http://"+h+"/", "-n", f.Namespace)
+	table := f.SvcDoctor("ingresscheck", "ing/classless", "-n", f.Namespace)
+	// the second default goes away as soon as the checks ran
+	f.Delete(classYAML)
+
+	if res.ExitCode != 1 || rep.Verdict.OK || !strings.Contains(strings.Join(rep.Verdict.Problems, "\n"), wantProblem) {
+		t.Errorf("ing/classless: exit %d, problems %q; want exit 1 and %q", res.ExitCode, rep.Verdict.Problems, wantProblem)
+	}
+	if urlRes.ExitCode != 1 || urlRep.Verdict.OK || !strings.Contains(strings.Join(urlRep.Verdict.Problems, "\n"), wantProblem) {
+		t.Errorf("URL: exit %d, problems %q; want exit 1 and %q", urlRes.ExitCode, urlRep.Verdict.Problems, wantProblem)
+	}
+	if c := urlRep.Class; c == nil || c.Name != "" || strings.Join(c.Defaults, ",") != second+",traefik" {
+		t.Errorf("URL: class %+v, want no class and the defaults %s, traefik", c, second)
+	}
+	if table.ExitCode != 1 || !strings.Contains(table.Stdout, "problem: "+wantProblem) {
+		t.Errorf("table: exit %d, lacks %q:\n%s", table.ExitCode, wantProblem, table.Stdout)
+	}
+
+	// and with one default again the Ingress is fine again
+	f.WaitFor("IngressClass "+second+" to be gone", 30*time.Second, func(ctx context.Context) (bool, error) {
+		_, err := f.Client.NetworkingV1().IngressClasses().Get(ctx, second, metav1.GetOptions{})
+		return apierrors.IsNotFound(err), nil
+	})
+	rep, res = icRun(t, f, "ing/classless", "-n", f.Namespace)
+	if res.ExitCode != 0 || !rep.Verdict.OK {
+		t.Errorf("after deleting %s: exit %d, verdict %+v", second, res.ExitCode, rep.Verdict)
+	}
+}
+
+// TestIngressWildcardHost: *.wild.NS goes to service a and two exact hosts under it to service b.
+// A wildcard covers exactly one label. By the Ingress specification an exact host beats a wildcard,
+// but Traefik orders its routers by the length of their rule: the wildcard's HostRegexp rule
+// outranks Host(`exact.wild.NS`), so Traefik really sends exact.wild.NS to a (ingresscheck says so
+// and the probe agrees); an exact host with a first label long enough (26+ characters) outranks it
+// and reaches b.
+func TestIngressWildcardHost(t *testing.T) {
+	t.Parallel()
+	f := framework.New(t)
+	a := f.DeployTestserver(framework.TestserverSpec{Name: "a"})
+	b := f.DeployTestserver(framework.TestserverSpec{Name: "b"})
+	wild := host(f, "wild")
+	foo, exact, long, deep := "foo."+wild, "exact."+wild, "exact-host-outranks-the-wildcard."+wild, "a.b."+wild
+	f.Apply(fmt.Sprintf(`apiVersion: v1
+kind: Service
+metadata: {name: a}
+spec:
+  selector: {app: a}
+  ports: [{name: http, port: 80, targetPort: http}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: b}
+spec:
+  selector: {app: b}
+  ports: [{name: http, port: 80, targetPort: http}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: wild}
+spec:
+  ingressClassName: traefik
+  rules:
+  - host: "*.%[1]s"
+    http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: a, port: {number: 80}}}}]}
+  - host: %[2]s
+    http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: b, port: {name: http}}}}]}
+  - host: %[3]s
+    http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: b, port: {name: http}}}}]}
+`, wild, exact, long))
+	waitServed(f, "http", foo, "/", a.PodNames())
+	waitServed(f, "http", long, "/", b.PodNames())
+	// Traefik itself: exact.wild goes to the wildcard's a, two labels under the wildcard match nothing
+	if status, body, _, err := viaTraefik(f, "http", exact, "/"); err != nil || status != 200 || body != a.PodNames()[0] {
+		t.Errorf("Traefik answered http://%s/ with %d %q (%v), want a's pod %s", exact, status, body, err, a.PodNames()[0])
+	}
+	if status, body, _, err := viaTraefik(f, "http", deep, "/"); err != nil || status != 404 {
+		t.Errorf("Traefik answered http://%s/ with %d %q (%v), want 404", deep, status, body, err)
+	}
+
+	tests := []struct {
+		name     string
+		host     string
+		ruleHost string // the spec's winning rule ("" = no rule matches)
+		specSvc  string // its Service
+		liveSvc  string // the Service Traefik really sends the request to
+		livePod  string
+	}{
+		{name: "one label under the wildcard", host: foo, ruleHost: "*." + wild, specSvc: "a", liveSvc: "a", livePod: a.PodNames()[0]},
+		{name: "short exact host loses to the wildcard in Traefik", host: exact, ruleHost: exact, specSvc: "b", liveSvc: "a", livePod: a.PodNames()[0]},
+		{name: "long exact host outranks the wildcard", host: long, ruleHost: long, specSvc: "b", liveSvc: "b", livePod: b.PodNames()[0]},
+		{name: "two labels under the wildcard match nothing", host: deep},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rep, res := icRun(t, f, "http://"+tt.host+"/", "-n", f.Namespace, "--probe")
+			if len(rep.Probes) != 1 {
+				t.Fatalf("probes: %+v", rep.Probes)
+			}
+			p := rep.Probes[0]
+			if p.Agrees == nil || !*p.Agrees {
+				t.Errorf("the probe disagrees with the simulation: %s", p.Result)
+			}
+			if tt.ruleHost == "" {
+				if res.ExitCode != 1 || rep.Verdict.OK || len(rep.Candidates) != 0 {
+					t.Errorf("exit %d, verdict %+v, candidates %+v: *.%s must not match %s", res.ExitCode, rep.Verdict, rep.Candidates, wild, tt.host)
+				}
+				if !strings.Contains(strings.Join(rep.Verdict.Problems, "\n"), "no rule of class traefik matches "+tt.host+"/") {
+					t.Errorf("problems %q", rep.Verdict.Problems)
+				}
+				if p.Status != 404 || p.AnsweredBy != "" {
+					t.Errorf("probe: status %d answered by %q, want Traefik's own 404 (%s)", p.Status, p.AnsweredBy, p.Result)
+				}
+				return
+			}
+			if res.ExitCode != 0 || !rep.Verdict.OK || len(rep.Routes) != 1 {
+				t.Fatalf("exit %d, verdict %+v, routes %+v", res.ExitCode, rep.Verdict, rep.Routes)
+			}
+			rc := rep.Routes[0]
+			if rc.Backend.Service != tt.specSvc || rc.Host != tt.ruleHost || rc.Ingress.Name != "wild" {
+				t.Errorf("route: host %q backend %q, want rule host %q and service %s", rc.Host, rc.Backend.Service, tt.ruleHost, tt.specSvc)
+			}
+			if tt.ruleHost != "*."+wild {
+				// the wildcard matches too, and loses by the specification
+				if len(rep.Candidates) != 2 || rep.Candidates[1].Host != "*."+wild || !strings.Contains(rep.Candidates[1].Reason, "is more specific than *."+wild) {
+					t.Errorf("candidates %+v", rep.Candidates)
+				}
+			}
+			if tt.liveSvc != tt.specSvc {
+				if !strings.Contains(rc.ControllerRoute, "service "+tt.liveSvc+" ") || !strings.Contains(strings.Join(rc.Warnings, "\n"), "Traefik orders routers by the length of their rule") {
+					t.Errorf("controller route %q, warnings %q: want Traefik's route to service %s and why", rc.ControllerRoute, rc.Warnings, tt.liveSvc)
+				}
+			} else if rc.ControllerRoute != "" {
+				t.Errorf("controller route %q: Traefik agrees with the specification here", rc.ControllerRoute)
+			}
+			if p.Status != 200 || p.AnsweredService != tt.liveSvc || p.AnsweredBy != tt.livePod {
+				t.Errorf("probe: status %d answered by %s (service %q), want pod %s of service %s (%s)", p.Status, p.AnsweredBy, p.AnsweredService, tt.livePod, tt.liveSvc, p.Result)
+			}
+		})
+	}
+	framework.AssertNoManagedPods(t, f.Namespace, 30*time.Second)
 }
