@@ -1293,9 +1293,14 @@ func (c *checker) verdict(t Target) {
 		if rc.Ingress.Name == "" {
 			what = "no rule"
 		}
-		if v.OK {
+		switch {
+		case v.OK && rc.ControllerRoute != "":
+			// the controller's choice is what answers: lead with it
+			v.Summary = fmt.Sprintf("%s is served by %s (where the controller really sends it; by the Ingress specification it would be %s -> %s)",
+				t.URL.URL, rc.ControllerRoute, what, backendSummary(rc.Backend))
+		case v.OK:
 			v.Summary = fmt.Sprintf("%s is served by %s -> %s%s", t.URL.URL, what, backendSummary(rc.Backend), readySummary(rc.Backend))
-		} else {
+		default:
 			v.Summary = fmt.Sprintf("%s is broken (%d %s)", t.URL.URL, len(v.Problems), plural(len(v.Problems), "problem", "problems"))
 		}
 	case len(c.rep.Routes) == 0:

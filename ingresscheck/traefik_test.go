@@ -153,6 +153,27 @@ spec: {controller: traefik.io/ingress-controller}`
 kind: IngressClass
 metadata: {name: blue, annotations: {ingressclass.kubernetes.io/is-default-class: "true"}}
 spec: {controller: example.com/blue}`
+	// wildAndExact: a wildcard host and a short exact host under it; Traefik's longer wildcard
+	// rule outranks the exact host.
+	wildAndExact = `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: wild, namespace: default}
+spec:
+  rules:
+  - host: "*.w.io"
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: exact, namespace: default}
+spec:
+  rules:
+  - host: e.w.io
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}`
 	// rulesAndDefault has rules (a.example.com without paths, b.example.com/foo) and a default backend.
 	rulesAndDefault = `apiVersion: networking.k8s.io/v1
 kind: Ingress
@@ -208,6 +229,9 @@ func TestDefaultBackendByController(t *testing.T) {
 		{name: "Traefik drops a broken route: its default router answers", docs: []string{traefikDefaultClass, webService, defaultOnly, missingBackend}, url: "http://c.example.com/",
 			wantRoute: "default/gone spec.rules[0].http.paths[0]", wantProblem: "service missing does not exist",
 			wantWarning: "its default router sends the request to ingress default/def spec.defaultBackend", wantRouted: "ingress default/def spec.defaultBackend -> service web port http (80/TCP)"},
+		{name: "Traefik's priorities beat the specification: the verdict names Traefik's route", docs: []string{traefikDefaultClass, webService, wildAndExact}, url: "http://e.w.io/",
+			wantOK: true, wantRoute: "default/exact spec.rules[0].http.paths[0]", wantWarning: "Traefik orders routers by the length of their rule",
+			wantRouted: "ingress default/wild spec.rules[0].http.paths[0] -> service web port http (80/TCP)"},
 		{name: "other controllers: the specification's default backend, said so", docs: []string{otherDefaultClass, webService, rulesAndDefault}, url: "http://x.example.com/",
 			wantOK: true, wantRoute: "default/hostonly spec.defaultBackend",
 			wantWarning: "by the Ingress specification the request goes to the default backend of ingress default/hostonly; svc-doctor does not model how controller example.com/blue treats spec.defaultBackend"},
@@ -237,6 +261,10 @@ func TestDefaultBackendByController(t *testing.T) {
 			}
 			if rc.ControllerRoute != tt.wantRouted {
 				t.Errorf("controller route %q, want %q", rc.ControllerRoute, tt.wantRouted)
+			}
+			// a healthy request the controller routes elsewhere: the verdict names the controller's route
+			if rep.Verdict.OK && tt.wantRouted != "" && !strings.Contains(rep.Verdict.Summary, "is served by "+tt.wantRouted) {
+				t.Errorf("verdict %q does not lead with the controller's route %q", rep.Verdict.Summary, tt.wantRouted)
 			}
 		})
 	}
