@@ -9,6 +9,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"io"
@@ -28,6 +29,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"sigs.k8s.io/yaml"
 
 	"github.com/svc-doctor/svc-doctor/test/e2e/framework"
 )
@@ -71,9 +73,54 @@ func exposeAssertAbsent(f *framework.F, kind, name string) {
 		_, err = f.Client.NetworkingV1().Ingresses(f.Namespace).Get(f.Ctx, name, metav1.GetOptions{})
 	case "secret":
 		_, err = f.Client.CoreV1().Secrets(f.Namespace).Get(f.Ctx, name, metav1.GetOptions{})
+	case "endpointslice":
+		_, err = f.Client.DiscoveryV1().EndpointSlices(f.Namespace).Get(f.Ctx, name, metav1.GetOptions{})
+	case "endpoints":
+		_, err = f.Client.CoreV1().Endpoints(f.Namespace).Get(f.Ctx, name, metav1.GetOptions{})
+	default:
+		f.T.Fatalf("exposeAssertAbsent: unknown kind %q", kind)
 	}
 	if !apierrors.IsNotFound(err) {
-		f.T.Errorf("%s/%s exists after a refused request (err %v)", kind, name, err)
+		f.T.Errorf("%s/%s exists, but nothing should have been created (err %v)", kind, name, err)
+	}
+}
+
+// exposeAssertNoSlices fails when an EndpointSlice of service svc exists (written by expose, or
+// mirrored from an Endpoints object by the control plane).
+func exposeAssertNoSlices(f *framework.F, svc string) {
+	f.T.Helper()
+	l, err := f.Client.DiscoveryV1().EndpointSlices(f.Namespace).List(f.Ctx, metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=" + svc})
+	if err != nil {
+		f.T.Fatalf("list the EndpointSlices of %s: %v", svc, err)
+	}
+	for _, es := range l.Items {
+		f.T.Errorf("endpointslice/%s of service %s exists (managed by %q)", es.Name, svc, es.Labels[discoveryv1.LabelManagedBy])
+	}
+}
+
+// exposeRerunUnchanged reruns `expose ARGS...` and fails when it changed the object that get reads
+// (a different resourceVersion): server-side apply of the same values is a no-op.
+func exposeRerunUnchanged(f *framework.F, what string, get func() (metav1.Object, error), args ...string) {
+	f.T.Helper()
+	before, err := get()
+	if err != nil {
+		f.T.Fatalf("%s: %v", what, err)
+	}
+	exposeMust(f, args...)
+	after, err := get()
+	if err != nil {
+		f.T.Fatalf("%s after the rerun: %v", what, err)
+	}
+	if after.GetUID() != before.GetUID() || after.GetResourceVersion() != before.GetResourceVersion() {
+		f.T.Errorf("rerun changed %s: uid %s -> %s, resourceVersion %s -> %s", what, before.GetUID(), after.GetUID(),
+			before.GetResourceVersion(), after.GetResourceVersion())
+	}
+}
+
+// exposeServiceGetter reads Service name for exposeRerunUnchanged.
+func exposeServiceGetter(f *framework.F, name string) func() (metav1.Object, error) {
+	return func() (metav1.Object, error) {
+		return f.Client.CoreV1().Services(f.Namespace).Get(f.Ctx, name, metav1.GetOptions{})
 	}
 }
 
@@ -133,7 +180,8 @@ func TestExposeServiceTypes(t *testing.T) {
 	}
 
 	// NodePort with a node port chosen by the cluster and externalTrafficPolicy Local
-	res = exposeMust(f, "deployment", "web", "--name", "web-np", "--port", "80:http", "--type", "NodePort", "--external-traffic-policy", "Local")
+	npArgs := []string{"deployment", "web", "--name", "web-np", "--port", "80:http", "--type", "NodePort", "--external-traffic-policy", "Local"}
+	res = exposeMust(f, npArgs...)
 	np := exposeGetService(f, "web-np")
 	nodePort := np.Spec.Ports[0].NodePort
 	if np.Spec.Type != corev1.ServiceTypeNodePort || nodePort < 30000 || nodePort > 32767 || np.Spec.ExternalTrafficPolicy != corev1.ServiceExternalTrafficPolicyLocal {
@@ -145,10 +193,13 @@ func TestExposeServiceTypes(t *testing.T) {
 	nodeURL := fmt.Sprintf("http://%s/", net.JoinHostPort(f.Cluster.NodeIP, fmt.Sprint(nodePort)))
 	exposeOnlyFrom(t, exposeAnswers(f, client, nodeURL, 4), web.PodNames())
 	exposeOnlyFrom(t, exposeAnswers(f, client, "http://web-np/", 4), web.PodNames())
+	// the rerun keeps the node port the cluster chose (expose does not send one)
+	exposeRerunUnchanged(f, "service/web-np", exposeServiceGetter(f, "web-np"), npArgs...)
 
 	// LoadBalancer: no load-balancer controller here, so the address stays pending; the node port
 	// and the ClusterIP work
-	res = exposeMust(f, "deploy/web", "--name", "web-lb", "--port", "80:http", "--type", "LoadBalancer")
+	lbArgs := []string{"deploy/web", "--name", "web-lb", "--port", "80:http", "--type", "LoadBalancer"}
+	res = exposeMust(f, lbArgs...)
 	lb := exposeGetService(f, "web-lb")
 	if lb.Spec.Type != corev1.ServiceTypeLoadBalancer || lb.Spec.Ports[0].NodePort == 0 {
 		t.Errorf("service web-lb: %+v", lb.Spec)
@@ -157,6 +208,7 @@ func TestExposeServiceTypes(t *testing.T) {
 		t.Errorf("stdout does not say the load balancer is pending")
 	}
 	exposeOnlyFrom(t, exposeAnswers(f, client, "http://web-lb/", 4), web.PodNames())
+	exposeRerunUnchanged(f, "service/web-lb", exposeServiceGetter(f, "web-lb"), lbArgs...)
 
 	// ClientIP session affinity: one client keeps landing on one pod
 	exposeMust(f, "deploy/web", "--name", "web-sticky", "--port", "80:http", "--session-affinity", "ClientIP", "--session-affinity-timeout", "1h")
@@ -209,6 +261,7 @@ func TestExposeHeadlessDNS(t *testing.T) {
 	if svc := exposeGetService(f, "web-headless"); svc.Spec.ClusterIP != corev1.ClusterIPNone {
 		t.Errorf("clusterIP %q, want None", svc.Spec.ClusterIP)
 	}
+	exposeRerunUnchanged(f, "service/web-headless", exposeServiceGetter(f, "web-headless"), "deploy/web", "--headless", "--name", "web-headless")
 	headless := "web-headless." + f.Namespace + ".svc.cluster.local"
 	all := "web-all." + f.Namespace + ".svc.cluster.local"
 	f.WaitFor("headless DNS to return the pod IPs", 30*time.Second, func(context.Context) (bool, error) {
@@ -295,7 +348,7 @@ func TestExposeExternalName(t *testing.T) {
 	}
 	// traffic through the alias reaches web's pod (kube-proxy may need a moment for the new Service)
 	exposeOnlyFrom(t, exposeAnswers(f, client, "http://"+alias+"/", 2), web.PodNames())
-	exposeMust(f, "externalname", "alias", "--to", target) // rerun
+	exposeRerunUnchanged(f, "service/alias", exposeServiceGetter(f, "alias"), "externalname", "alias", "--to", target)
 
 	// an IP address is refused, with the way to do it instead, and nothing is created
 	res := exposeRun(f, "externalname", "byip", "--to", f.ServiceIP("web"))
@@ -448,9 +501,11 @@ func TestExposeIngressTLS(t *testing.T) {
 	if !f.CanConnect(client, httpsAddr, 3*time.Second) {
 		t.Errorf("client pod cannot reach Traefik's HTTPS port %s", httpsAddr)
 	}
-	// rerun: idempotent
+	// rerun: idempotent, for the Ingress and for its TLS Secret (the same certificate and key)
 	before := ing.ResourceVersion
-	exposeMust(f, args...)
+	exposeRerunUnchanged(f, "secret/web-tls", func() (metav1.Object, error) {
+		return f.Client.CoreV1().Secrets(f.Namespace).Get(f.Ctx, "web-tls", metav1.GetOptions{})
+	}, args...)
 	if again, _ := f.Client.NetworkingV1().Ingresses(f.Namespace).Get(f.Ctx, "web", metav1.GetOptions{}); again.ResourceVersion != before {
 		t.Errorf("rerun rewrote ingress/web (%s -> %s)", before, again.ResourceVersion)
 	}
@@ -466,6 +521,7 @@ func TestExposeRefusesBadRequests(t *testing.T) {
 		svc      string
 		wantCode int
 		want     []string
+		absent   []string // kind/name of other objects the command would have written
 	}{
 		{name: "named target port no container defines", args: []string{"deploy/web", "--port", "80:https"}, svc: "web", wantCode: 1,
 			want: []string{`targetPort "https" of port port-80 (80/TCP) is not a port of pod/web-`, "[service-target-port-unresolved]", "nothing was created"}},
@@ -475,8 +531,8 @@ func TestExposeRefusesBadRequests(t *testing.T) {
 			want: []string{"nodePort 40000 is outside the node port range 30000-32767 [service-node-port-invalid]", "nothing was created"}},
 		{name: "selector that matches no pod", args: []string{"deploy/web", "--name", "nobody", "--selector", "app=nobody"}, svc: "nobody", wantCode: 1,
 			want: []string{"selector app=nobody matches no pod in namespace " + f.Namespace, "near misses: pod/web-"}},
-		{name: "external endpoint on loopback", args: []string{"external", "lo", "--address", "127.0.0.1", "--port", "80"}, svc: "lo", wantCode: 1,
-			want: []string{"127.0.0.1 is a loopback address", "[endpoints-address-invalid]"}},
+		{name: "external endpoint on loopback", args: []string{"external", "lo", "--address", "127.0.0.1", "--port", "80", "--legacy-endpoints"}, svc: "lo", wantCode: 1,
+			want: []string{"127.0.0.1 is a loopback address", "[endpoints-address-invalid]", "nothing was created"}, absent: []string{"endpointslice/lo-ipv4", "endpoints/lo"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -490,6 +546,13 @@ func TestExposeRefusesBadRequests(t *testing.T) {
 				}
 			}
 			exposeAssertAbsent(f, "service", tt.svc)
+			for _, a := range tt.absent {
+				kind, name, _ := strings.Cut(a, "/")
+				exposeAssertAbsent(f, kind, name)
+			}
+			if len(tt.absent) > 0 {
+				exposeAssertNoSlices(f, tt.svc)
+			}
 		})
 	}
 	// --force creates it anyway
@@ -613,4 +676,225 @@ func TestExposeDryRunOutputApplies(t *testing.T) {
 	}
 	// objects kubectl applied can be applied again by expose (same values: no field conflict)
 	exposeMust(f, "externalname", "alias", "--to", "api."+f.Namespace+".svc.cluster.local")
+}
+
+// exposeDecodeStrict decodes JSON into v, refusing fields v does not have.
+func exposeDecodeStrict(t *testing.T, data []byte, v any) {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		t.Fatalf("decode %T: %v\n%s", v, err, data)
+	}
+}
+
+// TestExposeServerDryRun checks --dry-run=server with -o yaml and -o json: nothing is persisted,
+// and what is printed is the API server's answer (defaulted fields, a uid, an allocated
+// clusterIP), unlike --dry-run=client, which prints the objects as expose built them.
+func TestExposeServerDryRun(t *testing.T) {
+	t.Parallel()
+	f := framework.New(t)
+	backend := f.DeployTestserver(framework.TestserverSpec{Name: "web", Replicas: 1})
+
+	// -o yaml: one Service, as the server would store it
+	res := exposeMust(f, "deploy/web", "--dry-run=server", "-o", "yaml")
+	exposeAssertAbsent(f, "service", "web")
+	if strings.Contains(res.Stdout, "serverside-applied") || strings.Contains(res.Stdout, "managedFields") || strings.Contains(res.Stdout, "\n---") {
+		t.Errorf("stdout is not one clean object:\n%s", res.Stdout)
+	}
+	if !strings.Contains(res.Stderr, "0 errors, 0 warnings") {
+		t.Errorf("the check did not run, or was not clean:\n%s", res.Stderr)
+	}
+	var server corev1.Service
+	if err := yaml.UnmarshalStrict([]byte(res.Stdout), &server); err != nil {
+		t.Fatalf("-o yaml: %v\n%s", err, res.Stdout)
+	}
+	if server.APIVersion != "v1" || server.Kind != "Service" || server.Name != "web" || server.Namespace != f.Namespace ||
+		server.Spec.Selector["app"] != "web" || len(server.Spec.Ports) != 1 || server.Spec.Ports[0].TargetPort != intstr.FromString("http") {
+		t.Errorf("server dry run printed %+v", server)
+	}
+	// what only the server adds: identity, timestamps, an IP, defaults
+	if server.UID == "" || server.CreationTimestamp.IsZero() || net.ParseIP(server.Spec.ClusterIP) == nil ||
+		server.Spec.SessionAffinity != corev1.ServiceAffinityNone || server.Spec.InternalTrafficPolicy == nil || len(server.Spec.IPFamilies) == 0 ||
+		server.Spec.Ports[0].Protocol != corev1.ProtocolTCP {
+		t.Errorf("the server dry run lacks what the API server fills in (uid %q, created %v, clusterIP %q, sessionAffinity %q, ipFamilies %v)",
+			server.UID, server.CreationTimestamp, server.Spec.ClusterIP, server.Spec.SessionAffinity, server.Spec.IPFamilies)
+	}
+	// the client dry run prints none of that
+	res = exposeMust(f, "deploy/web", "--dry-run=client", "-o", "yaml")
+	var client corev1.Service
+	if err := yaml.UnmarshalStrict([]byte(res.Stdout), &client); err != nil {
+		t.Fatalf("client -o yaml: %v\n%s", err, res.Stdout)
+	}
+	if client.UID != "" || client.Spec.ClusterIP != "" || !client.CreationTimestamp.IsZero() || client.Spec.SessionAffinity != "" {
+		t.Errorf("client dry run printed server-side fields: %+v", client)
+	}
+	exposeAssertAbsent(f, "service", "web")
+
+	// -o json of several objects: a v1 List with the Service, the EndpointSlice and the Endpoints
+	ip := backend.Pods[0].Status.PodIP
+	res = exposeMust(f, "external", "ext", "--address", ip, "--port", "web=80:8080", "--legacy-endpoints", "--dry-run=server", "-o", "json")
+	var list struct {
+		APIVersion string            `json:"apiVersion"`
+		Kind       string            `json:"kind"`
+		Items      []json.RawMessage `json:"items"`
+	}
+	exposeDecodeStrict(t, []byte(res.Stdout), &list)
+	if list.APIVersion != "v1" || list.Kind != "List" || len(list.Items) != 3 {
+		t.Fatalf("-o json: %s %s with %d items, want a v1 List of 3:\n%s", list.APIVersion, list.Kind, len(list.Items), res.Stdout)
+	}
+	var (
+		svc corev1.Service
+		es  discoveryv1.EndpointSlice
+		ep  corev1.Endpoints
+	)
+	exposeDecodeStrict(t, list.Items[0], &svc)
+	exposeDecodeStrict(t, list.Items[1], &es)
+	exposeDecodeStrict(t, list.Items[2], &ep)
+	if svc.Kind != "Service" || svc.Name != "ext" || svc.UID == "" || net.ParseIP(svc.Spec.ClusterIP) == nil || len(svc.Spec.Selector) != 0 {
+		t.Errorf("items[0]: %+v", svc)
+	}
+	if es.Kind != "EndpointSlice" || es.Name != "ext-ipv4" || es.UID == "" || es.Labels[discoveryv1.LabelServiceName] != "ext" ||
+		len(es.Endpoints) != 1 || es.Endpoints[0].Addresses[0] != ip || len(es.Ports) != 1 || *es.Ports[0].Port != 8080 {
+		t.Errorf("items[1]: %+v", es)
+	}
+	if ep.Kind != "Endpoints" || ep.Name != "ext" || ep.UID == "" || len(ep.Subsets) != 1 || ep.Subsets[0].Addresses[0].IP != ip {
+		t.Errorf("items[2]: %+v", ep)
+	}
+	exposeAssertAbsent(f, "service", "ext")
+	exposeAssertAbsent(f, "endpointslice", "ext-ipv4")
+	exposeAssertAbsent(f, "endpoints", "ext")
+	exposeAssertNoSlices(f, "ext")
+
+	// -o json of one object (client dry run): the object itself, not a List
+	res = exposeMust(f, "externalname", "alias", "--to", "web."+f.Namespace+".svc.cluster.local", "--dry-run=client", "-o", "json")
+	var alias corev1.Service
+	exposeDecodeStrict(t, []byte(res.Stdout), &alias)
+	if alias.Kind != "Service" || alias.Spec.Type != corev1.ServiceTypeExternalName || alias.Spec.ExternalName != "web."+f.Namespace+".svc.cluster.local" {
+		t.Errorf("-o json: %+v", alias)
+	}
+	exposeAssertAbsent(f, "service", "alias")
+}
+
+// TestExposeFieldManager checks that --field-manager names the server-side apply manager that
+// owns the applied fields, and that another manager cannot change them without --force-conflicts.
+func TestExposeFieldManager(t *testing.T) {
+	t.Parallel()
+	f := framework.New(t)
+	f.DeployTestserver(framework.TestserverSpec{Name: "web", Replicas: 1})
+	const manager = "e2e-expose-owner"
+	exposeMust(f, "deploy/web", "--name", "web-fm", "--port", "80:http", "--field-manager", manager, "--wait=false")
+	svc := exposeGetService(f, "web-fm")
+	var owners []string
+	applied := false
+	for _, m := range svc.ManagedFields {
+		owners = append(owners, fmt.Sprintf("%s/%s", m.Manager, m.Operation))
+		if m.Manager == manager && m.Operation == metav1.ManagedFieldsOperationApply && m.FieldsV1 != nil &&
+			strings.Contains(string(m.FieldsV1.Raw), `"f:selector"`) && strings.Contains(string(m.FieldsV1.Raw), `"f:targetPort"`) {
+			applied = true
+		}
+		if m.Manager == "svc-doctor" {
+			t.Errorf("the default field manager svc-doctor owns fields despite --field-manager %s: %s", manager, m.FieldsV1.Raw)
+		}
+	}
+	if !applied {
+		t.Errorf("no Apply entry of manager %s owning spec.selector and the ports' targetPort; managers: %v", manager, owners)
+	}
+	// the same values under the same manager: no change
+	exposeRerunUnchanged(f, "service/web-fm", exposeServiceGetter(f, "web-fm"), "deploy/web", "--name", "web-fm", "--port", "80:http", "--field-manager", manager, "--wait=false")
+	// another manager (the default one) changing a field the first one owns (the targetPort of
+	// port 80, http -> 8080: the same container port, so the checks pass) is a conflict that names
+	// the owner, and nothing changes
+	res := exposeRun(f, "deploy/web", "--name", "web-fm", "--port", "80:8080", "--wait=false")
+	if res.ExitCode != 1 || !strings.Contains(res.Stderr, `conflict with "`+manager+`"`) || !strings.Contains(res.Stderr, "--force-conflicts") {
+		t.Errorf("default manager over %s's targetPort: exit %d\n%s", manager, res.ExitCode, res.Stderr)
+	}
+	if got := exposeGetService(f, "web-fm"); got.Spec.Ports[0].TargetPort != intstr.FromString("http") || got.ResourceVersion != svc.ResourceVersion {
+		t.Errorf("the refused apply changed service/web-fm: targetPort %s, resourceVersion %s -> %s", got.Spec.Ports[0].TargetPort.String(), svc.ResourceVersion, got.ResourceVersion)
+	}
+}
+
+// TestExposeIngressConflictAcrossNamespaces checks that `expose ingress` reports a route that an
+// Ingress of the same class in another namespace already has (the controller merges them), and
+// that a user who may not list Ingresses cluster-wide gets a warning instead.
+func TestExposeIngressConflictAcrossNamespaces(t *testing.T) {
+	t.Parallel()
+	f := framework.New(t)
+	other := framework.New(t)
+	host := f.Namespace + ".svcdoc.test" // unique: Traefik merges routes across namespaces
+	svc := `apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  ports: [{name: http, port: 80, targetPort: 8080}]
+`
+	f.Apply(svc)
+	other.Apply(svc)
+	other.Apply(`apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: blog}
+spec:
+  ingressClassName: traefik
+  rules:
+  - host: ` + host + `
+    http:
+      paths:
+      - {path: /api, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}
+`)
+	conflict := "is also routed by ingress/" + other.Namespace + "/blog (spec.rules[0].http.paths[0]): only one of them can serve requests [ingress-route-conflict]"
+	tests := []struct {
+		name      string
+		rule      string
+		class     string
+		want      []string
+		notWanted []string
+	}{
+		{name: "same class, host and path", rule: host + "/api*=web:80", class: "traefik",
+			want: []string{"warning: ingress/web spec.rules[0].http.paths[0]: " + host + " Prefix /api " + conflict, "0 errors, 1 warning"}},
+		{name: "another path", rule: host + "/shop*=web:80", class: "traefik", notWanted: []string{"[ingress-route-conflict]"}},
+		{name: "another host", rule: "www." + host + "/api*=web:80", class: "traefik", notWanted: []string{"[ingress-route-conflict]"}},
+		{name: "another class", rule: host + "/api*=web:80", class: "other-class", notWanted: []string{"[ingress-route-conflict]"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := exposeRun(f, "ingress", "web", "--class", tt.class, "--rule", tt.rule, "--dry-run=server")
+			if res.ExitCode != 0 {
+				t.Errorf("exit %d (a conflict is a warning)", res.ExitCode)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(res.Stderr, w) {
+					t.Errorf("stderr lacks %q", w)
+				}
+			}
+			for _, w := range tt.notWanted {
+				if strings.Contains(res.Stderr, w) {
+					t.Errorf("stderr has %q", w)
+				}
+			}
+			if strings.Contains(res.Stderr, "other namespaces' routes not checked") {
+				t.Errorf("the cluster-wide list failed for the admin")
+			}
+			exposeAssertAbsent(f, "ingress", "web")
+		})
+	}
+	// with the roles of deploy/rbac/expose.yaml: checked across namespaces if they allow listing
+	// Ingresses cluster-wide, else a warning says what was not checked
+	t.Run("with the expose roles", func(t *testing.T) {
+		u := newRBACUser(t, f, "expose.yaml", nil)
+		clusterWide := u.can(f.Ctx, "list", "networking.k8s.io", "ingresses", "")
+		res := u.run(t, f, "expose", "ingress", "web", "-n", f.Namespace, "--class", "traefik", "--rule", host+"/api*=web:80", "--dry-run=server")
+		noCrash(t, res)
+		if res.ExitCode != 0 {
+			t.Errorf("exit %d:\n%s", res.ExitCode, res.Stderr)
+		}
+		const warn = "warning: forbidden: needs list on ingresses in the cluster: other namespaces' routes not checked\n"
+		if clusterWide {
+			if strings.Contains(res.Stderr, warn) || !strings.Contains(res.Stderr, conflict) {
+				t.Errorf("the roles allow listing Ingresses cluster-wide, but the conflict was not found:\n%s", res.Stderr)
+			}
+		} else if !strings.Contains(res.Stderr, warn) || strings.Contains(res.Stderr, "[ingress-route-conflict]") {
+			t.Errorf("the roles do not allow listing Ingresses cluster-wide: want the warning %q and no conflict:\n%s", warn, res.Stderr)
+		}
+		exposeAssertAbsent(f, "ingress", "web")
+	})
 }
