@@ -197,12 +197,17 @@ func (st *State) judgeConnectivity(ctx context.Context, src *Source, probes []*p
 		bad := failedTargets(epFail)
 		r.Status = Fail
 		r.Summary = fmt.Sprintf("%d of %d manual endpoint %s do not answer: %s", len(bad), len(distinctTargets(ep)), plural(len(ep), "address", "addresses"), strings.Join(capList(bad), ", "))
-		slice := "<slice>"
+		slice, mirrored := "<slice>", false
 		if len(st.Slices) > 0 {
 			slice = st.Slices[0].Name
+			mirrored = st.Slices[0].Labels[discoveryv1.LabelManagedBy] == mirrorControllerName
+		}
+		fix := fmt.Sprintf("update or remove the stale addresses: kubectl -n %s edit endpointslice/%s, or give the Service a selector", ns, slice)
+		if mirrored {
+			fix = fmt.Sprintf("update or remove the stale addresses in the Endpoints object: kubectl -n %s edit endpoints/%s (endpointslice/%s is mirrored from it: edits to the slice are undone), or give the Service a selector", ns, svc.Name, slice)
 		}
 		r.Cause = &Cause{RootCause: fmt.Sprintf("stale endpoint addresses: service/%s has no selector and its hand-written endpoints %s do not answer (%s)", svc.Name, strings.Join(capList(bad), ", "), epFail[0].class),
-			Fix: fmt.Sprintf("update or remove the stale addresses: kubectl -n %s edit endpointslice/%s (or the Endpoints object it is mirrored from), or give the Service a selector", ns, slice)}
+			Fix: fix}
 		return r
 	}
 	for _, g := range epFail {

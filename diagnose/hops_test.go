@@ -8,6 +8,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -303,6 +304,23 @@ func TestTrace(t *testing.T) {
 			causeHas: []string{"stale endpoint addresses", "10.244.0.250:5432"},
 			fixHas:   []string{"kubectl -n shop edit endpointslice/legacy-x1"},
 			statuses: map[string]Status{HopSelector: Skip, HopPorts: Skip, HopReadiness: Skip, HopEndpoints: Pass},
+		},
+		{
+			name: "stale addresses in a core/v1 Endpoints object: the fix edits the Endpoints, not its mirror",
+			objects: []runtime.Object{namespace(testNS), service("legacy", withSelector(nil)), func() runtime.Object {
+				s := manualSlice("legacy", "http", "10.244.0.250")
+				s.Labels[discoveryv1.LabelManagedBy] = mirrorControllerName
+				return s
+			}()},
+			net: func(n *fakeNet) {
+				healthyZone(n, "legacy", "10.96.0.20")
+				n.addr["10.244.0.250:5432"] = agent.FailUnreachable
+				n.addr["10.96.0.20:80"] = agent.FailUnreachable
+			},
+			verdict:  VerdictFault,
+			hop:      HopConnectivity,
+			causeHas: []string{"stale endpoint addresses", "10.244.0.250:5432"},
+			fixHas:   []string{"kubectl -n shop edit endpoints/legacy (endpointslice/legacy-x1 is mirrored from it: edits to the slice are undone)"},
 		},
 		{
 			name:     "selector-less Service whose EndpointSlice port name does not match",
