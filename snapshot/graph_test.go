@@ -5,6 +5,9 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/svc-doctor/svc-doctor/manifest"
 )
 
@@ -164,5 +167,38 @@ func BenchmarkBuildTables(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		buildTables(known)
+	}
+}
+
+// TestLivePodsRunToCompletionByWhatTheyAre checks that a live Pod is judged by its phase and owner,
+// not by its restartPolicy: a running `kubectl run --restart=Never` Pod serves its Service.
+func TestLivePodsRunToCompletionByWhatTheyAre(t *testing.T) {
+	job := true
+	tests := []struct {
+		name string
+		pod  corev1.Pod
+		want bool
+	}{
+		{name: "running, restartPolicy Never: serves", want: false,
+			pod: corev1.Pod{Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever}, Status: corev1.PodStatus{Phase: corev1.PodRunning}}},
+		{name: "running, restartPolicy Always: serves", want: false,
+			pod: corev1.Pod{Status: corev1.PodStatus{Phase: corev1.PodRunning}}},
+		{name: "succeeded: finished", want: true,
+			pod: corev1.Pod{Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever}, Status: corev1.PodStatus{Phase: corev1.PodSucceeded}}},
+		{name: "failed: finished", want: true,
+			pod: corev1.Pod{Status: corev1.PodStatus{Phase: corev1.PodFailed}}},
+		{name: "a Job's running pod", want: true,
+			pod: corev1.Pod{ObjectMeta: metav1.ObjectMeta{OwnerReferences: []metav1.OwnerReference{{Kind: "Job", Name: "j", Controller: &job}}},
+				Status: corev1.PodStatus{Phase: corev1.PodRunning}}},
+		{name: "a running Helm test hook", want: true,
+			pod: corev1.Pod{ObjectMeta: metav1.ObjectMeta{Annotations: map[string]string{HelmHookAnnotation: "test"}}, Status: corev1.PodStatus{Phase: corev1.PodRunning}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.pod.Name, tc.pod.Namespace = "p", "default"
+			if got := PodWorkload(&tc.pod).RunsToCompletion(); got != tc.want {
+				t.Errorf("RunsToCompletion = %v, want %v", got, tc.want)
+			}
+		})
 	}
 }

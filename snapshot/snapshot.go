@@ -143,20 +143,36 @@ type Workload struct {
 const HelmHookAnnotation = "helm.sh/hook"
 
 // RunsToCompletion reports whether the workload's pods run a task and exit instead of serving:
-// Jobs, CronJobs, Pods with restartPolicy Never or OnFailure (a Job's pods, live), and Helm hooks
-// (such as the test Pod of `helm create`, which carries the chart's selector labels). A Service
-// selecting them gets no lasting endpoints from them, so they are left out of SelectedWorkloads.
+// Jobs, CronJobs, Pods with restartPolicy Never or OnFailure, and Helm hooks (such as the test Pod
+// of `helm create`, which carries the chart's selector labels). A Service selecting them gets no
+// lasting endpoints from them, so they are left out of SelectedWorkloads. A live Pod is judged by
+// what it is, not by its restartPolicy: one that is still running gets endpoints and serves (a
+// `kubectl run --restart=Never` Pod behind a Service), so only a finished Pod, a Job's Pod or a
+// Helm hook counts.
 func (w *Workload) RunsToCompletion() bool {
+	if _, hook := w.Src.Annotations[HelmHookAnnotation]; hook {
+		return true
+	}
 	switch w.Src.Ref.Kind {
 	case "Job", "CronJob":
 		return true
 	case "Pod":
+		if p := w.Pod; p != nil {
+			if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+				return true
+			}
+			for _, o := range p.OwnerReferences {
+				if o.Kind == "Job" && o.Controller != nil && *o.Controller {
+					return true
+				}
+			}
+			return false
+		}
 		if w.Spec != nil && (w.Spec.RestartPolicy == corev1.RestartPolicyNever || w.Spec.RestartPolicy == corev1.RestartPolicyOnFailure) {
 			return true
 		}
 	}
-	_, hook := w.Src.Annotations[HelmHookAnnotation]
-	return hook
+	return false
 }
 
 // Issue is a problem found while reading or decoding the input, reported by the rule named Rule.
