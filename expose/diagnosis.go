@@ -16,7 +16,9 @@ import (
 // root cause and the fix.
 func StaticDiagnosis(cs kubernetes.Interface) DiagnoseFunc {
 	return func(ctx context.Context, namespace, service string) (string, error) {
-		st := diagnose.NewState(diagnose.Config{Namespace: namespace, Name: service, Static: true}, diagnose.NewReads(cs, namespace), nil)
+		reads := diagnose.NewReads(cs, namespace)
+		reads.OneService = true
+		st := diagnose.NewState(diagnose.Config{Namespace: namespace, Name: service, Static: true}, reads, nil)
 		steps := diagnose.Trace(ctx, st, diagnose.StaticHops())
 		if err := st.Fatal(); err != nil {
 			return "", err

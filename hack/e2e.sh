@@ -52,7 +52,7 @@ cd "$REPO"
 rc=0
 go test ./test/e2e/... -count=1 -v -parallel "${E2E_PARALLEL:-4}" -timeout "${E2E_TIMEOUT:-30m}" ${E2E_RUN:+-run "$E2E_RUN"} || rc=$?
 echo "e2e: go test exit code $rc after $(($(date +%s) - s))s"
-if [ "$KEEP" = 0 ] && [ "${E2E_STOP_TEST:-1}" != 0 ]; then
+if [ "$KEEP" = 0 ] && [ "$RUNNING" = 0 ] && [ "${E2E_STOP_TEST:-1}" != 0 ]; then
   "$C/stop-test.sh" || { echo "e2e: stop.sh left the host unclean (see above)"; [ "$rc" != 0 ] || rc=1; }
 fi
 exit "$rc"

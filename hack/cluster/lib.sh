@@ -42,9 +42,24 @@ strays() {
     ($0 == cfg) || (index(first, "containerd-shim") && $0 == sock) { print FILENAME; nextfile }
   ' /proc/[0-9]*/cmdline 2>/dev/null | cut -d/ -f3
 }
-# pod_pids: processes in the kubelet's pod cgroups (containers whose shim is gone keep running).
-pod_pids() { cat /sys/fs/cgroup/pids/kubepods/cgroup.procs /sys/fs/cgroup/pids/kubepods/*/cgroup.procs \
-  /sys/fs/cgroup/pids/kubepods/*/*/cgroup.procs /sys/fs/cgroup/pids/kubepods/*/*/*/cgroup.procs 2>/dev/null | sort -u; }
+# pod_pids: processes in the kubelet's pod cgroups (containers whose shim is gone keep running):
+# the pids hierarchy of cgroup v1, or the unified hierarchy of cgroup v2.
+pod_pids() {
+  if [ -d /sys/fs/cgroup/pids ]; then
+    cat /sys/fs/cgroup/pids/kubepods/cgroup.procs /sys/fs/cgroup/pids/kubepods/*/cgroup.procs \
+      /sys/fs/cgroup/pids/kubepods/*/*/cgroup.procs /sys/fs/cgroup/pids/kubepods/*/*/*/cgroup.procs 2>/dev/null
+  else
+    find /sys/fs/cgroup/kubepods /sys/fs/cgroup/kubepods.slice -name cgroup.procs -exec cat {} + 2>/dev/null
+  fi | sort -u
+}
+# kubepods_cgroups: the kubelet's pod cgroup roots (cgroupfs driver), v1 controllers or v2.
+kubepods_cgroups() {
+  local c
+  for c in /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/kubepods /sys/fs/cgroup/kubepods.slice; do
+    [ -d "$c" ] && echo "$c"
+  done
+  return 0
+}
 
 # leftovers: prints, one per line, whatever of the harness is still on the host (processes, mounts,
 # network namespaces, iptables chains, nftables tables, links, routes, pod cgroups, the net state file).
@@ -69,7 +84,7 @@ leftovers() {
   done
   for c in "$NODE_IF" "$CNI_BRIDGE"; do ip link show "$c" >/dev/null 2>&1 && echo "link $c"; done
   ip route show | grep -E "(^| )($SVC_CIDR|$POD_CIDR|$NODE_POD_CIDR)( |$)|dev ($NODE_IF|$CNI_BRIDGE)( |$)" | sed 's/^/route /'
-  for c in /sys/fs/cgroup/*/kubepods; do [ -d "$c" ] && echo "cgroup $c"; done
+  for c in $(kubepods_cgroups); do echo "cgroup $c"; done
   [ -f "$CL_RUN/net.state" ] && echo "file $CL_RUN/net.state"
   return 0
 }

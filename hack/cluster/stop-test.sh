@@ -35,7 +35,10 @@ for n in kube-proxy kubelet containerd kube-scheduler kube-controller-manager ku
 done
 [ ${#killed[@]} = 7 ] || { log "stop-test: FAIL: only ${killed[*]} were running to be killed"; fail=1; }
 sleep 1
-log "stop-test: killed ${killed[*]}; $( (strays; pod_pids) | sort -u | wc -l) harness processes survive (shims, pods)"
+survivors=$(pod_pids | wc -l)
+log "stop-test: killed ${killed[*]}; $( (strays; pod_pids) | sort -u | wc -l) harness processes survive ($survivors in pod cgroups)"
+# the crash must leave pods running, or this step proves nothing about cleaning them up
+[ "$survivors" -gt 0 ] || { log "stop-test: FAIL: no pod process found after the crash (pod cgroups not seen?)"; fail=1; }
 "$C/stop.sh" >/dev/null; clean "stop after a crash"
 "$C/stop.sh" >/dev/null; clean "a second stop after a crash"
 exit "$fail"

@@ -58,8 +58,8 @@ grep -E " ($CL_STATE|$CL_CTRD_STATE|/run/netns/cni-)" /proc/mounts | awk '{print
 for ns in /run/netns/cni-*; do [ -e "$ns" ] && { ip netns delete "$(basename "$ns")" 2>/dev/null || rm -f "$ns"; }; done
 rm -rf "$CL_CTRD_STATE"
 # Pod cgroups the kubelet created (cgroupfs driver), deepest first.
-for c in /sys/fs/cgroup/*/kubepods; do
-  [ -d "$c" ] && find "$c" -depth -type d -exec rmdir {} \; 2>/dev/null
+for c in $(kubepods_cgroups); do
+  find "$c" -depth -type d -exec rmdir {} \; 2>/dev/null
 done
 "$SVCDOC_HACK/net.sh" down
 rm -f "$CL_RUN"/*.pid

@@ -396,6 +396,13 @@ func TestRBACExpose(t *testing.T) {
 		if _, err := f.Client.CoreV1().Services(f.Namespace).Get(f.Ctx, "web", metav1.GetOptions{}); err != nil {
 			t.Errorf("service/web not created: %v", err)
 		}
+		// an Ingress no controller picks up: the after-check times out and the diagnosis of its
+		// backend runs, with exactly the expose role
+		r = u.run(t, f, "expose", "ingress", "nowhere", "--class", "no-such-class", "--rule", "nowhere.svcdoc.test/=web:80", "--force", "--wait=2s")
+		noCrash(t, r)
+		if r.ExitCode != 1 || strings.Contains(r.Stdout+r.Stderr, "forbidden") || !strings.Contains(r.Stdout, "diagnosis:") {
+			t.Errorf("expose ingress --wait: exit %d, want 1 with a diagnosis and nothing forbidden:\n%s\n%s", r.ExitCode, r.Stdout, r.Stderr)
+		}
 	})
 	for _, tt := range []struct {
 		drop permission
