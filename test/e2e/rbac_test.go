@@ -400,7 +400,7 @@ func TestRBACExpose(t *testing.T) {
 		// backend runs, with exactly the expose role
 		r = u.run(t, f, "expose", "ingress", "nowhere", "--class", "no-such-class", "--rule", "nowhere.svcdoc.test/=web:80", "--force", "--wait=2s")
 		noCrash(t, r)
-		if r.ExitCode != 1 || strings.Contains(r.Stdout+r.Stderr, "forbidden") || !strings.Contains(r.Stdout, "diagnosis:") {
+		if r.ExitCode != 1 || strings.Contains(r.Stdout+r.Stderr, "forbidden") || !strings.Contains(r.Stdout, "diagnosis (healthy): no fault found") {
 			t.Errorf("expose ingress --wait: exit %d, want 1 with a diagnosis and nothing forbidden:\n%s\n%s", r.ExitCode, r.Stdout, r.Stderr)
 		}
 	})
