@@ -173,10 +173,7 @@ func TestURLScenarios(t *testing.T) {
 				t.Fatalf("%d routes, want 1", len(rep.Routes))
 			}
 			rc := rep.Routes[0]
-			got := ""
-			if rc.Ingress.Name != "" {
-				got = rc.Ingress.Namespace + "/" + rc.Ingress.Name + " " + rc.Field
-			}
+			got := routeName(rc)
 			if got != tt.wantWinner {
 				t.Errorf("winner %q, want %q", got, tt.wantWinner)
 			}

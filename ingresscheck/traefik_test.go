@@ -243,10 +243,7 @@ func TestDefaultBackendByController(t *testing.T) {
 				t.Fatalf("%d routes, want 1", len(rep.Routes))
 			}
 			rc := rep.Routes[0]
-			got := ""
-			if rc.Ingress.Name != "" {
-				got = rc.Ingress.Namespace + "/" + rc.Ingress.Name + " " + rc.Field
-			}
+			got := routeName(rc)
 			if got != tt.wantRoute {
 				t.Errorf("route %q, want %q", got, tt.wantRoute)
 			}
@@ -268,4 +265,12 @@ func TestDefaultBackendByController(t *testing.T) {
 			}
 		})
 	}
+}
+
+// routeName names the route a check settled on as "ns/name field" ("" for none).
+func routeName(rc RouteCheck) string {
+	if rc.Ingress.Name == "" {
+		return ""
+	}
+	return rc.Ingress.Namespace + "/" + rc.Ingress.Name + " " + rc.Field
 }
