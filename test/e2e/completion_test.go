@@ -120,7 +120,12 @@ func startBash(t *testing.T, kubeconfig string) *tmuxBash {
 	if _, err := os.Stat(bashCompletion); err != nil {
 		t.Skip("completion: bash-completion is not installed (apt-get install bash-completion)")
 	}
-	dir := t.TempDir()
+	// not t.TempDir: bash (history) and kubectl (its discovery cache under $HOME) may still write
+	// there for a moment after the tmux server is killed, and TempDir's cleanup fails on that
+	dir, err := os.MkdirTemp("", "svcdoc-completion-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	bin := filepath.Join(dir, "bin")
 	if err := os.MkdirAll(bin, 0o755); err != nil {
 		t.Fatal(err)
@@ -146,11 +151,22 @@ PS1='READY$ '
 		t.Fatal(err)
 	}
 	b := &tmuxBash{t: t, socket: "svcdoc-e2e-" + rand.String(6)}
-	shell := fmt.Sprintf("env -i HOME=%s TERM=xterm PATH=%s:/usr/bin:/bin KUBECONFIG=%s bash --noprofile --rcfile %s -i", dir, bin, kubeconfig, rc)
+	shell := fmt.Sprintf("env -i HOME=%s HISTFILE=/dev/null TERM=xterm PATH=%s:/usr/bin:/bin KUBECONFIG=%s bash --noprofile --rcfile %s -i", dir, bin, kubeconfig, rc)
 	if out, err := b.tmux("new-session", "-d", "-s", "s", "-x", "220", "-y", "50", shell); err != nil {
 		t.Fatalf("tmux new-session: %v: %s", err, out)
 	}
-	t.Cleanup(func() { _, _ = b.tmux("kill-server") })
+	t.Cleanup(func() {
+		_, _ = b.tmux("kill-server")
+		// wait until the server is gone (has-session fails), then remove the directory
+		for i := 0; i < 50; i++ {
+			if _, err := b.tmux("has-session"); err != nil {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		time.Sleep(200 * time.Millisecond)
+		_ = os.RemoveAll(dir)
+	})
 	b.typeKeys("READY$")
 	return b
 }
