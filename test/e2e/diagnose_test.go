@@ -42,6 +42,21 @@ func diagRun(t *testing.T, f *framework.F, target string, extra ...string) (diag
 	return rep, res
 }
 
+// diagRunPastDNS is diagRun for a test about a later hop: a diagnosis whose verdict is a DNS
+// fault is run once more after a pause, because cluster DNS can glitch right after the disruptive
+// CoreDNS test restored it (seen once in five full runs: every lookup of the helper timed out). The
+// second verdict is the one asserted, so a real fault in the later hop still fails the test.
+func diagRunPastDNS(t *testing.T, f *framework.F, target string, extra ...string) (diagnose.Report, framework.Result) {
+	t.Helper()
+	rep, res := diagRun(t, f, target, extra...)
+	if rep.Verdict.Hop == diagnose.HopDNS {
+		t.Logf("the diagnosis stopped at DNS (%s): running it once more", rep.Verdict.RootCause)
+		time.Sleep(5 * time.Second)
+		rep, res = diagRun(t, f, target, extra...)
+	}
+	return rep, res
+}
+
 func diagHop(rep diagnose.Report, id string) diagnose.HopReport {
 	for _, h := range rep.Hops {
 		if h.ID == id {
@@ -272,7 +287,7 @@ spec:
   policyTypes: [Ingress]
 `)
 	diagWaitEndpoints(f, "web", 1)
-	rep, res := diagRun(t, f, "svc/web")
+	rep, res := diagRunPastDNS(t, f, "svc/web")
 	diagExpectFault(t, rep, res, diagnose.HopConnectivity, "NetworkPolicy: networkpolicy/deny-web selects the backend pods and admits nothing")
 	diagNoHelperLeft(t, f)
 }
