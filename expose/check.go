@@ -254,20 +254,15 @@ func hasNodePort(svc *corev1.Service) bool {
 	return false
 }
 
+// listServices lists the Services of every namespace (one paginated LIST).
 func listServices(ctx context.Context, cs kubernetes.Interface) ([]corev1.Service, error) {
-	var out []corev1.Service
-	lo := metav1.ListOptions{Limit: 500}
-	for {
+	return snapshot.ListAll(ctx, 500, func(ctx context.Context, lo metav1.ListOptions) ([]corev1.Service, string, error) {
 		l, err := cs.CoreV1().Services("").List(ctx, lo)
 		if err != nil {
-			return out, err
+			return nil, "", err
 		}
-		out = append(out, l.Items...)
-		if l.Continue == "" {
-			return out, nil
-		}
-		lo.Continue = l.Continue
-	}
+		return l.Items, l.Continue, nil
+	})
 }
 
 // listIngresses lists the Ingresses of every namespace (one paginated LIST). On an error it

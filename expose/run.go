@@ -299,9 +299,10 @@ func (o *Options) after(ctx context.Context, plan *Plan, applied []runtime.Objec
 		if !res.OK {
 			fmt.Fprintf(out, "ingress/%s: no address after %s: no Ingress controller has picked it up (is its IngressClass served? kubectl get ingressclass)\n", ing.Name, roundDuration(res.Elapsed))
 			fmt.Fprintf(out, "to check the class, its controller and the routes, run: kubectl svc-doctor ingresscheck ing/%s -n %s\n", ing.Name, o.Namespace)
-			for i, b := range ingressServices(ing) {
+			backends := ingressServices(ing)
+			for i, b := range backends {
 				if i == maxDiagnosed {
-					fmt.Fprintf(out, "(%d more backend Services not diagnosed)\n", len(ingressServices(ing))-i)
+					fmt.Fprintf(out, "(%d more backend Services not diagnosed)\n", len(backends)-i)
 					break
 				}
 				o.printDiagnosis(ctx, out, b)
