@@ -5,7 +5,8 @@
 #   status.sh counters     key=value safety counters (exit 3 when the cluster network is down):
 #                          dns_upstream_cluster, dns_upstream_other, guard_drops
 #   status.sh leftovers    what the harness left on the host (processes, mounts, rules, links, routes,
-#                          cgroups), one per line; exit 1 when there is anything (after stop.sh: a bug)
+#                          cgroups), one per line; exit 1 when there is anything (after stop.sh: a bug),
+#                          2 when not run as root
 set -uo pipefail
 # shellcheck source=SCRIPTDIR/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -13,7 +14,8 @@ case "${1:-}" in
   kubeconfig) echo "$ADMIN_KUBECONFIG"; exit 0 ;;
   counters) exec "$SVCDOC_HACK/net.sh" counters ;;
   leftovers)
-    need_root
+    # exit 2, not 1: "cannot look" must not read as "found leftovers"
+    [ "$(id -u)" = 0 ] || { echo "status.sh leftovers: run as root (it reads iptables, mounts and cgroups)" >&2; exit 2; }
     left=$(leftovers)
     [ -z "$left" ] && exit 0
     echo "$left"; exit 1 ;;
