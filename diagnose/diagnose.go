@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -58,7 +57,6 @@ type Options struct {
 	// Now is the clock (tests fix it).
 	Now func() time.Time
 
-	kube  *genericclioptions.ConfigFlags
 	color bool
 }
 
@@ -69,7 +67,7 @@ func NewOptions(streams genericiooptions.IOStreams) *Options {
 }
 
 // NewCmd returns the diagnose command.
-func NewCmd(kube *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+func NewCmd(factory cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
 	o := NewOptions(streams)
 	cmd := &cobra.Command{
 		Use:   "diagnose svc/NAME[:PORT] | -A",
@@ -103,7 +101,7 @@ Exit codes: 0 healthy (warnings allowed), 1 a fault was found, 2 usage error, 3 
   # every Service of every namespace, static checks only
   kubectl svc-doctor diagnose -A`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(kube, args); err != nil {
+			if err := o.Complete(factory, args); err != nil {
 				return err
 			}
 			if err := o.Validate(); err != nil {
@@ -117,7 +115,9 @@ Exit codes: 0 healthy (warnings allowed), 1 a fault was found, 2 usage error, 3 
 	f.StringVarP(&o.Output, "output", "o", o.Output, "output format: "+strings.Join(Formats, "|"))
 	f.StringVar(&o.HTTPPath, "http-path", "", "also send an HTTP GET of this path to the ClusterIP and to every endpoint (TCP ports)")
 	f.DurationVar(&o.CheckTimeout, "check-timeout", o.CheckTimeout, "time limit of each network check from the helper")
-	f.BoolVarP(&o.ShowRequests, "show-requests", "v", false, "print the number of API requests and the time of every hop")
+	f.BoolVar(&o.ShowRequests, "stats", false, "print the number of API requests and the time of every hop")
+	f.BoolVar(&o.ShowRequests, "show-requests", false, "")
+	_ = f.MarkDeprecated("show-requests", "use --stats (-v is the log verbosity, as in kubectl)")
 	o.Helper.AddFlags(f)
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(Formats, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("image-pull-policy", cobra.FixedCompletions([]string{"Always", "IfNotPresent", "Never"}, cobra.ShellCompDirectiveNoFileComp))
@@ -146,8 +146,7 @@ func ParseTarget(arg string) (name, port string, err error) {
 }
 
 // Complete reads the argument and builds the clients.
-func (o *Options) Complete(kube *genericclioptions.ConfigFlags, args []string) error {
-	o.kube = kube
+func (o *Options) Complete(factory cmdutil.Factory, args []string) error {
 	switch {
 	case len(args) > 1:
 		return cmdutil.UsageError("diagnose takes one Service, got %d arguments (%s)", len(args), strings.Join(args, " "))
@@ -158,8 +157,8 @@ func (o *Options) Complete(kube *genericclioptions.ConfigFlags, args []string) e
 		}
 	}
 	o.color = o.Output == report.FormatTable && cmdutil.ColorEnabled(o.Out)
-	if o.Client == nil && kube != nil {
-		c, err := cmdutil.NewClients(kube, 30*time.Second)
+	if o.Client == nil && factory != nil {
+		c, err := factory.Clients()
 		if err != nil {
 			return err
 		}

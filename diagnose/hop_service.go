@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
+	"github.com/svc-doctor/svc-doctor/live"
 	"github.com/svc-doctor/svc-doctor/report"
 	"github.com/svc-doctor/svc-doctor/snapshot"
 )
@@ -29,11 +30,11 @@ func runService(ctx context.Context, st *State) Result {
 	case apierrors.IsNotFound(err):
 		return serviceNotFound(ctx, st)
 	case apierrors.IsForbidden(err):
-		return Result{Status: Skip, Incomplete: true, Summary: "cannot read the Service: " + snapshot.DescribeAPIError(err, "get", "services", ns)}
+		return Result{Status: Skip, Incomplete: true, Summary: "cannot read the Service: " + live.DescribeAPIError(err, "get", "services", ns)}
 	case err != nil:
 		var status apierrors.APIStatus
 		if errors.As(err, &status) {
-			st.fatal = &fatalError{fmt.Errorf("reading service %s/%s: %s", ns, name, snapshot.DescribeAPIError(err, "get", "services", ns))}
+			st.fatal = &fatalError{fmt.Errorf("reading service %s/%s: %s", ns, name, live.DescribeAPIError(err, "get", "services", ns))}
 		} else {
 			st.fatal = &fatalError{fmt.Errorf("cannot reach the API server (check the kubeconfig context and the network): %w", err)}
 		}

@@ -18,7 +18,6 @@ import (
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -58,7 +57,7 @@ func NewOptions(streams genericiooptions.IOStreams) *Options {
 }
 
 // NewCmd returns the dnscheck command.
-func NewCmd(kube *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+func NewCmd(factory cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
 	o := NewOptions(streams)
 	cmd := &cobra.Command{
 		Use:   "dnscheck NAME",
@@ -78,7 +77,7 @@ Exit codes: 0 DNS answers as expected, 1 it does not, 2 usage error, 3 could not
 		Example: `  kubectl svc-doctor dnscheck web -n shop
   kubectl svc-doctor dnscheck web -n shop --from pod/frontend-7d4b9`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(kube, args); err != nil {
+			if err := o.Complete(factory, args); err != nil {
 				return err
 			}
 			if err := o.Validate(); err != nil {
@@ -95,7 +94,7 @@ Exit codes: 0 DNS answers as expected, 1 it does not, 2 usage error, 3 could not
 }
 
 // Complete reads the argument and builds the clients.
-func (o *Options) Complete(kube *genericclioptions.ConfigFlags, args []string) error {
+func (o *Options) Complete(factory cmdutil.Factory, args []string) error {
 	if len(args) != 1 {
 		return cmdutil.UsageError("dnscheck takes one Service name (kubectl svc-doctor dnscheck NAME), got %d arguments", len(args))
 	}
@@ -108,8 +107,8 @@ func (o *Options) Complete(kube *genericclioptions.ConfigFlags, args []string) e
 	}
 	o.Name = name
 	o.color = o.Output == report.FormatTable && cmdutil.ColorEnabled(o.Out)
-	if o.Client == nil && kube != nil {
-		c, err := cmdutil.NewClients(kube, 30*time.Second)
+	if o.Client == nil && factory != nil {
+		c, err := factory.Clients()
 		if err != nil {
 			return err
 		}

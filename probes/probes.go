@@ -23,7 +23,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -33,6 +32,7 @@ import (
 	"github.com/svc-doctor/svc-doctor/helper"
 	"github.com/svc-doctor/svc-doctor/internal/cmdutil"
 	"github.com/svc-doctor/svc-doctor/internal/version"
+	"github.com/svc-doctor/svc-doctor/live"
 	"github.com/svc-doctor/svc-doctor/report"
 	"github.com/svc-doctor/svc-doctor/rules"
 	"github.com/svc-doctor/svc-doctor/snapshot"
@@ -68,7 +68,7 @@ func NewOptions(streams genericiooptions.IOStreams) *Options {
 }
 
 // NewCmd returns the probes command.
-func NewCmd(kube *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+func NewCmd(factory cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
 	o := NewOptions(streams)
 	cmd := &cobra.Command{
 		Use:   "probes (pod|deploy|sts|svc)/NAME",
@@ -86,7 +86,7 @@ a probe rule found an error, 2 usage error, 3 could not complete.`,
 		Example: `  kubectl svc-doctor probes deploy/web -n shop
   kubectl svc-doctor probes svc/web -n shop --run`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(kube, args); err != nil {
+			if err := o.Complete(factory, args); err != nil {
 				return err
 			}
 			if err := o.Validate(); err != nil {
@@ -122,7 +122,7 @@ func ParseTarget(arg string) (kind, name string, err error) {
 }
 
 // Complete reads the argument and builds the clients.
-func (o *Options) Complete(kube *genericclioptions.ConfigFlags, args []string) error {
+func (o *Options) Complete(factory cmdutil.Factory, args []string) error {
 	if len(args) != 1 {
 		return cmdutil.UsageError("probes takes one object, (pod|deploy|sts|svc)/NAME, got %d arguments", len(args))
 	}
@@ -131,8 +131,8 @@ func (o *Options) Complete(kube *genericclioptions.ConfigFlags, args []string) e
 		return err
 	}
 	o.color = o.Output == report.FormatTable && cmdutil.ColorEnabled(o.Out)
-	if o.Client == nil && kube != nil {
-		c, err := cmdutil.NewClients(kube, 30*time.Second)
+	if o.Client == nil && factory != nil {
+		c, err := factory.Clients()
 		if err != nil {
 			return err
 		}
@@ -335,7 +335,7 @@ func (o *Options) pods(ctx context.Context, snap *snapshot.Snapshot) ([]*corev1.
 			return nil, notFound()
 		}
 		if err != nil {
-			return nil, cmdutil.Incomplete(errors.New(snapshot.DescribeAPIError(err, "get", "deployments", o.Namespace)))
+			return nil, cmdutil.Incomplete(errors.New(live.DescribeAPIError(err, "get", "deployments", o.Namespace)))
 		}
 		if sel, err = metav1.LabelSelectorAsSelector(d.Spec.Selector); err != nil {
 			return nil, cmdutil.Incomplete(err)
@@ -346,7 +346,7 @@ func (o *Options) pods(ctx context.Context, snap *snapshot.Snapshot) ([]*corev1.
 			return nil, notFound()
 		}
 		if err != nil {
-			return nil, cmdutil.Incomplete(errors.New(snapshot.DescribeAPIError(err, "get", "statefulsets", o.Namespace)))
+			return nil, cmdutil.Incomplete(errors.New(live.DescribeAPIError(err, "get", "statefulsets", o.Namespace)))
 		}
 		if sel, err = metav1.LabelSelectorAsSelector(s.Spec.Selector); err != nil {
 			return nil, cmdutil.Incomplete(err)

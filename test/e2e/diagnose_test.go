@@ -131,7 +131,7 @@ func TestDiagnoseHealthyService(t *testing.T) {
 		t.Errorf("stderr does not show the helper's life:\n%s", res.Stderr)
 	}
 	// and the table form, with the request count
-	table := f.SvcDoctor(append([]string{"diagnose", "svc/web:http", "-n", f.Namespace, "--show-requests"}, diagHelperFlags()...)...)
+	table := f.SvcDoctor(append([]string{"diagnose", "svc/web:http", "-n", f.Namespace, "--stats"}, diagHelperFlags()...)...)
 	if table.ExitCode != 0 || !strings.Contains(table.Stdout, "HEALTHY") || !strings.Contains(table.Stderr, "API requests in") {
 		t.Errorf("table run: exit %d\n%s\n%s", table.ExitCode, table.Stdout, table.Stderr)
 	}
