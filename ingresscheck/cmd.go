@@ -13,7 +13,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
-	"github.com/svc-doctor/svc-doctor/diagnose"
 	"github.com/svc-doctor/svc-doctor/helper"
 	"github.com/svc-doctor/svc-doctor/internal/cmdutil"
 	"github.com/svc-doctor/svc-doctor/internal/version"
@@ -33,7 +32,7 @@ type Options struct {
 	Probe             bool
 	AllNamespaces     bool
 	CertExpiryWarning time.Duration
-	Helper            diagnose.HelperFlags
+	Helper            helper.Flags
 	// Namespace is -n, or the kubeconfig's namespace (live), or "default".
 	Namespace string
 
@@ -289,7 +288,7 @@ func (o *Options) probe(ctx context.Context, snap *snapshot.Snapshot, rep *Repor
 	} else {
 		ctx, stop := helper.NotifyContext(ctx)
 		defer stop()
-		sess := &diagnose.HelperSession{Client: o.Client, Config: o.Config, Namespace: o.Namespace, Flags: o.Helper,
+		sess := &helper.Session{Client: o.Client, Config: o.Config, Namespace: o.Namespace, Flags: o.Helper,
 			Reason: "ingresscheck " + o.target.Raw, ErrOut: o.ErrOut}
 		defer func() {
 			if cerr := sess.Close(ctx); cerr != nil {

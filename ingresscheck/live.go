@@ -15,11 +15,13 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/svc-doctor/svc-doctor/diagnose"
 	"github.com/svc-doctor/svc-doctor/internal/ingressroute"
 	"github.com/svc-doctor/svc-doctor/live"
+	"github.com/svc-doctor/svc-doctor/report"
 	"github.com/svc-doctor/svc-doctor/rules"
 	"github.com/svc-doctor/svc-doctor/snapshot"
+	"github.com/svc-doctor/svc-doctor/trace"
+	"github.com/svc-doctor/svc-doctor/trace/servicetrace"
 )
 
 // clusterReader reads what a check needs: IngressClasses and Ingresses of every namespace (the
@@ -29,7 +31,7 @@ import (
 type clusterReader struct {
 	client kubernetes.Interface
 	errOut io.Writer
-	reads  map[string]*diagnose.Reads
+	reads  map[string]*trace.Reads
 	cfg    rules.Config
 	// degraded lists the reads that failed (each was printed as a warning): the check is then
 	// incomplete.
@@ -39,7 +41,7 @@ type clusterReader struct {
 const pageSize = 500
 
 func newClusterReader(client kubernetes.Interface, errOut io.Writer, cfg rules.Config) *clusterReader {
-	return &clusterReader{client: client, errOut: errOut, reads: map[string]*diagnose.Reads{}, cfg: cfg}
+	return &clusterReader{client: client, errOut: errOut, reads: map[string]*trace.Reads{}, cfg: cfg}
 }
 
 // snapshot reads the objects for target. defaultNS is -n (or the kubeconfig's namespace); scope is
@@ -125,10 +127,10 @@ func allNotRead(whys []string) bool {
 	return true
 }
 
-func (cr *clusterReader) readsFor(ns string) *diagnose.Reads {
+func (cr *clusterReader) readsFor(ns string) *trace.Reads {
 	r := cr.reads[ns]
 	if r == nil {
-		r = diagnose.NewReads(cr.client, ns)
+		r = trace.NewReads(cr.client, ns)
 		r.Rules = cr.cfg
 		r.TLSSecrets = true
 		cr.reads[ns] = r
@@ -192,16 +194,16 @@ func (cr *clusterReader) relevantNamespaces(s *snapshot.Snapshot, t Target, defa
 
 // diagnose runs the diagnose hops that need no helper (service, selector, ports, readiness,
 // endpoints) on one backend Service port, with the namespace reads already made.
-func (cr *clusterReader) diagnose(ctx context.Context) func(ns, svc, port string) *diagnose.Verdict {
-	return func(ns, svc, port string) *diagnose.Verdict {
-		st := diagnose.NewState(diagnose.Config{Namespace: ns, Name: svc, Port: port, Static: true}, cr.readsFor(ns), nil)
-		var hops []diagnose.Hop
-		for _, h := range diagnose.StaticHops() {
-			if h.ID() != diagnose.HopExposure {
+func (cr *clusterReader) diagnose(ctx context.Context) func(ns, svc, port string) *report.Verdict {
+	return func(ns, svc, port string) *report.Verdict {
+		st := servicetrace.NewState(servicetrace.Config{Namespace: ns, Name: svc, Port: port, Static: true}, cr.readsFor(ns), nil)
+		var hops []servicetrace.Hop
+		for _, h := range servicetrace.StaticHops() {
+			if h.ID() != servicetrace.HopExposure {
 				hops = append(hops, h)
 			}
 		}
-		v := diagnose.Conclude(diagnose.Trace(ctx, st, hops))
+		v := trace.Conclude(servicetrace.Run(ctx, st, hops))
 		return &v
 	}
 }
@@ -301,7 +303,7 @@ func (cr *clusterReader) controllers(ctx context.Context, s *snapshot.Snapshot) 
 						continue
 					}
 					cw.PodsTotal++
-					if diagnose.IsReady(p) {
+					if servicetrace.IsReady(p) {
 						cw.PodsReady++
 					}
 				}

@@ -1,4 +1,4 @@
-package diagnose
+package trace
 
 import (
 	"context"
@@ -318,7 +318,7 @@ func (r *Reads) UnhealthyEvents(ctx context.Context, ns string) (map[string][]co
 		}
 		for k := range m {
 			evs := m[k]
-			sort.SliceStable(evs, func(i, j int) bool { return eventTime(evs[i]).Before(eventTime(evs[j])) })
+			sort.SliceStable(evs, func(i, j int) bool { return EventTime(evs[i]).Before(EventTime(evs[j])) })
 		}
 		r.events[key] = m
 	}
@@ -331,7 +331,8 @@ func (r *Reads) UnhealthyEvents(ctx context.Context, ns string) (map[string][]co
 	return out, ""
 }
 
-func eventTime(e corev1.Event) time.Time {
+// EventTime is when an event last happened.
+func EventTime(e corev1.Event) time.Time {
 	switch {
 	case !e.LastTimestamp.IsZero():
 		return e.LastTimestamp.Time
