@@ -15,34 +15,6 @@ import (
 	"github.com/svc-doctor/svc-doctor/trace"
 )
 
-// DNSQuery is one name looked up from the agent, with the answer the API objects predict.
-type DNSQuery struct {
-	// Purpose says what the query proves: "short name", "name.namespace", "FQDN", ...
-	Purpose string `json:"purpose"`
-	Name    string `json:"name"`
-	Type    string `json:"type"`
-	// Expected are the answers the API predicts (sorted); ExpectedFrom says where they come from.
-	Expected     []string `json:"expected"`
-	ExpectedFrom string   `json:"expectedFrom"`
-	// AnyAnswer: any address is right (an ExternalName target).
-	AnyAnswer bool     `json:"anyAnswer,omitempty"`
-	Got       []string `json:"got"`
-	// Failure is the agent's failure class ("" when the query got an answer).
-	Failure agent.FailureClass `json:"failure,omitempty"`
-	Detail  string             `json:"detail,omitempty"`
-	Status  trace.Status       `json:"status"`
-	Note    string             `json:"note,omitempty"`
-}
-
-// DNSReport is what the DNS hop saw: the resolver configuration and every query.
-type DNSReport struct {
-	Source      string            `json:"source"`
-	ResolvConf  *agent.ResolvConf `json:"resolvConf,omitempty"`
-	Domain      string            `json:"clusterDomain"`
-	DomainGuess bool              `json:"clusterDomainAssumed,omitempty"`
-	Queries     []DNSQuery        `json:"queries"`
-}
-
 // ClusterDomainFromSearch derives the cluster domain from a pod's search path (the entry
 // "svc.<domain>"); ok is false when the path has none.
 func ClusterDomainFromSearch(search []string) (string, bool) {
@@ -105,21 +77,21 @@ func ipv4(ips []string) []string {
 }
 
 // dnsQueries plans the queries for a Service, with their expected answers.
-func dnsQueries(st *State, slices []*discoveryv1.EndpointSlice, domain string, sameNamespace bool) []DNSQuery {
+func dnsQueries(st *State, slices []*discoveryv1.EndpointSlice, domain string, sameNamespace bool) []report.DNSQuery {
 	svc := st.Service
 	fqdn := fmt.Sprintf("%s.%s.svc.%s", svc.Name, svc.Namespace, domain)
 	var expected []string
 	from := ""
 	switch {
 	case isExternalName(svc):
-		var qs []DNSQuery
-		qs = append(qs, DNSQuery{Purpose: "FQDN", Name: fqdn + ".", Type: agent.QueryCNAME, Expected: []string{strings.TrimSuffix(svc.Spec.ExternalName, ".") + "."}, ExpectedFrom: "spec.externalName"})
+		var qs []report.DNSQuery
+		qs = append(qs, report.DNSQuery{Purpose: "FQDN", Name: fqdn + ".", Type: agent.QueryCNAME, Expected: []string{strings.TrimSuffix(svc.Spec.ExternalName, ".") + "."}, ExpectedFrom: "spec.externalName"})
 		if sameNamespace {
-			qs = append(qs, DNSQuery{Purpose: "short name", Name: svc.Name, Type: agent.QueryCNAME, Expected: []string{strings.TrimSuffix(svc.Spec.ExternalName, ".") + "."}, ExpectedFrom: "spec.externalName"})
+			qs = append(qs, report.DNSQuery{Purpose: "short name", Name: svc.Name, Type: agent.QueryCNAME, Expected: []string{strings.TrimSuffix(svc.Spec.ExternalName, ".") + "."}, ExpectedFrom: "spec.externalName"})
 		}
 		target := strings.TrimSuffix(svc.Spec.ExternalName, ".")
 		if net.ParseIP(target) == nil {
-			qs = append(qs, DNSQuery{Purpose: "ExternalName target", Name: target + ".", Type: agent.QueryA, AnyAnswer: true, ExpectedFrom: "any address (the target must resolve)"})
+			qs = append(qs, report.DNSQuery{Purpose: "ExternalName target", Name: target + ".", Type: agent.QueryA, AnyAnswer: true, ExpectedFrom: "any address (the target must resolve)"})
 		}
 		return qs
 	case isHeadless(svc):
@@ -132,20 +104,20 @@ func dnsQueries(st *State, slices []*discoveryv1.EndpointSlice, domain string, s
 		expected = ipv4(nonEmpty(svc.Spec.ClusterIPs, svc.Spec.ClusterIP))
 		from = "the ClusterIP"
 	}
-	var qs []DNSQuery
+	var qs []report.DNSQuery
 	if sameNamespace {
-		qs = append(qs, DNSQuery{Purpose: "short name", Name: svc.Name, Type: agent.QueryA, Expected: expected, ExpectedFrom: from})
+		qs = append(qs, report.DNSQuery{Purpose: "short name", Name: svc.Name, Type: agent.QueryA, Expected: expected, ExpectedFrom: from})
 	}
 	qs = append(qs,
-		DNSQuery{Purpose: "name.namespace", Name: svc.Name + "." + svc.Namespace, Type: agent.QueryA, Expected: expected, ExpectedFrom: from},
-		DNSQuery{Purpose: "FQDN", Name: fqdn + ".", Type: agent.QueryA, Expected: expected, ExpectedFrom: from})
+		report.DNSQuery{Purpose: "name.namespace", Name: svc.Name + "." + svc.Namespace, Type: agent.QueryA, Expected: expected, ExpectedFrom: from},
+		report.DNSQuery{Purpose: "FQDN", Name: fqdn + ".", Type: agent.QueryA, Expected: expected, ExpectedFrom: from})
 	// SRV records for named ports
 	for _, sp := range st.Ports {
 		if sp.Name == "" || len(qs) >= 12 {
 			continue
 		}
 		name := fmt.Sprintf("_%s._%s.%s.", sp.Name, strings.ToLower(string(protocolOf(sp.Protocol))), fqdn)
-		q := DNSQuery{Purpose: "SRV " + sp.Name, Name: name, Type: agent.QuerySRV}
+		q := report.DNSQuery{Purpose: "SRV " + sp.Name, Name: name, Type: agent.QuerySRV}
 		if isHeadless(svc) {
 			sp := sp
 			for _, s := range slices {
@@ -180,12 +152,12 @@ func dnsInfraFailure(f agent.FailureClass) bool {
 
 // CheckDNS runs the DNS hop's queries from the agent and compares them with the API's
 // expectations. It needs st.Service; st.Ports selects the SRV records.
-func CheckDNS(ctx context.Context, st *State) (*DNSReport, trace.Result) {
+func CheckDNS(ctx context.Context, st *State) (*report.DNSReport, trace.Result) {
 	ag, src, err := st.agentFor(ctx)
 	if err != nil {
 		return nil, trace.Result{Status: trace.Skip, Incomplete: true, Summary: "skipped: no helper: " + err.Error()}
 	}
-	rep := &DNSReport{Source: src.Description}
+	rep := &report.DNSReport{Source: src.Description}
 	// first the resolver configuration, to know the cluster domain
 	resp, err := ag.Run(ctx, agent.NewRequest(agent.Check{ID: "resolvconf", Type: agent.CheckResolvConf}))
 	if err != nil {
@@ -219,7 +191,7 @@ func CheckDNS(ctx context.Context, st *State) (*DNSReport, trace.Result) {
 }
 
 // evalDNS compares one answer with the expectation.
-func evalDNS(q *DNSQuery, res agent.Result) {
+func evalDNS(q *report.DNSQuery, res agent.Result) {
 	q.Detail = res.Detail
 	q.Failure = res.Failure
 	q.Got = []string{}
@@ -274,7 +246,7 @@ func overlap(a, b []string) bool {
 	return false
 }
 
-func dnsLine(q DNSQuery) string {
+func dnsLine(q report.DNSQuery) string {
 	got := strings.Join(q.Got, ",")
 	if q.Failure != "" {
 		got = string(q.Failure)
@@ -299,7 +271,7 @@ func dnsLine(q DNSQuery) string {
 }
 
 // judgeDNS turns the queries into the hop's result.
-func (st *State) judgeDNS(ctx context.Context, rep *DNSReport, sameNS bool) trace.Result {
+func (st *State) judgeDNS(ctx context.Context, rep *report.DNSReport, sameNS bool) trace.Result {
 	svc := st.Service
 	r := trace.Result{Status: trace.Pass}
 	if rc := rep.ResolvConf; rc != nil {
@@ -315,7 +287,7 @@ func (st *State) judgeDNS(ctx context.Context, rep *DNSReport, sameNS bool) trac
 		r.Evidence = append(r.Evidence, fmt.Sprintf("the short name %q is not tested: it resolves only from namespace %s", svc.Name, svc.Namespace))
 	}
 	infra, fails := 0, 0
-	var firstFail, fqdn *DNSQuery
+	var firstFail, fqdn *report.DNSQuery
 	for i := range rep.Queries {
 		q := &rep.Queries[i]
 		r.Evidence = append(r.Evidence, dnsLine(*q))
@@ -373,7 +345,7 @@ func (st *State) judgeDNS(ctx context.Context, rep *DNSReport, sameNS bool) trac
 	return r
 }
 
-func failText(q *DNSQuery) string {
+func failText(q *report.DNSQuery) string {
 	if q.Failure != "" {
 		return string(q.Failure) + ": " + q.Detail
 	}
@@ -385,7 +357,7 @@ func failText(q *DNSQuery) string {
 }
 
 // dnsDownCause explains a cluster DNS that does not answer, with what the API says about it.
-func (st *State) dnsDownCause(ctx context.Context, r *trace.Result, nameserver string, q *DNSQuery) *trace.Cause {
+func (st *State) dnsDownCause(ctx context.Context, r *trace.Result, nameserver string, q *report.DNSQuery) *trace.Cause {
 	c := &trace.Cause{RootCause: fmt.Sprintf("cluster DNS does not answer: %s gives %s for %s", nameserver, q.Failure, strings.TrimSuffix(q.Name, "."))}
 	info, why := st.Reads.ClusterDNS(ctx)
 	switch {
