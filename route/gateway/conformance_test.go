@@ -130,6 +130,10 @@ func addObject(objs *confObjects, doc []byte) error {
 	}
 	into := func(v any) error { return json.Unmarshal(js, v) }
 	switch tm.Kind {
+	case "GatewayClass":
+		v := &gwv1.GatewayClass{}
+		objs.GatewayClasses = append(objs.GatewayClasses, v)
+		return into(v)
 	case "Gateway":
 		v := &gwv1.Gateway{}
 		objs.Gateways = append(objs.Gateways, v)
@@ -163,7 +167,13 @@ func addObject(objs *confObjects, doc []byte) error {
 		if err := into(v); err != nil {
 			return err
 		}
-		sec := &Secret{Namespace: v.Namespace, Name: v.Name, Type: v.Type, Data: v.Data}
+		sec := &Secret{Namespace: v.Namespace, Name: v.Name, Type: v.Type, Data: map[string][]byte{}}
+		for k, d := range v.Data {
+			sec.Data[k] = d
+		}
+		for k, d := range v.StringData {
+			sec.Data[k] = []byte(d)
+		}
 		objs.Secrets = append(objs.Secrets, sec)
 	}
 	return nil
