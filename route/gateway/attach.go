@@ -75,7 +75,7 @@ func (r *RouteState) Problems() []Problem {
 type ParentAttachment struct {
 	Route *RouteState
 	Index int
-	// Field is spec.parentRefs[i].
+	// Field is spec.parentRefs[i] (its sectionName or port when those select no listener).
 	Field string
 	Ref   gwv1.ParentReference
 	// Gateway is the Gateway named (nil when it is not found or the parent is not a Gateway).
@@ -170,6 +170,10 @@ func (m *Model) attach(r *RouteState, i int, ref gwv1.ParentReference) *ParentAt
 	selected := selectListeners(p.Gateway, ref)
 	if len(selected) == 0 {
 		p.refuse(ReasonNoMatchingParent, Broken, "%s: %s", ReasonNoMatchingParent, noListenerText(p.Gateway, ref))
+		p.Field += ".port"
+		if sec := deref(ref.SectionName, ""); sec != "" && p.Gateway.Listener(string(sec)) == nil {
+			p.Field = p.Field[:len(p.Field)-len(".port")] + ".sectionName"
+		}
 		return p
 	}
 	hostnameOnly, unknown := false, false

@@ -164,7 +164,7 @@ func TestCertificateRefs(t *testing.T) {
 		level    Level
 		want     string
 	}{
-		{name: "missing Secret", listener: https("shop.example.com", "{name: nope}"), check: CheckCertificateRef, reason: ReasonInvalidCertificateRef, level: Broken, want: "Secret infra/nope does not exist"},
+		{name: "missing Secret", listener: https("shop.example.com", "{name: nope}"), check: CheckCertificateRef, reason: ReasonInvalidCertificateRef, level: Broken, want: "Secret infra/nope of listener https does not exist"},
 		{name: "wrong keys", listener: https("shop.example.com", "{name: tls}"),
 			secrets: "---\napiVersion: v1\nkind: Secret\nmetadata: {name: tls, namespace: infra}\ntype: kubernetes.io/tls\nstringData: {server.crt: \"x\", server.key: \"k\"}\n",
 			check:   CheckCertificateRef, reason: ReasonInvalidCertificateRef, level: Broken, want: "has no tls.crt and no tls.key"},
@@ -179,7 +179,7 @@ func TestCertificateRefs(t *testing.T) {
 		{name: "expired", listener: https("shop.example.com", "{name: tls}"), secrets: secretYAML("infra", "tls", "kubernetes.io/tls", old, oldKey),
 			check: CheckCertificateExpired, level: Broken, want: "expired on 2026-05-31"},
 		{name: "SAN does not cover the listener hostname", listener: https("www.example.com", "{name: tls}"), secrets: secretYAML("infra", "tls", "kubernetes.io/tls", good, goodKey),
-			check: CheckCertificateHost, level: Broken, want: "covers the listener hostname"},
+			check: CheckCertificateHost, level: Broken, want: "no certificate of listener https covers its hostname www.example.com"},
 		{name: "wildcard certificate for a wildcard listener deeper than one label", listener: https("\"*.shop.example.com\"", "{name: tls}"), secrets: secretYAML("infra", "tls", "kubernetes.io/tls", wild, wildKey),
 			check: CheckCertificateHost, level: Broken, want: "a wildcard hostname needs the same wildcard"},
 	}

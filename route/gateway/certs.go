@@ -41,7 +41,7 @@ func (m *Model) checkCertificates(l *ListenerState) {
 	}
 	if l.Listener.TLS == nil || len(l.Listener.TLS.CertificateRefs) == 0 {
 		l.problem(CheckCertificateRef, ReasonInvalidCertificateRef, l.Field, Broken,
-			"%s: this %s listener terminates TLS but has no tls.certificateRefs, so it has no certificate to serve", ReasonInvalidCertificateRef, l.Listener.Protocol)
+			"%s: listener %s (%s) terminates TLS but has no tls.certificateRefs, so it has no certificate to serve", ReasonInvalidCertificateRef, l.Name(), l.Listener.Protocol)
 		return
 	}
 	for i, ref := range l.Listener.TLS.CertificateRefs {
@@ -55,7 +55,7 @@ func (m *Model) checkCertificateRef(l *ListenerState, i int, ref gwv1.SecretObje
 	grp, kind := string(deref(ref.Group, "")), string(deref(ref.Kind, KindSecret))
 	if grp != "" || kind != KindSecret {
 		l.problem(CheckCertificateRef, ReasonInvalidCertificateRef, field, Risky,
-			"%s unless the implementation supports it: certificateRefs[%d] is a %s; Core support is a Secret of type kubernetes.io/tls", ReasonInvalidCertificateRef, i, groupKind(grp, kind))
+			"%s unless the implementation supports it: certificateRefs[%d] of listener %s is a %s; Core support is a Secret of type kubernetes.io/tls", ReasonInvalidCertificateRef, i, l.Name(), groupKind(grp, kind))
 		return
 	}
 	ns := string(deref(ref.Namespace, gwv1.Namespace(gw.Namespace)))
@@ -64,29 +64,29 @@ func (m *Model) checkCertificateRef(l *ListenerState, i int, ref gwv1.SecretObje
 		r := reference{Group, KindGateway, gw.Namespace, "", KindSecret, ns, name}
 		if ok, why := m.permitted(r); !ok {
 			l.problem(CheckCertificateNotAllowed, ReasonRefNotPermitted, field, m.missingLevel(KindReferenceGrant, ns),
-				"%s: the listener refers to Secret %s/%s in another namespace, and %s", ReasonRefNotPermitted, ns, name, why)
+				"%s: listener %s refers to Secret %s/%s in another namespace, and %s", ReasonRefNotPermitted, l.Name(), ns, name, why)
 		}
 	}
 	sec := m.secrets[nsName(ns, name)]
 	if sec == nil {
 		l.problem(CheckCertificateRef, ReasonInvalidCertificateRef, field, m.missingLevel(KindSecret, ns),
-			"%s: Secret %s/%s %s", ReasonInvalidCertificateRef, ns, name, missingText(m.complete(KindSecret, ns)))
+			"%s: the certificate Secret %s/%s of listener %s %s", ReasonInvalidCertificateRef, ns, name, l.Name(), missingText(m.complete(KindSecret, ns)))
 		return
 	}
 	crt, hasCrt := sec.Data[corev1.TLSCertKey]
 	key, hasKey := sec.Data[corev1.TLSPrivateKeyKey]
 	if !hasCrt || !hasKey {
 		l.problem(CheckCertificateRef, ReasonInvalidCertificateRef, field, Broken,
-			"%s: Secret %s/%s has no %s: a certificate Secret needs tls.crt and tls.key", ReasonInvalidCertificateRef, ns, name, missingKeys(hasCrt, hasKey))
+			"%s: Secret %s/%s of listener %s has no %s: a certificate Secret needs tls.crt and tls.key", ReasonInvalidCertificateRef, ns, name, l.Name(), missingKeys(hasCrt, hasKey))
 		return
 	}
 	if sec.Type != corev1.SecretTypeTLS {
 		l.problem(CheckCertificateRef, ReasonInvalidCertificateRef, field, Risky,
-			"%s on implementations that only take Core support: Secret %s/%s is of type %s, not kubernetes.io/tls", ReasonInvalidCertificateRef, ns, name, sec.Type)
+			"%s on implementations that only take Core support: Secret %s/%s of listener %s is of type %s, not kubernetes.io/tls", ReasonInvalidCertificateRef, ns, name, l.Name(), sec.Type)
 	}
 	leaf, err := parseLeaf(crt, key)
 	if err != "" {
-		l.problem(CheckCertificateRef, ReasonInvalidCertificateRef, field, Broken, "%s: Secret %s/%s: %s", ReasonInvalidCertificateRef, ns, name, err)
+		l.problem(CheckCertificateRef, ReasonInvalidCertificateRef, field, Broken, "%s: Secret %s/%s of listener %s: %s", ReasonInvalidCertificateRef, ns, name, l.Name(), err)
 		return
 	}
 	m.checkValidity(l, field, ns+"/"+name, leaf)
@@ -141,11 +141,11 @@ func (m *Model) checkValidity(l *ListenerState, field, secret string, leaf *x509
 	day := func(t time.Time) string { return t.UTC().Format(time.DateOnly) }
 	switch {
 	case now.After(leaf.NotAfter):
-		l.problem(CheckCertificateExpired, "", field, Broken, "the certificate in Secret %s expired on %s: clients refuse the TLS handshake", secret, day(leaf.NotAfter))
+		l.problem(CheckCertificateExpired, "", field, Broken, "the certificate of listener %s (Secret %s) expired on %s: clients refuse the TLS handshake", l.Name(), secret, day(leaf.NotAfter))
 	case m.objs.ExpiryWarning > 0 && leaf.NotAfter.Sub(now) < m.objs.ExpiryWarning:
-		l.problem(CheckCertificateExpired, "", field, Risky, "the certificate in Secret %s expires on %s", secret, day(leaf.NotAfter))
+		l.problem(CheckCertificateExpired, "", field, Risky, "the certificate of listener %s (Secret %s) expires on %s", l.Name(), secret, day(leaf.NotAfter))
 	case now.Before(leaf.NotBefore):
-		l.problem(CheckCertificateExpired, "", field, Risky, "the certificate in Secret %s is not valid before %s", secret, leaf.NotBefore.UTC().Format(time.RFC3339))
+		l.problem(CheckCertificateExpired, "", field, Risky, "the certificate of listener %s (Secret %s) is not valid before %s", l.Name(), secret, leaf.NotBefore.UTC().Format(time.RFC3339))
 	}
 }
 
@@ -174,7 +174,7 @@ func (m *Model) checkCertificateHosts() {
 				continue
 			}
 			if h := l.Hostname(); h != "" {
-				m.certHost(l, l.Field+".hostname", h, "the listener hostname")
+				m.certHost(l, l.Field+".hostname", h, "its hostname "+h)
 				continue
 			}
 			seen := map[string]bool{}
@@ -202,7 +202,7 @@ func (m *Model) certHost(l *ListenerState, field, hostname, what string) {
 	if isWildcard(hostname) {
 		note = "; a wildcard hostname needs the same wildcard in the certificate, which then covers one label only"
 	}
-	l.problem(CheckCertificateHost, "", field, Broken, "no certificate of the listener covers %s: %s%s", what, strings.Join(names, ", "), note)
+	l.problem(CheckCertificateHost, "", field, Broken, "no certificate of listener %s covers %s: %s%s", l.Name(), what, strings.Join(names, ", "), note)
 }
 
 func sanList(c *x509.Certificate) string {

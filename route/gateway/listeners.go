@@ -159,11 +159,11 @@ func (m *Model) routeKinds(l *ListenerState) {
 			allowed = strings.Join(defaults, ", ")
 		}
 		l.problem(CheckListenerRouteKinds, ReasonInvalidRouteKinds, fmt.Sprintf("%s.allowedRoutes.kinds[%d]", l.Field, i), Broken,
-			"%s: a %s listener cannot carry %s routes (it carries %s)", ReasonInvalidRouteKinds, proto, groupKind(grp, string(k.Kind)), allowed)
+			"%s: listener %s (%s) cannot carry %s routes (it carries %s)", ReasonInvalidRouteKinds, l.Name(), proto, groupKind(grp, string(k.Kind)), allowed)
 	}
 	if len(l.SupportedKinds) == 0 {
 		l.problem(CheckListenerRouteKinds, ReasonInvalidRouteKinds, l.Field+".allowedRoutes.kinds", Broken,
-			"%s: none of the allowedRoutes.kinds can attach to this %s listener, so it accepts no route", ReasonInvalidRouteKinds, proto)
+			"%s: none of the allowedRoutes.kinds can attach to listener %s (%s), so it accepts no route", ReasonInvalidRouteKinds, l.Name(), proto)
 	}
 }
 
