@@ -31,35 +31,51 @@ func (in *interp) call(c *ast.CallExpr, s *scope) any {
 		in.deleteObject(args(1))
 		return nil
 	}
+	if v, ok := builtin(name, c, args); ok {
+		return v
+	}
+	return in.suiteCall(name, c, s, args)
+}
+
+// builtin evaluates the few functions the tests compute values with; ok is false for others.
+func builtin(name string, c *ast.CallExpr, args func(int) any) (v any, ok bool) {
 	switch name {
 	case "append":
 		list, _ := args(0).([]any)
 		out := append([]any(nil), list...)
 		for i := 1; i < len(c.Args); i++ {
 			v := args(i)
-			if c.Ellipsis.IsValid() && i == len(c.Args)-1 {
-				if more, ok := v.([]any); ok {
-					out = append(out, more...)
-					continue
-				}
+			if more, isList := v.([]any); isList && c.Ellipsis.IsValid() && i == len(c.Args)-1 {
+				out = append(out, more...)
+				continue
 			}
 			out = append(out, v)
 		}
-		return out
+		return out, true
 	case "len":
-		if l, ok := args(0).([]any); ok {
-			return len(l)
+		if l, isList := args(0).([]any); isList {
+			return len(l), true
 		}
+		return nil, true
 	case "strings.Split":
 		str, ok1 := args(0).(string)
 		sep, ok2 := args(1).(string)
-		if ok1 && ok2 {
-			var out []any
-			for _, p := range strings.Split(str, sep) {
-				out = append(out, p)
-			}
-			return out
+		if !ok1 || !ok2 {
+			return nil, true
 		}
+		var out []any
+		for _, p := range strings.Split(str, sep) {
+			out = append(out, p)
+		}
+		return out, true
+	}
+	return nil, false
+}
+
+// suiteCall evaluates the suite's helpers: Gateway references and addresses, the conditions the
+// test waits for, the requests it makes, and t.Run closures.
+func (in *interp) suiteCall(name string, c *ast.CallExpr, s *scope, args func(int) any) any {
+	switch name {
 	case "kubernetes.NewGatewayRef":
 		nn, _ := args(0).(map[string]any)
 		ref := gwRefVal{}

@@ -8,67 +8,6 @@ import (
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
-// Request is an HTTP request as it reaches a Gateway.
-type Request struct {
-	// GatewayNamespace and GatewayName name the Gateway the request is sent to (its address);
-	// empty: every Gateway with a listener for the request's port and scheme.
-	GatewayNamespace, GatewayName string
-	// Scheme is http or https ("" is http).
-	Scheme string
-	// Port is the port the request reaches the Gateway on; 0 is 80 for http and 443 for https.
-	Port int32
-	// Host is the Host header (a port in it is ignored for matching).
-	Host string
-	// SNI is the TLS server name of an https request; "" is the Host without its port.
-	SNI string
-	// Method is the HTTP method ("" is GET).
-	Method string
-	// Path is the request path without the query, as the Gateway sees it (normalise it first).
-	Path string
-	// Headers are the request headers; names are matched case-insensitively.
-	Headers map[string][]string
-	// Query are the query parameters.
-	Query map[string][]string
-}
-
-func (r *Request) method() string {
-	if r.Method == "" {
-		return "GET"
-	}
-	return strings.ToUpper(r.Method)
-}
-
-func (r *Request) header(name string) []string {
-	var out []string
-	for k, v := range r.Headers {
-		if strings.EqualFold(k, name) {
-			out = append(out, v...)
-		}
-	}
-	return out
-}
-
-// normalize fills in the defaults.
-func (r Request) normalize() Request {
-	r.Scheme = strings.ToLower(r.Scheme)
-	if r.Scheme == "" {
-		r.Scheme = "http"
-	}
-	if r.Port == 0 {
-		r.Port = 80
-		if r.Scheme == "https" {
-			r.Port = 443
-		}
-	}
-	if r.Path == "" {
-		r.Path = "/"
-	}
-	if r.SNI == "" {
-		r.SNI = NormalizeHost(r.Host)
-	}
-	return r
-}
-
 // Resolution is how one Gateway routes a request.
 type Resolution struct {
 	Request Request
@@ -189,6 +128,7 @@ func (m *Model) resolveOn(g *GatewayState, req Request) *Resolution {
 		return res
 	}
 	res.Listener = l
+	res.Notes = append(res.Notes, entryNotes(g, l, req)...)
 	host := NormalizeHost(req.Host)
 	var matched []*Candidate
 	seen := map[*RouteState]bool{}
@@ -213,6 +153,12 @@ func (m *Model) resolveOn(g *GatewayState, req Request) *Resolution {
 		}
 	}
 	res.Candidates = append(rankCandidates(matched), res.Candidates...)
+	for _, c := range matched {
+		if c.key.pathRank == rankRegex {
+			res.Notes = append(res.Notes, "a RegularExpression path matches: its precedence and dialect are implementation-specific (ranked here below every PathPrefix, matched as RE2 over the whole path)")
+			break
+		}
+	}
 	res.Candidates = append(res.Candidates, m.detachedMisses(g, l, &req, host)...)
 	if len(matched) == 0 {
 		res.Status = 404
@@ -222,6 +168,27 @@ func (m *Model) resolveOn(g *GatewayState, req Request) *Resolution {
 	res.Winner = matched[0]
 	m.serve(res)
 	return res
+}
+
+// entryNotes are what the specs say about the Gateway and listener before any route applies: no
+// controller for a missing GatewayClass, a certificate that clients refuse.
+func entryNotes(g *GatewayState, l *ListenerState, req Request) []string {
+	var notes []string
+	if g.Class == nil {
+		notes = append(notes, fmt.Sprintf("GatewayClass %s is not known: if it does not exist, no controller programs %s and nothing answers", g.Gateway.Spec.GatewayClassName, g.Ref))
+	}
+	if req.Scheme != "https" {
+		return notes
+	}
+	for _, p := range l.Problems {
+		switch p.Check {
+		case CheckCertificateRef, CheckCertificateNotAllowed, CheckCertificateExpired, CheckCertificateHost:
+			if p.Level == Broken {
+				notes = append(notes, "the TLS handshake fails before any route applies: "+p.Message)
+			}
+		}
+	}
+	return notes
 }
 
 // selectListener picks the listener the request enters (GatewaySpec.Listeners, "Listeners that

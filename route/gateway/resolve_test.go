@@ -263,3 +263,57 @@ spec:
 		})
 	}
 }
+
+func TestNewRequest(t *testing.T) {
+	tests := []struct {
+		name    string
+		url     string
+		want    Request
+		wantErr string
+	}{
+		{name: "https with port, path and query", url: "https://Shop.example.com:8443/api/v1?debug=1&x=2",
+			want: Request{Scheme: "https", Host: "Shop.example.com:8443", Port: 8443, SNI: "shop.example.com", Path: "/api/v1", Query: map[string][]string{"debug": {"1"}, "x": {"2"}}}},
+		{name: "plain http", url: "http://shop.example.com", want: Request{Scheme: "http", Host: "shop.example.com", SNI: "shop.example.com", Query: map[string][]string{}}},
+		{name: "IP address: no server name", url: "http://192.0.2.1/", want: Request{Scheme: "http", Host: "192.0.2.1", Path: "/", Query: map[string][]string{}}},
+		{name: "other scheme", url: "ftp://shop.example.com/", wantErr: "the scheme must be http or https"},
+		{name: "no host", url: "http:///path", wantErr: "has no host"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := NewRequest(tt.url)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Fatalf("got %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestEntryNotes(t *testing.T) {
+	m := modelOf(t, `apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: infra}
+spec:
+  gatewayClassName: missing
+  listeners:
+  - name: https
+    port: 443
+    protocol: HTTPS
+    tls: {certificateRefs: [{name: nope}]}
+`+routeYAML("infra", "name: gw", ""), true)
+	res := m.Resolve(Request{Scheme: "https", Host: "shop.example.com", Path: "/"})[0]
+	notes := strings.Join(res.Notes, "\n")
+	for _, want := range []string{"GatewayClass missing is not known", "the TLS handshake fails before any route applies: InvalidCertificateRef"} {
+		if !strings.Contains(notes, want) {
+			t.Errorf("notes %q lack %q", notes, want)
+		}
+	}
+}
