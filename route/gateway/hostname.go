@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"fmt"
 	"strings"
 )
 
@@ -110,4 +111,15 @@ func hostnameDisplay(h string) string {
 		return "any host"
 	}
 	return h
+}
+
+// hostMiss explains why none of hostnames matches host: a wildcard does not match the domain
+// it is written for, and matching is by whole labels.
+func hostMiss(hostnames []string, host string) string {
+	for _, h := range hostnames {
+		if isWildcard(h) && host == h[2:] {
+			return fmt.Sprintf("host %s is the domain of wildcard %s, which matches only names below it (such as www.%s)", host, h, host)
+		}
+	}
+	return fmt.Sprintf("host %s matches none of %s", host, hostsText(hostnames))
 }

@@ -78,16 +78,16 @@ func NewRequest(rawURL string) (Request, error) {
 		return Request{}, err
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return Request{}, fmt.Errorf("URL %q: the scheme must be http or https", rawURL)
+		return Request{}, fmt.Errorf("%q: the scheme must be http or https", rawURL)
 	}
 	if u.Host == "" {
-		return Request{}, fmt.Errorf("URL %q has no host", rawURL)
+		return Request{}, fmt.Errorf("%q has no host", rawURL)
 	}
 	r := Request{Scheme: u.Scheme, Host: u.Host, Path: u.EscapedPath(), Query: u.Query()}
 	if p := u.Port(); p != "" {
 		n, err := strconv.Atoi(p)
 		if err != nil || n < 1 || n > 65535 {
-			return Request{}, fmt.Errorf("URL %q: port %q is not a port number", rawURL, p)
+			return Request{}, fmt.Errorf("%q: port %q is not a port number", rawURL, p)
 		}
 		r.Port = int32(n)
 	}

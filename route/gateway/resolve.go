@@ -140,7 +140,7 @@ func (m *Model) resolveOn(g *GatewayState, req Request) *Resolution {
 		seen[r] = true
 		hn, ok := bestHostname(a.Hostnames, host)
 		if !ok {
-			res.Candidates = append(res.Candidates, nearMisses(r, &req, l.Name(), fmt.Sprintf("host %s is not among the route's hostnames on this listener (%s)", host, hostsText(a.Hostnames)))...)
+			res.Candidates = append(res.Candidates, nearMisses(r, &req, l.Name(), hostMiss(a.Hostnames, host)+", the route's hostnames on this listener")...)
 			continue
 		}
 		cs := ruleCandidates(r, &req, l.Name(), hn)
@@ -216,7 +216,11 @@ func (m *Model) selectListener(res *Resolution) *ListenerState {
 		return nil
 	case l == nil:
 		res.Status = 404
-		res.Why = fmt.Sprintf("no listener of %s on port %d matches host %s (listener isolation: such requests MUST get a 404)", g.Ref, req.Port, name)
+		var hs []string
+		for _, c := range cands {
+			hs = append(hs, c.Hostname())
+		}
+		res.Why = fmt.Sprintf("no listener of %s on port %d matches: %s, the listener hostnames (listener isolation: such requests MUST get a 404)", g.Ref, req.Port, hostMiss(hs, name))
 		return nil
 	}
 	if req.Scheme == "https" {

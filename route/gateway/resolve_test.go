@@ -95,7 +95,7 @@ func TestResolve(t *testing.T) {
 		{name: "weights", req: Request{Host: "shop.example.com", Path: "/api/"}, winner: "httproute apps/shop rule[4]", backends: "api:0.75 api-canary:0.25"},
 		{name: "exact hostname beats the route without hostnames", req: Request{Host: "shop.example.com:80", Path: "/"}, winner: "httproute apps/catchall rule[0]", backends: "web:1.00"},
 		{name: "wildcard listener, deeper host", req: Request{Host: "a.b.example.com", Path: "/api"}, winner: "httproute apps/catchall rule[0]", backends: "web:1.00"},
-		{name: "no listener for the host", req: Request{Host: "example.com", Path: "/"}, status: 404, why: "no listener of gateway/infra/gw on port 80 matches host example.com"},
+		{name: "no listener for the host", req: Request{Host: "example.com", Path: "/"}, status: 404, why: "host example.com is the domain of wildcard *.example.com, which matches only names below it"},
 		{name: "redirect", req: Request{Host: "shop.example.com", Path: "/old/page"}, status: 301, winner: "httproute apps/shop rule[5]", why: "https://shop.example.com/new/page"},
 		{name: "half the backends invalid", req: Request{Host: "shop.example.com", Path: "/broken"}, winner: "httproute apps/shop rule[6]", backends: "missing:0.50 api:0.50", why: "50% of requests"},
 		{name: "other port: the route is not allowed on that listener", req: Request{Host: "shop.example.com", Path: "/admin", Port: 8080}, status: 404, why: "no rule of the routes attached to listener admin"},
@@ -141,7 +141,7 @@ func TestNearMisses(t *testing.T) {
 		{name: "query name case", req: Request{Host: "shop.example.com", Path: "/api", Query: map[string][]string{"Debug": {"1"}}}, rule: "httproute apps/shop rule[3]", why: "names are case-sensitive"},
 		{name: "lost on precedence", req: Request{Host: "shop.example.com", Path: "/api", Method: "POST"}, rule: "httproute apps/shop rule[4]", why: "wins by method match"},
 		{name: "lost on hostname", req: Request{Host: "shop.example.com", Path: "/api"}, rule: "httproute apps/catchall rule[0]", why: "its hostname shop.example.com is more specific than *.example.com"},
-		{name: "wrong host", req: Request{Host: "blog.example.com", Path: "/cart"}, rule: "httproute apps/shop rule[0]", why: "host blog.example.com is not among the route's hostnames"},
+		{name: "wrong host", req: Request{Host: "blog.example.com", Path: "/cart"}, rule: "httproute apps/shop rule[0]", why: "host blog.example.com matches none of shop.example.com, the route's hostnames on this listener"},
 		{name: "attached to another listener", req: Request{Host: "shop.example.com", Path: "/admin", Port: 8080}, rule: "httproute apps/admin rule[0]", why: "allows routes from namespace infra only"},
 	}
 	for _, tt := range tests {
