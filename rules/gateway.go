@@ -18,8 +18,9 @@ type gatewayView struct {
 	sources map[gateway.ObjectRef]*snapshot.Source
 }
 
-// gatewayCache keeps the model of the last snapshot: every Gateway rule of a run reads the same
-// snapshot with the same clock, so the model is built once per run.
+// gatewayCache keeps the model of the snapshot being linted: every Gateway rule of a run reads
+// the same snapshot with the same clock, so the model is built once per run. The last enabled
+// Gateway rule of the run releases it (releaseGatewayModel), so that no snapshot outlives its run.
 var gatewayCache struct {
 	sync.Mutex
 	snap *snapshot.Snapshot
@@ -27,8 +28,13 @@ var gatewayCache struct {
 	view *gatewayView
 }
 
+var emptyGatewayView = &gatewayView{model: gateway.New(gateway.Objects{})}
+
 // gatewayModel returns the route layer's model of the pass's snapshot.
 func gatewayModel(p *Pass) *gatewayView {
+	if len(p.Snap.Gateways)+len(p.Snap.HTTPRoutes)+len(p.Snap.GRPCRoutes) == 0 {
+		return emptyGatewayView // nothing to check: the Services and Secrets need no model
+	}
 	gatewayCache.Lock()
 	defer gatewayCache.Unlock()
 	c := &gatewayCache
@@ -116,6 +122,49 @@ func reportGateway(p *Pass, check gateway.Check) {
 			sev = report.Info
 		}
 		p.ReportSeverity(sev, src, pr.Field, "%s", pr.Message)
+	}
+	releaseGatewayModel(p)
+}
+
+// gatewayRuleIDs are the rules that read the model, in registry order. (IDs, not the rules: the
+// rules' Check functions lead here.)
+var gatewayRuleIDs = []string{"gateway-class-missing", "gateway-listener-conflict", "gateway-listener-route-kinds-invalid",
+	"gateway-certificate-ref-invalid", "gateway-certificate-ref-not-permitted", "gateway-certificate-expired",
+	"gateway-certificate-host-mismatch", "route-parent-no-match", "route-not-allowed-by-listeners",
+	"route-no-matching-listener-hostname", "route-backend-not-found", "route-backend-ref-not-permitted",
+	"route-backend-invalid-kind", "route-backend-weights-zero", "route-match-shadowed"}
+
+// idEnabled is isEnabled for a rule that is on by default, known by its ID.
+func idEnabled(id string, cfg *Config) bool {
+	for _, e := range cfg.Enable {
+		if e == id {
+			return true
+		}
+	}
+	for _, d := range cfg.Disable {
+		if d == id {
+			return false
+		}
+	}
+	return true
+}
+
+// releaseGatewayModel drops the cached model after the last enabled Gateway rule of the run.
+func releaseGatewayModel(p *Pass) {
+	for i, id := range gatewayRuleIDs {
+		if id != p.rule.ID {
+			continue
+		}
+		for _, later := range gatewayRuleIDs[i+1:] {
+			if idEnabled(later, p.Config) {
+				return
+			}
+		}
+	}
+	gatewayCache.Lock()
+	defer gatewayCache.Unlock()
+	if gatewayCache.snap == p.Snap {
+		gatewayCache.snap, gatewayCache.view = nil, nil
 	}
 }
 
