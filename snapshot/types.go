@@ -100,7 +100,7 @@ var clusterScoped = map[string]bool{
 	"PriorityLevelConfiguration": true, "TokenReview": true, "SubjectAccessReview": true,
 	"SelfSubjectAccessReview": true, "SelfSubjectRulesReview": true, "SelfSubjectReview": true,
 	"DeviceClass": true, "ResourceSlice": true, "DeviceTaintRule": true, "StorageVersion": true,
-	"StorageVersionMigration": true,
+	"StorageVersionMigration": true, "GatewayClass": true,
 }
 
 // kindKey is an apiVersion and a kind (a map key that needs no string concatenation).
