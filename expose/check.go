@@ -22,10 +22,6 @@ import (
 	"github.com/svc-doctor/svc-doctor/snapshot"
 )
 
-// ruleTargetPortUndeclared is the lint rule that expose makes an error: a numeric targetPort that
-// no selected container declares (while they declare others) is almost always a wrong number.
-const ruleTargetPortUndeclared = "service-target-port-undeclared"
-
 // CheckResult is what the rules said about the objects to create.
 type CheckResult struct {
 	// Findings about the new objects only, sorted.
@@ -134,10 +130,6 @@ func Check(snap *snapshot.Snapshot, plan *Plan, cfg rules.Config, neighbours int
 		if f.Object == nil || !mine[f.Object.Kind+"/"+f.Object.Namespace+"/"+f.Object.Name] {
 			continue
 		}
-		if f.Rule == ruleTargetPortUndeclared && f.Severity < report.Error && plan.Service != nil && selectedDeclarePorts(snap, plan.Service) {
-			f.Severity = report.Error
-			f.Message += "; expose refuses a target port that none of the selected containers declares (pass --force if the application does listen there)"
-		}
 		res.Findings = append(res.Findings, f)
 		res.Counts.Add(f.Severity)
 	}
@@ -152,20 +144,6 @@ func refKey(obj runtime.Object) string {
 		return ""
 	}
 	return obj.GetObjectKind().GroupVersionKind().Kind + "/" + m.GetNamespace() + "/" + m.GetName()
-}
-
-// selectedDeclarePorts reports whether any pod the Service selects declares a container port.
-func selectedDeclarePorts(snap *snapshot.Snapshot, svc *corev1.Service) bool {
-	s := snap.Service(svc.Namespace, svc.Name)
-	if s == nil {
-		return false
-	}
-	for _, w := range snap.SelectedWorkloads(s) {
-		if len(servingPorts(w.Spec)) > 0 {
-			return true
-		}
-	}
-	return false
 }
 
 // WriteFindings prints findings for a terminal: one line each (severity, object, field, message,

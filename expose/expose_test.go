@@ -243,13 +243,6 @@ func TestRefusedRequestsCreateNothing(t *testing.T) {
 			wantErr: "nothing was created: the checks found 2 errors (above); fix them, or pass --force to create anyway",
 		},
 		{
-			name:       "numeric target port no container declares",
-			args:       []string{"deploy/web", "--port", "80:8081"},
-			wantCode:   1,
-			wantStderr: []string{"error: service/web spec.ports[0].targetPort: targetPort 8081 of port port-80 (80/TCP) is not declared by pod/web-0, pod/web-1", "expose refuses a target port that none of the selected containers declares"},
-			wantErr:    "nothing was created: the checks found 1 error (above)",
-		},
-		{
 			name:       "selector that matches no pod",
 			args:       []string{"deploy/web", "--selector", "app=shop"},
 			wantCode:   1,
@@ -315,6 +308,42 @@ func TestRefusedRequestsCreateNothing(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestUndeclaredTargetPortIsAWarning: a numeric target port that none of the selected containers
+// declares (while they declare others) is judged by the one policy of the product
+// (rules.JudgeNumericPort): a warning for lint, diagnose and expose alike, so expose creates the
+// Service and says why the port looks wrong.
+func TestUndeclaredTargetPortIsAWarning(t *testing.T) {
+	cs := fake.NewClientset(neighbours(t)...)
+	res := run(t, cs, "deploy/web", "--port", "80:8081", "--wait=false")
+	if res.err != nil {
+		t.Fatalf("exit %d: %v; want the Service created with a warning\nstderr:\n%s", res.code(), res.err, res.stderr)
+	}
+	for _, want := range []string{
+		"warning: service/web spec.ports[0].targetPort: targetPort 8081 of port port-80 (80/TCP) is not declared by pod/web-0, pod/web-1 (declared: http 8080/TCP, metrics 9090/TCP): declarations are informational",
+		"[service-target-port-undeclared]",
+		"0 errors, 1 warning",
+	} {
+		if !strings.Contains(res.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, res.stderr)
+		}
+	}
+	svc, err := cs.CoreV1().Services("shop").Get(context.Background(), "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("service/web was not created: %v", err)
+	}
+	if got := svc.Spec.Ports[0].TargetPort.IntVal; got != 8081 {
+		t.Errorf("targetPort = %d, want 8081 as asked", got)
+	}
+	// the lint rule says the same of the same object, at the same severity
+	r, err := rules.Lookup("service-target-port-undeclared")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Severity != report.Warning {
+		t.Errorf("rule service-target-port-undeclared has severity %v, expose reported a warning", r.Severity)
 	}
 }
 

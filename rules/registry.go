@@ -29,6 +29,7 @@ func All() []*Rule {
 		rulePortDuplicate,
 		ruleTargetPortUnresolved,
 		ruleTargetPortUndeclared,
+		ruleTargetPortSidecar,
 		ruleTargetPortInconsistent,
 		ruleProtocolMismatch,
 		ruleNodePortRange,

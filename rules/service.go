@@ -281,12 +281,16 @@ var rulePortDuplicate = &Rule{
 }
 
 var ruleTargetPortUndeclared = &Rule{
-	ID: "service-target-port-undeclared", Severity: report.Info, Category: CatService,
-	Summary:     "numeric targetPort that no selected container declares",
-	Remediation: "Declare the port in the container's ports (or fix the targetPort if it is a typo).",
-	Docs: "Traffic still reaches the pod on that port whether or not a container declares it (container ports are " +
-		"informational), so this is only a hint: a targetPort that no container mentions is often a typo or a stale " +
-		"value after the application's port changed.",
+	ID: "service-target-port-undeclared", Severity: report.Warning, Category: CatService,
+	Summary:     "numeric targetPort that none of the selected containers declares, while they declare other ports",
+	Remediation: "Fix the targetPort (use the container port's name, or the number it declares), or declare the port in the container's ports.",
+	Docs: "Container ports are informational: traffic reaches the pod on the targetPort whether or not a container " +
+		"declares it. But when the selected containers declare their ports, those declarations are evidence: a " +
+		"numeric targetPort none of them declares is almost always a typo or a stale value after the application's " +
+		"port changed, and the Service then sends every connection to a port nothing listens on (a warning). A " +
+		"number that a container's command, arguments or environment name (`--port=18080`), or that a probe checks, " +
+		"counts as intended. When no container declares any port there is nothing to compare with and nothing is reported. The same policy " +
+		"decides in `diagnose` (the ports hop) and in `expose`, which creates such a Service with this warning.",
 	Check: func(p *Pass) {
 		for _, svc := range selectorServices(p.Snap) {
 			ws := p.Snap.SelectedWorkloads(svc)
@@ -300,11 +304,12 @@ var ruleTargetPortUndeclared = &Rule{
 					continue
 				}
 				var missing []*snapshot.Workload
+				var first PortVerdict
 				for _, w := range ws {
-					if !declaresAnyPort(w) {
-						continue // nothing declared at all: nothing to compare with
-					}
-					if found, _ := declaresNumber(w, tp.IntVal); !found {
+					if v := JudgeNumericPort(w, tp.IntVal); v.Severity >= report.Warning {
+						if len(missing) == 0 {
+							first = v
+						}
 						missing = append(missing, w)
 					}
 				}
@@ -315,8 +320,38 @@ var ruleTargetPortUndeclared = &Rule{
 				if sp.TargetPort.IntVal == 0 && sp.TargetPort.StrVal == "" {
 					field = fmt.Sprintf("spec.ports[%d].port", i)
 				}
-				p.Report(svc.Src, field, "targetPort %d of %s is not declared by %s (%s); it still works if the process listens on %d",
-					tp.IntVal, portLabel(sp), names(missing, svc.Namespace), declaredPorts(missing[0]), tp.IntVal)
+				p.Report(svc.Src, field, "targetPort %d of %s is not declared by %s (%s): %s; connections go to %d, which works only if the process listens there",
+					tp.IntVal, portLabel(sp), names(missing, svc.Namespace), first.Declared, first.Why, tp.IntVal)
+			}
+		}
+	},
+}
+
+var ruleTargetPortSidecar = &Rule{
+	ID: "service-target-port-sidecar", Severity: report.Warning, Category: CatService,
+	Summary:     "named targetPort that resolves only in a sidecar, not in the container serving the application",
+	Remediation: "Point the targetPort at the application container's port (its name or number); if the sidecar is meant to front the app, suppress this finding with the reason.",
+	Docs: "A named targetPort resolves to the first container port with that name, whichever container declares it. " +
+		"When only a sidecar declares it, every connection of the Service goes to the sidecar: a metrics exporter, a " +
+		"mesh or database proxy, a log shipper. A container counts as a sidecar when its image is one of those, when " +
+		"it has no readiness probe while the application's container (the first with a readiness probe, else the " +
+		"first) has one, or when it comes after the first container while that one declares other ports. A port " +
+		"named for metrics (`metrics`, `prom...`) is meant for an exporter and is not reported. The ports hop of " +
+		"`diagnose` applies the same judgement to the live pods.",
+	Check: func(p *Pass) {
+		for _, svc := range selectorServices(p.Snap) {
+			for i := range svc.Spec.Ports {
+				sp := &svc.Spec.Ports[i]
+				if sp.Port == 0 || effectiveTargetPort(sp).Type != intstr.String {
+					continue
+				}
+				for _, w := range p.Snap.SelectedWorkloads(svc) {
+					if v := JudgeTargetPort(w, sp); v.Sidecar {
+						p.Report(svc.Src, fmt.Sprintf("spec.ports[%d].targetPort", i), "targetPort %q of %s on %s %s",
+							sp.TargetPort.StrVal, portLabel(sp), objNameNS(w.Src, svc.Namespace), v.Why)
+						break
+					}
+				}
 			}
 		}
 	},

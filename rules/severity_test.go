@@ -24,6 +24,11 @@ func TestFixtureSeverities(t *testing.T) {
 		{"service-selector-no-match/fail-only-run-to-completion-pods-match.yaml", "service-selector-no-match", 9, report.Warning},
 		// a headless Service for an Indexed Job's pods is the documented pattern
 		{"service-selector-no-match/fail-only-run-to-completion-pods-match.yaml", "service-selector-no-match", 50, report.Info},
+		// declared ports are evidence: a number none of the declaring containers has is a warning
+		{"service-target-port-undeclared/fail-stale-numeric-target-port.yaml", "service-target-port-undeclared", 13, report.Warning},
+		{"probe-port-undeclared/fail-numeric-probe-port-not-declared.yaml", "probe-port-undeclared", 17, report.Warning},
+		// a named probe port the container does not define fails every time
+		{"probe-port-undeclared/fail-named-probe-port-missing.yaml", "probe-port-undeclared", 32, report.Error},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file+":"+tt.rule, func(t *testing.T) {

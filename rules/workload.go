@@ -105,8 +105,12 @@ var ruleProbePort = &Rule{
 	Summary:     "probe port name that the container does not define (or a number it does not declare)",
 	Remediation: "Use a port name declared in the same container's ports, or the port number the application listens on.",
 	Docs: "A named probe port is looked up in the container's own `ports`; if it is missing the probe fails on every " +
-		"attempt and a readiness probe keeps the pod out of every Service. A numeric port that the container does " +
-		"not declare still works (ports are informational) and is only reported as information.",
+		"attempt and a readiness probe keeps the pod out of every Service (an error). A numeric port that no " +
+		"container of the pod declares, while the probed container declares others, is a warning: declarations are informational " +
+		"(the kubelet probes the pod's IP on any port), but such a number is usually stale or mistyped, and a failing " +
+		"liveness probe restarts the container over and over. A number that a container's command, arguments or " +
+		"environment name, or that another probe checks too, counts as intended. Probes rewritten by Istio " +
+		"(`/app-health/...`) are skipped. The same policy judges a Service's numeric targetPort (service-target-port-undeclared).",
 	Check: func(p *Pass) {
 		for _, pr := range probes(p.Snap) {
 			var port intstr.IntOrString
@@ -135,17 +139,14 @@ var ruleProbePort = &Rule{
 				continue
 			}
 			if len(pr.c.Ports) == 0 {
-				continue // nothing declared at all: nothing to compare with
+				continue // the probed container declares nothing: nothing to compare with
 			}
-			found := false
-			for _, cp := range pr.c.Ports {
-				if cp.ContainerPort == port.IntVal {
-					found = true
-				}
+			if pr.probe.HTTPGet != nil && strings.HasPrefix(pr.probe.HTTPGet.Path, "/app-health/") {
+				continue // rewritten by Istio's sidecar injector to its agent's port: not the app's
 			}
-			if !found {
-				p.ReportSeverity(report.Info, pr.w.Src, pr.field(sub), "%s of container %s checks port %d, which the container does not declare (%s); fine if the application listens there",
-					pr.kind, pr.c.Name, port.IntVal, containerPortList(pr.c))
+			if v := JudgeProbePort(pr.w, port.IntVal); v.Severity >= report.Warning {
+				p.ReportSeverity(report.Warning, pr.w.Src, pr.field(sub), "%s of container %s checks port %d, which no container of the pod declares (%s): %s; the probe fails unless the application listens there",
+					pr.kind, pr.c.Name, port.IntVal, v.Declared, v.Why)
 			}
 		}
 	},

@@ -525,8 +525,6 @@ func TestExposeRefusesBadRequests(t *testing.T) {
 	}{
 		{name: "named target port no container defines", args: []string{"deploy/web", "--port", "80:https"}, svc: "web", wantCode: 1,
 			want: []string{`targetPort "https" of port port-80 (80/TCP) is not a port of pod/web-`, "[service-target-port-unresolved]", "nothing was created"}},
-		{name: "numeric target port no container declares", args: []string{"deploy/web", "--port", "80:8443"}, svc: "web", wantCode: 1,
-			want: []string{"targetPort 8443 of port port-80 (80/TCP) is not declared by pod/web-", "expose refuses a target port", "nothing was created"}},
 		{name: "NodePort out of range", args: []string{"deploy/web", "--name", "web-np", "--port", "80:http", "--type", "NodePort", "--node-port", "40000"}, svc: "web-np", wantCode: 1,
 			want: []string{"nodePort 40000 is outside the node port range 30000-32767 [service-node-port-invalid]", "nothing was created"}},
 		{name: "selector that matches no pod", args: []string{"deploy/web", "--name", "nobody", "--selector", "app=nobody"}, svc: "nobody", wantCode: 1,

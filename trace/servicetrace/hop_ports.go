@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	"github.com/svc-doctor/svc-doctor/report"
 	"github.com/svc-doctor/svc-doctor/rules"
 	"github.com/svc-doctor/svc-doctor/snapshot"
 	"github.com/svc-doctor/svc-doctor/trace"
@@ -60,6 +61,10 @@ func runPorts(ctx context.Context, st *State) trace.Result {
 		resolved := map[string][]string{} // description -> pods
 		type miss struct{ pod, why string }
 		var missing []miss
+		// what the declared ports say against the targetPort (rules.JudgeTargetPort: the policy
+		// of the lint rules and of expose too)
+		var doubt string
+		doubted := 0
 		for _, p := range st.Pods {
 			w := snapshot.PodWorkload(p)
 			res := rules.ResolveTargetPort(w, &sp)
@@ -78,13 +83,31 @@ func runPorts(ctx context.Context, st *State) trace.Result {
 				st.TargetPorts[p.Name] = map[string]int32{}
 			}
 			st.TargetPorts[p.Name][sp.Name] = res.Number
+			v := rules.JudgeTargetPort(w, &sp)
 			var desc string
-			if tp.Type == intstr.String {
+			switch {
+			case tp.Type == intstr.String && v.Sidecar:
+				desc = fmt.Sprintf("container %s port %s = %d (a sidecar: %s)", res.Container, tp.StrVal, res.Number, v.Why)
+			case tp.Type == intstr.String:
 				desc = fmt.Sprintf("container %s port %s = %d", res.Container, tp.StrVal, res.Number)
-			} else if c := declaredBy(p, res.Number, protocolOf(sp.Protocol)); c != "" {
-				desc = fmt.Sprintf("container %s port %d", c, res.Number)
-			} else {
+			case declaredBy(p, res.Number, protocolOf(sp.Protocol)) != "":
+				desc = fmt.Sprintf("container %s port %d", declaredBy(p, res.Number, protocolOf(sp.Protocol)), res.Number)
+			case v.Severity >= report.Warning:
+				desc = fmt.Sprintf("%d (no container declares it; %s)", res.Number, v.Declared)
+			case v.Container != "":
+				desc = fmt.Sprintf("container %s port %d (declared with another protocol)", v.Container, res.Number)
+			default:
 				desc = fmt.Sprintf("%d (no container declares it: declarations are informational, hop connectivity tests it)", res.Number)
+			}
+			if v.Severity >= report.Warning {
+				doubted++
+				if doubt == "" {
+					if v.Sidecar {
+						doubt = fmt.Sprintf("targetPort %s %s", tp.StrVal, v.Why)
+					} else {
+						doubt = fmt.Sprintf("no container declares %d (%s): %s", res.Number, v.Declared, v.Why)
+					}
+				}
 			}
 			resolved[desc] = append(resolved[desc], p.Name)
 		}
@@ -102,6 +125,11 @@ func runPorts(ctx context.Context, st *State) trace.Result {
 		}
 		ok := len(st.Pods) - len(missing)
 		switch {
+		case len(missing) == 0 && doubted > 0:
+			if r.Status == trace.Pass {
+				r.Status = trace.Warn
+			}
+			summaries = append(summaries, fmt.Sprintf("%s -> %s resolves in %d/%d pods, but %s", label, tp.String(), ok, len(st.Pods), doubt))
 		case len(missing) == 0:
 			summaries = append(summaries, fmt.Sprintf("%s -> %s resolves in %d/%d pods", label, tp.String(), ok, len(st.Pods)))
 		case ok == 0:

@@ -183,6 +183,39 @@ func TestTrace(t *testing.T) {
 			statuses: map[string]trace.Status{HopPorts: trace.Fail, HopReadiness: trace.Pass, HopEndpoints: trace.Skip, HopConnectivity: trace.Skip},
 		},
 		{
+			name: "named targetPort that lands in a sidecar: a warning, traffic goes to the exporter",
+			objects: []runtime.Object{tracetest.Namespace(tracetest.TestNS), tracetest.Service("web", tracetest.WithTargetPort(intstr.FromString("scrape"))),
+				tracetest.Pod("web-1", "web", "10.244.0.11", tracetest.Sidecar("exporter", "nginx/nginx-prometheus-exporter:1.3.0", "scrape", 9113)),
+				sliceOn("web", 9113, "web-1")},
+			net:      func(n *tracetest.FakeNet) { tracetest.HealthyZone(n, "web", "10.96.0.20") },
+			verdict:  report.VerdictHealthy,
+			statuses: map[string]trace.Status{HopPorts: trace.Warn},
+			summaryHas: map[string]string{
+				HopPorts: "http (80/TCP) -> scrape resolves in 1/1 pods, but targetPort scrape resolves only in container exporter, which is not the one serving the application (its image nginx/nginx-prometheus-exporter:1.3.0 is a metrics exporter): the traffic goes to that sidecar",
+			},
+			evidenceHas: map[string][]string{HopPorts: {"container exporter port scrape = 9113 (a sidecar:"}},
+		},
+		{
+			name:     "numeric targetPort the containers do not declare: the ports hop warns, as lint and expose do",
+			objects:  objs(tracetest.Service("web", tracetest.WithTargetPort(intstr.FromInt32(9090))), slice9090("web")),
+			net:      func(n *tracetest.FakeNet) { tracetest.HealthyZone(n, "web", "10.96.0.20") },
+			verdict:  report.VerdictHealthy,
+			statuses: map[string]trace.Status{HopService: trace.Warn, HopPorts: trace.Warn},
+			summaryHas: map[string]string{
+				HopPorts: "http (80/TCP) -> 9090 resolves in 2/2 pods, but no container declares 9090 (declared: http 8080/TCP): declarations are informational",
+			},
+			evidenceHas: map[string][]string{HopService: {"lint warning service-target-port-undeclared: targetPort 9090 of port http (80/TCP)"}},
+		},
+		{
+			name: "numeric targetPort with no declared port at all: informational, the hop passes",
+			objects: []runtime.Object{tracetest.Namespace(tracetest.TestNS), tracetest.Service("web", tracetest.WithTargetPort(intstr.FromInt32(9090))), slice9090("web"),
+				tracetest.Pod("web-1", "web", "10.244.0.11", tracetest.NoPorts()), tracetest.Pod("web-2", "web", "10.244.0.12", tracetest.NoPorts())},
+			net:         func(n *tracetest.FakeNet) { tracetest.HealthyZone(n, "web", "10.96.0.20") },
+			verdict:     report.VerdictHealthy,
+			statuses:    map[string]trace.Status{HopService: trace.Pass, HopPorts: trace.Pass},
+			evidenceHas: map[string][]string{HopPorts: {"-> 9090 (no container declares it: declarations are informational, hop connectivity tests it)"}},
+		},
+		{
 			name:    "app not listening on targetPort",
 			objects: objs(tracetest.Service("web", tracetest.WithTargetPort(intstr.FromInt32(9090))), slice9090("web")),
 			net: func(n *tracetest.FakeNet) {
@@ -549,6 +582,18 @@ func dump(steps []trace.Step) string {
 		}
 	}
 	return b.String()
+}
+
+// sliceOn is the ready EndpointSlice of a Service whose port http resolves to port on the pods
+// (IP 10.244.0.1N for pod web-N).
+func sliceOn(svc string, port int32, pods ...string) runtime.Object {
+	var eps []tracetest.SliceEP
+	for _, p := range pods {
+		eps = append(eps, tracetest.SliceEP{IP: "10.244.0.1" + strings.TrimPrefix(p, "web-"), Pod: p, Ready: true})
+	}
+	s := tracetest.Slice(svc, eps...)
+	s.Ports[0].Port = ptr.To(port)
+	return s
 }
 
 // slice9090 is the EndpointSlice of a Service whose numeric targetPort is 9090.

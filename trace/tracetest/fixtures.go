@@ -124,6 +124,21 @@ func PortName(n string) PodOpt {
 	return func(p *corev1.Pod) { p.Spec.Containers[0].Ports[0].Name = n }
 }
 
+// NoPorts removes the container's port declaration (and the named readiness probe port with it).
+func NoPorts() PodOpt {
+	return func(p *corev1.Pod) { p.Spec.Containers[0].Ports = nil }
+}
+
+// Sidecar adds a second container, without probes, that declares port name=number.
+func Sidecar(name, image, port string, number int32) PodOpt {
+	return func(p *corev1.Pod) {
+		p.Spec.Containers = append(p.Spec.Containers, corev1.Container{Name: name, Image: image,
+			Ports: []corev1.ContainerPort{{Name: port, ContainerPort: number, Protocol: corev1.ProtocolTCP}}})
+		p.Status.ContainerStatuses = append(p.Status.ContainerStatuses, corev1.ContainerStatus{Name: name, Ready: true,
+			State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}})
+	}
+}
+
 // SliceEP is an endpoint of Slice.
 type SliceEP struct {
 	IP, Pod string
