@@ -39,7 +39,10 @@ var ruleSelectorNoMatch = &Rule{
 		"namespace. When none match, the Service has no endpoints and connections are refused or time out. The " +
 		"message names near misses: workloads whose labels differ by one key or value, and matching workloads in " +
 		"other namespaces. When the input holds no workloads in the Service's namespace at all, the selector " +
-		"cannot be checked and the finding is only informational (\"not found in the given manifests\"). Pods " +
+		"cannot be checked and the finding is only informational (\"not found in the given manifests\"), unless the " +
+		"selector matches workloads of another namespace of the input while both the Service and those workloads " +
+		"name their namespace: that is a warning naming the namespace (a Service selects pods of its own namespace " +
+		"only). Pods " +
 		"that run to completion (Jobs, CronJobs, Pods with restartPolicy Never or OnFailure, Helm hooks such as " +
 		"the `helm create` test Pod) do not count as matches: a Service that selects only those has endpoints " +
 		"only while they run (a warning; informational for a headless Service, the way a Job's pods find each other).",
@@ -65,6 +68,21 @@ var ruleSelectorNoMatch = &Rule{
 				continue
 			}
 			if !p.Snap.Complete("Pod", svc.Namespace) {
+				if others := elsewhere(p.Snap, svc); len(others) > 0 {
+					nss := namespacesOf(others)
+					var where []string
+					for i, w := range others {
+						if i == 3 {
+							where = append(where, fmt.Sprintf("%d more", len(others)-3))
+							break
+						}
+						where = append(where, objName(w.Src)+" in namespace "+w.Src.Ref.Namespace)
+					}
+					p.ReportSeverity(report.Warning, svc.Src, "spec.selector",
+						"selector %s matches no pod template in namespace %s, only %s: a Service selects pods of its own namespace only, so it has no endpoints; create the Service in namespace %s (clients of other namespaces reach it as %s.%s), or run the workload in namespace %s",
+						sel, svc.Namespace, strings.Join(where, ", "), nss[0], svc.Name, nss[0], svc.Namespace)
+					continue
+				}
 				p.ReportSeverity(report.Info, svc.Src, "spec.selector",
 					"selector %s: no pod template with these labels in the given manifests (they hold no workloads in namespace %s)%s", sel, svc.Namespace, hints)
 				continue
@@ -76,6 +94,41 @@ var ruleSelectorNoMatch = &Rule{
 			p.Report(svc.Src, "spec.selector", "selector %s matches no %s in namespace %s, so the Service has no endpoints%s", sel, what, svc.Namespace, hints)
 		}
 	},
+}
+
+// elsewhere returns the long-running workloads of other namespaces that svc's selector matches,
+// when both the Service and they say in which namespace they belong (an object without a
+// namespace lands in the one it is applied to, which may well be the right one).
+func elsewhere(s *snapshot.Snapshot, svc *snapshot.Service) []*snapshot.Workload {
+	if !explicitNamespace(svc.Src) {
+		return nil
+	}
+	var out []*snapshot.Workload
+	for _, w := range s.Workloads {
+		if w.Src.Ref.Namespace != svc.Namespace && explicitNamespace(w.Src) && !w.RunsToCompletion() && snapshot.Selects(svc.Spec.Selector, w) {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// explicitNamespace reports whether an object's namespace is written in the manifest (always for
+// objects read from a cluster).
+func explicitNamespace(src *snapshot.Source) bool {
+	return src.Manifest == nil || src.Manifest.Namespace != ""
+}
+
+func namespacesOf(ws []*snapshot.Workload) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, w := range ws {
+		if ns := w.Src.Ref.Namespace; !seen[ns] {
+			seen[ns] = true
+			out = append(out, ns)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // nearMisses describes workloads that almost match a Service's selector.

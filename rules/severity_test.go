@@ -24,6 +24,10 @@ func TestFixtureSeverities(t *testing.T) {
 		{"service-selector-no-match/fail-only-run-to-completion-pods-match.yaml", "service-selector-no-match", 9, report.Warning},
 		// a headless Service for an Indexed Job's pods is the documented pattern
 		{"service-selector-no-match/fail-only-run-to-completion-pods-match.yaml", "service-selector-no-match", 50, report.Info},
+		// the selector matches workloads only in another (written) namespace of the input: a warning
+		{"service-selector-no-match/fail-warning-matches-only-in-other-namespace.yaml", "service-selector-no-match", 11, report.Warning},
+		// ... but not when the Service's namespace is not written: it may be applied to that namespace
+		{"service-selector-no-match/fail-warning-matches-only-in-other-namespace.yaml", "service-selector-no-match", 23, report.Info},
 		// declared ports are evidence: a number none of the declaring containers has is a warning
 		{"service-target-port-undeclared/fail-stale-numeric-target-port.yaml", "service-target-port-undeclared", 13, report.Warning},
 		{"probe-port-undeclared/fail-numeric-probe-port-not-declared.yaml", "probe-port-undeclared", 17, report.Warning},
