@@ -1,12 +1,15 @@
 package rules
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"net"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/svc-doctor/svc-doctor/report"
 	"github.com/svc-doctor/svc-doctor/snapshot"
@@ -104,11 +107,14 @@ var ruleEndpointsManaged = &Rule{
 
 var ruleEndpointsPortMismatch = &Rule{
 	ID: "endpoints-port-mismatch", Severity: report.Error, Category: CatEndpoints,
-	Summary:     "Endpoints or EndpointSlice port whose name (or protocol) matches no port of its Service",
-	Remediation: "Use exactly the Service's port names in the endpoints' ports (an unnamed single Service port needs an unnamed endpoint port).",
+	Summary:     "Endpoints or EndpointSlice port whose name (or protocol) matches no port of its Service, or whose number is missing or contradicts the Service's targetPort",
+	Remediation: "Use exactly the Service's port names in the endpoints' ports (an unnamed single Service port needs an unnamed endpoint port), each with the port number the backend listens on.",
 	Docs: "kube-proxy pairs a Service port with an endpoint port by name. If the Service port is `http` and the " +
 		"Endpoints port has no name (or the other way round), that Service port has no endpoints and connections are " +
-		"refused, although the addresses look right in `kubectl get endpoints`.",
+		"refused, although the addresses look right in `kubectl get endpoints`. An endpoint port without a number " +
+		"is unusable too (kube-proxy skips it). For a Service without selector, traffic goes to the endpoint's port " +
+		"number and the Service's targetPort is not used at all: a targetPort written with another number than the " +
+		"endpoint's port is a warning (one of the two is wrong, and it is not the one that counts).",
 	Check: func(p *Pass) {
 		for _, ep := range p.Snap.Endpoints {
 			svc := p.Snap.Service(ep.Namespace, ep.Name)
@@ -117,7 +123,8 @@ var ruleEndpointsPortMismatch = &Rule{
 			}
 			for i, ss := range ep.Subsets {
 				for j, port := range ss.Ports {
-					checkEndpointPort(p, ep.Src, fmt.Sprintf("subsets[%d].ports[%d]", i, j), svc, port.Name, port.Protocol)
+					n := port.Port
+					checkEndpointPort(p, ep.Src, fmt.Sprintf("subsets[%d].ports[%d]", i, j), svc, port.Name, port.Protocol, &n)
 				}
 			}
 		}
@@ -135,32 +142,60 @@ var ruleEndpointsPortMismatch = &Rule{
 				if port.Protocol != nil {
 					proto = *port.Protocol
 				}
-				checkEndpointPort(p, es.Src, fmt.Sprintf("ports[%d]", j), svc, name, proto)
+				checkEndpointPort(p, es.Src, fmt.Sprintf("ports[%d]", j), svc, name, proto, port.Port)
 			}
 		}
 	},
 }
 
-func checkEndpointPort(p *Pass, src *snapshot.Source, field string, svc *snapshot.Service, name string, proto corev1.Protocol) {
+func checkEndpointPort(p *Pass, src *snapshot.Source, field string, svc *snapshot.Service, name string, proto corev1.Protocol, number *int32) {
 	var svcNames []string
-	for _, sp := range svc.Spec.Ports {
-		if sp.Name == name {
-			if protocolOf(sp.Protocol) != protocolOf(proto) {
-				p.Report(src, field+".protocol", "port %q is %s here but %s on service/%s", name, protocolOf(proto), protocolOf(sp.Protocol), svc.Name)
-			}
-			return
-		}
-		svcNames = append(svcNames, fmt.Sprintf("%q", sp.Name))
-	}
-	if len(svc.Spec.Ports) == 0 {
-		return
-	}
 	shown := name
 	if shown == "" {
 		shown = "(unnamed)"
 	}
+	for i := range svc.Spec.Ports {
+		sp := &svc.Spec.Ports[i]
+		if sp.Name != name {
+			svcNames = append(svcNames, fmt.Sprintf("%q", sp.Name))
+			continue
+		}
+		if protocolOf(sp.Protocol) != protocolOf(proto) {
+			p.Report(src, field+".protocol", "port %q is %s here but %s on service/%s", name, protocolOf(proto), protocolOf(sp.Protocol), svc.Name)
+			return
+		}
+		switch {
+		case number == nil || *number == 0:
+			if !hasIssueUnder(p.Snap, src, field+".port") {
+				p.Report(src, field, "port %s has no port number: kube-proxy skips it, so %s of service/%s gets no endpoints", shown, portLabel(sp), svc.Name)
+			}
+		case len(svc.Spec.Selector) == 0 && targetPortContradicts(svc, i, *number):
+			p.ReportSeverity(report.Warning, src, field+".port", "port %s is %d here, but %s of service/%s has targetPort %d: for a Service without selector traffic goes to the endpoint's port (%d) and targetPort is not used; make them agree",
+				shown, *number, portLabel(sp), svc.Name, sp.TargetPort.IntVal, *number)
+		}
+		return
+	}
+	if len(svc.Spec.Ports) == 0 {
+		return
+	}
 	p.Report(src, field+".name", "port name %s matches no port of service/%s (its port names: %s), so that Service port gets no endpoints",
 		shown, svc.Name, strings.Join(svcNames, ", "))
+}
+
+// targetPortContradicts reports whether port i of a selector-less Service has a numeric targetPort
+// that its author chose (written in the manifest, or differing from the port on a live object,
+// where the API server defaults it to the port) and that differs from the endpoint port n.
+func targetPortContradicts(svc *snapshot.Service, i int, n int32) bool {
+	sp := &svc.Spec.Ports[i]
+	tp := sp.TargetPort
+	if tp.Type != intstr.Int || tp.IntVal == 0 || tp.IntVal == n {
+		return false
+	}
+	if svc.Src.Manifest == nil {
+		return tp.IntVal != sp.Port
+	}
+	_, exact := svc.Src.Manifest.FieldLine(fmt.Sprintf("spec.ports[%d].targetPort", i))
+	return exact
 }
 
 var ruleEndpointsAddress = &Rule{
@@ -278,4 +313,122 @@ func controllerWritten(ep *snapshot.Endpoints) bool {
 		}
 	}
 	return n > 0
+}
+
+var ruleEndpointsTargetRefStale = &Rule{
+	ID: "endpoints-target-ref-stale", Severity: report.Warning, Category: CatEndpoints,
+	Summary:     "hand-written endpoint address whose targetRef names a pod that has another IP",
+	Remediation: "Replace the address with the pod's current IP (or drop the targetRef), or give the Service a selector so that Kubernetes keeps its endpoints up to date.",
+	Docs: "An endpoint address may name the pod behind it (`targetRef: {kind: Pod, name: ...}`). Kubernetes keeps " +
+		"that pair right only for the endpoints it writes itself; in hand-written Endpoints or EndpointSlices the " +
+		"address goes stale when the pod is recreated with a new IP, and the traffic then goes to whatever has the " +
+		"old address now, or nowhere. Checked offline when the input holds the pod with its status (`kubectl get " +
+		"-o yaml` output): a warning, as the two may have been exported at different times; on a live cluster it is " +
+		"an error.",
+	Check: func(p *Pass) {
+		ips := podIPIndex(p.Snap)
+		sev := report.Warning
+		if p.Snap.Live {
+			sev = report.Error
+		}
+		check := func(src *snapshot.Source, field, ns, addr string, ref *corev1.ObjectReference) {
+			if have, stale := staleTargetRef(ips, ns, addr, ref); stale {
+				p.ReportSeverity(sev, src, field, "address %s names pod/%s as its target, but that pod has IP %s: the address is stale (the pod was recreated), so this endpoint does not reach it",
+					addr, ref.Name, strings.Join(have, ", "))
+			}
+		}
+		for _, ep := range p.Snap.Endpoints {
+			if svc := p.Snap.Service(ep.Namespace, ep.Name); svc != nil && len(svc.Spec.Selector) > 0 {
+				continue // the endpoints controller writes (and corrects) these
+			}
+			for i, ss := range ep.Subsets {
+				for j, a := range ss.Addresses {
+					check(ep.Src, fmt.Sprintf("subsets[%d].addresses[%d].ip", i, j), ep.Namespace, a.IP, a.TargetRef)
+				}
+				for j, a := range ss.NotReadyAddresses {
+					check(ep.Src, fmt.Sprintf("subsets[%d].notReadyAddresses[%d].ip", i, j), ep.Namespace, a.IP, a.TargetRef)
+				}
+			}
+		}
+		for _, es := range p.Snap.EndpointSlices {
+			if controllerOwned(es) {
+				continue // written by the slice controller, or mirrored from an Endpoints object checked above
+			}
+			for i, e := range es.Endpoints {
+				for j, a := range e.Addresses {
+					check(es.Src, fmt.Sprintf("endpoints[%d].addresses[%d]", i, j), es.Namespace, a, e.TargetRef)
+				}
+			}
+		}
+	},
+}
+
+// podIPIndex returns a lookup of the IPs of the pods of a snapshot whose status it holds: live
+// pods, and Pod manifests exported with their status. Manifests are decoded on first lookup.
+func podIPIndex(s *snapshot.Snapshot) func(ns, name string) ([]string, bool) {
+	var idx map[string][]string
+	return func(ns, name string) ([]string, bool) {
+		if idx == nil {
+			idx = map[string][]string{}
+			for _, w := range s.Workloads {
+				if w.Src.Ref.Kind != "Pod" {
+					continue
+				}
+				var st corev1.PodStatus
+				switch {
+				case w.Pod != nil:
+					st = w.Pod.Status
+				case w.Src.Manifest != nil && bytes.Contains(w.Src.Manifest.JSON, []byte(`"podIP`)):
+					var v struct {
+						Status corev1.PodStatus `json:"status"`
+					}
+					if json.Unmarshal(w.Src.Manifest.JSON, &v) != nil {
+						continue
+					}
+					st = v.Status
+				default:
+					continue
+				}
+				var ips []string
+				for _, ip := range st.PodIPs {
+					ips = append(ips, ip.IP)
+				}
+				if len(ips) == 0 && st.PodIP != "" {
+					ips = []string{st.PodIP}
+				}
+				idx[w.Src.Ref.Namespace+"/"+w.Src.Ref.Name] = ips
+			}
+		}
+		ips, ok := idx[ns+"/"+name]
+		return ips, ok
+	}
+}
+
+// StaleTargetRefs returns the check of the rule endpoints-target-ref-stale, for the endpoints hop
+// of diagnose: whether address addr of an endpoint in namespace ns, which names pod ref as its
+// target, is stale (the pod is in the snapshot with its status and has other IPs, returned).
+func StaleTargetRefs(s *snapshot.Snapshot) func(ns, addr string, ref *corev1.ObjectReference) ([]string, bool) {
+	ips := podIPIndex(s)
+	return func(ns, addr string, ref *corev1.ObjectReference) ([]string, bool) {
+		return staleTargetRef(ips, ns, addr, ref)
+	}
+}
+
+func staleTargetRef(ips func(ns, name string) ([]string, bool), ns, addr string, ref *corev1.ObjectReference) ([]string, bool) {
+	if ref == nil || ref.Kind != "Pod" || ref.Name == "" {
+		return nil, false
+	}
+	if ref.Namespace != "" {
+		ns = ref.Namespace
+	}
+	have, ok := ips(ns, ref.Name)
+	if !ok || len(have) == 0 {
+		return nil, false // the pod, or its status, is not in the input
+	}
+	for _, ip := range have {
+		if ip == addr {
+			return have, false
+		}
+	}
+	return have, true
 }

@@ -44,6 +44,7 @@ func All() []*Rule {
 		ruleEndpointsManaged,
 		ruleEndpointsPortMismatch,
 		ruleEndpointsAddress,
+		ruleEndpointsTargetRefStale,
 		ruleSliceLabel,
 		ruleSliceAddressType,
 		ruleEndpointsDeprecated,

@@ -28,6 +28,10 @@ func TestFixtureSeverities(t *testing.T) {
 		{"service-selector-no-match/fail-warning-matches-only-in-other-namespace.yaml", "service-selector-no-match", 11, report.Warning},
 		// ... but not when the Service's namespace is not written: it may be applied to that namespace
 		{"service-selector-no-match/fail-warning-matches-only-in-other-namespace.yaml", "service-selector-no-match", 23, report.Info},
+		// a selector-less Service's targetPort that contradicts the endpoint port: not used, a warning
+		{"endpoints-port-mismatch/fail-port-numbers.yaml", "endpoints-port-mismatch", 24, report.Warning},
+		// an endpoint port without a number is unusable
+		{"endpoints-port-mismatch/fail-port-numbers.yaml", "endpoints-port-mismatch", 36, report.Error},
 		// declared ports are evidence: a number none of the declaring containers has is a warning
 		{"service-target-port-undeclared/fail-stale-numeric-target-port.yaml", "service-target-port-undeclared", 13, report.Warning},
 		{"probe-port-undeclared/fail-numeric-probe-port-not-declared.yaml", "probe-port-undeclared", 17, report.Warning},

@@ -8,8 +8,10 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/svc-doctor/svc-doctor/report"
+	"github.com/svc-doctor/svc-doctor/rules"
 	"github.com/svc-doctor/svc-doctor/trace"
 )
 
@@ -268,24 +270,48 @@ func manualEndpoints(ctx context.Context, st *State) trace.Result {
 				svc.Name, ns, discoveryv1.LabelServiceName, svc.Name, firstPortName(svc))}
 		return r
 	}
-	var mismatches []string
+	var mismatches, numbers []string
+	type staleAddr struct{ addr, pod, slice, has string }
+	var stale []staleAddr
+	var staleCheck func(ns, addr string, ref *corev1.ObjectReference) ([]string, bool)
+	if snap, err := st.Reads.Snapshot(ctx); err == nil {
+		if _, missing := snap.Unavailable["Pod"]; !missing {
+			staleCheck = rules.StaleTargetRefs(snap)
+		}
+	}
+	covered := map[int]bool{} // index in st.Ports -> some slice has a port for it
 	total := 0
 	for _, s := range st.Slices {
 		r.Evidence = append(r.Evidence, fmt.Sprintf("endpointslice/%s (%s, managed by %s): %d endpoints, ports %s",
 			s.Name, s.AddressType, orNone(s.Labels[discoveryv1.LabelManagedBy]), len(s.Endpoints), slicePortNames(s)))
-		for _, sp := range st.Ports {
+		for i, sp := range st.Ports {
 			sp := sp
-			if _, ok := slicePort(s, &sp); !ok {
+			p, ok := slicePort(s, &sp)
+			switch {
+			case !ok:
 				mismatches = append(mismatches, fmt.Sprintf("endpointslice/%s has no port named %q/%s (it has %s)", s.Name, sp.Name, protocolOf(sp.Protocol), slicePortNames(s)))
+			case p.Port == nil || *p.Port == 0:
+				mismatches = append(mismatches, fmt.Sprintf("endpointslice/%s has port %q without a number: kube-proxy skips it", s.Name, sp.Name))
+			default:
+				covered[i] = true
+				if tp := targetPortOf(&sp); tp.Type == intstr.Int && tp.IntVal != sp.Port && tp.IntVal != *p.Port {
+					numbers = append(numbers, fmt.Sprintf("port %s has targetPort %d, but endpointslice/%s says %d: without a selector traffic goes to the endpoint's port (%d), targetPort is not used",
+						portLabel(&sp), tp.IntVal, s.Name, *p.Port, *p.Port))
+				}
 			}
 		}
 		for _, e := range s.Endpoints {
 			for _, a := range e.Addresses {
 				total++
+				if staleCheck != nil && e.TargetRef != nil {
+					if has, bad := staleCheck(ns, a, e.TargetRef); bad {
+						stale = append(stale, staleAddr{a, e.TargetRef.Name, s.Name, strings.Join(has, ",")})
+					}
+				}
 				for _, sp := range st.Ports {
 					sp := sp
 					p, ok := slicePort(s, &sp)
-					if !ok || p.Port == nil {
+					if !ok || p.Port == nil || *p.Port == 0 {
 						continue
 					}
 					rd := cond(e.Conditions.Ready, true)
@@ -303,12 +329,42 @@ func manualEndpoints(ctx context.Context, st *State) trace.Result {
 		r.Evidence = append(r.Evidence, mismatches...)
 		r.Summary = mismatches[0] + ": kube-proxy matches endpoint ports to Service ports by name"
 		r.Cause = &trace.Cause{RootCause: fmt.Sprintf("the manual EndpointSlice port names do not match service/%s's port names (%s), so no backend is programmed: %s", svc.Name, portList(svc), mismatches[0]),
-			Fix: fmt.Sprintf("name the EndpointSlice port %q (kubectl -n %s edit endpointslice/%s), or rename the Service port", st.Ports[0].Name, ns, st.Slices[0].Name)}
+			Fix: fmt.Sprintf("name the EndpointSlice port %q (kubectl -n %s edit %s), or rename the Service port", st.Ports[0].Name, ns, manualObject(svc, st.Slices[0]))}
 		return r
 	}
 	if len(mismatches) > 0 {
 		r.Status = trace.Warn
 		r.Evidence = append(r.Evidence, mismatches...)
+	}
+	if len(numbers) > 0 {
+		r.Status = trace.Warn
+		r.Evidence = append(r.Evidence, numbers...)
+	}
+	// a Service port that no slice serves has no endpoint at all: its connections are refused
+	if len(st.Targets) > 0 {
+		for i, sp := range st.Ports {
+			if covered[i] {
+				continue
+			}
+			sp := sp
+			r.Status = trace.Fail
+			r.Summary = fmt.Sprintf("port %s of service/%s has no endpoint: no EndpointSlice has a port named %q/%s", portLabel(&sp), svc.Name, sp.Name, protocolOf(sp.Protocol))
+			r.Cause = &trace.Cause{RootCause: fmt.Sprintf("the manual endpoints of service/%s serve %s but not port %s: kube-proxy pairs endpoint ports with Service ports by name, and no EndpointSlice has a port named %q (%s), so connections to that port are refused",
+				svc.Name, servedPorts(st.Ports, covered), portLabel(&sp), sp.Name, slicePortNames(st.Slices[0])),
+				Fix: fmt.Sprintf("add a port named %q with the backend's port number to the endpoints (kubectl -n %s edit %s)", sp.Name, ns, manualObject(svc, st.Slices[0]))}
+			return r
+		}
+	}
+	if len(stale) > 0 {
+		x := stale[0]
+		r.Status = trace.Fail
+		for _, sa := range stale {
+			r.Evidence = append(r.Evidence, fmt.Sprintf("%s in endpointslice/%s names pod/%s, which has IP %s: stale", sa.addr, sa.slice, sa.pod, sa.has))
+		}
+		r.Summary = fmt.Sprintf("%d manual endpoint %s stale: %s names pod/%s, which has IP %s", len(stale), report.Plural(len(stale), "address is", "addresses are"), x.addr, x.pod, x.has)
+		r.Cause = &trace.Cause{RootCause: fmt.Sprintf("the manual endpoints of service/%s list %s for pod/%s, but that pod has IP %s now (it was recreated): traffic to the stale address does not reach it", svc.Name, x.addr, x.pod, x.has),
+			Fix: fmt.Sprintf("replace %s with %s in the endpoints (kubectl -n %s edit %s), or give the Service a selector so that Kubernetes keeps its endpoints current", x.addr, x.has, ns, manualObjectNamed(svc, st.Slices, x.slice))}
+		return r
 	}
 	if len(st.Targets) == 0 {
 		r.Status = trace.Fail
@@ -317,6 +373,35 @@ func manualEndpoints(ctx context.Context, st *State) trace.Result {
 			Fix: fmt.Sprintf("add the backend addresses to endpointslice/%s (kubectl -n %s edit endpointslice/%s)", st.Slices[0].Name, ns, st.Slices[0].Name)}
 	}
 	return r
+}
+
+// manualObject names what to edit for the manual endpoints in slice s: the Endpoints object when
+// the slice is mirrored from it (edits to a mirror are undone), else the slice.
+func manualObject(svc *corev1.Service, s *discoveryv1.EndpointSlice) string {
+	if s.Labels[discoveryv1.LabelManagedBy] == mirrorControllerName {
+		return "endpoints/" + svc.Name
+	}
+	return "endpointslice/" + s.Name
+}
+
+func manualObjectNamed(svc *corev1.Service, slices []*discoveryv1.EndpointSlice, name string) string {
+	for _, s := range slices {
+		if s.Name == name {
+			return manualObject(svc, s)
+		}
+	}
+	return "endpointslice/" + name
+}
+
+// servedPorts names the Service ports some slice serves.
+func servedPorts(ports []corev1.ServicePort, covered map[int]bool) string {
+	var out []string
+	for i := range ports {
+		if covered[i] {
+			out = append(out, "port "+portLabel(&ports[i]))
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 func firstPortName(svc *corev1.Service) string {

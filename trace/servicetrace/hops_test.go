@@ -360,6 +360,47 @@ func TestTrace(t *testing.T) {
 			causeHas: []string{`endpointslice/legacy-x1 has no port named "http"/TCP (it has pg=5432)`},
 		},
 		{
+			name: "selector-less Service whose manual endpoint names a pod that has another IP now",
+			objects: []runtime.Object{tracetest.Namespace(tracetest.TestNS), tracetest.Service("legacy", tracetest.WithSelector(nil)),
+				tracetest.Pod("db-0", "db", "10.244.0.23"), func() runtime.Object {
+					s := tracetest.ManualSlice("legacy", "http", "10.244.0.17")
+					s.Endpoints[0].TargetRef = &corev1.ObjectReference{Kind: "Pod", Name: "db-0"}
+					return s
+				}()},
+			net:      func(n *tracetest.FakeNet) { tracetest.HealthyZone(n, "legacy", "10.96.0.20") },
+			verdict:  report.VerdictFault,
+			hop:      HopEndpoints,
+			causeHas: []string{"the manual endpoints of service/legacy list 10.244.0.17 for pod/db-0, but that pod has IP 10.244.0.23 now (it was recreated)"},
+			fixHas:   []string{"replace 10.244.0.17 with 10.244.0.23 in the endpoints (kubectl -n shop edit endpointslice/legacy-x1)"},
+			statuses: map[string]trace.Status{HopConnectivity: trace.Skip},
+		},
+		{
+			name: "selector-less Service with two ports whose manual endpoints serve only one: the other port is unusable",
+			objects: []runtime.Object{tracetest.Namespace(tracetest.TestNS), func() runtime.Object {
+				s := tracetest.Service("legacy", tracetest.WithSelector(nil))
+				s.Spec.Ports = append(s.Spec.Ports, corev1.ServicePort{Name: "metrics", Port: 9100, Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromInt32(9100)})
+				return s
+			}(), func() runtime.Object {
+				s := tracetest.ManualSlice("legacy", "http", "10.1.2.3")
+				s.Ports = append(s.Ports, discoveryv1.EndpointPort{Name: ptr.To("metric"), Port: ptr.To(int32(9100)), Protocol: ptr.To(corev1.ProtocolTCP)})
+				return s
+			}()},
+			net:      func(n *tracetest.FakeNet) { tracetest.HealthyZone(n, "legacy", "10.96.0.20") },
+			verdict:  report.VerdictFault,
+			hop:      HopEndpoints,
+			causeHas: []string{`the manual endpoints of service/legacy serve port http (80/TCP) but not port metrics (9100/TCP)`, `no EndpointSlice has a port named "metrics" (http=5432, metric=9100)`},
+			fixHas:   []string{`add a port named "metrics" with the backend's port number to the endpoints (kubectl -n shop edit endpointslice/legacy-x1)`},
+		},
+		{
+			name: "selector-less Service whose targetPort contradicts the endpoint port: a warning, the endpoint's port is used",
+			objects: []runtime.Object{tracetest.Namespace(tracetest.TestNS), tracetest.Service("legacy", tracetest.WithSelector(nil), tracetest.WithTargetPort(intstr.FromInt32(5433))),
+				tracetest.ManualSlice("legacy", "http", "10.1.2.3")},
+			net:         func(n *tracetest.FakeNet) { tracetest.HealthyZone(n, "legacy", "10.96.0.20") },
+			verdict:     report.VerdictHealthy,
+			statuses:    map[string]trace.Status{HopEndpoints: trace.Warn},
+			evidenceHas: map[string][]string{HopEndpoints: {"port http (80/TCP) has targetPort 5433, but endpointslice/legacy-x1 says 5432: without a selector traffic goes to the endpoint's port (5432), targetPort is not used"}},
+		},
+		{
 			name:     "selector-less Service without endpoints",
 			objects:  []runtime.Object{tracetest.Namespace(tracetest.TestNS), tracetest.Service("legacy", tracetest.WithSelector(nil))},
 			net:      func(*tracetest.FakeNet) {},
