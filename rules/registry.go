@@ -39,6 +39,7 @@ func All() []*Rule {
 		ruleExternalName,
 		ruleHeadlessType,
 		ruleLBSourceRanges,
+		ruleTolerateUnready,
 		// endpoints
 		ruleEndpointsOrphan,
 		ruleEndpointsManaged,
@@ -87,6 +88,7 @@ func All() []*Rule {
 		ruleRouteMatchShadowed,
 		// workloads and probes
 		ruleWorkloadSelector,
+		ruleStatefulSetService,
 		ruleContainerRequired,
 		ruleContainerPortName,
 		ruleContainerPortInvalid,

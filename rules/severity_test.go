@@ -32,6 +32,9 @@ func TestFixtureSeverities(t *testing.T) {
 		{"endpoints-port-mismatch/fail-port-numbers.yaml", "endpoints-port-mismatch", 24, report.Warning},
 		// an endpoint port without a number is unusable
 		{"endpoints-port-mismatch/fail-port-numbers.yaml", "endpoints-port-mismatch", 36, report.Error},
+		// the removed annotation alone leaves not-ready peers unpublished; with the field it is dead weight
+		{"service-tolerate-unready-annotation/fail-removed-annotation.yaml", "service-tolerate-unready-annotation", 8, report.Warning},
+		{"service-tolerate-unready-annotation/fail-removed-annotation.yaml", "service-tolerate-unready-annotation", 23, report.Info},
 		// declared ports are evidence: a number none of the declaring containers has is a warning
 		{"service-target-port-undeclared/fail-stale-numeric-target-port.yaml", "service-target-port-undeclared", 13, report.Warning},
 		{"probe-port-undeclared/fail-numeric-probe-port-not-declared.yaml", "probe-port-undeclared", 17, report.Warning},
