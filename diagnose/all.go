@@ -52,7 +52,7 @@ func (o *Options) runAll(ctx context.Context) (err error) {
 	}()
 	progress := newProgress(o.ErrOut)
 	traces, ferr := servicetrace.TraceAll(ctx, reads, servicetrace.AllOptions{
-		Config:       servicetrace.Config{HTTPPath: o.HTTPPath, CheckTimeout: o.CheckTimeout},
+		Config:       servicetrace.Config{HTTPPath: o.HTTPPath, CheckTimeout: o.CheckTimeout, RestartWindow: o.restartWindow()},
 		Static:       o.Static,
 		Workers:      o.Parallel,
 		Agents:       sessions.provider,

@@ -45,8 +45,11 @@ type Options struct {
 	Output       string
 	HTTPPath     string
 	CheckTimeout time.Duration
-	ShowRequests bool
-	Helper       helper.Flags
+	// RestartWindow is how recent a container restart must be to count as a fault (0: only
+	// CrashLoopBackOff counts).
+	RestartWindow time.Duration
+	ShowRequests  bool
+	Helper        helper.Flags
 
 	genericiooptions.IOStreams
 
@@ -68,7 +71,7 @@ type Options struct {
 
 // NewOptions returns options with the defaults.
 func NewOptions(streams genericiooptions.IOStreams) *Options {
-	return &Options{IOStreams: streams, Output: report.FormatTable, CheckTimeout: 3 * time.Second, Parallel: 8,
+	return &Options{IOStreams: streams, Output: report.FormatTable, CheckTimeout: 3 * time.Second, Parallel: 8, RestartWindow: servicetrace.DefaultRestartWindow,
 		Helper: helper.Flags{Image: version.AgentImage(), Timeout: helper.DefaultTimeout}, Now: time.Now}
 }
 
@@ -83,7 +86,8 @@ func NewCmd(factory cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.
   1 service       the Service exists, its type, ClusterIP and ports; lint rules on the live object
   2 selector      selector -> pods (near misses, other namespaces, workloads scaled to 0)
   3 ports         service port -> targetPort -> container port, per pod
-  4 readiness     Ready, container states, readiness gates, readiness-probe failures from events
+  4 readiness     Ready, container states, readiness gates, readiness-probe failures from events;
+                  pods that restarted within --restart-window or crash-loop (which probe kills them)
   5 endpoints     EndpointSlices against the pods expected; manual endpoints of selector-less Services
   6 dns           from a helper pod: resolv.conf, short name, name.namespace, FQDN, SRV, ExternalName
   7 connectivity  from the helper: the ClusterIP, then every endpoint directly (proxy vs app faults)
@@ -123,6 +127,7 @@ Exit codes: 0 healthy (warnings allowed), 1 a fault was found, 2 usage error, 3 
 	f.StringVarP(&o.Output, "output", "o", o.Output, "output format: "+strings.Join(Formats, "|"))
 	f.StringVar(&o.HTTPPath, "http-path", "", "also send an HTTP GET of this path to the ClusterIP and to every endpoint (TCP ports)")
 	f.DurationVar(&o.CheckTimeout, "check-timeout", o.CheckTimeout, "time limit of each network check from the helper")
+	f.DurationVar(&o.RestartWindow, "restart-window", o.RestartWindow, "a selected pod whose container restarted within this window is a fault (its restarts take it out of the endpoints); 0: only CrashLoopBackOff counts")
 	f.BoolVar(&o.ShowRequests, "stats", false, "print the number of API requests and the time of every hop")
 	f.BoolVar(&o.ShowRequests, "show-requests", false, "")
 	_ = f.MarkDeprecated("show-requests", "use --stats (-v is the log verbosity, as in kubectl)")
@@ -176,10 +181,22 @@ func (o *Options) Validate() error {
 	if o.CheckTimeout <= 0 || o.CheckTimeout > 30*time.Second {
 		return cmdutil.UsageError("--check-timeout %s: use a duration between 1ms and 30s", o.CheckTimeout)
 	}
+	if o.RestartWindow < 0 {
+		return cmdutil.UsageError("--restart-window %s: use a duration of 0 or more (0: only CrashLoopBackOff counts as restarting)", o.RestartWindow)
+	}
 	if o.Name == "" && (o.Helper.From != "" || o.Helper.KeepHelper) {
 		return cmdutil.UsageError("--from and --keep-helper apply to the diagnosis of one Service (svc/NAME): every Service is checked from a helper pod of its own namespace")
 	}
 	return o.Helper.Validate()
+}
+
+// restartWindow is the trace's RestartWindow: the flag, with 0 (only CrashLoopBackOff) as a
+// negative window.
+func (o *Options) restartWindow() time.Duration {
+	if o.RestartWindow == 0 {
+		return -1
+	}
+	return o.RestartWindow
 }
 
 func (o *Options) requests() int64 {
@@ -214,7 +231,7 @@ func (o *Options) Run(ctx context.Context) (err error) {
 	}
 	reads := trace.NewReads(o.Client, o.Namespace)
 	reads.OneService = true
-	st := servicetrace.NewState(servicetrace.Config{Namespace: o.Namespace, Name: o.Name, Port: o.Port, HTTPPath: o.HTTPPath, CheckTimeout: o.CheckTimeout}, reads, agents)
+	st := servicetrace.NewState(servicetrace.Config{Namespace: o.Namespace, Name: o.Name, Port: o.Port, HTTPPath: o.HTTPPath, CheckTimeout: o.CheckTimeout, RestartWindow: o.restartWindow()}, reads, agents)
 	st.Clock, st.RequestCount = o.Now, o.Requests
 	fmt.Fprintf(o.ErrOut, "diagnosing service %s/%s...\n", o.Namespace, o.Name)
 	start := o.Now()

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -82,6 +83,11 @@ func TestGolden(t *testing.T) {
 	tracetest.HealthyZone(nlNet, "web", "10.96.0.20")
 	nlNet.Addr["10.244.0.11:9090"] = agent.FailRefused
 	nlNet.Addr["10.96.0.20:80"] = agent.FailRefused
+	killed := []runtime.Object{tracetest.Namespace(tracetest.TestNS), tracetest.Service("web"),
+		tracetest.Pod("web-1", "web", "10.244.0.11", tracetest.Liveness("/status/500"), tracetest.Restarted(3, 90*time.Second, 2, "Error")),
+		tracetest.Pod("web-2", "web", "10.244.0.12", tracetest.Liveness("/status/500")),
+		tracetest.Slice("web", tracetest.SliceEP{IP: "10.244.0.11", Pod: "web-1", Ready: true}, tracetest.SliceEP{IP: "10.244.0.12", Pod: "web-2", Ready: true}),
+		tracetest.ProbeFailed("web-1", "Liveness probe failed: HTTP probe failed with statuscode: 500"), tracetest.Killing("web-1", "liveness")}
 	tests := []struct {
 		name     string
 		objects  []runtime.Object
@@ -89,6 +95,9 @@ func TestGolden(t *testing.T) {
 		setup    func(*Options)
 		wantCode int
 	}{
+		{name: "liveness-kills.txt", objects: killed, net: healthyNet, setup: func(o *Options) { o.Name = "web" }, wantCode: 1},
+		// --restart-window 0: only crash loops count, the restart 90s ago is a note
+		{name: "liveness-kills-window-0.txt", objects: killed, net: healthyNet, setup: func(o *Options) { o.Name, o.RestartWindow = "web", 0 }},
 		{name: "healthy.txt", objects: healthyObjs, net: healthyNet, setup: func(o *Options) { o.Name = "web" }},
 		{name: "healthy.json", objects: healthyObjs, net: healthyNet, setup: func(o *Options) { o.Name, o.Output = "web", "json" }},
 		{name: "healthy-timing.txt", objects: healthyObjs, net: healthyNet, setup: func(o *Options) { o.Name, o.ShowRequests = "web", true }},
@@ -140,6 +149,7 @@ func TestValidate(t *testing.T) {
 		{name: "http path", setup: func(o *Options) { o.Name = "web"; o.HTTPPath = "healthz" }, err: `--http-path "healthz" must start with /`},
 		{name: "-A with --from", setup: func(o *Options) { o.AllNamespaces = true; o.Helper.From = "pod/x" }, err: "--from and --keep-helper apply to the diagnosis of one Service (svc/NAME): every Service is checked from a helper pod of its own namespace"},
 		{name: "timeout", setup: func(o *Options) { o.Name = "web"; o.Helper.Timeout = 0 }, err: "--timeout must be positive, e.g. 2m"},
+		{name: "negative restart window", setup: func(o *Options) { o.Name = "web"; o.RestartWindow = -time.Minute }, err: "--restart-window -1m0s: use a duration of 0 or more (0: only CrashLoopBackOff counts as restarting)"},
 		{name: "ok", setup: func(o *Options) { o.Name = "web"; o.Helper.From = "pod/client" }},
 	}
 	for _, tc := range tests {

@@ -1,7 +1,9 @@
 // Package probes implements `kubectl svc-doctor probes (pod|deploy|sts|svc)/NAME`: a review of the
 // probe configuration of the pods behind a workload or Service (the probe lint rules on the live
-// pods), their current readiness, the recent probe failures from Events (one LIST), and with --run
-// the readiness probes' httpGet/tcpSocket executed now from a helper pod against every pod IP.
+// pods), their current readiness, their restarts (which probe kills them), the recent readiness,
+// liveness and startup probe failures from Events (one LIST, and one more of the kubelet's kills
+// when a pod restarts), and with --run the readiness probes' httpGet/tcpSocket executed now from a
+// helper pod against every pod IP.
 package probes
 
 import (
@@ -47,7 +49,10 @@ type Options struct {
 	Kind, Name string
 	Run        bool
 	Output     string
-	Helper     helper.Flags
+	// RestartWindow is how recent a container restart must be to count as a fault (0: only
+	// CrashLoopBackOff counts).
+	RestartWindow time.Duration
+	Helper        helper.Flags
 
 	genericiooptions.IOStreams
 
@@ -63,7 +68,7 @@ type Options struct {
 
 // NewOptions returns options with the defaults.
 func NewOptions(streams genericiooptions.IOStreams) *Options {
-	return &Options{IOStreams: streams, Output: report.FormatTable,
+	return &Options{IOStreams: streams, Output: report.FormatTable, RestartWindow: servicetrace.DefaultRestartWindow,
 		Helper: helper.Flags{Image: version.AgentImage(), Timeout: helper.DefaultTimeout}, Now: time.Now}
 }
 
@@ -75,14 +80,16 @@ func NewCmd(factory cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.
 		Short: "Review probes, readiness and recent probe failures; run the readiness probe now",
 		Long: `Review the probes of the pods behind a pod, Deployment, StatefulSet or Service: the probe lint
 rules on the live pods, each probe's settings, every pod's readiness (container states, readiness
-gates) and its most recent readiness-probe failure from Events.
+gates), its most recent readiness, liveness and startup probe failures from Events, and its
+restarts: a container that restarted within --restart-window (or crash-loops) is a fault, with the
+probe that kills it (the kubelet's events), an OOM kill, or the process exiting.
 
 --run executes each pod's readiness probe (httpGet or tcpSocket) now, from a helper pod, against
 the pod's IP. The kubelet probes from the node, the helper from a pod: a NetworkPolicy can stop the
 helper where the kubelet gets through. exec and grpc probes are not run.
 
-Exit codes: 0 every pod ready (and every probe run passed), 1 a pod is not ready, a probe failed or
-a probe rule found an error, 2 usage error, 3 could not complete.`,
+Exit codes: 0 every pod ready (and every probe run passed), 1 a pod is not ready or restarts, a
+probe failed or a probe rule found an error, 2 usage error, 3 could not complete.`,
 		Example: `  kubectl svc-doctor probes deploy/web -n shop
   kubectl svc-doctor probes svc/web -n shop --run`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -97,6 +104,7 @@ a probe rule found an error, 2 usage error, 3 could not complete.`,
 	}
 	f := cmd.Flags()
 	f.BoolVar(&o.Run, "run", false, "execute the readiness probes (httpGet, tcpSocket) now from a helper pod against every pod IP")
+	f.DurationVar(&o.RestartWindow, "restart-window", o.RestartWindow, "a pod whose container restarted within this window is a fault; 0: only CrashLoopBackOff counts")
 	f.StringVarP(&o.Output, "output", "o", o.Output, "output format: table|json|yaml")
 	o.Helper.AddFlags(f)
 	return cmd
@@ -149,6 +157,9 @@ func (o *Options) Validate() error {
 	if err := cmdutil.ValidateOutput(o.Output, report.TraceFormats); err != nil {
 		return err
 	}
+	if o.RestartWindow < 0 {
+		return cmdutil.UsageError("--restart-window %s: use a duration of 0 or more (0: only CrashLoopBackOff counts as restarting)", o.RestartWindow)
+	}
 	if !o.Run && (o.Helper.From != "" || o.Helper.KeepHelper) {
 		return cmdutil.UsageError("--from and --keep-helper only apply with --run")
 	}
@@ -189,12 +200,37 @@ func (o *Options) RunCmd(ctx context.Context) (err error) {
 	if why != "" {
 		fmt.Fprintf(o.ErrOut, "warning: probe failure events not read: %s\n", why)
 	}
-	var first *servicetrace.PodProblem
+	window := o.RestartWindow
+	if window == 0 {
+		window = -1 // only crash loops
+	}
+	// the kubelet's kills say which probe restarts a container: one LIST, only when one restarts
+	var kills map[string][]corev1.Event
 	for _, p := range pods {
-		ps := servicetrace.ExaminePod(p, events[p.Name], o.Now())
-		pr := report.PodReport{Name: p.Name, IP: p.Status.PodIP, Ready: ps.Ready, LastProbeFailure: ps.LastProbeFailure, ProbeFailures: ps.ProbeFailures, Notes: ps.Notes}
+		if servicetrace.Restarts(p, o.Now(), window) {
+			var kwhy string
+			if kills, kwhy = reads.KillingEvents(ctx, o.Namespace); kwhy != "" {
+				fmt.Fprintf(o.ErrOut, "warning: the kubelet's Killing events not read: %s\n", kwhy)
+			}
+			break
+		}
+	}
+	var first *servicetrace.PodProblem
+	var restart *servicetrace.PodStatus
+	for _, p := range pods {
+		ps := servicetrace.ExaminePodEvents(p, servicetrace.PodEvents{Unhealthy: events[p.Name], Killing: kills[p.Name]}, o.Now(), window)
+		pr := report.PodReport{Name: p.Name, IP: p.Status.PodIP, Ready: ps.Ready, LastProbeFailure: ps.LastProbeFailure, ProbeFailures: ps.ProbeFailures,
+			LastLivenessFailure: ps.LastLivenessFailure, LivenessFailures: ps.LivenessFailures, LastStartupFailure: ps.LastStartupFailure, StartupFailures: ps.StartupFailures,
+			Notes: ps.Notes}
 		for _, cs := range p.Status.ContainerStatuses {
 			pr.Restarts += cs.RestartCount
+		}
+		if ps.Restart != nil {
+			pr.Restart = ps.Restart.Message
+			if restart == nil || (ps.Restart.Probe != "" && restart.Restart.Probe == "") {
+				ps := ps
+				restart = &ps
+			}
 		}
 		if ps.Problem != nil && !ps.Ready {
 			pr.Problem = ps.Problem.Message
@@ -229,7 +265,7 @@ func (o *Options) RunCmd(ctx context.Context) (err error) {
 			return cmdutil.Incomplete(fmt.Errorf("--run: %w", err))
 		}
 	}
-	rep.Verdict = verdict(rep, first)
+	rep.Verdict = verdict(rep, first, restart)
 	if err := o.print(rep); err != nil {
 		return cmdutil.Incomplete(err)
 	}
@@ -498,8 +534,9 @@ func probeCheck(id string, p *corev1.Pod, c *corev1.Container, pr *corev1.Probe)
 	return agent.Check{}, "the probe has no handler"
 }
 
-// verdict derives the probes command's verdict.
-func verdict(rep *report.ProbesReport, first *servicetrace.PodProblem) report.Verdict {
+// verdict derives the probes command's verdict: a probe that fails when run now, then a pod that
+// is not ready, then a pod that restarts, then a probe rule's error.
+func verdict(rep *report.ProbesReport, first *servicetrace.PodProblem, restart *servicetrace.PodStatus) report.Verdict {
 	for _, r := range rep.Runs {
 		if r.Skipped == "" && !r.OK {
 			return report.Verdict{Kind: report.VerdictFault, Hop: "run",
@@ -509,6 +546,11 @@ func verdict(rep *report.ProbesReport, first *servicetrace.PodProblem) report.Ve
 	}
 	if first != nil {
 		return report.Verdict{Kind: report.VerdictFault, Hop: "readiness", RootCause: fmt.Sprintf("pod/%s is not ready: %s", first.Pod.Name, first.Message), Fix: first.Fix}
+	}
+	if restart != nil {
+		return report.Verdict{Kind: report.VerdictFault, Hop: "restarts",
+			RootCause: fmt.Sprintf("pod/%s restarts: %s; each restart takes it out of its Services' endpoints until it is ready again", restart.Pod.Name, restart.Restart.Message),
+			Fix:       restart.Restart.Fix}
 	}
 	for _, f := range rep.Findings {
 		if f.Severity == report.Error {

@@ -52,6 +52,22 @@ func event(pod, msg string) *corev1.Event {
 		InvolvedObject: corev1.ObjectReference{Kind: "Pod", Name: pod, Namespace: "shop"}, LastTimestamp: metav1.NewTime(t0.Add(-3 * time.Second))}
 }
 
+// restarted makes the pod's container restarted n times, the last one ago before t0, killed by the
+// kubelet (exit code 137).
+func restarted(p *corev1.Pod, n int32, ago time.Duration) *corev1.Pod {
+	cs := &p.Status.ContainerStatuses[0]
+	cs.RestartCount = n
+	cs.LastTerminationState = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 137, Reason: "Error", FinishedAt: metav1.NewTime(t0.Add(-ago))}}
+	return p
+}
+
+// kubeletEvent is an event of the kubelet about container web of a pod.
+func kubeletEvent(pod, reason, msg string) *corev1.Event {
+	e := event(pod, msg)
+	e.Name, e.Reason, e.InvolvedObject.FieldPath = pod+"."+strings.ToLower(reason), reason, "spec.containers{web}"
+	return e
+}
+
 func deploy() *appsv1.Deployment {
 	return &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop"},
 		Spec: appsv1.DeploymentSpec{Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}}}
@@ -93,6 +109,7 @@ func TestRun(t *testing.T) {
 		objects []runtime.Object
 		run     bool
 		status  map[string]int
+		window  time.Duration
 		code    int
 		golden  string
 	}{
@@ -105,6 +122,16 @@ func TestRun(t *testing.T) {
 		{name: "healthy json", target: "pod/web-1", run: true, code: 0, golden: "healthy.json",
 			objects: []runtime.Object{webPod("web-1", "10.244.0.11", true)}},
 		{name: "missing pod", target: "pod/nope", code: 1, golden: "missing.txt"},
+		{name: "liveness probe kills a pod that is ready now", target: "deploy/web", code: 1, golden: "liveness-kills.txt",
+			objects: []runtime.Object{deploy(), restarted(webPod("web-1", "10.244.0.11", true), 5, 2*time.Minute), webPod("web-2", "10.244.0.12", true),
+				kubeletEvent("web-1", "Unhealthy", "Liveness probe failed: dial tcp 10.244.0.11:8080: connect: connection refused"),
+				kubeletEvent("web-1", "Killing", "Container web failed liveness probe, will be restarted")}},
+		{name: "liveness failures in json", target: "pod/web-1", code: 1, golden: "liveness-kills.json",
+			objects: []runtime.Object{restarted(webPod("web-1", "10.244.0.11", true), 5, 2*time.Minute),
+				kubeletEvent("web-1", "Unhealthy", "Liveness probe failed: dial tcp 10.244.0.11:8080: connect: connection refused"),
+				kubeletEvent("web-1", "Killing", "Container web failed liveness probe, will be restarted")}},
+		{name: "a restart older than --restart-window is only counted", target: "deploy/web", code: 0, golden: "old-restart.txt", window: time.Minute,
+			objects: []runtime.Object{deploy(), restarted(webPod("web-1", "10.244.0.11", true), 1, 2*time.Minute)}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -113,6 +140,9 @@ func TestRun(t *testing.T) {
 			o.Client, o.Namespace, o.Now = fake.NewSimpleClientset(tc.objects...), "shop", func() time.Time { return t0 }
 			o.Agents = statusProvider{statusAgent{tc.status}}
 			o.Run = tc.run
+			if tc.window != 0 {
+				o.RestartWindow = tc.window
+			}
 			if strings.HasSuffix(tc.golden, ".json") {
 				o.Output = "json"
 			}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 
 	"github.com/svc-doctor/svc-doctor/agent"
 )
@@ -44,9 +45,18 @@ type PodReport struct {
 	// Problem says why the pod is not ready.
 	Problem string `json:"problem,omitempty"`
 	// LastProbeFailure is the newest readiness-probe failure event; ProbeFailures counts them.
-	LastProbeFailure string   `json:"lastProbeFailure,omitempty"`
-	ProbeFailures    int32    `json:"probeFailures"`
-	Notes            []string `json:"notes,omitempty"`
+	LastProbeFailure string `json:"lastProbeFailure,omitempty"`
+	ProbeFailures    int32  `json:"probeFailures"`
+	// LastLivenessFailure and LastStartupFailure are the newest liveness- and startup-probe
+	// failure events; LivenessFailures and StartupFailures count them.
+	LastLivenessFailure string `json:"lastLivenessFailure,omitempty"`
+	LivenessFailures    int32  `json:"livenessFailures,omitempty"`
+	LastStartupFailure  string `json:"lastStartupFailure,omitempty"`
+	StartupFailures     int32  `json:"startupFailures,omitempty"`
+	// Restart says why a container of the pod restarts (crash loop, or a restart within the
+	// restart window): which probe kills it, an OOM kill, or the process exiting.
+	Restart string   `json:"restart,omitempty"`
+	Notes   []string `json:"notes,omitempty"`
 }
 
 // RunResult is one readiness probe executed from the helper.
@@ -93,14 +103,24 @@ func (rep *ProbesReport) WriteTable(w io.Writer, _ TableOptions) error {
 			state := "ready"
 			if !p.Ready {
 				state = "not ready: " + p.Problem
+			} else if p.Restart != "" {
+				state = "ready, but restarts: " + p.Restart
 			}
-			last := p.LastProbeFailure
-			if last != "" && p.ProbeFailures > 1 {
-				last = fmt.Sprintf("%s (x%d)", last, p.ProbeFailures)
+			var last []string
+			for _, f := range []struct {
+				msg string
+				n   int32
+			}{{p.LastProbeFailure, p.ProbeFailures}, {p.LastLivenessFailure, p.LivenessFailures}, {p.LastStartupFailure, p.StartupFailures}} {
+				switch {
+				case f.msg != "" && f.n > 1:
+					last = append(last, fmt.Sprintf("%s (x%d)", f.msg, f.n))
+				case f.msg != "":
+					last = append(last, f.msg)
+				}
 			}
-			rows = append(rows, []string{p.Name, dashIfEmpty(p.IP), strconv.Itoa(int(p.Restarts)), state, dashIfEmpty(last)})
+			rows = append(rows, []string{p.Name, dashIfEmpty(p.IP), strconv.Itoa(int(p.Restarts)), state, dashIfEmpty(strings.Join(last, "; "))})
 		}
-		if err := WriteTable(w, []string{"pod", "ip", "restarts", "state", "last readiness failure"}, rows, nil); err != nil {
+		if err := WriteTable(w, []string{"pod", "ip", "restarts", "state", "last probe failures"}, rows, nil); err != nil {
 			return err
 		}
 	}
@@ -147,8 +167,11 @@ func (rep *ProbesReport) JUnit() JUnitSuites {
 	suite := JUnitSuite{Name: class}
 	for _, p := range rep.Pods {
 		c := JUnitCase{Name: "pod " + p.Name + " ready", Classname: class}
-		if !p.Ready {
+		switch {
+		case !p.Ready:
 			c.Failure = &JUnitFailure{Message: p.Problem, Type: "not ready", Text: p.Problem + "\n" + p.LastProbeFailure}
+		case p.Restart != "":
+			c.Failure = &JUnitFailure{Message: p.Restart, Type: "restarts", Text: p.Restart + "\n" + p.LastLivenessFailure}
 		}
 		suite.Cases = append(suite.Cases, c)
 	}

@@ -55,7 +55,7 @@ type Reads struct {
 	findings     []report.Finding
 	findingsDone bool
 
-	events     map[string]map[string][]corev1.Event // namespace -> pod -> Unhealthy events
+	events     map[string]map[string][]corev1.Event // reason/namespace -> ns/pod -> events
 	eventsWhy  map[string]string
 	workloads  map[string][]Template
 	workWhy    map[string]string
@@ -350,26 +350,41 @@ func replicas(p *int32) int32 {
 // UnhealthyEvents returns the Unhealthy events (probe failures) of the pods of ns, newest last,
 // keyed by pod name: one LIST of events with a field selector, for all pods at once.
 func (r *Reads) UnhealthyEvents(ctx context.Context, ns string) (map[string][]corev1.Event, string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.unhealthyEventsLocked(ctx, ns)
+	return r.PodEvents(ctx, ns, "Unhealthy")
 }
 
-func (r *Reads) unhealthyEventsLocked(ctx context.Context, ns string) (map[string][]corev1.Event, string) {
-	key := r.scopeNS(ns)
+// KillingEvents returns the Killing events of the pods of ns (the kubelet stopping a container,
+// "Container web failed liveness probe, will be restarted"), newest last, keyed by pod name: one
+// LIST of events with a field selector, for all pods at once. The diagnosis reads them only when a
+// pod restarts.
+func (r *Reads) KillingEvents(ctx context.Context, ns string) (map[string][]corev1.Event, string) {
+	return r.PodEvents(ctx, ns, "Killing")
+}
+
+// PodEvents returns the events of one reason about the pods of ns, newest last, keyed by pod name:
+// one LIST of events with a field selector (reason and involvedObject.kind) per reason and
+// namespace (or one for every namespace, when the scope is all of them), never one per pod.
+func (r *Reads) PodEvents(ctx context.Context, ns, reason string) (map[string][]corev1.Event, string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.podEventsLocked(ctx, ns, reason)
+}
+
+func (r *Reads) podEventsLocked(ctx context.Context, ns, reason string) (map[string][]corev1.Event, string) {
+	key := reason + "/" + r.scopeNS(ns)
 	if _, ok := r.events[key]; !ok {
 		if why, failed := r.eventsWhy[key]; failed {
 			return nil, why
 		}
-		l, err := r.Client.CoreV1().Events(key).List(ctx, metav1.ListOptions{
-			FieldSelector: fields.Set{"reason": "Unhealthy", "involvedObject.kind": "Pod"}.AsSelector().String()})
+		l, err := r.Client.CoreV1().Events(r.scopeNS(ns)).List(ctx, metav1.ListOptions{
+			FieldSelector: fields.Set{"reason": reason, "involvedObject.kind": "Pod"}.AsSelector().String()})
 		if err != nil {
-			r.eventsWhy[key] = live.DescribeAPIError(err, "list", "events", key)
+			r.eventsWhy[key] = live.DescribeAPIError(err, "list", "events", r.scopeNS(ns))
 			return nil, r.eventsWhy[key]
 		}
 		m := map[string][]corev1.Event{}
 		for _, e := range l.Items {
-			if e.Reason != "Unhealthy" || e.InvolvedObject.Kind != "Pod" {
+			if e.Reason != reason || e.InvolvedObject.Kind != "Pod" {
 				continue
 			}
 			k := e.InvolvedObject.Namespace + "/" + e.InvolvedObject.Name

@@ -3,6 +3,7 @@ package servicetrace
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -46,6 +47,13 @@ type PodStatus struct {
 	LastProbeFailure string
 	// ProbeFailures counts readiness-probe failure events (with their repeat counts).
 	ProbeFailures int32
+	// LastLivenessFailure and LastStartupFailure are the newest liveness- and startup-probe
+	// failure events; LivenessFailures and StartupFailures count them.
+	LastLivenessFailure, LastStartupFailure string
+	LivenessFailures, StartupFailures       int32
+	// Restart is set when a container restarts: in CrashLoopBackOff, or terminated within the
+	// restart window. Each restart takes the pod out of the endpoints until it is ready again.
+	Restart *Restart
 }
 
 // IsReady reports the pod's Ready condition.
@@ -58,20 +66,59 @@ func IsReady(p *corev1.Pod) bool {
 	return false
 }
 
-// ExaminePod works out why a pod is (not) ready from its status and its Unhealthy events.
+// ExaminePod works out why a pod is (not) ready from its status and its Unhealthy events; only a
+// container in CrashLoopBackOff counts as restarting (see ExaminePodEvents).
 func ExaminePod(p *corev1.Pod, events []corev1.Event, now time.Time) PodStatus {
+	return ExaminePodEvents(p, PodEvents{Unhealthy: events}, now, 0)
+}
+
+// ExaminePodEvents works out why a pod is (not) ready, and why it restarts, from its status and
+// the kubelet's events. A container restarts when it is in CrashLoopBackOff or terminated within
+// window before now (window <= 0: only CrashLoopBackOff counts); when the kubelet kills it because
+// its liveness or startup probe fails, that probe is the cause, also of the pod not being ready.
+func ExaminePodEvents(p *corev1.Pod, ev PodEvents, now time.Time, window time.Duration) PodStatus {
 	ps := PodStatus{Pod: p, Ready: IsReady(p)}
-	for i := len(events) - 1; i >= 0; i-- {
-		e := events[i]
-		if strings.HasPrefix(e.Message, "Readiness probe") {
-			if ps.LastProbeFailure == "" {
-				ps.LastProbeFailure = strings.TrimSpace(e.Message)
-				if age := now.Sub(trace.EventTime(e)); age >= 0 && !trace.EventTime(e).IsZero() {
-					ps.LastProbeFailure += fmt.Sprintf(" (%s ago)", age.Round(time.Second))
-				}
-			}
-			ps.ProbeFailures += max(1, e.Count)
+	last := func(e corev1.Event) string {
+		s := strings.TrimSpace(e.Message)
+		if age := now.Sub(trace.EventTime(e)); age >= 0 && !trace.EventTime(e).IsZero() {
+			s += fmt.Sprintf(" (%s ago)", age.Round(time.Second))
 		}
+		return s
+	}
+	for i := len(ev.Unhealthy) - 1; i >= 0; i-- {
+		e := ev.Unhealthy[i]
+		var lastMsg *string
+		var count *int32
+		switch {
+		case strings.HasPrefix(e.Message, "Readiness probe"):
+			lastMsg, count = &ps.LastProbeFailure, &ps.ProbeFailures
+		case strings.HasPrefix(e.Message, "Liveness probe"):
+			lastMsg, count = &ps.LastLivenessFailure, &ps.LivenessFailures
+		case strings.HasPrefix(e.Message, "Startup probe"):
+			lastMsg, count = &ps.LastStartupFailure, &ps.StartupFailures
+		default:
+			continue
+		}
+		if *lastMsg == "" {
+			*lastMsg = last(e)
+		}
+		*count += max(1, e.Count)
+	}
+	// the restarting container: one in CrashLoopBackOff first, else the latest to restart
+	var restarting *corev1.ContainerStatus
+	for _, cs := range servingStatuses(p) {
+		if !restartsRecently(cs, now, window) {
+			continue
+		}
+		cs := cs
+		switch {
+		case restarting == nil, crashLooping(cs) && !crashLooping(*restarting),
+			crashLooping(cs) == crashLooping(*restarting) && lastRestart(cs).After(lastRestart(*restarting)):
+			restarting = &cs
+		}
+	}
+	if restarting != nil {
+		ps.Restart = examineRestart(p, *restarting, ev, now)
 	}
 	owner := ownerName(p)
 	ns := p.Namespace
@@ -113,8 +160,16 @@ func ExaminePod(p *corev1.Pod, events []corev1.Event, now time.Time) PodStatus {
 			if t := cs.LastTerminationState.Terminated; t != nil && t.Reason == "OOMKilled" {
 				fix = fmt.Sprintf("raise resources.limits.memory of container %s in %s (now %s)", cs.Name, owner, memoryLimit(p, cs.Name))
 			}
+			if r := ps.Restart; r != nil && r.Container == cs.Name && r.Probe != "" {
+				set(probCrash, r.Message, r.Fix)
+				break
+			}
 			set(probCrash, fmt.Sprintf("container %s is in %s (restarted %d times%s)", cs.Name, w.Reason, cs.RestartCount, last), fix)
 		}
+	}
+	// a pod that is not ready because its liveness (or startup) probe keeps killing a container
+	if r := ps.Restart; r != nil && r.Probe != "" && !ps.Ready {
+		set(probCrash, r.Message, r.Fix)
 	}
 	if ps.Ready {
 		return ps
@@ -256,17 +311,34 @@ func runReadiness(ctx context.Context, st *State) trace.Result {
 		return trace.Result{Status: trace.Skip, Summary: "not applicable: no selector (manual endpoints are not pods)"}
 	}
 	events, why := st.Reads.UnhealthyEvents(ctx, svc.Namespace)
+	// the kubelet's kills explain restarts: read only when a pod restarts (one LIST)
+	var kills map[string][]corev1.Event
+	var killsWhy string
+	for _, p := range st.Pods {
+		if Restarts(p, st.Now(), st.RestartWindow) {
+			kills, killsWhy = st.Reads.KillingEvents(ctx, svc.Namespace)
+			break
+		}
+	}
 	st.ReadyPods = map[string]bool{}
 	r := trace.Result{}
 	var first *PodProblem
+	var restarting []*PodStatus
 	ready := 0
 	var lines []string
 	for _, p := range st.Pods {
-		ps := ExaminePod(p, events[p.Name], st.Now())
+		ps := ExaminePodEvents(p, PodEvents{Unhealthy: events[p.Name], Killing: kills[p.Name]}, st.Now(), st.RestartWindow)
+		if ps.Restart != nil {
+			ps := ps
+			restarting = append(restarting, &ps)
+		}
 		if ps.Ready {
 			ready++
 			st.ReadyPods[p.Name] = true
 			line := "pod/" + p.Name + ": ready"
+			if ps.Restart != nil {
+				line += "; restarts: " + ps.Restart.Message
+			}
 			if len(ps.Notes) > 0 {
 				line += "; " + strings.Join(ps.Notes, "; ")
 			}
@@ -282,6 +354,14 @@ func runReadiness(ctx context.Context, st *State) trace.Result {
 			first = ps.Problem
 		}
 	}
+	// the restart that explains the most: a probe that kills, then a crash loop, then the latest
+	sort.SliceStable(restarting, func(i, j int) bool {
+		a, b := restarting[i].Restart, restarting[j].Restart
+		if (a.Probe != "") != (b.Probe != "") {
+			return a.Probe != ""
+		}
+		return a.CrashLoop && !b.CrashLoop
+	})
 	for i, l := range lines {
 		if i == maxListed*2 {
 			r.Evidence = append(r.Evidence, fmt.Sprintf("... and %d more pods", len(lines)-i))
@@ -292,8 +372,25 @@ func runReadiness(ctx context.Context, st *State) trace.Result {
 	if why != "" {
 		r.Evidence = append(r.Evidence, "readiness-probe failure messages unavailable: "+why)
 	}
+	if killsWhy != "" {
+		r.Evidence = append(r.Evidence, "the kubelet's Killing events unavailable: "+killsWhy)
+	}
 	n := len(st.Pods)
 	switch {
+	case len(restarting) > 0 && ready > 0:
+		// pods that restart leave the endpoints each time: a fault even while they are ready now
+		x := restarting[0]
+		r.Status = trace.Fail
+		others := ""
+		if len(restarting) > 1 {
+			others = fmt.Sprintf(" (%d of the %d selected pods restart)", len(restarting), n)
+		}
+		r.Summary = fmt.Sprintf("%d/%d pods ready, but pod/%s restarts: %s%s", ready, n, x.Pod.Name, x.Restart.Message, others)
+		if st.RestartWindow > 0 {
+			r.Evidence = append(r.Evidence, fmt.Sprintf("a restart counts as a fault when it happened in the last %s (--restart-window) or the container is in CrashLoopBackOff", shortDuration(st.RestartWindow)))
+		}
+		r.Cause = &trace.Cause{RootCause: fmt.Sprintf("pod/%s %s keeps restarting%s: %s; each restart takes the pod out of the Service's endpoints until it is ready again (and drops its connections), so the Service flaps",
+			x.Pod.Name, ownerOrPod(x.Pod), others, x.Restart.Message), Fix: x.Restart.Fix}
 	case ready == n:
 		r.Status = trace.Pass
 		r.Summary = fmt.Sprintf("%d/%d pods ready", ready, n)
@@ -336,4 +433,16 @@ func specImage(p *corev1.Pod, cs corev1.ContainerStatus) string {
 		}
 	}
 	return "<unknown>"
+}
+
+// shortDuration renders a duration without zero units: 15m, 1h30m, 45s.
+func shortDuration(d time.Duration) string {
+	s := d.Round(time.Second).String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }

@@ -165,6 +165,88 @@ func TestTrace(t *testing.T) {
 			fixHas:   []string{"kubectl -n shop logs pod/web-1 -c web --previous"},
 		},
 		{
+			name: "pods killed by their liveness probe: ready now, but the Service flaps",
+			objects: []runtime.Object{tracetest.Namespace(tracetest.TestNS), tracetest.Service("web"), webSlice,
+				tracetest.Pod("web-1", "web", "10.244.0.11", tracetest.Liveness("/status/500"), tracetest.Restarted(4, 2*time.Minute, 2, "Error")),
+				tracetest.Pod("web-2", "web", "10.244.0.12", tracetest.Liveness("/status/500")),
+				tracetest.ProbeFailed("web-1", "Liveness probe failed: HTTP probe failed with statuscode: 500"), tracetest.Killing("web-1", "liveness")},
+			net:     func(n *tracetest.FakeNet) { tracetest.HealthyZone(n, "web", "10.96.0.20") },
+			verdict: report.VerdictFault,
+			hop:     HopReadiness,
+			causeHas: []string{
+				"pod/web-1 of deployment/web keeps restarting: container web is killed by its liveness probe (httpGet http://:8080/status/500)",
+				`kubelet: "Liveness probe failed: HTTP probe failed with statuscode: 500" x12, last 5s ago`,
+				"restarted 4 times, last 2m0s ago",
+				"each restart takes the pod out of the Service's endpoints until it is ready again (and drops its connections), so the Service flaps",
+			},
+			fixHas:      []string{"fix the liveness probe of container web in deployment/web, not its readiness probe: make httpGet http://:8080/status/500 succeed", "kubectl -n shop edit deployment/web (containers[web].livenessProbe)"},
+			statuses:    map[string]trace.Status{HopReadiness: trace.Fail, HopEndpoints: trace.Skip, HopConnectivity: trace.Skip},
+			summaryHas:  map[string]string{HopReadiness: "2/2 pods ready, but pod/web-1 restarts: container web is killed by its liveness probe"},
+			evidenceHas: map[string][]string{HopReadiness: {"a restart counts as a fault when it happened in the last 15m (--restart-window)"}},
+		},
+		{
+			name: "liveness kills without a Killing event: the probe's failures name it",
+			objects: []runtime.Object{tracetest.Namespace(tracetest.TestNS), tracetest.Service("web"), webSlice,
+				tracetest.Pod("web-1", "web", "10.244.0.11", tracetest.Liveness("/healthz"), tracetest.Restarted(1, 10*time.Minute, 137, "Error")),
+				tracetest.Pod("web-2", "web", "10.244.0.12"),
+				tracetest.ProbeFailed("web-1", "Liveness probe failed: Get \"http://10.244.0.11:8080/healthz\": context deadline exceeded")},
+			net:      func(n *tracetest.FakeNet) { tracetest.HealthyZone(n, "web", "10.96.0.20") },
+			verdict:  report.VerdictFault,
+			hop:      HopReadiness,
+			causeHas: []string{"container web is killed by its liveness probe (httpGet http://:8080/healthz)", "context deadline exceeded", "restarted 1 time, last 10m0s ago"},
+		},
+		{
+			name: "crash loop caused by the liveness probe: no pod ready, the liveness probe is the cause",
+			objects: []runtime.Object{tracetest.Namespace(tracetest.TestNS), tracetest.Service("web"),
+				tracetest.Pod("web-1", "web", "10.244.0.11", tracetest.Liveness("/status/500"), tracetest.Waiting("CrashLoopBackOff", "back-off 40s restarting failed container")),
+				tracetest.ProbeFailed("web-1", "Liveness probe failed: HTTP probe failed with statuscode: 500"), tracetest.Killing("web-1", "liveness"),
+				tracetest.Unhealthy("web-1", "Readiness probe failed: Get \"http://10.244.0.11:8080/ready\": connect: connection refused")},
+			net:      func(*tracetest.FakeNet) {},
+			verdict:  report.VerdictFault,
+			hop:      HopReadiness,
+			causeHas: []string{"none of the 1 selected pods is ready", "container web is killed by its liveness probe (httpGet http://:8080/status/500)", "now in CrashLoopBackOff"},
+			fixHas:   []string{"fix the liveness probe of container web in deployment/web, not its readiness probe"},
+		},
+		{
+			name: "an OOM kill a minute ago is a restart too",
+			objects: []runtime.Object{tracetest.Namespace(tracetest.TestNS), tracetest.Service("web"), webSlice,
+				tracetest.Pod("web-1", "web", "10.244.0.11", tracetest.Restarted(2, time.Minute, 137, "OOMKilled")), tracetest.Pod("web-2", "web", "10.244.0.12")},
+			net:      func(n *tracetest.FakeNet) { tracetest.HealthyZone(n, "web", "10.96.0.20") },
+			verdict:  report.VerdictFault,
+			hop:      HopReadiness,
+			causeHas: []string{"container web is OOMKilled (memory limit none); restarted 2 times, last 1m0s ago"},
+			fixHas:   []string{"raise resources.limits.memory of container web in deployment/web"},
+		},
+		{
+			name: "a restart older than the window is only a note",
+			objects: []runtime.Object{tracetest.Namespace(tracetest.TestNS), tracetest.Service("web"), webSlice,
+				tracetest.Pod("web-1", "web", "10.244.0.11", tracetest.Liveness("/healthz"), tracetest.Restarted(1, 3*time.Hour, 2, "Error")), tracetest.Pod("web-2", "web", "10.244.0.12")},
+			net:         func(n *tracetest.FakeNet) { tracetest.HealthyZone(n, "web", "10.96.0.20") },
+			verdict:     report.VerdictHealthy,
+			statuses:    map[string]trace.Status{HopReadiness: trace.Pass},
+			evidenceHas: map[string][]string{HopReadiness: {"pod/web-1: ready; container web restarted 1 time (last exit code 2, Error)"}},
+		},
+		{
+			name: "a longer --restart-window counts an older restart",
+			objects: []runtime.Object{tracetest.Namespace(tracetest.TestNS), tracetest.Service("web"), webSlice,
+				tracetest.Pod("web-1", "web", "10.244.0.11", tracetest.Liveness("/healthz"), tracetest.Restarted(1, 3*time.Hour, 2, "Error")), tracetest.Pod("web-2", "web", "10.244.0.12")},
+			cfg:      Config{Name: "web", RestartWindow: 4 * time.Hour},
+			net:      func(n *tracetest.FakeNet) { tracetest.HealthyZone(n, "web", "10.96.0.20") },
+			verdict:  report.VerdictFault,
+			hop:      HopReadiness,
+			causeHas: []string{"container web exits (last exit code 2, Error); restarted 1 time, last 3h0m0s ago"},
+			fixHas:   []string{"kubectl -n shop logs pod/web-1 -c web --previous"},
+		},
+		{
+			name: "a negative --restart-window counts only crash loops",
+			objects: []runtime.Object{tracetest.Namespace(tracetest.TestNS), tracetest.Service("web"), webSlice,
+				tracetest.Pod("web-1", "web", "10.244.0.11", tracetest.Restarted(3, time.Minute, 2, "Error")), tracetest.Pod("web-2", "web", "10.244.0.12")},
+			cfg:      Config{Name: "web", RestartWindow: -1},
+			net:      func(n *tracetest.FakeNet) { tracetest.HealthyZone(n, "web", "10.96.0.20") },
+			verdict:  report.VerdictHealthy,
+			statuses: map[string]trace.Status{HopReadiness: trace.Pass},
+		},
+		{
 			name:     "image pull failure comes before probe failures",
 			objects:  []runtime.Object{tracetest.Namespace(tracetest.TestNS), tracetest.Service("web"), tracetest.Pod("web-1", "web", "10.244.0.11", tracetest.Waiting("ImagePullBackOff", "Back-off pulling image")), tracetest.Pod("web-2", "web", "10.244.0.12", tracetest.NotReady())},
 			net:      func(*tracetest.FakeNet) {},
@@ -645,21 +727,32 @@ func slice9090(svc string) runtime.Object {
 }
 
 // TestCostIsConstantInPods checks that the number of API requests does not grow with the number
-// of pods: a handful of LISTs and GETs per diagnosis.
+// of pods: a handful of LISTs and GETs per diagnosis. Restarting pods cost one LIST more (the
+// kubelet's Killing events), never one per pod, and a healthy diagnosis does not make it.
 func TestCostIsConstantInPods(t *testing.T) {
-	count := func(pods int, broken bool) int {
+	const (
+		healthy = iota
+		notReady
+		restarting
+	)
+	modes := map[int]string{healthy: "healthy", notReady: "not ready", restarting: "restarting"}
+	count := func(pods, mode int) int {
 		objs := []runtime.Object{tracetest.Namespace(tracetest.TestNS)}
 		var eps []tracetest.SliceEP
 		for i := range pods {
 			name := "web-" + string(rune('a'+i%26)) + string(rune('a'+i/26))
 			ip := "10.244.1." + strconv.Itoa(i+1)
 			opts := []tracetest.PodOpt{}
-			if broken {
+			switch mode {
+			case notReady:
 				opts = append(opts, tracetest.NotReady())
 				objs = append(objs, tracetest.Unhealthy(name, "Readiness probe failed: 503"))
+			case restarting:
+				opts = append(opts, tracetest.Liveness("/healthz"), tracetest.Restarted(2, time.Minute, 2, "Error"))
+				objs = append(objs, tracetest.ProbeFailed(name, "Liveness probe failed: 500"), tracetest.Killing(name, "liveness"))
 			}
 			objs = append(objs, tracetest.Pod(name, "web", ip, opts...))
-			eps = append(eps, tracetest.SliceEP{IP: ip, Pod: name, Ready: !broken})
+			eps = append(eps, tracetest.SliceEP{IP: ip, Pod: name, Ready: mode != notReady})
 		}
 		objs = append(objs, tracetest.Service("web"), tracetest.Slice("web", eps...))
 		// other pods of the namespace, and Ingresses with TLS Secrets: neither may cost requests
@@ -670,26 +763,39 @@ func TestCostIsConstantInPods(t *testing.T) {
 		n := tracetest.NewNet()
 		tracetest.HealthyZone(n, "web", "10.96.0.20")
 		run := runTrace(t, objs, n, Config{Name: "web"}, nil)
+		killing := 0
 		for _, a := range run.cs.Actions() {
 			if a.GetResource().Resource == "secrets" {
-				t.Errorf("broken=%v: a diagnosis read a Secret: %s", broken, a)
+				t.Errorf("%s: a diagnosis read a Secret: %s", modes[mode], a)
 			}
-			if l, ok := a.(k8stesting.ListAction); ok && a.GetResource().Resource == "pods" && !broken {
+			if l, ok := a.(k8stesting.ListAction); ok && a.GetResource().Resource == "pods" && mode == healthy {
 				if got := l.GetListRestrictions().Labels.String(); got != "app=web" {
 					t.Errorf("pods were listed with label selector %q, want the Service's selector app=web (server-side)", got)
 				}
 			}
+			if l, ok := a.(k8stesting.ListAction); ok && a.GetResource().Resource == "events" && strings.Contains(l.GetListRestrictions().Fields.String(), "reason=Killing") {
+				killing++
+			}
+		}
+		if want := map[bool]int{true: 1, false: 0}[mode == restarting]; killing != want {
+			t.Errorf("%s, %d pods: %d LISTs of Killing events, want %d", modes[mode], pods, killing, want)
+		}
+		if mode == restarting && run.verdict.Hop != HopReadiness {
+			t.Errorf("restarting pods: verdict %+v, want a fault in hop readiness", run.verdict)
 		}
 		return len(run.cs.Actions())
 	}
-	for _, broken := range []bool{false, true} {
-		few, many := count(2, broken), count(40, broken)
+	for _, mode := range []int{healthy, notReady, restarting} {
+		few, many := count(2, mode), count(40, mode)
 		if few != many {
-			t.Errorf("broken=%v: %d API requests with 2 pods, %d with 40: the cost must not grow with the pods", broken, few, many)
+			t.Errorf("%s: %d API requests with 2 pods, %d with 40: the cost must not grow with the pods", modes[mode], few, many)
 		}
 		if many > 12 {
-			t.Errorf("broken=%v: %d API requests, want a handful", broken, many)
+			t.Errorf("%s: %d API requests, want a handful", modes[mode], many)
 		}
+	}
+	if h, r := count(2, healthy), count(2, restarting); r > h+1 {
+		t.Errorf("restarting pods cost %d requests, a healthy Service %d: want at most one more (the Killing events)", r, h)
 	}
 }
 

@@ -27,6 +27,9 @@ type Config struct {
 	// ProxyRetryDelay is how long to wait before testing a ClusterIP again that failed while its
 	// endpoints answered (default 2s; negative: no second try).
 	ProxyRetryDelay time.Duration
+	// RestartWindow is how recent a container restart of a selected pod must be to count as a
+	// fault of the readiness hop (default DefaultRestartWindow; negative: only CrashLoopBackOff).
+	RestartWindow time.Duration
 }
 
 // State is shared by the hops of one trace: the configuration, the cached cluster reads, the
@@ -87,6 +90,9 @@ func NewState(cfg Config, reads *trace.Reads, agents trace.AgentProvider) *State
 	}
 	if cfg.ProxyRetryDelay == 0 {
 		cfg.ProxyRetryDelay = 2 * time.Second
+	}
+	if cfg.RestartWindow == 0 {
+		cfg.RestartWindow = DefaultRestartWindow
 	}
 	return &State{Config: cfg, Reads: reads, Agent: trace.AgentSlot{Provider: agents}}
 }

@@ -124,6 +124,43 @@ func PortName(n string) PodOpt {
 	return func(p *corev1.Pod) { p.Spec.Containers[0].Ports[0].Name = n }
 }
 
+// Liveness gives the container an httpGet liveness probe of path on port 8080.
+func Liveness(path string) PodOpt {
+	return func(p *corev1.Pod) {
+		p.Spec.Containers[0].LivenessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: path, Port: intstr.FromInt32(8080)}},
+			PeriodSeconds: 5, FailureThreshold: 3}
+	}
+}
+
+// Restarted makes the container restarted count times, the last one ago before TestNow, after
+// terminating with exitCode and reason; it runs (and is ready) again.
+func Restarted(count int32, ago time.Duration, exitCode int32, reason string) PodOpt {
+	return func(p *corev1.Pod) {
+		cs := &p.Status.ContainerStatuses[0]
+		cs.RestartCount = count
+		cs.LastTerminationState = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: exitCode, Reason: reason,
+			FinishedAt: metav1.NewTime(TestNow.Add(-ago))}}
+		cs.State = corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.NewTime(TestNow.Add(-ago + time.Second))}}
+	}
+}
+
+// ProbeFailed is the kubelet's Unhealthy event of a probe of container web of a pod
+// (msg: "Liveness probe failed: HTTP probe failed with statuscode: 500").
+func ProbeFailed(podName, msg string) *corev1.Event {
+	e := Unhealthy(podName, msg)
+	e.Name = podName + "." + strings.ToLower(strings.Fields(msg)[0])
+	e.InvolvedObject.FieldPath = "spec.containers{web}"
+	return e
+}
+
+// Killing is the kubelet's event for killing container web of a pod because a probe failed.
+func Killing(podName, probe string) *corev1.Event {
+	return &corev1.Event{ObjectMeta: metav1.ObjectMeta{Name: podName + ".kill", Namespace: TestNS},
+		InvolvedObject: corev1.ObjectReference{Kind: "Pod", Name: podName, Namespace: TestNS, FieldPath: "spec.containers{web}"},
+		Reason:         "Killing", Message: "Container web failed " + probe + " probe, will be restarted", Count: 4, Type: corev1.EventTypeNormal,
+		LastTimestamp: metav1.NewTime(TestNow.Add(-70 * time.Second))}
+}
+
 // NoPorts removes the container's port declaration (and the named readiness probe port with it).
 func NoPorts() PodOpt {
 	return func(p *corev1.Pod) { p.Spec.Containers[0].Ports = nil }
