@@ -284,9 +284,13 @@ type Template struct {
 	// Failure is the ReplicaFailure condition message of a Deployment, if any.
 	Failure string
 	Spec    *corev1.PodSpec
+	// Deployment and StatefulSet are the object itself (one of them is set).
+	Deployment  *appsv1.Deployment
+	StatefulSet *appsv1.StatefulSet
 }
 
-// Templates lists the Deployments and StatefulSets of ns (one LIST each).
+// Templates lists the Deployments and StatefulSets of ns (one LIST each): read when a selector
+// matches no pod, or when a pod of a StatefulSet is not ready.
 func (r *Reads) Templates(ctx context.Context, ns string) ([]Template, string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -317,7 +321,7 @@ func (r *Reads) loadTemplates(ctx context.Context, ns string) {
 	} else {
 		for i := range deps.Items {
 			d := &deps.Items[i]
-			t := Template{Kind: "deployment", Namespace: d.Namespace, Name: d.Name, Labels: d.Spec.Template.Labels, Replicas: replicas(d.Spec.Replicas), Spec: &d.Spec.Template.Spec}
+			t := Template{Kind: "deployment", Namespace: d.Namespace, Name: d.Name, Labels: d.Spec.Template.Labels, Replicas: replicas(d.Spec.Replicas), Spec: &d.Spec.Template.Spec, Deployment: d}
 			for _, c := range d.Status.Conditions {
 				if c.Type == appsv1.DeploymentReplicaFailure && c.Status == corev1.ConditionTrue {
 					t.Failure = c.Reason + ": " + c.Message
@@ -334,7 +338,7 @@ func (r *Reads) loadTemplates(ctx context.Context, ns string) {
 	} else {
 		for i := range sts.Items {
 			s := &sts.Items[i]
-			out = append(out, Template{Kind: "statefulset", Namespace: s.Namespace, Name: s.Name, Labels: s.Spec.Template.Labels, Replicas: replicas(s.Spec.Replicas), Spec: &s.Spec.Template.Spec})
+			out = append(out, Template{Kind: "statefulset", Namespace: s.Namespace, Name: s.Name, Labels: s.Spec.Template.Labels, Replicas: replicas(s.Spec.Replicas), Spec: &s.Spec.Template.Spec, StatefulSet: s})
 		}
 	}
 	r.workloads[ns] = out

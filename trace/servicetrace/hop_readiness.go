@@ -326,8 +326,10 @@ func runReadiness(ctx context.Context, st *State) trace.Result {
 	var restarting []*PodStatus
 	ready := 0
 	var lines []string
+	statuses := map[string]PodStatus{}
 	for _, p := range st.Pods {
 		ps := ExaminePodEvents(p, PodEvents{Unhealthy: events[p.Name], Killing: kills[p.Name]}, st.Now(), st.RestartWindow)
+		statuses[p.Name] = ps
 		if ps.Restart != nil {
 			ps := ps
 			restarting = append(restarting, &ps)
@@ -376,6 +378,31 @@ func runReadiness(ctx context.Context, st *State) trace.Result {
 		r.Evidence = append(r.Evidence, "the kubelet's Killing events unavailable: "+killsWhy)
 	}
 	n := len(st.Pods)
+	// a StatefulSet whose not-ready pod keeps its next ordinals from being created (one read of
+	// the namespace's workloads, only when a StatefulSet's pod is not ready)
+	var block *stsBlock
+	if ready < n {
+		owners := map[string]bool{}
+		for _, p := range st.Pods {
+			if name := statefulSetOf(p); name != "" && !statuses[p.Name].Ready {
+				owners[name] = true
+			}
+		}
+		if len(owners) > 0 {
+			templates, twhy := st.Reads.Templates(ctx, svc.Namespace)
+			if twhy != "" {
+				r.Evidence = append(r.Evidence, "statefulsets not checked: "+twhy)
+			}
+			for _, t := range templates {
+				if t.StatefulSet == nil || !owners[t.Name] || block != nil {
+					continue
+				}
+				if block = orderedReadyBlock(svc, t, st.Pods, statuses); block != nil {
+					r.Evidence = append(r.Evidence, block.Evidence)
+				}
+			}
+		}
+	}
 	switch {
 	case len(restarting) > 0 && ready > 0:
 		// pods that restart leave the endpoints each time: a fault even while they are ready now
@@ -397,6 +424,9 @@ func runReadiness(ctx context.Context, st *State) trace.Result {
 	case ready > 0:
 		r.Status = trace.Warn
 		r.Summary = fmt.Sprintf("%d/%d pods ready: pod/%s: %s", ready, n, first.Pod.Name, first.Message)
+		if block != nil {
+			r.Summary += " (" + strings.TrimPrefix(block.Cause, "; ") + ")"
+		}
 	case svc.Spec.PublishNotReadyAddresses && first.Kind >= probReadinessProbe:
 		r.Status = trace.Warn
 		r.Summary = fmt.Sprintf("0/%d pods ready, but publishNotReadyAddresses is set: they still get traffic (pod/%s: %s)", n, first.Pod.Name, first.Message)
@@ -409,6 +439,10 @@ func runReadiness(ctx context.Context, st *State) trace.Result {
 		}
 		r.Cause = &trace.Cause{RootCause: fmt.Sprintf("none of the %d selected pods is ready, so the Service has no ready endpoint: %s %s: %s", n, what, ownerOrPod(first.Pod), first.Message),
 			Fix: first.Fix}
+		if block != nil {
+			r.Cause.RootCause += block.Cause
+			r.Cause.Fix = block.Fix + r.Cause.Fix
+		}
 	}
 	return r
 }

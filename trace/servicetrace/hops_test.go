@@ -91,6 +91,7 @@ func TestTrace(t *testing.T) {
 		verdict     string
 		hop         string
 		causeHas    []string
+		causeLacks  []string
 		fixHas      []string
 		statuses    map[string]trace.Status
 		evidenceHas map[string][]string
@@ -382,6 +383,46 @@ func TestTrace(t *testing.T) {
 			summaryHas: map[string]string{HopDNS: "(hop readiness)"},
 		},
 		{
+			name: "StatefulSet behind a headless Service: OrderedReady waits for db-0, DNS publishes only ready peers",
+			objects: []runtime.Object{tracetest.Namespace(tracetest.TestNS), tracetest.Service("db", tracetest.Headless()),
+				tracetest.StatefulSet("db", 3, "", "db"), tracetest.StatefulSetPod("db-0", "db", "10.244.0.31", tracetest.NotReady()),
+				tracetest.Unhealthy("db-0", "Readiness probe failed: HTTP probe failed with statuscode: 503")},
+			net:     func(*tracetest.FakeNet) {},
+			verdict: report.VerdictFault,
+			hop:     HopReadiness,
+			causeHas: []string{
+				"statefulset/db has only 1 of its 3 pods, because podManagementPolicy OrderedReady waits for db-0 to be ready before it creates db-1",
+				"the headless service/db publishes only ready pods in DNS (db-0.db.shop.svc does not resolve while db-0 is not ready)",
+			},
+			fixHas:      []string{`kubectl -n shop patch service db -p '{"spec":{"publishNotReadyAddresses":true}}'`, "podManagementPolicy: Parallel", "otherwise: make container web pass its readiness probe"},
+			evidenceHas: map[string][]string{HopReadiness: {"statefulset/db has 1 of 3 pods: podManagementPolicy OrderedReady creates db-1, db-2 only once db-0 is Running and Ready, and it is not ready: readiness probe failing"}},
+		},
+		{
+			name: "StatefulSet with a ready pod and a blocked one: a warning that names the blocking ordinal",
+			objects: []runtime.Object{tracetest.Namespace(tracetest.TestNS), tracetest.Service("db", tracetest.Headless()),
+				tracetest.StatefulSet("db", 3, "OrderedReady", "db"), tracetest.StatefulSetPod("db-0", "db", "10.244.0.31"), tracetest.StatefulSetPod("db-1", "db", "10.244.0.32", tracetest.NotReady()),
+				tracetest.Slice("db", tracetest.SliceEP{IP: "10.244.0.31", Pod: "db-0", Ready: true}, tracetest.SliceEP{IP: "10.244.0.32", Pod: "db-1", Ready: false})},
+			net: func(n *tracetest.FakeNet) {
+				n.Zone["A db.shop.svc.cluster.local."] = []string{"10.244.0.31"}
+				n.Zone["SRV _http._tcp.db.shop.svc.cluster.local."] = []string{"db-0.db.shop.svc.cluster.local.:8080"}
+			},
+			verdict:    report.VerdictHealthy,
+			statuses:   map[string]trace.Status{HopReadiness: trace.Warn},
+			summaryHas: map[string]string{HopReadiness: "1/2 pods ready: pod/db-1: readiness probe (httpGet http://:8080/ready) has not succeeded yet; no failure event found (events expire after an hour) (statefulset/db has only 2 of its 3 pods, because podManagementPolicy OrderedReady waits for db-1 to be ready before it creates db-2"},
+		},
+		{
+			name: "StatefulSet with podManagementPolicy Parallel: not blocked by an ordinal",
+			objects: []runtime.Object{tracetest.Namespace(tracetest.TestNS), tracetest.Service("db", tracetest.Headless()),
+				tracetest.StatefulSet("db", 3, "Parallel", "db"), tracetest.StatefulSetPod("db-0", "db", "10.244.0.31", tracetest.NotReady()),
+				tracetest.Unhealthy("db-0", "Readiness probe failed: HTTP probe failed with statuscode: 503")},
+			net:        func(*tracetest.FakeNet) {},
+			verdict:    report.VerdictFault,
+			hop:        HopReadiness,
+			causeHas:   []string{"none of the 1 selected pods is ready, so the Service has no ready endpoint: the pod of statefulset/db: readiness probe failing"},
+			causeLacks: []string{"OrderedReady", "publishNotReadyAddresses"},
+			fixHas:     []string{"make container web pass its readiness probe"},
+		},
+		{
 			name:    "healthy tracetest.Headless Service: one A record per ready pod",
 			objects: []runtime.Object{tracetest.Namespace(tracetest.TestNS), tracetest.Service("db", tracetest.Headless()), tracetest.Pod("db-0", "db", "10.244.0.31"), tracetest.Pod("db-1", "db", "10.244.0.32"), tracetest.Slice("db", tracetest.SliceEP{IP: "10.244.0.31", Pod: "db-0", Ready: true}, tracetest.SliceEP{IP: "10.244.0.32", Pod: "db-1", Ready: true})},
 			net: func(n *tracetest.FakeNet) {
@@ -655,6 +696,11 @@ func TestTrace(t *testing.T) {
 			for _, s := range tc.causeHas {
 				if !strings.Contains(run.verdict.RootCause, s) {
 					t.Errorf("root cause %q does not contain %q", run.verdict.RootCause, s)
+				}
+			}
+			for _, s := range tc.causeLacks {
+				if strings.Contains(run.verdict.RootCause, s) || strings.Contains(run.verdict.Fix, s) {
+					t.Errorf("root cause %q or fix %q contains %q", run.verdict.RootCause, run.verdict.Fix, s)
 				}
 			}
 			for _, s := range tc.fixHas {

@@ -219,6 +219,22 @@ func Deployment(name string, replicas int32) *appsv1.Deployment {
 			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": name}}}}}
 }
 
+// StatefulSetPod is a running, ready Pod of StatefulSet sts (label app=<sts>), like Pod.
+func StatefulSetPod(name, sts, ip string, opts ...PodOpt) *corev1.Pod {
+	p := Pod(name, sts, ip, opts...)
+	delete(p.Labels, "pod-template-hash")
+	p.OwnerReferences = []metav1.OwnerReference{{Kind: "StatefulSet", Name: sts, Controller: ptr.To(true)}}
+	return p
+}
+
+// StatefulSet is a StatefulSet of pods labelled app=<name>, governed by Service serviceName.
+func StatefulSet(name string, replicas int32, policy appsv1.PodManagementPolicyType, serviceName string) *appsv1.StatefulSet {
+	return &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: TestNS},
+		Spec: appsv1.StatefulSetSpec{Replicas: ptr.To(replicas), PodManagementPolicy: policy, ServiceName: serviceName,
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": name}},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": name}}}}}
+}
+
 func Unhealthy(podName, msg string) *corev1.Event {
 	return &corev1.Event{ObjectMeta: metav1.ObjectMeta{Name: podName + ".ev", Namespace: TestNS},
 		InvolvedObject: corev1.ObjectReference{Kind: "Pod", Name: podName, Namespace: TestNS},
