@@ -69,6 +69,7 @@ type Reads struct {
 	matching   map[string][]corev1.Pod
 	dnsInfo    *DNSBackend
 	dnsInfoWhy string
+	previous   map[string]PreviousReplicas // kind/ns/name -> the count before 0
 }
 
 // NewReads returns an empty cache for scope (a namespace, or "" for all).
@@ -500,6 +501,8 @@ type DNSBackend struct {
 	Deployment string
 	// Replicas is its spec.replicas (-1 when unknown).
 	Replicas int32
+	// CoreDNS is the kube-system/coredns Deployment (nil when it cannot be read).
+	CoreDNS *appsv1.Deployment
 }
 
 // ClusterDNS reads the cluster DNS Service's EndpointSlices and the coredns Deployment in
@@ -530,7 +533,7 @@ func (r *Reads) clusterDNSLocked(ctx context.Context) (*DNSBackend, string) {
 		}
 	}
 	if d, err := r.Client.AppsV1().Deployments(metav1.NamespaceSystem).Get(ctx, "coredns", metav1.GetOptions{}); err == nil {
-		info.Replicas = replicas(d.Spec.Replicas)
+		info.Replicas, info.CoreDNS = replicas(d.Spec.Replicas), d
 		info.Deployment = fmt.Sprintf("deployment kube-system/coredns: %d/%d replicas ready", d.Status.ReadyReplicas, info.Replicas)
 	}
 	r.dnsInfo = info

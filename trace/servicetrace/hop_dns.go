@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/svc-doctor/svc-doctor/agent"
 	"github.com/svc-doctor/svc-doctor/report"
@@ -371,8 +372,10 @@ func (st *State) dnsDownCause(ctx context.Context, r *trace.Result, nameserver s
 		}
 		r.Evidence = append(r.Evidence, line)
 		c.RootCause += ": CoreDNS is down (" + line + ")"
-		if info.Replicas == 0 {
-			c.Fix = "kubectl -n kube-system scale deployment/coredns --replicas=2"
+		if info.Replicas == 0 && info.CoreDNS != nil {
+			prev := st.Reads.Previous(ctx, trace.Template{Kind: "deployment", Namespace: metav1.NamespaceSystem, Name: info.CoreDNS.Name, Deployment: info.CoreDNS}, st.Now())
+			r.Evidence = append(r.Evidence, previousEvidence("deployment/coredns", prev))
+			c.Fix = restoreFix(metav1.NamespaceSystem, "deployment/coredns", prev, 2, "2 is kubeadm's default")
 		} else {
 			c.Fix = "kubectl -n kube-system get pods -l k8s-app=kube-dns; kubectl -n kube-system describe deployment coredns; kubectl -n kube-system logs -l k8s-app=kube-dns"
 		}

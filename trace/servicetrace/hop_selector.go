@@ -145,8 +145,10 @@ func noMatch(ctx context.Context, st *State, finished []*corev1.Pod) trace.Resul
 		switch {
 		case t.Replicas == 0:
 			r.Evidence = append(r.Evidence, ref+" matches the selector but is scaled to 0 replicas")
+			prev := st.Reads.Previous(ctx, t, st.Now())
+			r.Evidence = append(r.Evidence, previousEvidence(ref, prev))
 			causes = append(causes, &trace.Cause{RootCause: fmt.Sprintf("%s matches the selector %s but is scaled to 0 replicas: there are no pods to send traffic to", ref, selText),
-				Fix: fmt.Sprintf("kubectl -n %s scale %s --replicas=1", ns, ref)})
+				Fix: restoreFix(ns, ref, prev, 1, "")})
 		case t.Failure != "":
 			r.Evidence = append(r.Evidence, fmt.Sprintf("%s matches the selector but cannot create pods: %s", ref, t.Failure))
 			causes = append(causes, &trace.Cause{RootCause: fmt.Sprintf("%s matches the selector %s but cannot create pods: %s", ref, selText, t.Failure),
@@ -282,4 +284,29 @@ func selects(sel, lbls map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// restoreFix scales a workload back to the replicas it had (prev), or to def when nothing
+// remembers them (defWhy says where def comes from).
+func restoreFix(ns, ref string, prev trace.PreviousReplicas, def int32, defWhy string) string {
+	if prev.Replicas > 0 {
+		return fmt.Sprintf("kubectl -n %s scale %s --replicas=%d   (the %d %s it had before: %s)", ns, ref, prev.Replicas, prev.Replicas, report.Plural(int(prev.Replicas), "replica", "replicas"), prev.From)
+	}
+	why := "the count it had is not known: no scaling event of the last hour, ReplicaSet or applied configuration remembers it"
+	if defWhy != "" {
+		why += "; " + defWhy
+	}
+	return fmt.Sprintf("kubectl -n %s scale %s --replicas=%d   (%s)", ns, ref, def, why)
+}
+
+// previousEvidence is the evidence line about the replicas a workload had before 0.
+func previousEvidence(ref string, prev trace.PreviousReplicas) string {
+	line := ref + ": the replicas it had before are not known"
+	if prev.Replicas > 0 {
+		line = fmt.Sprintf("%s had %d %s before: %s", ref, prev.Replicas, report.Plural(int(prev.Replicas), "replica", "replicas"), prev.From)
+	}
+	if prev.Unread != "" {
+		line += " (not read: " + prev.Unread + ")"
+	}
+	return line
 }

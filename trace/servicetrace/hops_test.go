@@ -142,6 +142,50 @@ func TestTrace(t *testing.T) {
 			fixHas:   []string{"kubectl -n shop scale deployment/web --replicas=1"},
 		},
 		{
+			name: "workload scaled to zero: the fix restores the replicas of the scaling event",
+			objects: []runtime.Object{tracetest.Namespace(tracetest.TestNS), tracetest.Service("web"), tracetest.Deployment("web", 0),
+				tracetest.ReplicaSet("web-abc12", "web", 1, 0, 0),
+				tracetest.WorkloadEvent("Deployment", "web", "ScalingReplicaSet", "Scaled up replica set web-abc12 from 0 to 3", time.Hour),
+				tracetest.WorkloadEvent("Deployment", "web", "ScalingReplicaSet", "Scaled down replica set web-abc12 from 3 to 0", 10*time.Minute)},
+			net:         func(*tracetest.FakeNet) {},
+			verdict:     report.VerdictFault,
+			hop:         HopSelector,
+			fixHas:      []string{`kubectl -n shop scale deployment/web --replicas=3   (the 3 replicas it had before: the deployment controller's event "Scaled down replica set web-abc12 from 3 to 0", 10m0s ago)`},
+			evidenceHas: map[string][]string{HopSelector: {"deployment/web had 3 replicas before"}},
+		},
+		{
+			name: "workload scaled to zero, events expired: an older ReplicaSet remembers the count (the active one says 0)",
+			objects: []runtime.Object{tracetest.Namespace(tracetest.TestNS), tracetest.Service("web"), tracetest.Deployment("web", 0),
+				tracetest.ReplicaSet("web-old", "web", 1, 0, 4), tracetest.ReplicaSet("web-abc12", "web", 2, 0, 0)},
+			net:     func(*tracetest.FakeNet) {},
+			verdict: report.VerdictFault,
+			hop:     HopSelector,
+			fixHas:  []string{"kubectl -n shop scale deployment/web --replicas=4   (the 4 replicas it had before: replicaset/web-old (annotation deployment.kubernetes.io/desired-replicas, revision 1))"},
+		},
+		{
+			name: "workload scaled to zero: the last applied configuration remembers the count",
+			objects: []runtime.Object{tracetest.Namespace(tracetest.TestNS), tracetest.Service("web"), func() runtime.Object {
+				d := tracetest.Deployment("web", 0)
+				d.Annotations = map[string]string{"kubectl.kubernetes.io/last-applied-configuration": `{"apiVersion":"apps/v1","kind":"Deployment","spec":{"replicas":5}}`}
+				return d
+			}()},
+			net:     func(*tracetest.FakeNet) {},
+			verdict: report.VerdictFault,
+			hop:     HopSelector,
+			fixHas:  []string{"kubectl -n shop scale deployment/web --replicas=5   (the 5 replicas it had before: the last configuration kubectl apply applied"},
+		},
+		{
+			name: "StatefulSet scaled to zero: its deletions say how many pods it had",
+			objects: []runtime.Object{tracetest.Namespace(tracetest.TestNS), tracetest.Service("db", tracetest.Headless()), tracetest.StatefulSet("db", 0, "", "db"),
+				tracetest.WorkloadEvent("StatefulSet", "db", "SuccessfulDelete", "delete Pod db-2 in StatefulSet db successful", 3*time.Minute),
+				tracetest.WorkloadEvent("StatefulSet", "db", "SuccessfulDelete", "delete Pod db-1 in StatefulSet db successful", 2*time.Minute),
+				tracetest.WorkloadEvent("StatefulSet", "db", "SuccessfulDelete", "delete Pod db-0 in StatefulSet db successful", time.Minute)},
+			net:     func(*tracetest.FakeNet) {},
+			verdict: report.VerdictFault,
+			hop:     HopSelector,
+			fixHas:  []string{`kubectl -n shop scale statefulset/db --replicas=3   (the 3 replicas it had before: the statefulset controller's event "delete Pod db-2 in StatefulSet db successful", 3m0s ago: pods up to ordinal 2 existed)`},
+		},
+		{
 			name: "readiness probe failing, message from events",
 			objects: []runtime.Object{tracetest.Namespace(tracetest.TestNS), tracetest.Service("web"), tracetest.Slice("web", tracetest.SliceEP{IP: "10.244.0.11", Pod: "web-1", Ready: false}),
 				tracetest.Pod("web-1", "web", "10.244.0.11", tracetest.NotReady()), tracetest.Unhealthy("web-1", "Readiness probe failed: HTTP probe failed with statuscode: 503")},
@@ -540,9 +584,22 @@ func TestTrace(t *testing.T) {
 			verdict:     report.VerdictFault,
 			hop:         HopDNS,
 			causeHas:    []string{"cluster DNS does not answer: nameserver 10.96.0.10 gives dns-timeout", "CoreDNS is down (service kube-system/kube-dns has 0 ready endpoints (of 0); deployment kube-system/coredns: 0/0 replicas ready)"},
-			fixHas:      []string{"kubectl -n kube-system scale deployment/coredns --replicas=2"},
+			fixHas:      []string{"kubectl -n kube-system scale deployment/coredns --replicas=2   (the count it had is not known: no scaling event of the last hour, ReplicaSet or applied configuration remembers it; 2 is kubeadm's default)"},
 			statuses:    map[string]trace.Status{HopConnectivity: trace.Pass},
 			evidenceHas: map[string][]string{HopDNS: {"got dns-timeout"}},
+		},
+		{
+			name: "CoreDNS scaled to 0: the fix restores the replicas it had",
+			objects: append(append(objs(tracetest.Service("web"), webSlice), tracetest.KubeDNS(false, 0)...), func() runtime.Object {
+				e := tracetest.WorkloadEvent("Deployment", "coredns", "ScalingReplicaSet", "Scaled down replica set coredns-5d78c9869d from 3 to 0", 4*time.Minute)
+				e.Namespace, e.InvolvedObject.Namespace = "kube-system", "kube-system"
+				return e
+			}()),
+			net:         func(n *tracetest.FakeNet) { n.DNSDown = agent.FailDNSTimeout },
+			verdict:     report.VerdictFault,
+			hop:         HopDNS,
+			fixHas:      []string{`kubectl -n kube-system scale deployment/coredns --replicas=3   (the 3 replicas it had before: the deployment controller's event "Scaled down replica set coredns-5d78c9869d from 3 to 0", 4m0s ago)`},
+			evidenceHas: map[string][]string{HopDNS: {"deployment/coredns had 3 replicas before"}},
 		},
 		{
 			name: "Service not found: same name elsewhere",
@@ -886,5 +943,47 @@ func TestStaticHopsNeedNoAgent(t *testing.T) {
 	exp := steps[len(steps)-1]
 	if exp.Result.Status != trace.Warn || !strings.Contains(exp.Result.Summary, "networkpolicy/deny-all admits no ingress to the backends") {
 		t.Errorf("exposure = %s %q, want a warning about deny-all", exp.Result.Status, exp.Result.Summary)
+	}
+}
+
+// TestPreviousReplicasReads checks that the replicas a workload had are looked up only for a
+// workload at 0 replicas, with one LIST of its events and at most one LIST of ReplicaSets.
+func TestPreviousReplicasReads(t *testing.T) {
+	tests := []struct {
+		name                  string
+		objects               []runtime.Object
+		wantEvents, wantRSets int
+	}{
+		{name: "scaled to 0, nothing remembers: events then ReplicaSets, once each",
+			objects:    []runtime.Object{tracetest.Service("web"), tracetest.Deployment("web", 0), tracetest.ReplicaSet("web-abc12", "web", 1, 0, 0)},
+			wantEvents: 1, wantRSets: 1},
+		{name: "scaled to 0, the event remembers: no ReplicaSet read",
+			objects: []runtime.Object{tracetest.Service("web"), tracetest.Deployment("web", 0),
+				tracetest.WorkloadEvent("Deployment", "web", "ScalingReplicaSet", "Scaled down replica set web-abc12 from 2 to 0", time.Minute)},
+			wantEvents: 1, wantRSets: 0},
+		{name: "a selector typo: no workload at 0, nothing read",
+			objects:    []runtime.Object{tracetest.Service("web", tracetest.WithSelector(map[string]string{"app": "wbe"})), tracetest.Deployment("web", 2), tracetest.Pod("web-1", "web", "10.244.0.11")},
+			wantEvents: 0, wantRSets: 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			run := runTrace(t, append([]runtime.Object{tracetest.Namespace(tracetest.TestNS)}, tc.objects...), tracetest.NewNet(), Config{Name: "web"}, nil)
+			events, rsets := 0, 0
+			for _, a := range run.cs.Actions() {
+				l, ok := a.(k8stesting.ListAction)
+				if !ok {
+					continue
+				}
+				switch {
+				case a.GetResource().Resource == "replicasets":
+					rsets++
+				case a.GetResource().Resource == "events" && strings.Contains(l.GetListRestrictions().Fields.String(), "involvedObject.kind=Deployment"):
+					events++
+				}
+			}
+			if events != tc.wantEvents || rsets != tc.wantRSets {
+				t.Errorf("%d LISTs of the workload's events and %d of ReplicaSets, want %d and %d", events, rsets, tc.wantEvents, tc.wantRSets)
+			}
+		})
 	}
 }

@@ -235,6 +235,24 @@ func StatefulSet(name string, replicas int32, policy appsv1.PodManagementPolicyT
 			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": name}}}}}
 }
 
+// WorkloadEvent is an event of a controller about a Deployment or StatefulSet (reason
+// ScalingReplicaSet: "Scaled down replica set web-abc12 from 3 to 0"; SuccessfulDelete: "delete
+// Pod db-2 in StatefulSet db successful"), ago before TestNow.
+func WorkloadEvent(kind, name, reason, msg string, ago time.Duration) *corev1.Event {
+	return &corev1.Event{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s.%d", name, ago), Namespace: TestNS},
+		InvolvedObject: corev1.ObjectReference{Kind: kind, Name: name, Namespace: TestNS},
+		Reason:         reason, Message: msg, Count: 1, Type: corev1.EventTypeNormal, LastTimestamp: metav1.NewTime(TestNow.Add(-ago))}
+}
+
+// ReplicaSet is a ReplicaSet of Deployment deploy at a revision, with spec.replicas and the
+// desired-replicas annotation the deployment controller sets.
+func ReplicaSet(name, deploy string, revision, replicas, desired int) *appsv1.ReplicaSet {
+	return &appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: TestNS, Labels: map[string]string{"app": deploy},
+		Annotations:     map[string]string{"deployment.kubernetes.io/revision": strconv.Itoa(revision), "deployment.kubernetes.io/desired-replicas": strconv.Itoa(desired)},
+		OwnerReferences: []metav1.OwnerReference{{Kind: "Deployment", Name: deploy, Controller: ptr.To(true)}}},
+		Spec: appsv1.ReplicaSetSpec{Replicas: ptr.To(int32(replicas))}}
+}
+
 func Unhealthy(podName, msg string) *corev1.Event {
 	return &corev1.Event{ObjectMeta: metav1.ObjectMeta{Name: podName + ".ev", Namespace: TestNS},
 		InvolvedObject: corev1.ObjectReference{Kind: "Pod", Name: podName, Namespace: TestNS},
