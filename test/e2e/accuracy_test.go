@@ -312,7 +312,7 @@ spec:
 	diagExpectFault(t, rep, res, servicetrace.HopSelector, "but pods in other namespaces match", "1 in "+other.Namespace)
 	// the same objects, offline: a warning that names the namespace
 	lint := accLint(t, f, fmt.Sprintf(svc, f.Namespace)+"---\n"+strings.Replace(framework.TestserverManifest(framework.TestserverSpec{Name: "api"}),
-		"metadata:\n  name: api\n", "metadata:\n  name: api\n  namespace: "+other.Namespace+"\n", 1), "--fail-on", "warning")
+		"metadata:\n  name: api\n", "metadata:\n  name: api\n  namespace: "+other.Namespace+"\n", 1), "--fail-on", "warning", "--disable", "probe-timeout-exceeds-period")
 	if lint.ExitCode != 1 {
 		t.Errorf("lint --fail-on warning: exit %d, want 1 (a warning)", lint.ExitCode)
 	}

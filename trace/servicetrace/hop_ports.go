@@ -85,13 +85,14 @@ func runPorts(ctx context.Context, st *State) trace.Result {
 			st.TargetPorts[p.Name][sp.Name] = res.Number
 			v := rules.JudgeTargetPort(w, &sp)
 			var desc string
+			declarer := declaredBy(p, res.Number, protocolOf(sp.Protocol))
 			switch {
 			case tp.Type == intstr.String && v.Sidecar:
 				desc = fmt.Sprintf("container %s port %s = %d (a sidecar: %s)", res.Container, tp.StrVal, res.Number, v.Why)
 			case tp.Type == intstr.String:
 				desc = fmt.Sprintf("container %s port %s = %d", res.Container, tp.StrVal, res.Number)
-			case declaredBy(p, res.Number, protocolOf(sp.Protocol)) != "":
-				desc = fmt.Sprintf("container %s port %d", declaredBy(p, res.Number, protocolOf(sp.Protocol)), res.Number)
+			case declarer != "":
+				desc = fmt.Sprintf("container %s port %d", declarer, res.Number)
 			case v.Severity >= report.Warning:
 				desc = fmt.Sprintf("%d (no container declares it; %s)", res.Number, v.Declared)
 			case v.Container != "":
