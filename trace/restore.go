@@ -43,7 +43,7 @@ type PreviousReplicas struct {
 // Previous returns the replicas a Deployment or StatefulSet had before it was scaled to 0, from
 // the cheapest reliable source first: the controller's scaling events (a Deployment's
 // "Scaled down replica set web-7d4b from 3 to 0", a StatefulSet's deletions of its highest
-// ordinals; one LIST of the workload's events, kept an hour), then, for a Deployment, its
+// ordinals; one LIST of those events per namespace, kept an hour), then, for a Deployment, its
 // ReplicaSet history (one LIST: the newest ReplicaSet with a non-zero spec.replicas or
 // deployment.kubernetes.io/desired-replicas annotation; the controller sets both to 0 on the active
 // ReplicaSet when the Deployment is scaled to 0, so only an older ReplicaSet remembers), then the
@@ -87,11 +87,9 @@ func (r *Reads) previousLocked(ctx context.Context, t Template, now time.Time) P
 	if kind == "StatefulSet" {
 		reason = "SuccessfulDelete"
 	}
-	l, err := r.Client.CoreV1().Events(meta.Namespace).List(ctx, metav1.ListOptions{FieldSelector: fields.Set{
-		"involvedObject.kind": kind, "involvedObject.name": meta.Name, "reason": reason}.AsSelector().String()})
-	if err != nil {
-		unread = append(unread, "events: "+live.DescribeAPIError(err, "list", "events", meta.Namespace))
-	} else if p, ok := fromEvents(l.Items, kind, meta.Name, now); ok {
+	if evs, why := r.workloadEventsLocked(ctx, meta.Namespace, kind, reason); why != "" {
+		unread = append(unread, "events: "+why)
+	} else if p, ok := fromEvents(evs[meta.Name], kind, meta.Name, now); ok {
 		return p
 	}
 	// 2. a Deployment's ReplicaSet history
@@ -202,4 +200,37 @@ func fromReplicaSets(rss []appsv1.ReplicaSet, d *appsv1.Deployment) (PreviousRep
 		}
 	}
 	return PreviousReplicas{}, false
+}
+
+// workloadEventsLocked returns the events of one reason about the workloads of one kind in ns,
+// keyed by workload name: one LIST per namespace (of the scope), kind and reason, whatever the
+// number of workloads asked about.
+func (r *Reads) workloadEventsLocked(ctx context.Context, ns, kind, reason string) (map[string][]corev1.Event, string) {
+	key := kind + "/" + reason + "/" + r.scopeNS(ns)
+	if why, failed := r.eventsWhy[key]; failed {
+		return nil, why
+	}
+	if _, ok := r.events[key]; !ok {
+		l, err := r.Client.CoreV1().Events(r.scopeNS(ns)).List(ctx, metav1.ListOptions{FieldSelector: fields.Set{
+			"involvedObject.kind": kind, "reason": reason}.AsSelector().String()})
+		if err != nil {
+			r.eventsWhy[key] = live.DescribeAPIError(err, "list", "events", r.scopeNS(ns))
+			return nil, r.eventsWhy[key]
+		}
+		m := map[string][]corev1.Event{}
+		for _, e := range l.Items {
+			if e.Reason == reason && e.InvolvedObject.Kind == kind {
+				k := e.InvolvedObject.Namespace + "/" + e.InvolvedObject.Name
+				m[k] = append(m[k], e)
+			}
+		}
+		r.events[key] = m
+	}
+	out := map[string][]corev1.Event{}
+	for k, evs := range r.events[key] {
+		if evNS, name, _ := strings.Cut(k, "/"); evNS == ns {
+			out[name] = evs
+		}
+	}
+	return out, ""
 }
