@@ -19,6 +19,7 @@ import (
 	"github.com/svc-doctor/svc-doctor/live"
 	"github.com/svc-doctor/svc-doctor/report"
 	"github.com/svc-doctor/svc-doctor/rules"
+	"github.com/svc-doctor/svc-doctor/semantics"
 	"github.com/svc-doctor/svc-doctor/snapshot"
 )
 
@@ -285,7 +286,7 @@ func listIngresses(ctx context.Context, cs kubernetes.Interface) ([]networkingv1
 // make class-wide rules talk about other namespaces' hosts. ing's own namespace is already in
 // snap.
 func routeNeighbours(snap *snapshot.Snapshot, ing *networkingv1.Ingress, others []networkingv1.Ingress) []*snapshot.Ingress {
-	class := rules.EffectiveClass(snap, &snapshot.Ingress{Ingress: ing})
+	class := semantics.EffectiveClass(snap, &snapshot.Ingress{Ingress: ing})
 	hosts := ingressHosts(ing)
 	var out []*snapshot.Ingress
 	for i := range others {
@@ -294,7 +295,7 @@ func routeNeighbours(snap *snapshot.Snapshot, ing *networkingv1.Ingress, others 
 			continue
 		}
 		s := &snapshot.Ingress{Ingress: o, Src: snapshot.LiveSource("networking.k8s.io/v1", "Ingress", &o.ObjectMeta)}
-		if rules.EffectiveClass(snap, s) != class {
+		if semantics.EffectiveClass(snap, s) != class {
 			continue
 		}
 		for h := range ingressHosts(o) {

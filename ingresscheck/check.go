@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
-	"encoding/pem"
 	"fmt"
 	"sort"
 	"strconv"
@@ -19,6 +18,7 @@ import (
 	"github.com/svc-doctor/svc-doctor/internal/ingressroute"
 	"github.com/svc-doctor/svc-doctor/report"
 	"github.com/svc-doctor/svc-doctor/rules"
+	"github.com/svc-doctor/svc-doctor/semantics"
 	"github.com/svc-doctor/svc-doctor/snapshot"
 	"github.com/svc-doctor/svc-doctor/trace/servicetrace"
 )
@@ -69,7 +69,7 @@ type checker struct {
 	// classProblems caches the problems shared by every route of a class.
 	classProblems map[string][]string
 	classWarnings map[string][]string
-	// class is the effective class of every Ingress (rules.EffectiveClass, computed once).
+	// class is the effective class of every Ingress (semantics.EffectiveClass, computed once).
 	class map[*snapshot.Ingress]string
 	// tlsHosts indexes the spec.tls entries of each class by host (see tlsEntry), built on first use.
 	tlsHosts map[string]map[string][]tlsRef
@@ -96,7 +96,7 @@ func Check(snap *snapshot.Snapshot, t Target, opts CheckOptions) (*Report, error
 			Routes: []RouteCheck{}, Findings: []report.Finding{}}}
 	for _, ing := range snap.Ingresses {
 		c.ings[ing.Namespace+"/"+ing.Name] = ing
-		c.class[ing] = rules.EffectiveClass(snap, ing)
+		c.class[ing] = semantics.EffectiveClass(snap, ing)
 		c.routes = append(c.routes, ingressroute.Routes(ing.Ingress, c.class[ing])...)
 	}
 	switch {
@@ -116,7 +116,7 @@ func Check(snap *snapshot.Snapshot, t Target, opts CheckOptions) (*Report, error
 func (c *checker) classOf(ing *snapshot.Ingress) string {
 	cls, ok := c.class[ing]
 	if !ok {
-		cls = rules.EffectiveClass(c.snap, ing)
+		cls = semantics.EffectiveClass(c.snap, ing)
 		c.class[ing] = cls
 	}
 	return cls
@@ -821,7 +821,7 @@ func (c *checker) fillBackend(rc *RouteCheck, ing *snapshot.Ingress, b *networki
 		rc.backendBroken = true
 		return
 	}
-	be.Port = &ServicePort{Name: sp.Name, Port: sp.Port, Protocol: string(protocolOf(sp.Protocol)), TargetPort: targetPortText(sp)}
+	be.Port = &ServicePort{Name: sp.Name, Port: sp.Port, Protocol: string(semantics.Protocol(sp.Protocol)), TargetPort: targetPortText(sp)}
 	if svc.Spec.Type == corev1.ServiceTypeExternalName {
 		rc.Warnings = append(rc.Warnings, fmt.Sprintf("service %s is ExternalName (%s): the controller proxies to that name (Traefik refuses ExternalName backends unless allowExternalNameServices is set)", svc.Name, svc.Spec.ExternalName))
 		return
@@ -854,7 +854,7 @@ func (c *checker) fillBackend(rc *RouteCheck, ing *snapshot.Ingress, b *networki
 }
 
 func targetPortText(sp *corev1.ServicePort) string {
-	tp := rules.EffectiveTargetPort(sp)
+	tp := semantics.EffectiveTargetPort(sp)
 	return tp.String()
 }
 
@@ -874,18 +874,11 @@ func firstPodReason(h *Health) string {
 	return ""
 }
 
-func protocolOf(p corev1.Protocol) corev1.Protocol {
-	if p == "" {
-		return corev1.ProtocolTCP
-	}
-	return p
-}
-
 // portProblem explains why a backend port does not exist on svc.
 func (c *checker) portProblem(svc *snapshot.Service, port networkingv1.ServiceBackendPort) string {
 	var have []string
 	for _, sp := range svc.Spec.Ports {
-		l := fmt.Sprintf("%d/%s", sp.Port, protocolOf(sp.Protocol))
+		l := fmt.Sprintf("%d/%s", sp.Port, semantics.Protocol(sp.Protocol))
 		if sp.Name != "" {
 			l = sp.Name + " " + l
 		}
@@ -895,7 +888,7 @@ func (c *checker) portProblem(svc *snapshot.Service, port networkingv1.ServiceBa
 		return fmt.Sprintf("service %s has no port named %q (it has %s)", svc.Name, port.Name, strings.Join(have, ", "))
 	}
 	for _, sp := range svc.Spec.Ports {
-		if tp := rules.EffectiveTargetPort(&sp); tp.IntValue() == int(port.Number) {
+		if tp := semantics.EffectiveTargetPort(&sp); tp.IntValue() == int(port.Number) {
 			return fmt.Sprintf("service %s has no port %d: %d is the targetPort of its port %d; an Ingress backend names the Service port", svc.Name, port.Number, port.Number, sp.Port)
 		}
 	}
@@ -903,7 +896,7 @@ func (c *checker) portProblem(svc *snapshot.Service, port networkingv1.ServiceBa
 	for _, w := range c.snap.SelectedWorkloads(svc) {
 		for i := range svc.Spec.Ports {
 			sp := &svc.Spec.Ports[i]
-			if r := rules.ResolveTargetPort(w, sp); r.Number == port.Number && r.Container != "" {
+			if r := semantics.ResolveTargetPort(w, sp); r.Number == port.Number && r.Container != "" {
 				return fmt.Sprintf("service %s has no port %d: %d is the container port that targetPort %s of its port %d resolves to; an Ingress backend names the Service port", svc.Name, port.Number, port.Number, targetPortText(sp), sp.Port)
 			}
 		}
@@ -1113,7 +1106,7 @@ func (c *checker) fillTLS(rc *RouteCheck, self *snapshot.Ingress, cls, host stri
 			warns = append(warns, f.Message+" ("+f.Rule+")")
 		}
 	}
-	leaf := leafCert(sec.Data[corev1.TLSCertKey])
+	leaf := semantics.ParseCerts(sec.Data[corev1.TLSCertKey]).Leaf()
 	if leaf == nil {
 		if len(probs) == 0 {
 			probs = append(probs, fmt.Sprintf("Secret %s holds no readable certificate in tls.crt", t.SecretName))
@@ -1121,7 +1114,7 @@ func (c *checker) fillTLS(rc *RouteCheck, self *snapshot.Ingress, cls, host stri
 		return
 	}
 	info.Certificate = certInfo(leaf)
-	info.Covers = rules.CertCovers(leaf, host)
+	info.Covers = semantics.CertCovers(leaf, host)
 	if !info.Covers {
 		sans := "no DNS names"
 		if len(leaf.DNSNames) > 0 {
@@ -1219,25 +1212,6 @@ func (c *checker) tlsIndex(cls string) map[string][]tlsRef {
 	}
 	c.tlsHosts[cls] = idx
 	return idx
-}
-
-// leafCert parses the first certificate of a PEM bundle (nil when there is none).
-func leafCert(data []byte) *x509.Certificate {
-	for rest := data; ; {
-		var b *pem.Block
-		b, rest = pem.Decode(rest)
-		if b == nil {
-			return nil
-		}
-		if b.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := x509.ParseCertificate(b.Bytes)
-		if err != nil {
-			return nil
-		}
-		return c
-	}
 }
 
 func certInfo(c *x509.Certificate) *CertInfo {

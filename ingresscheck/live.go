@@ -19,6 +19,7 @@ import (
 	"github.com/svc-doctor/svc-doctor/live"
 	"github.com/svc-doctor/svc-doctor/report"
 	"github.com/svc-doctor/svc-doctor/rules"
+	"github.com/svc-doctor/svc-doctor/semantics"
 	"github.com/svc-doctor/svc-doctor/snapshot"
 	"github.com/svc-doctor/svc-doctor/trace"
 	"github.com/svc-doctor/svc-doctor/trace/servicetrace"
@@ -156,7 +157,7 @@ func (cr *clusterReader) relevantNamespaces(s *snapshot.Snapshot, t Target, defa
 	case t.URL != nil:
 		var routes []ingressroute.Route
 		for _, ing := range s.Ingresses {
-			routes = append(routes, ingressroute.Routes(ing.Ingress, rules.EffectiveClass(s, ing))...)
+			routes = append(routes, ingressroute.Routes(ing.Ingress, semantics.EffectiveClass(s, ing))...)
 			if ing.Spec.DefaultBackend != nil {
 				set[ing.Namespace] = true
 			}

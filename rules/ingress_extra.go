@@ -7,6 +7,7 @@ import (
 
 	"github.com/svc-doctor/svc-doctor/internal/ingressroute"
 	"github.com/svc-doctor/svc-doctor/report"
+	"github.com/svc-doctor/svc-doctor/semantics"
 	"github.com/svc-doctor/svc-doctor/snapshot"
 )
 
@@ -26,7 +27,7 @@ var ruleIngressHostWithoutTLS = &Rule{
 		type tlsHost struct{ host, where string }
 		covered := map[string][]tlsHost{} // class -> TLS hosts
 		for _, ing := range p.Snap.Ingresses {
-			class := EffectiveClass(p.Snap, ing)
+			class := semantics.EffectiveClass(p.Snap, ing)
 			for _, t := range ing.Spec.TLS {
 				hosts := t.Hosts
 				if len(hosts) == 0 {
@@ -42,7 +43,7 @@ var ruleIngressHostWithoutTLS = &Rule{
 			}
 		}
 		for _, ing := range p.Snap.Ingresses {
-			class := EffectiveClass(p.Snap, ing)
+			class := semantics.EffectiveClass(p.Snap, ing)
 			tls := covered[class]
 			if len(tls) == 0 {
 				continue
@@ -103,7 +104,7 @@ var ruleIngressRouteShadowed = &Rule{
 		srcs := map[string]*snapshot.Ingress{}
 		for _, ing := range p.Snap.Ingresses {
 			srcs[ing.Namespace+"/"+ing.Name] = ing
-			routes = append(routes, ingressroute.Routes(ing.Ingress, EffectiveClass(p.Snap, ing))...)
+			routes = append(routes, ingressroute.Routes(ing.Ingress, semantics.EffectiveClass(p.Snap, ing))...)
 		}
 		implicit := func(r ingressroute.Route) bool {
 			ing := srcs[r.Namespace+"/"+r.Ingress]

@@ -16,6 +16,7 @@ import (
 
 	"github.com/svc-doctor/svc-doctor/agent"
 	"github.com/svc-doctor/svc-doctor/report"
+	"github.com/svc-doctor/svc-doctor/semantics"
 	"github.com/svc-doctor/svc-doctor/trace"
 )
 
@@ -77,7 +78,7 @@ func (p *probe) line() string {
 
 func runConnectivity(ctx context.Context, st *State) trace.Result {
 	svc := st.Service
-	if isExternalName(svc) {
+	if semantics.IsExternalName(svc) {
 		return trace.Result{Status: trace.Skip, Summary: "not applicable: ExternalName Service (no proxying; see hop dns)"}
 	}
 	ag, src, err := st.agentFor(ctx)
@@ -87,13 +88,13 @@ func runConnectivity(ctx context.Context, st *State) trace.Result {
 	var probes []*probe
 	var notes []string
 	clusterIP := svc.Spec.ClusterIP
-	if !isHeadless(svc) && clusterIP != "" {
+	if !semantics.IsHeadless(svc) && clusterIP != "" {
 		for i, sp := range st.Ports {
-			if protocolOf(sp.Protocol) == corev1.ProtocolSCTP {
-				notes = append(notes, "port "+portLabel(&sp)+": SCTP is not tested")
+			if semantics.Protocol(sp.Protocol) == corev1.ProtocolSCTP {
+				notes = append(notes, "port "+semantics.PortName(&sp)+": SCTP is not tested")
 				continue
 			}
-			probes = append(probes, st.planChecks(fmt.Sprintf("cip-%d", i), Target{IP: clusterIP, Port: sp.Port, PortName: sp.Name, Protocol: protocolOf(sp.Protocol)}, true)...)
+			probes = append(probes, st.planChecks(fmt.Sprintf("cip-%d", i), Target{IP: clusterIP, Port: sp.Port, PortName: sp.Name, Protocol: semantics.Protocol(sp.Protocol)}, true)...)
 		}
 	}
 	targets := st.Targets
@@ -347,7 +348,7 @@ func (st *State) notListening(r trace.Result, g failureGroup, ep []*probe) trace
 	var other []corev1.ContainerPort
 	if pod != nil {
 		for _, cp := range servingPorts(&pod.Spec) {
-			if cp.port.ContainerPort != t.Port && protocolOf(cp.port.Protocol) == t.Protocol {
+			if cp.port.ContainerPort != t.Port && semantics.Protocol(cp.port.Protocol) == t.Protocol {
 				other = append(other, cp.port)
 			}
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/svc-doctor/svc-doctor/agent"
 	"github.com/svc-doctor/svc-doctor/report"
+	"github.com/svc-doctor/svc-doctor/semantics"
 	"github.com/svc-doctor/svc-doctor/trace"
 )
 
@@ -83,7 +84,7 @@ func dnsQueries(st *State, slices []*discoveryv1.EndpointSlice, domain string, s
 	var expected []string
 	from := ""
 	switch {
-	case isExternalName(svc):
+	case semantics.IsExternalName(svc):
 		var qs []report.DNSQuery
 		qs = append(qs, report.DNSQuery{Purpose: "FQDN", Name: fqdn + ".", Type: agent.QueryCNAME, Expected: []string{strings.TrimSuffix(svc.Spec.ExternalName, ".") + "."}, ExpectedFrom: "spec.externalName"})
 		if sameNamespace {
@@ -94,7 +95,7 @@ func dnsQueries(st *State, slices []*discoveryv1.EndpointSlice, domain string, s
 			qs = append(qs, report.DNSQuery{Purpose: "ExternalName target", Name: target + ".", Type: agent.QueryA, AnyAnswer: true, ExpectedFrom: "any address (the target must resolve)"})
 		}
 		return qs
-	case isHeadless(svc):
+	case semantics.IsHeadless(svc):
 		expected = headlessAddresses(slices)
 		from = fmt.Sprintf("%d ready %s (headless: one A record per ready pod)", len(expected), report.Plural(len(expected), "endpoint", "endpoints"))
 		if svc.Spec.PublishNotReadyAddresses {
@@ -116,9 +117,9 @@ func dnsQueries(st *State, slices []*discoveryv1.EndpointSlice, domain string, s
 		if sp.Name == "" || len(qs) >= 12 {
 			continue
 		}
-		name := fmt.Sprintf("_%s._%s.%s.", sp.Name, strings.ToLower(string(protocolOf(sp.Protocol))), fqdn)
+		name := fmt.Sprintf("_%s._%s.%s.", sp.Name, strings.ToLower(string(semantics.Protocol(sp.Protocol))), fqdn)
 		q := report.DNSQuery{Purpose: "SRV " + sp.Name, Name: name, Type: agent.QuerySRV}
-		if isHeadless(svc) {
+		if semantics.IsHeadless(svc) {
 			sp := sp
 			for _, s := range slices {
 				p, ok := slicePort(s, &sp)
@@ -317,7 +318,7 @@ func (st *State) judgeDNS(ctx context.Context, rep *report.DNSReport, sameNS boo
 		r.Summary = fmt.Sprintf("DNS does not answer: %s (%s)", firstFail.Failure, firstFail.Detail)
 		r.Cause = st.dnsDownCause(ctx, &r, nameserver, firstFail)
 		return r
-	case isExternalName(svc) && firstFail.Purpose == "ExternalName target":
+	case semantics.IsExternalName(svc) && firstFail.Purpose == "ExternalName target":
 		r.Status = trace.Fail
 		r.Summary = fmt.Sprintf("the ExternalName target %s does not resolve from inside the cluster (%s)", strings.TrimSuffix(firstFail.Name, "."), firstFail.Failure)
 		r.Cause = &trace.Cause{RootCause: fmt.Sprintf("service/%s is a CNAME to %s, which does not resolve from inside the cluster (%s): clients get no address",
@@ -335,7 +336,7 @@ func (st *State) judgeDNS(ctx context.Context, rep *report.DNSReport, sameNS boo
 	}
 	r.Status = trace.Fail
 	r.Summary = fmt.Sprintf("%s %s: %s", firstFail.Type, firstFail.Name, failText(firstFail))
-	if isHeadless(svc) && len(firstFail.Expected) > 0 {
+	if semantics.IsHeadless(svc) && len(firstFail.Expected) > 0 {
 		r.Cause = &trace.Cause{RootCause: fmt.Sprintf("the headless name %s does not return the ready endpoints (%s)", strings.TrimSuffix(firstFail.Name, "."), failText(firstFail)),
 			Fix: "check CoreDNS (kubectl -n kube-system logs -l k8s-app=kube-dns): it may not see the EndpointSlices (RBAC: list/watch endpointslices.discovery.k8s.io)"}
 		return r
@@ -393,7 +394,7 @@ func runDNS(ctx context.Context, st *State) trace.Result {
 			return trace.SkippedBy(r, id)
 		}
 	}
-	if isHeadless(svc) {
+	if semantics.IsHeadless(svc) {
 		// a headless name resolves to the ready pods: no ready pod, nothing to resolve
 		for _, id := range []string{HopSelector, HopReadiness} {
 			if r, blocked := st.SkipBecause(id); blocked {

@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/svc-doctor/svc-doctor/report"
+	"github.com/svc-doctor/svc-doctor/semantics"
 	"github.com/svc-doctor/svc-doctor/trace"
 )
 
@@ -249,7 +250,7 @@ func ProbeText(p *corev1.Probe) string {
 
 func runReadiness(ctx context.Context, st *State) trace.Result {
 	svc := st.Service
-	if isExternalName(svc) {
+	if semantics.IsExternalName(svc) {
 		return trace.Result{Status: trace.Skip, Summary: "not applicable: ExternalName Service"}
 	}
 	if st.ManualEndpoints {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/svc-doctor/svc-doctor/helper"
 	"github.com/svc-doctor/svc-doctor/report"
+	"github.com/svc-doctor/svc-doctor/semantics"
 	"github.com/svc-doctor/svc-doctor/trace"
 )
 
@@ -21,7 +22,7 @@ const maxListed = 8
 func runSelector(ctx context.Context, st *State) trace.Result {
 	svc := st.Service
 	ns := svc.Namespace
-	if isExternalName(svc) {
+	if semantics.IsExternalName(svc) {
 		return trace.Result{Status: trace.Skip, Summary: "not applicable: an ExternalName Service has no pods (DNS only, see hop dns)"}
 	}
 	if len(svc.Spec.Selector) == 0 {
@@ -50,7 +51,7 @@ func runSelector(ctx context.Context, st *State) trace.Result {
 		st.Pods = append(st.Pods, p)
 	}
 	sort.Slice(st.Pods, func(i, j int) bool { return st.Pods[i].Name < st.Pods[j].Name })
-	selText := selectorString(svc.Spec.Selector)
+	selText := semantics.SelectorString(svc.Spec.Selector)
 	if len(st.Pods) > 0 {
 		r := trace.Result{Status: trace.Pass, Summary: fmt.Sprintf("selector %s matches %d %s", selText, len(st.Pods), report.Plural(len(st.Pods), "pod", "pods"))}
 		for i, p := range st.Pods {
@@ -128,7 +129,7 @@ func labelDiff(sel, lbls map[string]string) (diffs []string, patch map[string]an
 // misses in the namespace, matching pods in other namespaces.
 func noMatch(ctx context.Context, st *State, finished []*corev1.Pod) trace.Result {
 	svc := st.Service
-	ns, selText := svc.Namespace, selectorString(svc.Spec.Selector)
+	ns, selText := svc.Namespace, semantics.SelectorString(svc.Spec.Selector)
 	r := trace.Result{Status: trace.Fail, Summary: fmt.Sprintf("selector %s matches no pod in namespace %s", selText, ns)}
 	var causes []*trace.Cause
 

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/svc-doctor/svc-doctor/report"
+	"github.com/svc-doctor/svc-doctor/semantics"
 	"github.com/svc-doctor/svc-doctor/trace"
 )
 
@@ -118,7 +119,7 @@ func portMatches(ports []networkingv1.NetworkPolicyPort, port int32, proto corev
 			}
 		case dst != nil:
 			for _, cp := range servingPorts(&dst.Spec) {
-				if cp.port.Name == p.Port.StrVal && protocolOf(cp.port.Protocol) == proto && cp.port.ContainerPort == port {
+				if cp.port.Name == p.Port.StrVal && semantics.Protocol(cp.port.Protocol) == proto && cp.port.ContainerPort == port {
 					return true
 				}
 			}
@@ -315,11 +316,11 @@ func (st *State) evaluatePolicies(ctx context.Context, src *trace.Source) *polic
 				continue
 			}
 			e.Checked++
-			target := fmt.Sprintf("pod/%s %d/%s", pod.Name, port, protocolOf(sp.Protocol))
+			target := fmt.Sprintf("pod/%s %d/%s", pod.Name, port, semantics.Protocol(sp.Protocol))
 			if len(selecting) > 0 {
 				ok := false
 				for _, p := range selecting {
-					if ingressAdmits(p, source, dst, port, protocolOf(sp.Protocol)) {
+					if ingressAdmits(p, source, dst, port, semantics.Protocol(sp.Protocol)) {
 						ok = true
 						break
 					}
@@ -340,7 +341,7 @@ func (st *State) evaluatePolicies(ctx context.Context, src *trace.Source) *polic
 				if len(egress) > 0 {
 					ok := false
 					for _, p := range egress {
-						if egressAdmits(p, dst, port, protocolOf(sp.Protocol)) {
+						if egressAdmits(p, dst, port, semantics.Protocol(sp.Protocol)) {
 							ok = true
 							break
 						}
@@ -367,7 +368,7 @@ func (st *State) evaluatePolicies(ctx context.Context, src *trace.Source) *polic
 	if src != nil && e.Checked > 0 {
 		switch {
 		case len(e.DeniedIngress) > 0:
-			e.Lines = append(e.Lines, fmt.Sprintf("%s (labels %s) is NOT admitted to %d/%d backend %s (e.g. %s)", src.Description, selectorString(src.Labels), len(e.DeniedIngress), e.Checked, report.Plural(e.Checked, "target", "targets"), e.DeniedIngress[0]))
+			e.Lines = append(e.Lines, fmt.Sprintf("%s (labels %s) is NOT admitted to %d/%d backend %s (e.g. %s)", src.Description, semantics.SelectorString(src.Labels), len(e.DeniedIngress), e.Checked, report.Plural(e.Checked, "target", "targets"), e.DeniedIngress[0]))
 		case len(e.Ingress) > 0:
 			e.Lines = append(e.Lines, fmt.Sprintf("%s is admitted to every backend target by the policies", src.Description))
 		}
@@ -382,14 +383,14 @@ func (st *State) evaluatePolicies(ctx context.Context, src *trace.Source) *polic
 func policyFix(st *State, e *policyEvaluation) string {
 	ns := st.Service.Namespace
 	if len(e.DeniedIngress) == 0 && len(e.DeniedEgress) > 0 {
-		return fmt.Sprintf("add an egress rule to the client's policy (%s) that admits the backends (podSelector %s) on their target port", policyNames(e.Egress), selectorString(st.Service.Spec.Selector))
+		return fmt.Sprintf("add an egress rule to the client's policy (%s) that admits the backends (podSelector %s) on their target port", policyNames(e.Egress), semantics.SelectorString(st.Service.Spec.Selector))
 	}
 	port := int32(0)
 	proto := "TCP"
 	for _, p := range st.Pods {
 		for _, sp := range st.Ports {
 			if n := st.TargetPorts[p.Name][sp.Name]; n != 0 && port == 0 {
-				port, proto = n, string(protocolOf(sp.Protocol))
+				port, proto = n, string(semantics.Protocol(sp.Protocol))
 			}
 		}
 	}

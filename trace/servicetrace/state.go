@@ -104,14 +104,3 @@ func (st *State) AgentFor(ctx context.Context) (trace.Agent, *trace.Source, erro
 
 // AgentSource returns where the agent runs, when it was acquired.
 func (st *State) AgentSource() (*trace.Source, bool) { return st.Agent.Acquired() }
-
-// isExternalName, isHeadless: Service shapes.
-func isExternalName(svc *corev1.Service) bool { return svc.Spec.Type == corev1.ServiceTypeExternalName }
-func isHeadless(svc *corev1.Service) bool     { return svc.Spec.ClusterIP == corev1.ClusterIPNone }
-
-func protocolOf(p corev1.Protocol) corev1.Protocol {
-	if p == "" {
-		return corev1.ProtocolTCP
-	}
-	return p
-}
