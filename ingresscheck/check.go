@@ -20,7 +20,6 @@ import (
 	"github.com/svc-doctor/svc-doctor/rules"
 	"github.com/svc-doctor/svc-doctor/semantics"
 	"github.com/svc-doctor/svc-doctor/snapshot"
-	"github.com/svc-doctor/svc-doctor/trace/servicetrace"
 )
 
 // CheckOptions configure a check (Check).
@@ -985,7 +984,7 @@ func (c *checker) health(svc *snapshot.Service, sp *corev1.ServicePort) *Health 
 			if w.Pod.Status.Phase == corev1.PodSucceeded || w.Pod.Status.Phase == corev1.PodFailed {
 				continue
 			}
-			ps := servicetrace.ExaminePod(w.Pod, nil, c.now)
+			ps := semantics.ExaminePod(w.Pod, nil, c.now)
 			st := PodState{Name: w.Pod.Name, Phase: string(w.Pod.Status.Phase), Ready: ps.Ready}
 			if ps.Problem != nil {
 				st.Reason = ps.Problem.Message

@@ -304,7 +304,7 @@ func (cr *clusterReader) controllers(ctx context.Context, s *snapshot.Snapshot) 
 						continue
 					}
 					cw.PodsTotal++
-					if servicetrace.IsReady(p) {
+					if semantics.IsReady(p) {
 						cw.PodsReady++
 					}
 				}

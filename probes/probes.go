@@ -33,9 +33,9 @@ import (
 	"github.com/svc-doctor/svc-doctor/live"
 	"github.com/svc-doctor/svc-doctor/report"
 	"github.com/svc-doctor/svc-doctor/rules"
+	"github.com/svc-doctor/svc-doctor/semantics"
 	"github.com/svc-doctor/svc-doctor/snapshot"
 	"github.com/svc-doctor/svc-doctor/trace"
-	"github.com/svc-doctor/svc-doctor/trace/servicetrace"
 )
 
 // MaxRunPods bounds the pods whose probes --run executes.
@@ -189,9 +189,9 @@ func (o *Options) RunCmd(ctx context.Context) (err error) {
 	if why != "" {
 		fmt.Fprintf(o.ErrOut, "warning: probe failure events not read: %s\n", why)
 	}
-	var first *servicetrace.PodProblem
+	var first *semantics.PodProblem
 	for _, p := range pods {
-		ps := servicetrace.ExaminePod(p, events[p.Name], o.Now())
+		ps := semantics.ExaminePod(p, events[p.Name], o.Now())
 		pr := report.PodReport{Name: p.Name, IP: p.Status.PodIP, Ready: ps.Ready, LastProbeFailure: ps.LastProbeFailure, ProbeFailures: ps.ProbeFailures, Notes: ps.Notes}
 		for _, cs := range p.Status.ContainerStatuses {
 			pr.Restarts += cs.RestartCount
@@ -323,7 +323,7 @@ func probeConfigs(p *corev1.Pod) []report.ProbeConfig {
 				continue
 			}
 			pr := k.probe
-			out = append(out, report.ProbeConfig{Container: c.Name, Probe: k.name, Handler: servicetrace.ProbeText(pr),
+			out = append(out, report.ProbeConfig{Container: c.Name, Probe: k.name, Handler: semantics.ProbeText(pr),
 				InitialDelaySeconds: pr.InitialDelaySeconds, PeriodSeconds: orDefault(pr.PeriodSeconds, 10), TimeoutSeconds: orDefault(pr.TimeoutSeconds, 1),
 				SuccessThreshold: orDefault(pr.SuccessThreshold, 1), FailureThreshold: orDefault(pr.FailureThreshold, 3)})
 		}
@@ -378,7 +378,7 @@ func RunReadinessProbes(ctx context.Context, ag trace.Agent, pods []*corev1.Pod)
 			if pr == nil {
 				continue
 			}
-			rr := report.RunResult{Pod: p.Name, Container: c.Name, Target: servicetrace.ProbeText(pr)}
+			rr := report.RunResult{Pod: p.Name, Container: c.Name, Target: semantics.ProbeText(pr)}
 			check, why := probeCheck(fmt.Sprintf("p%d-%s", i, c.Name), p, &c, pr)
 			if why != "" {
 				rr.Skipped = why
@@ -499,7 +499,7 @@ func probeCheck(id string, p *corev1.Pod, c *corev1.Container, pr *corev1.Probe)
 }
 
 // verdict derives the probes command's verdict.
-func verdict(rep *report.ProbesReport, first *servicetrace.PodProblem) report.Verdict {
+func verdict(rep *report.ProbesReport, first *semantics.PodProblem) report.Verdict {
 	for _, r := range rep.Runs {
 		if r.Skipped == "" && !r.OK {
 			return report.Verdict{Kind: report.VerdictFault, Hop: "run",

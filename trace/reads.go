@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sort"
 	"sync"
-	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -19,6 +18,7 @@ import (
 	"github.com/svc-doctor/svc-doctor/live"
 	"github.com/svc-doctor/svc-doctor/report"
 	"github.com/svc-doctor/svc-doctor/rules"
+	"github.com/svc-doctor/svc-doctor/semantics"
 	"github.com/svc-doctor/svc-doctor/snapshot"
 )
 
@@ -377,7 +377,7 @@ func (r *Reads) unhealthyEventsLocked(ctx context.Context, ns string) (map[strin
 		}
 		for k := range m {
 			evs := m[k]
-			sort.SliceStable(evs, func(i, j int) bool { return EventTime(evs[i]).Before(EventTime(evs[j])) })
+			sort.SliceStable(evs, func(i, j int) bool { return semantics.EventTime(evs[i]).Before(semantics.EventTime(evs[j])) })
 		}
 		r.events[key] = m
 	}
@@ -388,17 +388,6 @@ func (r *Reads) unhealthyEventsLocked(ctx context.Context, ns string) (map[strin
 		}
 	}
 	return out, ""
-}
-
-// EventTime is when an event last happened.
-func EventTime(e corev1.Event) time.Time {
-	switch {
-	case !e.LastTimestamp.IsZero():
-		return e.LastTimestamp.Time
-	case !e.EventTime.IsZero():
-		return e.EventTime.Time
-	}
-	return e.CreationTimestamp.Time
 }
 
 // Endpoints GETs the v1 Endpoints object of a selector-less Service (nil when there is none).

@@ -154,9 +154,9 @@ func unresolvedCause(svc *corev1.Service, sp *corev1.ServicePort, pod *corev1.Po
 			value = candidates[0].Name
 		}
 		patch, _ := json.Marshal([]map[string]any{{"op": "replace", "path": fmt.Sprintf("/spec/ports/%d/targetPort", idx), "value": value}})
-		c.Fix = fmt.Sprintf("kubectl -n %s patch service %s --type json -p '%s'   (or name the container port %q in %s)", svc.Namespace, svc.Name, patch, tp.String(), ownerName(pod))
+		c.Fix = fmt.Sprintf("kubectl -n %s patch service %s --type json -p '%s'   (or name the container port %q in %s)", svc.Namespace, svc.Name, patch, tp.String(), semantics.OwnerName(pod))
 		return c
 	}
-	c.Fix = fmt.Sprintf("set spec.ports[%d].targetPort of service/%s to the port the container listens on, or declare a container port named %q in %s", idx, svc.Name, tp.String(), ownerName(pod))
+	c.Fix = fmt.Sprintf("set spec.ports[%d].targetPort of service/%s to the port the container listens on, or declare a container port named %q in %s", idx, svc.Name, tp.String(), semantics.OwnerName(pod))
 	return c
 }

@@ -59,7 +59,7 @@ func runSelector(ctx context.Context, st *State) trace.Result {
 				r.Evidence = append(r.Evidence, fmt.Sprintf("... and %d more", len(st.Pods)-maxListed))
 				break
 			}
-			r.Evidence = append(r.Evidence, fmt.Sprintf("pod/%s (%s) IP %s on node %s", p.Name, ownerName(p), orNone(p.Status.PodIP), orNone(p.Spec.NodeName)))
+			r.Evidence = append(r.Evidence, fmt.Sprintf("pod/%s (%s) IP %s on node %s", p.Name, semantics.OwnerName(p), orNone(p.Status.PodIP), orNone(p.Spec.NodeName)))
 		}
 		if len(finished) > 0 {
 			r.Evidence = append(r.Evidence, fmt.Sprintf("%d matching %s finished (phase Succeeded/Failed) and %s ignored", len(finished), report.Plural(len(finished), "pod", "pods"), report.Plural(len(finished), "is", "are")))
@@ -81,23 +81,6 @@ func isHelperPod(p *corev1.Pod) bool {
 }
 
 // ownerName names the workload that owns a pod: deployment/web, statefulset/db, or the pod.
-func ownerName(p *corev1.Pod) string {
-	for _, o := range p.OwnerReferences {
-		if o.Controller == nil || !*o.Controller {
-			continue
-		}
-		switch o.Kind {
-		case "ReplicaSet":
-			if h := p.Labels["pod-template-hash"]; h != "" && strings.HasSuffix(o.Name, "-"+h) {
-				return "deployment/" + strings.TrimSuffix(o.Name, "-"+h)
-			}
-			return "replicaset/" + o.Name
-		default:
-			return strings.ToLower(o.Kind) + "/" + o.Name
-		}
-	}
-	return "pod/" + p.Name
-}
 
 type podGroup struct {
 	owner string
@@ -177,10 +160,10 @@ func noMatch(ctx context.Context, st *State, finished []*corev1.Pod) trace.Resul
 		if len(diffs) != 1 {
 			continue
 		}
-		key := ownerName(p) + "|" + diffs[0]
+		key := semantics.OwnerName(p) + "|" + diffs[0]
 		g, ok := groups[key]
 		if !ok {
-			g = &podGroup{owner: ownerName(p), diff: diffs[0], patch: patch}
+			g = &podGroup{owner: semantics.OwnerName(p), diff: diffs[0], patch: patch}
 			groups[key] = g
 			order = append(order, key)
 		}
