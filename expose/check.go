@@ -15,7 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/svc-doctor/svc-doctor/internal/ingressroute"
+	"github.com/svc-doctor/svc-doctor/route/ingress"
 	"github.com/svc-doctor/svc-doctor/live"
 	"github.com/svc-doctor/svc-doctor/report"
 	"github.com/svc-doctor/svc-doctor/rules"
@@ -316,11 +316,11 @@ func ingressHosts(ing *networkingv1.Ingress) map[string]bool {
 		out[""] = true
 	}
 	for _, r := range ing.Spec.Rules {
-		out[ingressroute.NormalizeHost(r.Host)] = true
+		out[ingress.NormalizeHost(r.Host)] = true
 	}
 	for _, t := range ing.Spec.TLS {
 		for _, h := range t.Hosts {
-			out[ingressroute.NormalizeHost(h)] = true
+			out[ingress.NormalizeHost(h)] = true
 		}
 	}
 	return out

@@ -10,7 +10,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 
-	"github.com/svc-doctor/svc-doctor/internal/ingressroute"
+	"github.com/svc-doctor/svc-doctor/route/ingress"
 	"github.com/svc-doctor/svc-doctor/report"
 	"github.com/svc-doctor/svc-doctor/semantics"
 	"github.com/svc-doctor/svc-doctor/snapshot"
@@ -302,7 +302,7 @@ var ruleIngressConflict = &Rule{
 	Check: func(p *Pass) {
 		type owner struct {
 			ing *snapshot.Ingress
-			r   ingressroute.Route
+			r   ingress.Route
 		}
 		first := map[string]owner{}
 		ings := append([]*snapshot.Ingress(nil), p.Snap.Ingresses...)
@@ -314,7 +314,7 @@ var ruleIngressConflict = &Rule{
 			return a.Namespace+"/"+a.Name < b.Namespace+"/"+b.Name
 		})
 		for _, ing := range ings {
-			for _, r := range ingressroute.Routes(ing.Ingress, semantics.EffectiveClass(p.Snap, ing)) {
+			for _, r := range ingress.Routes(ing.Ingress, semantics.EffectiveClass(p.Snap, ing)) {
 				k := r.Key()
 				o, dup := first[k]
 				if !dup {
@@ -559,7 +559,7 @@ func (x *hostIndex) add(h string) {
 		x.any = true
 		return
 	}
-	x.hosts[ingressroute.NormalizeHost(h)] = true
+	x.hosts[ingress.NormalizeHost(h)] = true
 }
 
 // serves reports whether a TLS host is served by a rule: the same host, a wildcard rule covering
@@ -571,7 +571,7 @@ func (x *hostIndex) serves(h string) bool {
 	if x.any {
 		return true
 	}
-	h = ingressroute.NormalizeHost(h)
+	h = ingress.NormalizeHost(h)
 	if x.hosts[h] {
 		return true
 	}
@@ -580,7 +580,7 @@ func (x *hostIndex) serves(h string) bool {
 	}
 	if strings.HasPrefix(h, "*.") {
 		for rh := range x.hosts {
-			if ingressroute.HostMatches(h, rh) {
+			if ingress.HostMatches(h, rh) {
 				return true
 			}
 		}

@@ -1,4 +1,4 @@
-package ingresscheck
+package ingress
 
 import (
 	"crypto/sha256"
@@ -15,9 +15,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
-	"github.com/svc-doctor/svc-doctor/internal/ingressroute"
 	"github.com/svc-doctor/svc-doctor/report"
-	"github.com/svc-doctor/svc-doctor/rules"
 	"github.com/svc-doctor/svc-doctor/semantics"
 	"github.com/svc-doctor/svc-doctor/snapshot"
 )
@@ -29,8 +27,11 @@ type CheckOptions struct {
 	// Namespace is the namespace of ing/NAME without one, and the scope of "every Ingress"
 	// ("" = every namespace of the snapshot).
 	Namespace string
-	// Rules configures the lint rules (its Now is the clock certificates are checked against).
-	Rules rules.Config
+	// Findings are the lint findings on the snapshot (the caller runs the rules: the route layer
+	// does not depend on them).
+	Findings []report.Finding
+	// Now is the clock certificates are checked against (default: time.Now()).
+	Now time.Time
 	// Source is "manifests" or "cluster".
 	Source string
 	Tool   report.Tool
@@ -39,7 +40,7 @@ type CheckOptions struct {
 	ReadNamespaces map[string]bool
 	// Controllers maps a class name to its controller as found in the cluster; a class missing
 	// from the map is looked for among the snapshot's pod templates (manifests).
-	Controllers map[string]ControllerInfo
+	Controllers map[string]report.ControllerInfo
 	// Diagnose runs the diagnose hops on a backend Service port (live); nil skips them.
 	Diagnose func(namespace, service, port string) *report.Verdict
 }
@@ -57,10 +58,10 @@ type checker struct {
 	snap     *snapshot.Snapshot
 	opts     CheckOptions
 	now      time.Time
-	routes   []ingressroute.Route
+	routes   []Route
 	ings     map[string]*snapshot.Ingress // ns/name
 	findings []report.Finding
-	rep      *Report
+	rep      *report.IngressCheckReport
 	// shown are the objects (report.ObjectRef.String()) whose findings the report shows.
 	shown map[string]bool
 	// diagnosed caches Diagnose by ns/service/port.
@@ -73,30 +74,26 @@ type checker struct {
 	// tlsHosts indexes the spec.tls entries of each class by host (see tlsEntry), built on first use.
 	tlsHosts map[string]map[string][]tlsRef
 	// classless caches classlessController.
-	classless     *ControllerInfo
+	classless     *report.ControllerInfo
 	classlessDone bool
 }
 
 // Check simulates target against the snapshot. It fails only for an Ingress that does not
-// exist or a rule configuration error; everything else is in the report.
-func Check(snap *snapshot.Snapshot, t Target, opts CheckOptions) (*Report, error) {
-	if opts.Rules.Now.IsZero() {
-		opts.Rules = rules.DefaultConfig()
+// exist; everything else is in the report.
+func Check(snap *snapshot.Snapshot, t Target, opts CheckOptions) (*report.IngressCheckReport, error) {
+	if opts.Now.IsZero() {
+		opts.Now = time.Now()
 	}
-	out, err := rules.Run(snap, opts.Rules)
-	if err != nil {
-		return nil, err
-	}
-	c := &checker{snap: snap, opts: opts, now: opts.Rules.Now, ings: map[string]*snapshot.Ingress{},
-		findings: out.Findings, shown: map[string]bool{}, diagnosed: map[string]*report.Verdict{},
+	c := &checker{snap: snap, opts: opts, now: opts.Now, ings: map[string]*snapshot.Ingress{},
+		findings: opts.Findings, shown: map[string]bool{}, diagnosed: map[string]*report.Verdict{},
 		classProblems: map[string][]string{}, classWarnings: map[string][]string{},
 		class: map[*snapshot.Ingress]string{}, tlsHosts: map[string]map[string][]tlsRef{},
-		rep: &Report{APIVersion: report.APIVersion, Kind: Kind, Tool: opts.Tool, Source: opts.Source, Target: t.Raw,
-			Routes: []RouteCheck{}, Findings: []report.Finding{}}}
+		rep: &report.IngressCheckReport{APIVersion: report.APIVersion, Kind: report.KindIngressCheck, Tool: opts.Tool, Source: opts.Source, Target: t.Raw,
+			Routes: []report.RouteCheck{}, Findings: []report.Finding{}}}
 	for _, ing := range snap.Ingresses {
 		c.ings[ing.Namespace+"/"+ing.Name] = ing
 		c.class[ing] = semantics.EffectiveClass(snap, ing)
-		c.routes = append(c.routes, ingressroute.Routes(ing.Ingress, c.class[ing])...)
+		c.routes = append(c.routes, Routes(ing.Ingress, c.class[ing])...)
 	}
 	switch {
 	case t.URL != nil:
@@ -121,7 +118,7 @@ func (c *checker) classOf(ing *snapshot.Ingress) string {
 	return cls
 }
 
-func (c *checker) ingressOf(r ingressroute.Route) *snapshot.Ingress {
+func (c *checker) ingressOf(r Route) *snapshot.Ingress {
 	return c.ings[r.Namespace+"/"+r.Ingress]
 }
 
@@ -135,25 +132,25 @@ func (c *checker) show(kind, ns, name string) {
 
 // ---- URL mode ----
 
-func (c *checker) checkURL(req *Request) {
+func (c *checker) checkURL(req *report.RouteRequest) {
 	c.rep.Request = req
-	all := ingressroute.Match(c.routes, req.Host, req.Path)
+	all := Match(c.routes, req.Host, req.Path)
 	cls, info := c.chooseClass(all)
 	c.rep.Class = info
-	var inClass []ingressroute.Route
+	var inClass []Route
 	for _, r := range c.routes {
 		if r.Class == cls {
 			inClass = append(inClass, r)
 		}
 	}
-	cands := ingressroute.Match(inClass, req.Host, req.Path)
+	cands := Match(inClass, req.Host, req.Path)
 	for i, cand := range cands {
 		c.rep.Candidates = append(c.rep.Candidates, c.candidate(cand, i+1, i == 0, cand.Reason))
 		c.show("Ingress", cand.Namespace, cand.Ingress)
 	}
 	for _, m := range all {
 		if m.Class != cls {
-			c.rep.Candidates = append(c.rep.Candidates, c.candidate(m, 0, false, "class "+classText(m.Class)+": routed by another controller, if it receives this request"))
+			c.rep.Candidates = append(c.rep.Candidates, c.candidate(m, 0, false, "class "+report.ClassText(m.Class)+": routed by another controller, if it receives this request"))
 			c.show("Ingress", m.Namespace, m.Ingress)
 		}
 	}
@@ -163,7 +160,7 @@ func (c *checker) checkURL(req *Request) {
 			continue
 		}
 		for _, r := range ing.Spec.Rules {
-			if r.Host != "" && ingressroute.HostMatches(r.Host, req.Host) {
+			if r.Host != "" && HostMatches(r.Host, req.Host) {
 				c.show("Ingress", ing.Namespace, ing.Name)
 			}
 		}
@@ -195,8 +192,8 @@ func (c *checker) checkURL(req *Request) {
 	}
 	sort.Strings(ignored)
 	if len(defs) == 0 {
-		rc := RouteCheck{Class: cls, Host: req.Host, Path: req.Path, Default: true,
-			Problems: []string{fmt.Sprintf("no rule of class %s matches %s%s: the controller's own default backend answers (404)", classText(cls), req.Host, req.Path)}}
+		rc := report.RouteCheck{Class: cls, Host: req.Host, Path: req.Path, Default: true,
+			Problems: []string{fmt.Sprintf("no rule of class %s matches %s%s: the controller's own default backend answers (404)", report.ClassText(cls), req.Host, req.Path)}}
 		rc.Problems = append(rc.Problems, c.classProblems[cls]...)
 		rc.Warnings = append(rc.Warnings, ignored...)
 		rc.Warnings = append(rc.Warnings, c.classWarnings[cls]...)
@@ -219,7 +216,7 @@ func (c *checker) checkURL(req *Request) {
 		for _, d := range defs {
 			names = append(names, d.Namespace+"/"+d.Name)
 		}
-		rc.Warnings = append(rc.Warnings, fmt.Sprintf("%d Ingresses of class %s set a default backend (%s): the controller uses only one of them", len(defs), classText(cls), strings.Join(names, ", ")))
+		rc.Warnings = append(rc.Warnings, fmt.Sprintf("%d Ingresses of class %s set a default backend (%s): the controller uses only one of them", len(defs), report.ClassText(cls), strings.Join(names, ", ")))
 	}
 	if traefik {
 		c.traefikView(&rc, cls, inClass, req.Host, req.Path, nil)
@@ -267,28 +264,28 @@ func (c *checker) controllerText(cls string) string {
 
 // traefikView works out where Traefik really sends the request (see traefik.go) and records it
 // on rc when it is not the spec's winner (nil winner: no rule of the spec matches).
-func (c *checker) traefikView(rc *RouteCheck, cls string, routes []ingressroute.Route, host, path string, winner *ingressroute.Route) {
+func (c *checker) traefikView(rc *report.RouteCheck, cls string, routes []Route, host, path string, winner *Route) {
 	info := c.controllerInfo(cls)
 	usableCache := map[string]bool{}
-	usable := func(r ingressroute.Route) bool {
+	usable := func(r Route) bool {
 		id := routeID(r)
 		ok, done := usableCache[id]
 		if !done {
 			alt := c.routeCheck(r, host, tlsHTTP)
-			ok = !alt.backendBroken
+			ok = !alt.BackendBroken
 			usableCache[id] = ok
 		}
 		return ok
 	}
-	best, ok, tie := c.traefikPick(routes, host, path, info.strictPrefix, usable)
+	best, ok, tie := c.traefikPick(routes, host, path, info.StrictPrefix, usable)
 	switch {
 	case !ok && winner == nil:
 		return
 	case !ok:
-		rc.controllerSet = true
+		rc.ControllerSet = true
 		if d := c.traefikDefault(cls); d != nil {
-			if alt := c.defaultCheck(d, host, tlsHTTP); !alt.backendBroken {
-				rc.controllerService = alt.Backend.Service
+			if alt := c.defaultCheck(d, host, tlsHTTP); !alt.BackendBroken {
+				rc.ControllerService = alt.Backend.Service
 				rc.ControllerRoute = fmt.Sprintf("ingress %s/%s %s -> %s", d.Namespace, d.Name, alt.Field, backendSummary(alt.Backend))
 				rc.Warnings = append(rc.Warnings, fmt.Sprintf("Traefik leaves this route out of its configuration (its backend is broken) and no other router matches: its default router sends the request to %s", rc.ControllerRoute))
 				return
@@ -304,17 +301,17 @@ func (c *checker) traefikView(rc *RouteCheck, cls string, routes []ingressroute.
 		return
 	}
 	alt := c.routeCheck(best.route, host, tlsHTTP)
-	rc.controllerSet = true
-	rc.controllerService = alt.Backend.Service
+	rc.ControllerSet = true
+	rc.ControllerService = alt.Backend.Service
 	rc.ControllerRoute = fmt.Sprintf("ingress %s/%s %s -> %s", best.route.Namespace, best.route.Ingress, best.route.Field(), backendSummary(alt.Backend))
 	why := ""
 	switch {
 	case winner == nil:
 		why = fmt.Sprintf("no rule matches by the Ingress rules, but Traefik's %s compares characters, not path elements", best.rule)
-	case rc.backendBroken:
+	case rc.BackendBroken:
 		why = "Traefik leaves the winning route out of its configuration because its backend is broken"
 	default:
-		wr := traefikRouter(c.ingressOf(*winner), *winner, info.strictPrefix)
+		wr := traefikRouter(c.ingressOf(*winner), *winner, info.StrictPrefix)
 		why = fmt.Sprintf("Traefik orders routers by the length of their rule, not by the Ingress precedence: %s (priority %d) outranks %s (priority %d)", best.rule, best.priority, wr.rule, wr.priority)
 	}
 	rc.Warnings = append(rc.Warnings, fmt.Sprintf("Traefik sends this request to %s: %s", rc.ControllerRoute, why))
@@ -325,16 +322,16 @@ func (c *checker) isTraefik(cls string) bool {
 		return c.snap.HasKind("IngressClass") && len(c.defaultClasses()) == 0 && c.classlessController() != nil
 	}
 	ic := c.ingressClass(cls)
-	return ic != nil && ic.Spec.Controller == traefikController
+	return ic != nil && ic.Spec.Controller == TraefikController
 }
 
-func (c *checker) controllerInfo(cls string) ControllerInfo {
+func (c *checker) controllerInfo(cls string) report.ControllerInfo {
 	for _, ci := range c.rep.Controllers {
 		if ci.Class == cls {
 			return ci
 		}
 	}
-	return ControllerInfo{}
+	return report.ControllerInfo{}
 }
 
 func sortOldestFirst(ings []*snapshot.Ingress) {
@@ -347,15 +344,8 @@ func sortOldestFirst(ings []*snapshot.Ingress) {
 	})
 }
 
-func classText(c string) string {
-	if c == "" {
-		return "(none)"
-	}
-	return c
-}
-
-func (c *checker) candidate(r ingressroute.Candidate, rank int, winner bool, reason string) Candidate {
-	return Candidate{Rank: rank, Ingress: report.ObjectRef{Kind: "Ingress", Namespace: r.Namespace, Name: r.Ingress},
+func (c *checker) candidate(r Candidate, rank int, winner bool, reason string) report.RouteCandidate {
+	return report.RouteCandidate{Rank: rank, Ingress: report.ObjectRef{Kind: "Ingress", Namespace: r.Namespace, Name: r.Ingress},
 		Class: r.Class, Field: r.Field(), Host: r.Host, Path: r.Path, PathType: string(r.PathType),
 		Backend: backendText(r.Backend), Winner: winner, Reason: reason, ControllerDefined: r.ControllerDefined()}
 }
@@ -394,9 +384,9 @@ func (c *checker) ingressClass(name string) *snapshot.IngressClass {
 }
 
 // chooseClass picks the class whose controller is assumed to receive the URL.
-func (c *checker) chooseClass(matches []ingressroute.Candidate) (string, *ClassInfo) {
+func (c *checker) chooseClass(matches []Candidate) (string, *report.IngressClassInfo) {
 	defaults := c.defaultClasses()
-	info := &ClassInfo{Defaults: defaults}
+	info := &report.IngressClassInfo{Defaults: defaults}
 	var classes []string
 	seen := map[string]bool{}
 	for _, m := range matches {
@@ -429,7 +419,7 @@ func (c *checker) chooseClass(matches []ingressroute.Candidate) (string, *ClassI
 	}
 	for _, cl := range classes {
 		if cl != name {
-			info.OtherClasses = append(info.OtherClasses, classText(cl))
+			info.OtherClasses = append(info.OtherClasses, report.ClassText(cl))
 		}
 	}
 	info.Name = name
@@ -469,7 +459,7 @@ func (c *checker) addController(cls string) {
 				ws = append(ws, strings.ToLower(wl.Kind)+" "+wl.Namespace+"/"+wl.Name)
 			}
 			warns = append(warns, w+"; Traefik ("+strings.Join(ws, ", ")+") serves it")
-			if !info.readyPods() {
+			if !info.ReadyPods() {
 				probs = append(probs, "the Traefik that serves Ingresses without class has no ready pod: nothing answers for them")
 			}
 		default:
@@ -486,9 +476,9 @@ func (c *checker) addController(cls string) {
 	if ic == nil {
 		if classesKnown {
 			probs = append(probs, fmt.Sprintf("IngressClass %s does not exist: no controller serves class %s, the Ingress will never get an address", cls, cls))
-			c.rep.Controllers = append(c.rep.Controllers, ControllerInfo{Class: cls, Checked: true, Message: "IngressClass " + cls + " does not exist"})
+			c.rep.Controllers = append(c.rep.Controllers, report.ControllerInfo{Class: cls, Checked: true, Message: "IngressClass " + cls + " does not exist"})
 		} else {
-			c.rep.Controllers = append(c.rep.Controllers, ControllerInfo{Class: cls, Message: "not checked: the input has no IngressClass " + cls})
+			c.rep.Controllers = append(c.rep.Controllers, report.ControllerInfo{Class: cls, Message: "not checked: the input has no IngressClass " + cls})
 		}
 		return
 	}
@@ -509,7 +499,7 @@ func (c *checker) addController(cls string) {
 		}
 		probs = append(probs, msg)
 	}
-	if info.Found && !info.readyPods() {
+	if info.Found && !info.ReadyPods() {
 		probs = append(probs, fmt.Sprintf("the controller of class %s has no ready pod: nothing answers for its Ingresses", cls))
 	}
 }
@@ -518,12 +508,12 @@ func (c *checker) addController(cls string) {
 // Ingress provider takes them when its ingressClass option is empty, the default), nil when none
 // was found: live, among the controllers found for the IngressClasses; offline, among the
 // Deployments and DaemonSets of the manifests. It is recorded in the report's controllers (class "").
-func (c *checker) classlessController() *ControllerInfo {
+func (c *checker) classlessController() *report.ControllerInfo {
 	if c.classlessDone {
 		return c.classless
 	}
 	c.classlessDone = true
-	var info ControllerInfo
+	var info report.ControllerInfo
 	if c.snap.Live {
 		names := make([]string, 0, len(c.opts.Controllers))
 		for n := range c.opts.Controllers {
@@ -531,13 +521,13 @@ func (c *checker) classlessController() *ControllerInfo {
 		}
 		sort.Strings(names)
 		for _, n := range names {
-			if ci := c.opts.Controllers[n]; ci.Controller == traefikController && ci.Found && ci.classless {
+			if ci := c.opts.Controllers[n]; ci.Controller == TraefikController && ci.Found && ci.Classless {
 				info = ci
 				break
 			}
 		}
 	} else {
-		info = c.controllerFromTemplates("", traefikController)
+		info = c.controllerFromTemplates("", TraefikController)
 	}
 	if !info.Found {
 		return nil
@@ -546,20 +536,6 @@ func (c *checker) classlessController() *ControllerInfo {
 	c.rep.Controllers = append(c.rep.Controllers, info)
 	c.classless = &info
 	return c.classless
-}
-
-// readyPods reports whether any listed controller pod is ready (true when pods were not listed).
-func (ci ControllerInfo) readyPods() bool {
-	listed := false
-	for _, w := range ci.Workloads {
-		if w.PodsListed {
-			listed = true
-			if w.PodsReady > 0 {
-				return true
-			}
-		}
-	}
-	return !listed
 }
 
 // classAddress is a status address of any Ingress of cls ("" when none has one).
@@ -582,8 +558,8 @@ func (c *checker) classAddress(cls string) string {
 
 // controllerFromTemplates looks for the controller of class (controller string) among the pod
 // templates of the manifests; class "" looks for one that serves Ingresses without class.
-func (c *checker) controllerFromTemplates(class, controller string) ControllerInfo {
-	info := ControllerInfo{Class: class, Controller: controller}
+func (c *checker) controllerFromTemplates(class, controller string) report.ControllerInfo {
+	info := report.ControllerInfo{Class: class, Controller: controller}
 	if k := lookupKnown(controller); k != nil {
 		info.Name = k.name
 	}
@@ -598,7 +574,7 @@ func (c *checker) controllerFromTemplates(class, controller string) ControllerIn
 			continue
 		}
 		cw := Workload{Kind: kind, Namespace: w.Src.Ref.Namespace, Name: w.Src.Ref.Name, TemplateLabels: w.Labels, Selector: w.Selector, Spec: w.Spec}
-		why, ex := matchWorkload(cw, class, controller)
+		why, ex := MatchWorkload(cw, class, controller)
 		if ex != "" {
 			excluded = append(excluded, ex)
 		}
@@ -606,14 +582,14 @@ func (c *checker) controllerFromTemplates(class, controller string) ControllerIn
 			continue
 		}
 		info.Found, info.Checked = true, true
-		info.strictPrefix = info.strictPrefix || strictPrefixArg(w.Spec)
-		info.classless = info.classless || servesClassless(w.Spec)
-		info.Workloads = append(info.Workloads, ControllerWorkload{Kind: kind, Namespace: cw.Namespace, Name: cw.Name, Image: firstImage(w.Spec), Why: why})
+		info.StrictPrefix = info.StrictPrefix || StrictPrefixArg(w.Spec)
+		info.Classless = info.Classless || ServesClassless(w.Spec)
+		info.Workloads = append(info.Workloads, report.ControllerWorkload{Kind: kind, Namespace: cw.Namespace, Name: cw.Name, Image: FirstImage(w.Spec), Why: why})
 		var svcs []corev1.Service
 		for _, s := range c.snap.Services {
 			svcs = append(svcs, *s.Service)
 		}
-		info.Services = append(info.Services, controllerServices(svcs, cw.Namespace, w.Labels)...)
+		info.Services = append(info.Services, ControllerServices(svcs, cw.Namespace, w.Labels)...)
 	}
 	switch {
 	case info.Found:
@@ -652,24 +628,24 @@ func (c *checker) checkIngresses(t Target) error {
 		}
 	}
 	// the cross-Ingress analyses run once over every route, then are looked up per Ingress
-	shadows := map[string]ingressroute.Shadow{}
-	shadowsOf := map[string][]ingressroute.Shadow{} // by ns/name of either Ingress
-	for _, s := range ingressroute.NeverWins(c.routes) {
+	shadows := map[string]Shadow{}
+	shadowsOf := map[string][]Shadow{} // by ns/name of either Ingress
+	for _, s := range NeverWins(c.routes) {
 		shadows[routeID(s.Route)] = s
 		shadowsOf[s.Route.Namespace+"/"+s.Route.Ingress] = append(shadowsOf[s.Route.Namespace+"/"+s.Route.Ingress], s)
 		if by := s.By.Namespace + "/" + s.By.Ingress; by != s.Route.Namespace+"/"+s.Route.Ingress {
 			shadowsOf[by] = append(shadowsOf[by], s)
 		}
 	}
-	hostShadows := map[string][]ingressroute.HostShadow{} // by ns/name of the shadowed Ingress
-	for _, hs := range ingressroute.HostShadows(c.routes) {
+	hostShadows := map[string][]HostShadow{} // by ns/name of the shadowed Ingress
+	for _, hs := range HostShadows(c.routes) {
 		hostShadows[hs.Route.Namespace+"/"+hs.Route.Ingress] = append(hostShadows[hs.Route.Namespace+"/"+hs.Route.Ingress], hs)
 	}
 	for _, ing := range ings {
 		c.show("Ingress", ing.Namespace, ing.Name)
 		cls := c.classOf(ing)
 		c.addController(cls)
-		for _, r := range ingressroute.Routes(ing.Ingress, cls) {
+		for _, r := range Routes(ing.Ingress, cls) {
 			rc := c.routeCheck(r, r.Host, tlsRoute)
 			if s, ok := shadows[routeID(r)]; ok {
 				rc.ShadowedBy = fmt.Sprintf("ingress %s/%s %s", s.By.Namespace, s.By.Ingress, s.By.Field())
@@ -685,7 +661,7 @@ func (c *checker) checkIngresses(t Target) error {
 			c.rep.Routes = append(c.rep.Routes, rc)
 		}
 		if len(ing.Spec.Rules) == 0 && ing.Spec.DefaultBackend == nil {
-			c.rep.Routes = append(c.rep.Routes, RouteCheck{Ingress: ingRef(ing), Class: cls, Field: "spec",
+			c.rep.Routes = append(c.rep.Routes, report.RouteCheck{Ingress: ingRef(ing), Class: cls, Field: "spec",
 				Problems: []string{"the Ingress has neither rules nor a default backend: it routes nothing"}})
 		}
 		// other Ingresses that shadow this one, or that this one shadows, are part of the picture
@@ -699,21 +675,14 @@ func (c *checker) checkIngresses(t Target) error {
 				scope = "host " + hs.Route.Host
 			}
 			c.rep.Notes = append(c.rep.Notes, fmt.Sprintf("ingress %s/%s %s (%s %s for %s) does not serve host %s: requests to %s%s go to %s, because a rule for that host is matched before any path",
-				ing.Namespace, ing.Name, hs.Route.Field(), hs.Route.PathType, hs.Route.Path, scope, hostText(hs.Host), hostText(hs.Host), hs.Path, hs.By))
+				ing.Namespace, ing.Name, hs.Route.Field(), hs.Route.PathType, hs.Route.Path, scope, report.HostText(hs.Host), report.HostText(hs.Host), hs.Path, hs.By))
 		}
 	}
 	return nil
 }
 
-func routeID(r ingressroute.Route) string {
+func routeID(r Route) string {
 	return r.Namespace + "/" + r.Ingress + "/" + r.Field()
-}
-
-func hostText(h string) string {
-	if h == "" {
-		return "(any host)"
-	}
-	return h
 }
 
 // notFound is the error for ing/NAME that does not exist, naming the Ingresses that do.
@@ -734,14 +703,14 @@ func notFound(snap *snapshot.Snapshot, ns, name string) error {
 
 // ---- one route ----
 
-func (c *checker) routeCheck(r ingressroute.Route, tlsHost string, mode tlsMode) RouteCheck {
+func (c *checker) routeCheck(r Route, tlsHost string, mode tlsMode) report.RouteCheck {
 	ing := c.ingressOf(r)
-	rc := RouteCheck{Ingress: ingRef(ing), Field: r.Field(), Class: r.Class, Host: r.Host, Path: r.Path, PathType: string(r.PathType)}
+	rc := report.RouteCheck{Ingress: ingRef(ing), Field: r.Field(), Class: r.Class, Host: r.Host, Path: r.Path, PathType: string(r.PathType)}
 	c.fillBackend(&rc, ing, &r.Backend)
 	c.fillTLS(&rc, ing, r.Class, tlsHost, mode)
 	if r.ControllerDefined() {
 		w := fmt.Sprintf("pathType ImplementationSpecific: how %s matches is up to the controller (simulated as a prefix)", r.Path)
-		if ingressroute.LooksLikeRegex(r.Path) {
+		if LooksLikeRegex(r.Path) {
 			w = fmt.Sprintf("pathType ImplementationSpecific with %s, which looks like a regular expression: the controller decides (ingress-nginx may treat it as a regex, Traefik as a literal prefix); svc-doctor simulated a literal prefix", r.Path)
 		}
 		rc.Warnings = append(rc.Warnings, w)
@@ -751,13 +720,13 @@ func (c *checker) routeCheck(r ingressroute.Route, tlsHost string, mode tlsMode)
 	return rc
 }
 
-func (c *checker) defaultCheck(ing *snapshot.Ingress, tlsHost string, mode tlsMode) RouteCheck {
+func (c *checker) defaultCheck(ing *snapshot.Ingress, tlsHost string, mode tlsMode) report.RouteCheck {
 	cls := c.classOf(ing)
 	field := "spec.defaultBackend"
 	if ing.Legacy {
 		field = "spec.backend"
 	}
-	rc := RouteCheck{Ingress: ingRef(ing), Field: field, Class: cls, Host: tlsHost, Default: true}
+	rc := report.RouteCheck{Ingress: ingRef(ing), Field: field, Class: cls, Host: tlsHost, Default: true}
 	c.show("Ingress", ing.Namespace, ing.Name)
 	c.fillBackend(&rc, ing, ing.Spec.DefaultBackend)
 	c.fillTLS(&rc, ing, cls, tlsHost, mode)
@@ -767,13 +736,13 @@ func (c *checker) defaultCheck(ing *snapshot.Ingress, tlsHost string, mode tlsMo
 }
 
 // fillBackend resolves the backend Service and port and reads its health.
-func (c *checker) fillBackend(rc *RouteCheck, ing *snapshot.Ingress, b *networkingv1.IngressBackend) {
+func (c *checker) fillBackend(rc *report.RouteCheck, ing *snapshot.Ingress, b *networkingv1.IngressBackend) {
 	be := &rc.Backend
 	be.Namespace = ing.Namespace
 	switch {
 	case b == nil || (b.Service == nil && b.Resource == nil):
 		rc.Problems = append(rc.Problems, "the path has no backend")
-		rc.backendBroken = true
+		rc.BackendBroken = true
 		return
 	case b.Resource != nil:
 		be.Resource = b.Resource.Kind + "/" + b.Resource.Name
@@ -792,7 +761,7 @@ func (c *checker) fillBackend(rc *RouteCheck, ing *snapshot.Ingress, b *networki
 		be.Known = c.snap.Complete("Service", ing.Namespace)
 		if be.Known {
 			rc.Problems = append(rc.Problems, fmt.Sprintf("service %s does not exist in namespace %s: the controller answers 503 (ingress-nginx) or drops the route (Traefik: 404)", b.Service.Name, ing.Namespace))
-			rc.backendBroken = true
+			rc.BackendBroken = true
 		} else {
 			rc.Warnings = append(rc.Warnings, fmt.Sprintf("service %s is not in the given manifests: its ports and health are not checked", b.Service.Name))
 		}
@@ -805,7 +774,7 @@ func (c *checker) fillBackend(rc *RouteCheck, ing *snapshot.Ingress, b *networki
 	}
 	if b.Service.Port.Name == "" && b.Service.Port.Number == 0 {
 		rc.Problems = append(rc.Problems, fmt.Sprintf("the backend names no port of service %s: set port.number or port.name", svc.Name))
-		rc.backendBroken = true
+		rc.BackendBroken = true
 		return
 	}
 	var sp *corev1.ServicePort
@@ -817,10 +786,10 @@ func (c *checker) fillBackend(rc *RouteCheck, ing *snapshot.Ingress, b *networki
 	}
 	if sp == nil {
 		rc.Problems = append(rc.Problems, c.portProblem(svc, b.Service.Port)+": the controller has no endpoints for this route (ingress-nginx answers 503, Traefik drops the route: 404)")
-		rc.backendBroken = true
+		rc.BackendBroken = true
 		return
 	}
-	be.Port = &ServicePort{Name: sp.Name, Port: sp.Port, Protocol: string(semantics.Protocol(sp.Protocol)), TargetPort: targetPortText(sp)}
+	be.Port = &report.BackendPort{Name: sp.Name, Port: sp.Port, Protocol: string(semantics.Protocol(sp.Protocol)), TargetPort: targetPortText(sp)}
 	if svc.Spec.Type == corev1.ServiceTypeExternalName {
 		rc.Warnings = append(rc.Warnings, fmt.Sprintf("service %s is ExternalName (%s): the controller proxies to that name (Traefik refuses ExternalName backends unless allowExternalNameServices is set)", svc.Name, svc.Spec.ExternalName))
 		return
@@ -848,7 +817,7 @@ func (c *checker) fillBackend(rc *RouteCheck, ing *snapshot.Ingress, b *networki
 			msg += "; " + why
 		}
 		rc.Problems = append(rc.Problems, msg)
-		rc.backendBroken = true
+		rc.BackendBroken = true
 	}
 }
 
@@ -864,7 +833,7 @@ func portArg(sp *corev1.ServicePort) string {
 	return strconv.Itoa(int(sp.Port))
 }
 
-func firstPodReason(h *Health) string {
+func firstPodReason(h *report.BackendHealth) string {
 	for _, p := range h.Pods {
 		if !p.Ready && p.Reason != "" {
 			return "pod " + p.Name + ": " + p.Reason
@@ -904,8 +873,8 @@ func (c *checker) portProblem(svc *snapshot.Service, port networkingv1.ServiceBa
 }
 
 // health reads the backend port's EndpointSlices and the selected pods.
-func (c *checker) health(svc *snapshot.Service, sp *corev1.ServicePort) *Health {
-	h := &Health{}
+func (c *checker) health(svc *snapshot.Service, sp *corev1.ServicePort) *report.BackendHealth {
+	h := &report.BackendHealth{}
 	var slices []*snapshot.EndpointSlice
 	for _, s := range c.snap.EndpointSlices {
 		if s.Namespace == svc.Namespace && s.Labels[discoveryv1.LabelServiceName] == svc.Name {
@@ -956,7 +925,7 @@ func (c *checker) health(svc *snapshot.Service, sp *corev1.ServicePort) *Health 
 			}
 			term := e.Conditions.Terminating != nil && *e.Conditions.Terminating
 			for _, a := range e.Addresses {
-				ep := Endpoint{Address: a, Port: *port, Ready: ready, Serving: serving, Terminating: term}
+				ep := report.BackendEndpoint{Address: a, Port: *port, Ready: ready, Serving: serving, Terminating: term}
 				if e.TargetRef != nil && e.TargetRef.Kind == "Pod" {
 					ep.Pod = e.TargetRef.Name
 				}
@@ -985,7 +954,7 @@ func (c *checker) health(svc *snapshot.Service, sp *corev1.ServicePort) *Health 
 				continue
 			}
 			ps := semantics.ExaminePod(w.Pod, nil, c.now)
-			st := PodState{Name: w.Pod.Name, Phase: string(w.Pod.Status.Phase), Ready: ps.Ready}
+			st := report.PodState{Name: w.Pod.Name, Phase: string(w.Pod.Status.Phase), Ready: ps.Ready}
 			if ps.Problem != nil {
 				st.Reason = ps.Problem.Message
 			}
@@ -1033,27 +1002,27 @@ func urlTLSMode(https bool) tlsMode {
 // first: controllers share certificates per host across the Ingresses of a class) and checks its
 // Secret. With https a missing or broken certificate is a problem, otherwise it is one when the
 // host has a TLS entry (it is meant to be served over https).
-func (c *checker) fillTLS(rc *RouteCheck, self *snapshot.Ingress, cls, host string, mode tlsMode) {
+func (c *checker) fillTLS(rc *report.RouteCheck, self *snapshot.Ingress, cls, host string, mode tlsMode) {
 	https := mode == tlsHTTPS
 	if host == "" {
 		if https {
-			rc.tlsProblems = append(rc.tlsProblems, "no host: https needs a host to choose a certificate")
-			rc.Problems = append(rc.Problems, rc.tlsProblems...)
+			rc.TLSProblems = append(rc.TLSProblems, "no host: https needs a host to choose a certificate")
+			rc.Problems = append(rc.Problems, rc.TLSProblems...)
 		}
 		return
 	}
 	ing, ti := c.tlsEntry(self, cls, host)
 	if ing == nil {
 		if https {
-			rc.tlsProblems = append(rc.tlsProblems, fmt.Sprintf("no spec.tls entry of class %s covers host %s: the controller answers https with its default certificate, which clients refuse", classText(cls), host))
-			rc.Problems = append(rc.Problems, rc.tlsProblems...)
+			rc.TLSProblems = append(rc.TLSProblems, fmt.Sprintf("no spec.tls entry of class %s covers host %s: the controller answers https with its default certificate, which clients refuse", report.ClassText(cls), host))
+			rc.Problems = append(rc.Problems, rc.TLSProblems...)
 		}
 		return
 	}
 	c.show("Ingress", ing.Namespace, ing.Name)
 	t := ing.Spec.TLS[ti]
 	ref := ingRef(ing)
-	info := &TLSInfo{Host: host, Ingress: &ref, Field: fmt.Sprintf("spec.tls[%d]", ti), Secret: ing.Namespace + "/" + t.SecretName}
+	info := &report.TLSInfo{Host: host, Ingress: &ref, Field: fmt.Sprintf("spec.tls[%d]", ti), Secret: ing.Namespace + "/" + t.SecretName}
 	rc.TLS = info
 	var probs, warns []string
 	defer func() {
@@ -1066,7 +1035,7 @@ func (c *checker) fillTLS(rc *RouteCheck, self *snapshot.Ingress, cls, host stri
 			}
 		} else {
 			rc.Problems = append(rc.Problems, probs...)
-			rc.tlsProblems = append(rc.tlsProblems, probs...)
+			rc.TLSProblems = append(rc.TLSProblems, probs...)
 		}
 		rc.Warnings = append(rc.Warnings, warns...)
 	}()
@@ -1143,7 +1112,7 @@ func tlsEntryHosts(ing *snapshot.Ingress, ti int) []string {
 
 // tlsCovers reports whether a spec.tls host h covers the request host.
 func tlsCovers(h, host string) bool {
-	return h != "" && (strings.EqualFold(h, host) || (!strings.HasPrefix(host, "*.") && ingressroute.HostMatches(h, host)))
+	return h != "" && (strings.EqualFold(h, host) || (!strings.HasPrefix(host, "*.") && HostMatches(h, host)))
 }
 
 // tlsEntry returns the Ingress and index of the spec.tls entry that covers host, preferring self,
@@ -1159,7 +1128,7 @@ func (c *checker) tlsEntry(self *snapshot.Ingress, cls, host string) (*snapshot.
 		}
 	}
 	idx := c.tlsIndex(cls)
-	keys := []string{ingressroute.NormalizeHost(host)}
+	keys := []string{NormalizeHost(host)}
 	if n := keys[0]; !strings.HasPrefix(host, "*.") {
 		if d := strings.IndexByte(n, '.'); d > 0 {
 			keys = append(keys, "*"+n[d:])
@@ -1202,7 +1171,7 @@ func (c *checker) tlsIndex(cls string) map[string][]tlsRef {
 		for ti := range ing.Spec.TLS {
 			seen := map[string]bool{}
 			for _, h := range tlsEntryHosts(ing, ti) {
-				if k := ingressroute.NormalizeHost(h); h != "" && !seen[k] {
+				if k := NormalizeHost(h); h != "" && !seen[k] {
 					seen[k] = true
 					idx[k] = append(idx[k], tlsRef{ing: ing, ti: ti, order: order})
 				}
@@ -1213,9 +1182,9 @@ func (c *checker) tlsIndex(cls string) map[string][]tlsRef {
 	return idx
 }
 
-func certInfo(c *x509.Certificate) *CertInfo {
+func certInfo(c *x509.Certificate) *report.CertInfo {
 	sum := sha256.Sum256(c.Raw)
-	return &CertInfo{Subject: c.Subject.String(), DNSNames: c.DNSNames, NotAfter: c.NotAfter.UTC(), SHA256: hex.EncodeToString(sum[:])}
+	return &report.CertInfo{Subject: c.Subject.String(), DNSNames: c.DNSNames, NotAfter: c.NotAfter.UTC(), SHA256: hex.EncodeToString(sum[:])}
 }
 
 // ---- findings and verdict ----
@@ -1258,7 +1227,8 @@ func (c *checker) verdict(t Target) {
 			}
 		}
 	}
-	v.OK = len(v.Problems) == 0 && len(c.rep.Routes) > 0
+	ok := len(v.Problems) == 0 && len(c.rep.Routes) > 0
+	var summary string
 	switch {
 	case t.URL != nil && len(c.rep.Routes) == 1:
 		rc := c.rep.Routes[0]
@@ -1267,19 +1237,19 @@ func (c *checker) verdict(t Target) {
 			what = "no rule"
 		}
 		switch {
-		case v.OK && rc.ControllerRoute != "":
+		case ok && rc.ControllerRoute != "":
 			// the controller's choice is what answers: lead with it
-			v.Summary = fmt.Sprintf("%s is served by %s (where the controller really sends it; by the Ingress specification it would be %s -> %s)",
+			summary = fmt.Sprintf("%s is served by %s (where the controller really sends it; by the Ingress specification it would be %s -> %s)",
 				t.URL.URL, rc.ControllerRoute, what, backendSummary(rc.Backend))
-		case v.OK:
-			v.Summary = fmt.Sprintf("%s is served by %s -> %s%s", t.URL.URL, what, backendSummary(rc.Backend), readySummary(rc.Backend))
+		case ok:
+			summary = fmt.Sprintf("%s is served by %s -> %s%s", t.URL.URL, what, backendSummary(rc.Backend), readySummary(rc.Backend))
 		default:
-			v.Summary = fmt.Sprintf("%s is broken (%d %s)", t.URL.URL, len(v.Problems), plural(len(v.Problems), "problem", "problems"))
+			summary = fmt.Sprintf("%s is broken (%d %s)", t.URL.URL, len(v.Problems), plural(len(v.Problems), "problem", "problems"))
 		}
 	case len(c.rep.Routes) == 0:
-		v.Summary = "no Ingress to check"
+		summary = "no Ingress to check"
 		if t.All() && c.opts.Namespace != "" {
-			v.Summary = "no Ingress in namespace " + c.opts.Namespace
+			summary = "no Ingress in namespace " + c.opts.Namespace
 		}
 	default:
 		broken := 0
@@ -1289,33 +1259,31 @@ func (c *checker) verdict(t Target) {
 			}
 		}
 		if broken == 0 {
-			v.Summary = fmt.Sprintf("all %d %s OK", len(c.rep.Routes), plural(len(c.rep.Routes), "route is", "routes are"))
+			summary = fmt.Sprintf("all %d %s OK", len(c.rep.Routes), plural(len(c.rep.Routes), "route is", "routes are"))
 		} else {
-			v.Summary = fmt.Sprintf("%d of %d %s broken", broken, len(c.rep.Routes), plural(len(c.rep.Routes), "route is", "routes are"))
+			summary = fmt.Sprintf("%d of %d %s broken", broken, len(c.rep.Routes), plural(len(c.rep.Routes), "route is", "routes are"))
 		}
+	}
+	if ok {
+		v.Kind, v.Message = report.VerdictHealthy, summary
+	} else {
+		v.Kind, v.RootCause = report.VerdictFault, summary
 	}
 }
 
-func backendSummary(b Backend) string {
+func backendSummary(b report.RouteBackend) string {
 	switch {
 	case b.Resource != "":
 		return b.Resource
 	case b.Port != nil:
-		return fmt.Sprintf("service %s port %s", b.Service, portText(b.Port))
+		return fmt.Sprintf("service %s port %s", b.Service, report.PortText(b.Port))
 	case b.Service != "":
 		return fmt.Sprintf("service %s port %s", b.Service, b.Requested)
 	}
 	return "(no backend)"
 }
 
-func portText(p *ServicePort) string {
-	if p.Name != "" {
-		return fmt.Sprintf("%s (%d/%s)", p.Name, p.Port, p.Protocol)
-	}
-	return fmt.Sprintf("%d/%s", p.Port, p.Protocol)
-}
-
-func readySummary(b Backend) string {
+func readySummary(b report.RouteBackend) string {
 	if b.Health == nil || !b.Health.Checked {
 		return ""
 	}
