@@ -38,10 +38,8 @@ func (o *Options) runAll(ctx context.Context) (err error) {
 	if err != nil {
 		return cmdutil.Incomplete(err)
 	}
-	for _, kind := range sortedKeys(snap.Unavailable) {
-		if !strings.HasPrefix(snap.Unavailable[kind], "not read") {
-			fmt.Fprintf(errOut, "warning: %s not checked: %s\n", kind, snap.Unavailable[kind])
-		}
+	for _, d := range snap.Degraded() {
+		fmt.Fprintf(errOut, "warning: %s not checked: %s\n", d.Kind, d.Detail)
 	}
 	sessions := &namespaceHelpers{o: o, errOut: errOut, open: map[string]*helper.Session{}}
 	defer func() {

@@ -220,11 +220,9 @@ func (o *Options) Run(ctx context.Context) error {
 			return cmdutil.Incomplete(err)
 		}
 		snap = s
-		for _, kind := range sortedKeys(snap.Unavailable) {
-			if !strings.HasPrefix(snap.Unavailable[kind], "not read") {
-				fmt.Fprintf(o.ErrOut, "warning: %s not checked: %s\n", kind, snap.Unavailable[kind])
-				reader.degraded = append(reader.degraded, snap.Unavailable[kind])
-			}
+		for _, d := range snap.Degraded() {
+			fmt.Fprintf(o.ErrOut, "warning: %s not checked: %s\n", d.Kind, d.Detail)
+			reader.degraded = append(reader.degraded, d.Detail)
 		}
 		opts.Source, opts.Namespace, opts.ReadNamespaces = "cluster", scope, read
 		if o.target.Ingress != "" {

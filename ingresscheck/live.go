@@ -48,7 +48,7 @@ func newClusterReader(client kubernetes.Interface, errOut io.Writer, cfg rules.C
 // snapshot reads the objects for target. defaultNS is -n (or the kubeconfig's namespace); scope is
 // the namespace of "every Ingress" ("" with -A).
 func (cr *clusterReader) snapshot(ctx context.Context, t ingress.Target, defaultNS, scope string) (*snapshot.Snapshot, map[string]bool, error) {
-	s := &snapshot.Snapshot{Live: true, DefaultNamespace: defaultNS, Unavailable: map[string]string{}}
+	s := &snapshot.Snapshot{Live: true, DefaultNamespace: defaultNS, Unavailable: map[string]snapshot.Unread{}}
 	fmt.Fprintln(cr.errOut, "reading IngressClasses and the Ingresses of all namespaces...")
 	classes, err := live.ListAll(ctx, pageSize, func(ctx context.Context, lo metav1.ListOptions) ([]networkingv1.IngressClass, string, error) {
 		l, err := cr.client.NetworkingV1().IngressClasses().List(ctx, lo)
@@ -58,8 +58,8 @@ func (cr *clusterReader) snapshot(ctx context.Context, t ingress.Target, default
 		return l.Items, l.Continue, nil
 	})
 	if err != nil {
-		s.Unavailable["IngressClass"] = live.DescribeAPIError(err, "list", "ingressclasses", "")
-		fmt.Fprintf(cr.errOut, "warning: IngressClasses not read: %s\n", s.Unavailable["IngressClass"])
+		s.Unavailable["IngressClass"] = live.UnreadOf(err, "list", "ingressclasses", "")
+		fmt.Fprintf(cr.errOut, "warning: IngressClasses not read: %s\n", s.Unavailable["IngressClass"].Detail)
 	}
 	for i := range classes {
 		v := &classes[i]
@@ -80,15 +80,17 @@ func (cr *clusterReader) snapshot(ctx context.Context, t ingress.Target, default
 		if len(classes) == 0 {
 			return nil, nil, fmt.Errorf("could not read Ingresses: %s", live.DescribeAPIError(err, "list", "ingresses", ingNS))
 		}
-		s.Unavailable["Ingress"] = live.DescribeAPIError(err, "list", "ingresses", ingNS)
+		s.Unavailable["Ingress"] = live.UnreadOf(err, "list", "ingresses", ingNS)
 	}
 	for i := range ings {
 		v := &ings[i]
 		s.Ingresses = append(s.Ingresses, &snapshot.Ingress{Ingress: v, Src: snapshot.LiveSource("networking.k8s.io/v1", "Ingress", &v.ObjectMeta)})
 	}
+	s.Index()
 	namespaces := cr.relevantNamespaces(s, t, defaultNS, scope)
 	read := map[string]bool{}
-	unavailable := map[string][]string{}
+	unavailable := map[string][]snapshot.Unread{}
+	var parts []*snapshot.Snapshot
 	for _, ns := range namespaces {
 		fmt.Fprintf(cr.errOut, "reading namespace %s (Services, EndpointSlices, pods, TLS Secrets)...\n", ns)
 		nsSnap, err := cr.readsFor(ns).Snapshot(ctx)
@@ -97,31 +99,29 @@ func (cr *clusterReader) snapshot(ctx context.Context, t ingress.Target, default
 			continue
 		}
 		read[ns] = true
-		s.Services = append(s.Services, nsSnap.Services...)
-		s.EndpointSlices = append(s.EndpointSlices, nsSnap.EndpointSlices...)
-		s.Workloads = append(s.Workloads, nsSnap.Workloads...)
-		s.Secrets = append(s.Secrets, nsSnap.Secrets...)
-		s.NetworkPolicies = append(s.NetworkPolicies, nsSnap.NetworkPolicies...)
+		// the namespace's objects; its Ingresses and IngressClasses are those read above
+		parts = append(parts, &snapshot.Snapshot{Services: nsSnap.Services, EndpointSlices: nsSnap.EndpointSlices,
+			Workloads: nsSnap.Workloads, Secrets: nsSnap.Secrets, NetworkPolicies: nsSnap.NetworkPolicies})
 		for kind, why := range nsSnap.Unavailable {
 			if kind != "Ingress" && kind != "IngressClass" {
 				unavailable[kind] = append(unavailable[kind], why)
 			}
 		}
 	}
+	marks := map[string]snapshot.Unread{}
 	for kind, whys := range unavailable {
-		// a kind read in one namespace and "not read" (nothing to read) in another is complete
+		// a kind read in one namespace and not asked for (nothing to read) in another is complete
 		if len(whys) < len(read) && allNotRead(whys) {
 			continue
 		}
-		s.Unavailable[kind] = whys[0]
+		marks[kind] = whys[0]
 	}
-	s.Index()
-	return s, read, nil
+	return snapshot.Merge(s, marks, parts...), read, nil
 }
 
-func allNotRead(whys []string) bool {
+func allNotRead(whys []snapshot.Unread) bool {
 	for _, w := range whys {
-		if !strings.HasPrefix(w, "not read") {
+		if w.Degraded() {
 			return false
 		}
 	}

@@ -54,9 +54,9 @@ func FromCluster(ctx context.Context, cs kubernetes.Interface, opts ClusterOptio
 		opts.MaxTLSSecrets = 50
 	}
 	ns := opts.Namespace
-	s := &snapshot.Snapshot{Live: true, DefaultNamespace: ns, Unavailable: map[string]string{}}
+	s := &snapshot.Snapshot{Live: true, DefaultNamespace: ns, Unavailable: map[string]snapshot.Unread{}}
 	fail := func(kind, scope string, err error) {
-		s.Unavailable[kind] = describeAPIError(err, "list", resourceNames[kind], scope)
+		s.Unavailable[kind] = UnreadOf(err, "list", resourceNames[kind], scope)
 	}
 	where := ns
 	if where == "" {
@@ -169,19 +169,19 @@ func FromCluster(ctx context.Context, cs kubernetes.Interface, opts ClusterOptio
 			s.Nodes = append(s.Nodes, &snapshot.Node{Node: v, Src: snapshot.LiveSource("v1", "Node", &v.ObjectMeta)})
 		}
 	} else {
-		s.Unavailable["Node"] = "not read"
+		s.Unavailable["Node"] = snapshot.NotRead("not needed")
 	}
 
 	if opts.SkipSecrets {
-		s.Unavailable["Secret"] = "not read (not needed)"
+		s.Unavailable["Secret"] = snapshot.NotRead("not needed")
 	} else {
 		readTLSSecrets(ctx, s, cs, opts.MaxTLSSecrets)
 	}
 	// core/v1 Endpoints are not listed (deprecated since 1.33): manual Endpoints are mirrored into
 	// EndpointSlices, which the rules read.
-	s.Unavailable["Endpoints"] = "not read (deprecated API; the EndpointSlices mirrored from it are checked)"
+	s.Unavailable["Endpoints"] = snapshot.NotRead("deprecated API; the EndpointSlices mirrored from it are checked")
 	if len(s.Unavailable) >= 8 && len(s.Services) == 0 && len(s.Workloads) == 0 {
-		return nil, fmt.Errorf("could not read anything from the cluster: %s", s.Unavailable["Service"])
+		return nil, fmt.Errorf("could not read anything from the cluster: %s", s.Unavailable["Service"].Detail)
 	}
 	s.Index()
 	return s, nil
@@ -217,7 +217,7 @@ func readTLSSecrets(ctx context.Context, s *snapshot.Snapshot, cs kubernetes.Int
 		case apierrors.IsNotFound(err):
 			continue // absent: the rules say so
 		case err != nil:
-			s.Unavailable["Secret"] = describeAPIError(err, "get", "secrets", k.ns)
+			s.Unavailable["Secret"] = UnreadOf(err, "get", "secrets", k.ns)
 			continue
 		}
 		out := &snapshot.Secret{Src: snapshot.LiveSource("v1", "Secret", &sec.ObjectMeta), Type: sec.Type, Data: map[string][]byte{}}
@@ -228,7 +228,7 @@ func readTLSSecrets(ctx context.Context, s *snapshot.Snapshot, cs kubernetes.Int
 	}
 	// Secrets were only fetched by name: "not found" is authoritative for those names
 	if _, failed := s.Unavailable["Secret"]; !failed && len(keys) == 0 {
-		s.Unavailable["Secret"] = "not read (no Ingress TLS entry names one)"
+		s.Unavailable["Secret"] = snapshot.NotRead("no Ingress TLS entry names one")
 	}
 }
 

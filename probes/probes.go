@@ -167,7 +167,7 @@ func (o *Options) RunCmd(ctx context.Context) (err error) {
 		return cmdutil.Incomplete(err)
 	}
 	if why, missing := snap.Unavailable["Pod"]; missing {
-		return cmdutil.Incomplete(errors.New("cannot read pods: " + why))
+		return cmdutil.Incomplete(errors.New("cannot read pods: " + why.Detail))
 	}
 	pods, err := o.pods(ctx, snap)
 	if err != nil {

@@ -134,7 +134,7 @@ func (r *Reads) namespacePodsLocked(ctx context.Context, ns string) ([]*corev1.P
 			return nil, err.Error()
 		}
 		if why, missing := snap.Unavailable["Pod"]; missing {
-			return nil, why
+			return nil, why.Detail
 		}
 		var out []*corev1.Pod
 		for _, w := range snap.WorkloadsIn(ns) {
@@ -250,7 +250,7 @@ func (r *Reads) podsMatchingLocked(ctx context.Context, sel labels.Selector) ([]
 		snap, err := r.snapshotLocked(ctx)
 		if err == nil {
 			if why, missing := snap.Unavailable["Pod"]; missing {
-				return nil, why
+				return nil, why.Detail
 			}
 			var out []corev1.Pod
 			for _, w := range snap.Workloads {

@@ -198,7 +198,7 @@ func (c *checker) health(svc *snapshot.Service, sp *corev1.ServicePort) *report.
 	}
 	if c.snap.Live {
 		if why, bad := c.snap.Unavailable["EndpointSlice"]; bad {
-			h.Note = "EndpointSlices not checked: " + why
+			h.Note = "EndpointSlices not checked: " + why.Detail
 			return h
 		}
 	} else if len(slices) == 0 {

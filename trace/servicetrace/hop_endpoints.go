@@ -75,8 +75,8 @@ func runEndpoints(ctx context.Context, st *State) trace.Result {
 		return trace.Result{Status: trace.Skip, Incomplete: true, Summary: "cannot read EndpointSlices: " + err.Error()}
 	}
 	if why, missing := snap.Unavailable["EndpointSlice"]; missing {
-		st.SlicesUnread = why
-		return trace.Result{Status: trace.Skip, Incomplete: true, Summary: "cannot read EndpointSlices: " + why}
+		st.SlicesUnread = why.Detail
+		return trace.Result{Status: trace.Skip, Incomplete: true, Summary: "cannot read EndpointSlices: " + why.Detail}
 	}
 	for _, s := range snap.EndpointSlices {
 		if s.Namespace == svc.Namespace && s.Labels[discoveryv1.LabelServiceName] == svc.Name {

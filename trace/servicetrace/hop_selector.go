@@ -35,8 +35,8 @@ func runSelector(ctx context.Context, st *State) trace.Result {
 		return trace.Result{Status: trace.Skip, Incomplete: true, Summary: "cannot read pods: " + err.Error()}
 	}
 	if why, missing := snap.Unavailable["Pod"]; missing {
-		st.PodsUnread = why
-		return trace.Result{Status: trace.Skip, Incomplete: true, Summary: "cannot read pods: " + why}
+		st.PodsUnread = why.Detail
+		return trace.Result{Status: trace.Skip, Incomplete: true, Summary: "cannot read pods: " + why.Detail}
 	}
 	sel := labels.SelectorFromSet(svc.Spec.Selector)
 	var finished []*corev1.Pod

@@ -268,7 +268,7 @@ func (st *State) evaluatePolicies(ctx context.Context, src *trace.Source) *polic
 		return e
 	}
 	if why, missing := snap.Unavailable["NetworkPolicy"]; missing {
-		e.Unknown = "cannot read NetworkPolicies: " + why
+		e.Unknown = "cannot read NetworkPolicies: " + why.Detail
 		return e
 	}
 	svcNS := st.Service.Namespace
