@@ -5,8 +5,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/svc-doctor/svc-doctor/route/ingress"
 	"github.com/svc-doctor/svc-doctor/report"
+	"github.com/svc-doctor/svc-doctor/route/ingress"
 	"github.com/svc-doctor/svc-doctor/semantics"
 	"github.com/svc-doctor/svc-doctor/snapshot"
 )

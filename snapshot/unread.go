@@ -36,7 +36,9 @@ func (u Unread) Degraded() bool { return u.Reason != NotRequested }
 func (u Unread) String() string { return u.Detail }
 
 // NotRead is the mark of a kind the reader did not ask for, with why.
-func NotRead(why string) Unread { return Unread{Reason: NotRequested, Detail: "not read (" + why + ")"} }
+func NotRead(why string) Unread {
+	return Unread{Reason: NotRequested, Detail: "not read (" + why + ")"}
+}
 
 // Degraded lists the kinds that could not be read, sorted, with why.
 func (s *Snapshot) Degraded() []KindUnread {
