@@ -8,12 +8,11 @@ import (
 	"strings"
 	"sync"
 
-	corev1 "k8s.io/api/core/v1"
-
 	"github.com/svc-doctor/svc-doctor/helper"
 	"github.com/svc-doctor/svc-doctor/internal/cmdutil"
 	"github.com/svc-doctor/svc-doctor/internal/version"
 	"github.com/svc-doctor/svc-doctor/report"
+	"github.com/svc-doctor/svc-doctor/semantics"
 	"github.com/svc-doctor/svc-doctor/trace"
 	"github.com/svc-doctor/svc-doctor/trace/servicetrace"
 )
@@ -39,10 +38,8 @@ func (o *Options) runAll(ctx context.Context) (err error) {
 	if err != nil {
 		return cmdutil.Incomplete(err)
 	}
-	for _, kind := range sortedKeys(snap.Unavailable) {
-		if !strings.HasPrefix(snap.Unavailable[kind], "not read") {
-			fmt.Fprintf(errOut, "warning: %s not checked: %s\n", kind, snap.Unavailable[kind])
-		}
+	for _, d := range snap.Degraded() {
+		fmt.Fprintf(errOut, "warning: %s not checked: %s\n", d.Kind, d.Detail)
 	}
 	sessions := &namespaceHelpers{o: o, errOut: errOut, open: map[string]*helper.Session{}}
 	defer func() {
@@ -95,7 +92,7 @@ func (o *Options) runAll(ctx context.Context) (err error) {
 func serviceSummary(t servicetrace.ServiceTrace) report.ServiceSummary {
 	ss := report.ServiceSummary{Namespace: t.Namespace, Name: t.Name, Verdict: t.Verdict, Hops: []report.HopLine{}}
 	if t.State.Service != nil {
-		ss.Type = serviceType(t.State.Service)
+		ss.Type = semantics.Type(t.State.Service)
 	}
 	if src, ok := t.State.AgentSource(); ok {
 		ss.From = src.Description
@@ -144,17 +141,6 @@ func healthyDetail(steps []trace.Step) string {
 		}
 	}
 	return strings.Join(parts, "; ")
-}
-
-func serviceType(svc *corev1.Service) string {
-	t := string(svc.Spec.Type)
-	if t == "" {
-		t = "ClusterIP"
-	}
-	if svc.Spec.ClusterIP == corev1.ClusterIPNone {
-		t += " (headless)"
-	}
-	return t
 }
 
 // namespaceHelpers hands out one helper session per namespace and deletes it once the

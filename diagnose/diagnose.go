@@ -63,6 +63,9 @@ type Options struct {
 	Requests func() int64
 	// Agents replaces the helper pod (tests inject canned agent results).
 	Agents trace.AgentProvider
+	// HelperExec runs the agent's command in the helper pod (nil: the pods/exec subresource;
+	// tests run it in-process, keeping the helper pod's lifecycle real).
+	HelperExec helper.ExecFunc
 	// Now is the clock (tests fix it).
 	Now func() time.Time
 
@@ -216,7 +219,7 @@ func (o *Options) Run(ctx context.Context) (err error) {
 		return o.runAll(ctx)
 	}
 	session := &helper.Session{Client: o.Client, Config: o.Config, Namespace: o.Namespace, Flags: o.Helper,
-		Reason: "diagnose svc/" + o.Name, ErrOut: o.ErrOut}
+		Reason: "diagnose svc/" + o.Name, ErrOut: o.ErrOut, Exec: o.HelperExec}
 	defer func() {
 		if cerr := session.Close(ctx); cerr != nil {
 			fmt.Fprintf(o.ErrOut, "error: %v\n(remove leftovers with: kubectl svc-doctor cleanup -n %s)\n", cerr, o.Namespace)

@@ -35,6 +35,7 @@ import (
 	"github.com/svc-doctor/svc-doctor/live"
 	"github.com/svc-doctor/svc-doctor/report"
 	"github.com/svc-doctor/svc-doctor/rules"
+	"github.com/svc-doctor/svc-doctor/semantics"
 	"github.com/svc-doctor/svc-doctor/snapshot"
 	"github.com/svc-doctor/svc-doctor/trace"
 	"github.com/svc-doctor/svc-doctor/trace/servicetrace"
@@ -178,7 +179,7 @@ func (o *Options) RunCmd(ctx context.Context) (err error) {
 		return cmdutil.Incomplete(err)
 	}
 	if why, missing := snap.Unavailable["Pod"]; missing {
-		return cmdutil.Incomplete(errors.New("cannot read pods: " + why))
+		return cmdutil.Incomplete(errors.New("cannot read pods: " + why.Detail))
 	}
 	pods, err := o.pods(ctx, snap)
 	if err != nil {
@@ -215,8 +216,8 @@ func (o *Options) RunCmd(ctx context.Context) (err error) {
 			break
 		}
 	}
-	var first *servicetrace.PodProblem
-	var restart *servicetrace.PodStatus
+	var first *semantics.PodProblem
+	var restart *servicetrace.PodHealth
 	for _, p := range pods {
 		ps := servicetrace.ExaminePodEvents(p, servicetrace.PodEvents{Unhealthy: events[p.Name], Killing: kills[p.Name]}, o.Now(), window)
 		pr := report.PodReport{Name: p.Name, IP: p.Status.PodIP, Ready: ps.Ready, LastProbeFailure: ps.LastProbeFailure, ProbeFailures: ps.ProbeFailures,
@@ -359,7 +360,7 @@ func probeConfigs(p *corev1.Pod) []report.ProbeConfig {
 				continue
 			}
 			pr := k.probe
-			out = append(out, report.ProbeConfig{Container: c.Name, Probe: k.name, Handler: servicetrace.ProbeText(pr),
+			out = append(out, report.ProbeConfig{Container: c.Name, Probe: k.name, Handler: semantics.ProbeText(pr),
 				InitialDelaySeconds: pr.InitialDelaySeconds, PeriodSeconds: orDefault(pr.PeriodSeconds, 10), TimeoutSeconds: orDefault(pr.TimeoutSeconds, 1),
 				SuccessThreshold: orDefault(pr.SuccessThreshold, 1), FailureThreshold: orDefault(pr.FailureThreshold, 3)})
 		}
@@ -414,7 +415,7 @@ func RunReadinessProbes(ctx context.Context, ag trace.Agent, pods []*corev1.Pod)
 			if pr == nil {
 				continue
 			}
-			rr := report.RunResult{Pod: p.Name, Container: c.Name, Target: servicetrace.ProbeText(pr)}
+			rr := report.RunResult{Pod: p.Name, Container: c.Name, Target: semantics.ProbeText(pr)}
 			check, why := probeCheck(fmt.Sprintf("p%d-%s", i, c.Name), p, &c, pr)
 			if why != "" {
 				rr.Skipped = why
@@ -536,7 +537,7 @@ func probeCheck(id string, p *corev1.Pod, c *corev1.Container, pr *corev1.Probe)
 
 // verdict derives the probes command's verdict: a probe that fails when run now, then a pod that
 // is not ready, then a pod that restarts, then a probe rule's error.
-func verdict(rep *report.ProbesReport, first *servicetrace.PodProblem, restart *servicetrace.PodStatus) report.Verdict {
+func verdict(rep *report.ProbesReport, first *semantics.PodProblem, restart *servicetrace.PodHealth) report.Verdict {
 	for _, r := range rep.Runs {
 		if r.Skipped == "" && !r.OK {
 			return report.Verdict{Kind: report.VerdictFault, Hop: "run",

@@ -52,6 +52,14 @@ type Verdict struct {
 // OK reports whether the verdict is healthy.
 func (v Verdict) OK() bool { return v.Kind == VerdictHealthy }
 
+// Text is the verdict in one sentence: the root cause of a fault, else the message.
+func (v Verdict) Text() string {
+	if v.Kind == VerdictFault {
+		return v.RootCause
+	}
+	return v.Message
+}
+
 // Plural returns one or many by n.
 func Plural(n int, one, many string) string {
 	if n == 1 {

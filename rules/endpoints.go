@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/svc-doctor/svc-doctor/report"
+	"github.com/svc-doctor/svc-doctor/semantics"
 	"github.com/svc-doctor/svc-doctor/snapshot"
 )
 
@@ -160,18 +161,18 @@ func checkEndpointPort(p *Pass, src *snapshot.Source, field string, svc *snapsho
 			svcNames = append(svcNames, fmt.Sprintf("%q", sp.Name))
 			continue
 		}
-		if protocolOf(sp.Protocol) != protocolOf(proto) {
-			p.Report(src, field+".protocol", "port %q is %s here but %s on service/%s", name, protocolOf(proto), protocolOf(sp.Protocol), svc.Name)
+		if semantics.Protocol(sp.Protocol) != semantics.Protocol(proto) {
+			p.Report(src, field+".protocol", "port %q is %s here but %s on service/%s", name, semantics.Protocol(proto), semantics.Protocol(sp.Protocol), svc.Name)
 			return
 		}
 		switch {
 		case number == nil || *number == 0:
 			if !hasIssueUnder(p.Snap, src, field+".port") {
-				p.Report(src, field, "port %s has no port number: kube-proxy skips it, so %s of service/%s gets no endpoints", shown, portLabel(sp), svc.Name)
+				p.Report(src, field, "port %s has no port number: kube-proxy skips it, so %s of service/%s gets no endpoints", shown, semantics.PortLabel(sp), svc.Name)
 			}
 		case len(svc.Spec.Selector) == 0 && targetPortContradicts(svc, i, *number):
 			p.ReportSeverity(report.Warning, src, field+".port", "port %s is %d here, but %s of service/%s has targetPort %d: for a Service without selector traffic goes to the endpoint's port (%d) and targetPort is not used; make them agree",
-				shown, *number, portLabel(sp), svc.Name, sp.TargetPort.IntVal, *number)
+				shown, *number, semantics.PortLabel(sp), svc.Name, sp.TargetPort.IntVal, *number)
 		}
 		return
 	}

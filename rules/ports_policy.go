@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/svc-doctor/svc-doctor/report"
+	"github.com/svc-doctor/svc-doctor/semantics"
 	"github.com/svc-doctor/svc-doctor/snapshot"
 )
 
@@ -59,19 +60,19 @@ func JudgeProbePort(w *snapshot.Workload, n int32) PortVerdict {
 // judgeNumber is JudgeNumericPort with the number of probes that must check n for it to count as
 // borne out.
 func judgeNumber(w *snapshot.Workload, n int32, probes int) PortVerdict {
-	for _, cr := range servingContainers(w) {
-		for _, p := range cr.c.Ports {
+	for _, cr := range semantics.ServingContainers(w) {
+		for _, p := range cr.Container.Ports {
 			if p.ContainerPort == n {
-				return PortVerdict{Container: cr.c.Name}
+				return PortVerdict{Container: cr.Container.Name}
 			}
 		}
 	}
 	checked := 0
-	for _, cr := range servingContainers(w) {
-		if mentionsNumber(cr.c, n) {
-			return PortVerdict{Container: cr.c.Name}
+	for _, cr := range semantics.ServingContainers(w) {
+		if mentionsNumber(cr.Container, n) {
+			return PortVerdict{Container: cr.Container.Name}
 		}
-		for _, pr := range []*corev1.Probe{cr.c.ReadinessProbe, cr.c.LivenessProbe, cr.c.StartupProbe} {
+		for _, pr := range []*corev1.Probe{cr.Container.ReadinessProbe, cr.Container.LivenessProbe, cr.Container.StartupProbe} {
 			if probePortNumber(pr) == n {
 				checked++
 			}
@@ -80,11 +81,11 @@ func judgeNumber(w *snapshot.Workload, n int32, probes int) PortVerdict {
 	if checked >= probes {
 		return PortVerdict{}
 	}
-	if !declaresAnyPort(w) {
-		return PortVerdict{Severity: report.Info, Declared: declaredPorts(w),
+	if !semantics.DeclaresAnyPort(w) {
+		return PortVerdict{Severity: report.Info, Declared: semantics.DeclaredPorts(w),
 			Why: "declarations are informational, and with none there is nothing to compare with"}
 	}
-	return PortVerdict{Severity: report.Warning, Declared: declaredPorts(w),
+	return PortVerdict{Severity: report.Warning, Declared: semantics.DeclaredPorts(w),
 		Why: "declarations are informational, but when containers declare their ports, a number none of them declares, names in its arguments or probes is usually stale or a typo"}
 }
 
@@ -143,21 +144,21 @@ func isDigit(b byte) bool { return b >= '0' && b <= '9' }
 // targetPort that does not resolve at all is service-target-port-unresolved's finding: the verdict
 // is then empty.
 func JudgeTargetPort(w *snapshot.Workload, sp *corev1.ServicePort) PortVerdict {
-	tp := effectiveTargetPort(sp)
+	tp := semantics.EffectiveTargetPort(sp)
 	if tp.Type == intstr.Int {
 		return JudgeNumericPort(w, tp.IntVal)
 	}
-	r := resolveTargetPort(w, sp)
-	if r.number == 0 {
+	r := semantics.ResolveTargetPort(w, sp)
+	if r.Number == 0 {
 		return PortVerdict{}
 	}
-	v := PortVerdict{Container: r.container}
+	v := PortVerdict{Container: r.Container}
 	if metricsPortName(sp.Name) || metricsPortName(tp.StrVal) {
 		return v // a metrics port is meant for the container that exports the metrics
 	}
-	if why := SidecarReason(w, r.container); why != "" {
+	if why := SidecarReason(w, r.Container); why != "" {
 		v.Severity, v.Sidecar = report.Warning, true
-		v.Why = fmt.Sprintf("resolves only in container %s, which is not the one serving the application (%s): the traffic goes to that sidecar", r.container, why)
+		v.Why = fmt.Sprintf("resolves only in container %s, which is not the one serving the application (%s): the traffic goes to that sidecar", r.Container, why)
 	}
 	return v
 }
@@ -183,9 +184,9 @@ func SidecarReason(w *snapshot.Workload, name string) string {
 		return ""
 	}
 	var c *corev1.Container
-	for _, cr := range servingContainers(w) {
-		if cr.c.Name == name {
-			c = cr.c
+	for _, cr := range semantics.ServingContainers(w) {
+		if cr.Container.Name == name {
+			c = cr.Container
 		}
 	}
 	if c == nil {

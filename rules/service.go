@@ -11,20 +11,15 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/svc-doctor/svc-doctor/report"
+	"github.com/svc-doctor/svc-doctor/semantics"
 	"github.com/svc-doctor/svc-doctor/snapshot"
 )
-
-func isExternalName(svc *snapshot.Service) bool {
-	return svc.Spec.Type == corev1.ServiceTypeExternalName
-}
-
-func isHeadless(svc *snapshot.Service) bool { return svc.Spec.ClusterIP == corev1.ClusterIPNone }
 
 // selectorServices are the Services whose endpoints a selector decides.
 func selectorServices(s *snapshot.Snapshot) []*snapshot.Service {
 	var out []*snapshot.Service
 	for _, svc := range s.Services {
-		if len(svc.Spec.Selector) > 0 && !isExternalName(svc) {
+		if len(svc.Spec.Selector) > 0 && !semantics.IsExternalName(svc.Service) {
 			out = append(out, svc)
 		}
 	}
@@ -51,7 +46,7 @@ var ruleSelectorNoMatch = &Rule{
 			if len(p.Snap.SelectedWorkloads(svc)) > 0 {
 				continue
 			}
-			sel := selectorString(svc.Spec.Selector)
+			sel := semantics.SelectorString(svc.Spec.Selector)
 			hints := nearMisses(p.Snap, svc)
 			if rtc := p.Snap.SelectedRunToCompletion(svc); len(rtc) > 0 {
 				what := "pod template"
@@ -59,7 +54,7 @@ var ruleSelectorNoMatch = &Rule{
 					what = "pod"
 				}
 				sev := report.Warning
-				if isHeadless(svc) {
+				if semantics.IsHeadless(svc.Service) {
 					sev = report.Info
 				}
 				p.ReportSeverity(sev, svc.Src, "spec.selector",
@@ -217,7 +212,7 @@ var ruleNoEndpoints = &Rule{
 		"finding is informational.",
 	Check: func(p *Pass) {
 		for _, svc := range p.Snap.Services {
-			if len(svc.Spec.Selector) > 0 || isExternalName(svc) {
+			if len(svc.Spec.Selector) > 0 || semantics.IsExternalName(svc.Service) {
 				continue
 			}
 			if hasManualEndpoints(p.Snap, svc) {
@@ -263,7 +258,7 @@ var rulePortNameRequired = &Rule{
 			for i, sp := range svc.Spec.Ports {
 				// a port without a port number is service-ports-missing's finding, and only that
 				if sp.Name == "" && sp.Port != 0 {
-					p.Report(svc.Src, fmt.Sprintf("spec.ports[%d]", i), "%s has no name; a Service with %d ports needs a name on each", portLabel(&svc.Spec.Ports[i]), len(svc.Spec.Ports))
+					p.Report(svc.Src, fmt.Sprintf("spec.ports[%d]", i), "%s has no name; a Service with %d ports needs a name on each", semantics.PortLabel(&svc.Spec.Ports[i]), len(svc.Spec.Ports))
 				}
 			}
 		}
@@ -314,14 +309,14 @@ var rulePortDuplicate = &Rule{
 					}
 				}
 				// a missing port number (0) is service-ports-missing's finding, not a duplicate
-				key := fmt.Sprintf("%d/%s", sp.Port, protocolOf(sp.Protocol))
+				key := fmt.Sprintf("%d/%s", sp.Port, semantics.Protocol(sp.Protocol))
 				if j, ok := pairs[key]; ok && sp.Port != 0 {
 					p.Report(svc.Src, fmt.Sprintf("spec.ports[%d].port", i), "port %s is also exposed by spec.ports[%d]", key, j)
 				} else if !ok {
 					pairs[key] = i
 				}
 				if sp.NodePort != 0 {
-					nk := fmt.Sprintf("%d/%s", sp.NodePort, protocolOf(sp.Protocol))
+					nk := fmt.Sprintf("%d/%s", sp.NodePort, semantics.Protocol(sp.Protocol))
 					if j, ok := nodePorts[nk]; ok {
 						p.Report(svc.Src, fmt.Sprintf("spec.ports[%d].nodePort", i), "nodePort %s is also used by spec.ports[%d]", nk, j)
 					} else {
@@ -352,7 +347,7 @@ var ruleTargetPortUndeclared = &Rule{
 				if sp.Port == 0 {
 					continue // no port number: service-ports-missing says so, nothing else applies
 				}
-				tp := effectiveTargetPort(sp)
+				tp := semantics.EffectiveTargetPort(sp)
 				if tp.Type != intstr.Int {
 					continue
 				}
@@ -374,7 +369,7 @@ var ruleTargetPortUndeclared = &Rule{
 					field = fmt.Sprintf("spec.ports[%d].port", i)
 				}
 				p.Report(svc.Src, field, "targetPort %d of %s is not declared by %s (%s): %s; connections go to %d, which works only if the process listens there",
-					tp.IntVal, portLabel(sp), names(missing, svc.Namespace), first.Declared, first.Why, tp.IntVal)
+					tp.IntVal, semantics.PortLabel(sp), names(missing, svc.Namespace), first.Declared, first.Why, tp.IntVal)
 			}
 		}
 	},
@@ -395,13 +390,13 @@ var ruleTargetPortSidecar = &Rule{
 		for _, svc := range selectorServices(p.Snap) {
 			for i := range svc.Spec.Ports {
 				sp := &svc.Spec.Ports[i]
-				if sp.Port == 0 || effectiveTargetPort(sp).Type != intstr.String {
+				if sp.Port == 0 || semantics.EffectiveTargetPort(sp).Type != intstr.String {
 					continue
 				}
 				for _, w := range p.Snap.SelectedWorkloads(svc) {
 					if v := JudgeTargetPort(w, sp); v.Sidecar {
 						p.Report(svc.Src, fmt.Sprintf("spec.ports[%d].targetPort", i), "targetPort %q of %s on %s %s",
-							sp.TargetPort.StrVal, portLabel(sp), objNameNS(w.Src, svc.Namespace), v.Why)
+							sp.TargetPort.StrVal, semantics.PortLabel(sp), objNameNS(w.Src, svc.Namespace), v.Why)
 						break
 					}
 				}
@@ -425,24 +420,24 @@ var ruleTargetPortUnresolved = &Rule{
 				if sp.Port == 0 {
 					continue // no port number: service-ports-missing says so, nothing else applies
 				}
-				tp := effectiveTargetPort(sp)
+				tp := semantics.EffectiveTargetPort(sp)
 				if tp.Type != intstr.String {
 					continue
 				}
 				for _, w := range ws {
-					r := resolveTargetPort(w, sp)
-					if r.number != 0 {
+					r := semantics.ResolveTargetPort(w, sp)
+					if r.Number != 0 {
 						continue
 					}
-					why := declaredPorts(w)
+					why := semantics.DeclaredPorts(w)
 					switch {
-					case r.wrongProtocol != "":
-						why = fmt.Sprintf("it is declared as %s, the Service port is %s", r.wrongProtocol, protocolOf(sp.Protocol))
-					case r.plainInit != "":
-						why = fmt.Sprintf("only init container %s declares it, and it is not a sidecar (restartPolicy: Always)", r.plainInit)
+					case r.WrongProtocol != "":
+						why = fmt.Sprintf("it is declared as %s, the Service port is %s", r.WrongProtocol, semantics.Protocol(sp.Protocol))
+					case r.PlainInit != "":
+						why = fmt.Sprintf("only init container %s declares it, and it is not a sidecar (restartPolicy: Always)", r.PlainInit)
 					}
 					p.Report(svc.Src, fmt.Sprintf("spec.ports[%d].targetPort", i), "targetPort %q of %s is not a port of %s (%s): its pods get no endpoint for this port",
-						tp.StrVal, portLabel(sp), objNameNS(w.Src, svc.Namespace), why)
+						tp.StrVal, semantics.PortLabel(sp), objNameNS(w.Src, svc.Namespace), why)
 				}
 			}
 		}
@@ -463,13 +458,13 @@ var ruleTargetPortInconsistent = &Rule{
 				if sp.Port == 0 {
 					continue // no port number: service-ports-missing says so, nothing else applies
 				}
-				if effectiveTargetPort(sp).Type != intstr.String {
+				if semantics.EffectiveTargetPort(sp).Type != intstr.String {
 					continue
 				}
 				byNumber := map[int32][]string{}
 				for _, w := range ws {
-					if r := resolveTargetPort(w, sp); r.number != 0 {
-						byNumber[r.number] = append(byNumber[r.number], objName(w.Src))
+					if r := semantics.ResolveTargetPort(w, sp); r.Number != 0 {
+						byNumber[r.Number] = append(byNumber[r.Number], objName(w.Src))
 					}
 				}
 				if len(byNumber) < 2 {
@@ -499,24 +494,24 @@ var ruleProtocolMismatch = &Rule{
 				if sp.Port == 0 {
 					continue // no port number: service-ports-missing says so, nothing else applies
 				}
-				tp := effectiveTargetPort(sp)
+				tp := semantics.EffectiveTargetPort(sp)
 				if tp.Type != intstr.Int {
 					continue
 				}
 				for _, w := range p.Snap.SelectedWorkloads(svc) {
-					found, protos := declaresNumber(w, tp.IntVal)
+					found, protos := semantics.DeclaresNumber(w, tp.IntVal)
 					if !found {
 						continue
 					}
 					ok := false
 					for _, pr := range protos {
-						if pr == protocolOf(sp.Protocol) {
+						if pr == semantics.Protocol(sp.Protocol) {
 							ok = true
 						}
 					}
 					if !ok {
 						p.Report(svc.Src, fmt.Sprintf("spec.ports[%d].protocol", i), "%s targets %d, which %s declares only as %s",
-							portLabel(sp), tp.IntVal, objNameNS(w.Src, svc.Namespace), protos[0])
+							semantics.PortLabel(sp), tp.IntVal, objNameNS(w.Src, svc.Namespace), protos[0])
 					}
 				}
 			}
@@ -662,7 +657,7 @@ var ruleExternalName = &Rule{
 		"so a selector is ignored and a clusterIP is rejected.",
 	Check: func(p *Pass) {
 		for _, svc := range p.Snap.Services {
-			if !isExternalName(svc) {
+			if !semantics.IsExternalName(svc.Service) {
 				if svc.Spec.ExternalName != "" {
 					p.ReportSeverity(report.Warning, svc.Src, "spec.externalName", "externalName is ignored on a %s Service: set type: ExternalName or remove it", typeOf(svc))
 				}
@@ -704,7 +699,7 @@ var ruleHeadlessType = &Rule{
 		"balancers need the proxy, so the API server rejects `clusterIP: None` on those types.",
 	Check: func(p *Pass) {
 		for _, svc := range p.Snap.Services {
-			if isHeadless(svc) && (svc.Spec.Type == corev1.ServiceTypeNodePort || svc.Spec.Type == corev1.ServiceTypeLoadBalancer) {
+			if semantics.IsHeadless(svc.Service) && (svc.Spec.Type == corev1.ServiceTypeNodePort || svc.Spec.Type == corev1.ServiceTypeLoadBalancer) {
 				p.Report(svc.Src, "spec.clusterIP", "clusterIP: None (headless) cannot be used with type %s", svc.Spec.Type)
 			}
 		}
@@ -737,7 +732,7 @@ var ruleRequiredPorts = &Rule{
 	Docs:        "A ClusterIP, NodePort or LoadBalancer Service needs at least one port, and each port a `port` number: the API server rejects it otherwise.",
 	Check: func(p *Pass) {
 		for _, svc := range p.Snap.Services {
-			if len(svc.Spec.Ports) == 0 && !isHeadless(svc) && !isExternalName(svc) {
+			if len(svc.Spec.Ports) == 0 && !semantics.IsHeadless(svc.Service) && !semantics.IsExternalName(svc.Service) {
 				p.Report(svc.Src, "spec.ports", "a %s Service needs at least one port", typeOf(svc))
 			}
 			for i, sp := range svc.Spec.Ports {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/svc-doctor/svc-doctor/report"
+	"github.com/svc-doctor/svc-doctor/semantics"
 	"github.com/svc-doctor/svc-doctor/snapshot"
 )
 
@@ -76,7 +77,7 @@ var ruleStatefulSetService = &Rule{
 			case svc == nil:
 				p.Report(w.Src, "spec.serviceName", "serviceName %s names no Service in namespace %s%s: the pods get no DNS names (%s-0.%s.%s.svc does not resolve); create a headless Service %s selecting them, or correct serviceName",
 					name, ns, serviceNearMiss(p.Snap, ns, name), w.Src.Ref.Name, name, ns, name)
-			case !isHeadless(svc):
+			case !semantics.IsHeadless(svc.Service):
 				p.Report(w.Src, "spec.serviceName", "serviceName %s names a Service that is not headless (%s): DNS publishes no per-pod records (%s-0.%s does not resolve); use a headless Service (clusterIP: None) as the governing Service",
 					name, clusterIPText(svc), w.Src.Ref.Name, name)
 			}
@@ -88,7 +89,7 @@ func clusterIPText(svc *snapshot.Service) string {
 	switch {
 	case svc.Spec.ClusterIP != "":
 		return "clusterIP " + svc.Spec.ClusterIP
-	case isExternalName(svc):
+	case semantics.IsExternalName(svc.Service):
 		return "type ExternalName"
 	}
 	return fmt.Sprintf("type %s", typeOf(svc))

@@ -263,3 +263,17 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// clipped copies the lists with capacities cut (see Snapshot.shallowCopy); the indexes are rebuilt
+// by Index.
+func (g *GatewayAPI) clipped() GatewayAPI {
+	return GatewayAPI{GatewayClasses: clip(g.GatewayClasses), Gateways: clip(g.Gateways), HTTPRoutes: clip(g.HTTPRoutes),
+		GRPCRoutes: clip(g.GRPCRoutes), ReferenceGrants: clip(g.ReferenceGrants), NamespaceObjects: clip(g.NamespaceObjects)}
+}
+
+// merged returns g's lists followed by o's.
+func (g GatewayAPI) merged(o GatewayAPI) GatewayAPI {
+	out := g.clipped()
+	out.merge(&o)
+	return out
+}

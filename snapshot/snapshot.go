@@ -206,8 +206,9 @@ type Snapshot struct {
 	Other []*Source
 	// Issues are problems found while reading and decoding; the input rules report them.
 	Issues []Issue
-	// Unavailable maps a kind that could not be read from the cluster to the reason.
-	Unavailable map[string]string
+	// Unavailable maps a kind that a live snapshot does not hold to why: not asked for, or could
+	// not be read (see Unread.Degraded).
+	Unavailable map[string]Unread
 	// Files lists the manifest files read.
 	Files []string
 	// Superseded counts the objects left out of the graph because the input defines them again

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sort"
 	"sync"
-	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -19,6 +18,7 @@ import (
 	"github.com/svc-doctor/svc-doctor/live"
 	"github.com/svc-doctor/svc-doctor/report"
 	"github.com/svc-doctor/svc-doctor/rules"
+	"github.com/svc-doctor/svc-doctor/semantics"
 	"github.com/svc-doctor/svc-doctor/snapshot"
 )
 
@@ -45,8 +45,11 @@ type Reads struct {
 	TLSSecrets bool
 
 	podSelector string // the server-side selector of the pod LIST ("" = every pod)
-	nsPods      map[string][]*corev1.Pod
-	nsPodsWhy   map[string]string
+	// one is the Service a OneService Reads diagnoses, once read (Focus): the snapshot holds it and
+	// lists only what it needs (its pods and EndpointSlices by label, no Ingress)
+	one       *corev1.Service
+	nsPods    map[string][]*corev1.Pod
+	nsPodsWhy map[string]string
 
 	snap     *snapshot.Snapshot
 	snapErr  error
@@ -59,6 +62,8 @@ type Reads struct {
 	eventsWhy  map[string]string
 	workloads  map[string][]Template
 	workWhy    map[string]string
+	sts        map[string]*Template // ns/name -> one StatefulSet read with a GET
+	stsWhy     map[string]string
 	nodes      []corev1.Node
 	nodesWhy   string
 	nodesDone  bool
@@ -77,6 +82,7 @@ func NewReads(client kubernetes.Interface, scope string) *Reads {
 	return &Reads{Client: client, Scope: scope, Rules: rules.DefaultConfig(),
 		events: map[string]map[string][]corev1.Event{}, eventsWhy: map[string]string{},
 		workloads: map[string][]Template{}, workWhy: map[string]string{},
+		sts: map[string]*Template{}, stsWhy: map[string]string{},
 		nsLabels: map[string]map[string]string{}, nsWhy: map[string]string{},
 		endpoints: map[string]*corev1.Endpoints{}, endWhy: map[string]string{}}
 }
@@ -98,15 +104,21 @@ func (r *Reads) Snapshot(ctx context.Context) (*snapshot.Snapshot, error) {
 func (r *Reads) snapshotLocked(ctx context.Context) (*snapshot.Snapshot, error) {
 	if !r.snapDone {
 		r.snapDone = true
-		r.snap, r.snapErr = live.FromCluster(ctx, r.Client, live.ClusterOptions{Namespace: r.Scope, SkipNodes: true,
-			SkipSecrets: !r.TLSSecrets, PodLabelSelector: r.podSelector})
+		opts := live.ClusterOptions{Namespace: r.Scope, SkipNodes: true, SkipSecrets: !r.TLSSecrets, PodLabelSelector: r.podSelector}
+		if r.one != nil {
+			opts.Services = []corev1.Service{*r.one}
+			opts.EndpointSliceLabelSelector = discoveryv1.LabelServiceName + "=" + r.one.Name
+			opts.SkipIngresses = true
+		}
+		r.snap, r.snapErr = live.FromCluster(ctx, r.Client, opts)
 	}
 	return r.snap, r.snapErr
 }
 
-// Focus narrows the snapshot of a OneService Reads to what the diagnosis of svc needs: only the
-// pods its selector matches are listed (a server-side label selector: the cost does not grow with
-// the other pods of the namespace). It has no effect once the snapshot was read.
+// Focus narrows the snapshot of a OneService Reads to what the diagnosis of svc needs: svc itself
+// (read already: the other Services are not listed), the pods its selector matches and its
+// EndpointSlices (server-side label selectors: the cost does not grow with the other objects of
+// the namespace), no Ingress. It has no effect once the snapshot was read.
 func (r *Reads) Focus(svc *corev1.Service) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -114,10 +126,13 @@ func (r *Reads) Focus(svc *corev1.Service) {
 }
 
 func (r *Reads) focusLocked(svc *corev1.Service) {
-	if !r.OneService || r.snapDone || len(svc.Spec.Selector) == 0 {
+	if !r.OneService || r.snapDone || svc.Namespace != r.Scope {
 		return
 	}
-	r.podSelector = labels.SelectorFromSet(svc.Spec.Selector).String()
+	r.one = svc
+	if len(svc.Spec.Selector) > 0 {
+		r.podSelector = labels.SelectorFromSet(svc.Spec.Selector).String()
+	}
 }
 
 // NamespacePods returns the pods of ns that are not finished or helpers' (for near misses): from
@@ -135,7 +150,7 @@ func (r *Reads) namespacePodsLocked(ctx context.Context, ns string) ([]*corev1.P
 			return nil, err.Error()
 		}
 		if why, missing := snap.Unavailable["Pod"]; missing {
-			return nil, why
+			return nil, why.Detail
 		}
 		var out []*corev1.Pod
 		for _, w := range snap.WorkloadsIn(ns) {
@@ -251,7 +266,7 @@ func (r *Reads) podsMatchingLocked(ctx context.Context, sel labels.Selector) ([]
 		snap, err := r.snapshotLocked(ctx)
 		if err == nil {
 			if why, missing := snap.Unavailable["Pod"]; missing {
-				return nil, why
+				return nil, why.Detail
 			}
 			var out []corev1.Pod
 			for _, w := range snap.Workloads {
@@ -345,6 +360,35 @@ func (r *Reads) loadTemplates(ctx context.Context, ns string) {
 	r.workloads[ns] = out
 }
 
+// StatefulSet returns the template of one StatefulSet: from the namespace's workloads when they
+// were read already, else one GET (cached). It returns nil and why when it cannot be read.
+func (r *Reads) StatefulSet(ctx context.Context, ns, name string) (*Template, string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.workloads[r.scopeNS(ns)]; ok {
+		for _, t := range r.workloads[r.scopeNS(ns)] {
+			if t.StatefulSet != nil && t.Namespace == ns && t.Name == name {
+				return &t, ""
+			}
+		}
+	}
+	key := ns + "/" + name
+	if t, ok := r.sts[key]; ok {
+		return t, ""
+	}
+	if why, failed := r.stsWhy[key]; failed {
+		return nil, why
+	}
+	s, err := r.Client.AppsV1().StatefulSets(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		r.stsWhy[key] = live.DescribeAPIError(err, "get", "statefulsets", ns)
+		return nil, r.stsWhy[key]
+	}
+	t := &Template{Kind: "statefulset", Namespace: s.Namespace, Name: s.Name, Labels: s.Spec.Template.Labels, Replicas: replicas(s.Spec.Replicas), Spec: &s.Spec.Template.Spec, StatefulSet: s}
+	r.sts[key] = t
+	return t, ""
+}
+
 func replicas(p *int32) int32 {
 	if p == nil {
 		return 1
@@ -397,7 +441,7 @@ func (r *Reads) podEventsLocked(ctx context.Context, ns, reason string) (map[str
 		}
 		for k := range m {
 			evs := m[k]
-			sort.SliceStable(evs, func(i, j int) bool { return EventTime(evs[i]).Before(EventTime(evs[j])) })
+			sort.SliceStable(evs, func(i, j int) bool { return semantics.EventTime(evs[i]).Before(semantics.EventTime(evs[j])) })
 		}
 		r.events[key] = m
 	}
@@ -408,17 +452,6 @@ func (r *Reads) podEventsLocked(ctx context.Context, ns, reason string) (map[str
 		}
 	}
 	return out, ""
-}
-
-// EventTime is when an event last happened.
-func EventTime(e corev1.Event) time.Time {
-	switch {
-	case !e.LastTimestamp.IsZero():
-		return e.LastTimestamp.Time
-	case !e.EventTime.IsZero():
-		return e.EventTime.Time
-	}
-	return e.CreationTimestamp.Time
 }
 
 // Endpoints GETs the v1 Endpoints object of a selector-less Service (nil when there is none).

@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 
 	"github.com/svc-doctor/svc-doctor/live"
+	"github.com/svc-doctor/svc-doctor/semantics"
 )
 
 // The annotations that remember a workload's replica count.
@@ -122,9 +123,9 @@ func (r *Reads) previousLocked(ctx context.Context, t Template, now time.Time) P
 // down replica set web-7d4b from 3 to 0", or "to 0 from 3" in older releases), or from the
 // highest ordinal a StatefulSet deleted.
 func fromEvents(evs []corev1.Event, kind, name string, now time.Time) (PreviousReplicas, bool) {
-	sort.SliceStable(evs, func(i, j int) bool { return EventTime(evs[i]).After(EventTime(evs[j])) })
+	sort.SliceStable(evs, func(i, j int) bool { return semantics.EventTime(evs[i]).After(semantics.EventTime(evs[j])) })
 	ago := func(e corev1.Event) string {
-		if t := EventTime(e); !t.IsZero() && now.Sub(t) >= 0 {
+		if t := semantics.EventTime(e); !t.IsZero() && now.Sub(t) >= 0 {
 			return fmt.Sprintf(", %s ago", now.Sub(t).Round(time.Second))
 		}
 		return ""

@@ -8,6 +8,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/svc-doctor/svc-doctor/semantics"
 )
 
 // BackendCheck is one backendRef of a route rule.
@@ -183,16 +185,9 @@ func (m *Model) checkBackendPort(b *BackendCheck) {
 	}
 	for _, sp := range svc.Spec.Ports {
 		if sp.TargetPort.IntValue() == int(b.Port) && sp.Port != b.Port {
-			msg += fmt.Sprintf("; %d is the targetPort of Service port %s: a backendRef names the Service port, not the container port, so write port: %d", b.Port, portLabel(sp), sp.Port)
+			msg += fmt.Sprintf("; %d is the targetPort of Service port %s: a backendRef names the Service port, not the container port, so write port: %d", b.Port, semantics.PortName(&sp), sp.Port)
 			break
 		}
 	}
 	b.problem(CheckBackendNotFound, ReasonBackendNotFound, Broken, b.Field+".port", "%s", msg)
-}
-
-func portLabel(sp corev1.ServicePort) string {
-	if sp.Name != "" {
-		return fmt.Sprintf("%s (%d)", sp.Name, sp.Port)
-	}
-	return strconv.Itoa(int(sp.Port))
 }

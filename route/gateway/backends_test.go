@@ -52,7 +52,7 @@ spec:
 		want     string
 	}{
 		{name: "the targetPort instead of the Service port", backend: "{name: api, port: 8080}", complete: true,
-			check: CheckBackendNotFound, reason: ReasonBackendNotFound, level: Broken, want: "8080 is the targetPort of Service port http (80)"},
+			check: CheckBackendNotFound, reason: ReasonBackendNotFound, level: Broken, want: "8080 is the targetPort of Service port http (80/TCP)"},
 		{name: "no port", backend: "{name: api}", complete: true, check: CheckBackendNotFound, level: Broken, want: "Must have port for Service reference"},
 		{name: "missing Service", backend: "{name: nope, port: 80}", complete: true, check: CheckBackendNotFound, reason: ReasonBackendNotFound, level: Broken, want: "does not exist"},
 		{name: "missing Service, input incomplete", backend: "{name: nope, port: 80}", complete: false, check: CheckBackendNotFound, reason: ReasonBackendNotFound, level: Unknown, want: "not in the given manifests"},

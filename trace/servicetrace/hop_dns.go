@@ -7,12 +7,14 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/svc-doctor/svc-doctor/agent"
 	"github.com/svc-doctor/svc-doctor/report"
+	"github.com/svc-doctor/svc-doctor/semantics"
 	"github.com/svc-doctor/svc-doctor/trace"
 )
 
@@ -84,7 +86,7 @@ func dnsQueries(st *State, slices []*discoveryv1.EndpointSlice, domain string, s
 	var expected []string
 	from := ""
 	switch {
-	case isExternalName(svc):
+	case semantics.IsExternalName(svc):
 		var qs []report.DNSQuery
 		qs = append(qs, report.DNSQuery{Purpose: "FQDN", Name: fqdn + ".", Type: agent.QueryCNAME, Expected: []string{strings.TrimSuffix(svc.Spec.ExternalName, ".") + "."}, ExpectedFrom: "spec.externalName"})
 		if sameNamespace {
@@ -95,7 +97,7 @@ func dnsQueries(st *State, slices []*discoveryv1.EndpointSlice, domain string, s
 			qs = append(qs, report.DNSQuery{Purpose: "ExternalName target", Name: target + ".", Type: agent.QueryA, AnyAnswer: true, ExpectedFrom: "any address (the target must resolve)"})
 		}
 		return qs
-	case isHeadless(svc):
+	case semantics.IsHeadless(svc):
 		expected = headlessAddresses(slices)
 		from = fmt.Sprintf("%d ready %s (headless: one A record per ready pod)", len(expected), report.Plural(len(expected), "endpoint", "endpoints"))
 		if svc.Spec.PublishNotReadyAddresses {
@@ -117,9 +119,9 @@ func dnsQueries(st *State, slices []*discoveryv1.EndpointSlice, domain string, s
 		if sp.Name == "" || len(qs) >= 12 {
 			continue
 		}
-		name := fmt.Sprintf("_%s._%s.%s.", sp.Name, strings.ToLower(string(protocolOf(sp.Protocol))), fqdn)
+		name := fmt.Sprintf("_%s._%s.%s.", sp.Name, strings.ToLower(string(semantics.Protocol(sp.Protocol))), fqdn)
 		q := report.DNSQuery{Purpose: "SRV " + sp.Name, Name: name, Type: agent.QuerySRV}
-		if isHeadless(svc) {
+		if semantics.IsHeadless(svc) {
 			sp := sp
 			for _, s := range slices {
 				p, ok := slicePort(s, &sp)
@@ -159,6 +161,21 @@ func CheckDNS(ctx context.Context, st *State) (*report.DNSReport, trace.Result) 
 		return nil, trace.Result{Status: trace.Skip, Incomplete: true, Summary: "skipped: no helper: " + err.Error()}
 	}
 	rep := &report.DNSReport{Source: src.Description}
+	sameNS := src.Namespace == st.Service.Namespace
+	if st.prefetch && !st.prefetched {
+		// one exec for the resolver configuration, the queries (for the usual cluster domain:
+		// another one asks again) and the connectivity hop's checks
+		st.prefetched = true
+		checks := append([]agent.Check{{ID: "resolvconf", Type: agent.CheckResolvConf}},
+			dnsChecks(dnsQueries(st, serviceSlices(ctx, st), defaultClusterDomain, sameNS), st.CheckTimeout)...)
+		if !semantics.IsExternalName(st.Service) {
+			probes, _ := st.planConnectivity()
+			for _, p := range probes {
+				checks = append(checks, p.check)
+			}
+		}
+		_ = st.batch.prefetch(ctx, checks) // on error, each hop sends its own request and says so
+	}
 	// first the resolver configuration, to know the cluster domain
 	resp, err := ag.Run(ctx, agent.NewRequest(agent.Check{ID: "resolvconf", Type: agent.CheckResolvConf}))
 	if err != nil {
@@ -173,14 +190,8 @@ func CheckDNS(ctx context.Context, st *State) (*report.DNSReport, trace.Result) 
 	}
 	domain, ok := ClusterDomainFromSearch(search)
 	rep.Domain, rep.DomainGuess = domain, !ok
-	sameNS := src.Namespace == st.Service.Namespace
 	qs := dnsQueries(st, serviceSlices(ctx, st), domain, sameNS)
-	var checks []agent.Check
-	for i, q := range qs {
-		checks = append(checks, agent.Check{ID: fmt.Sprintf("dns-%d", i), Type: agent.CheckDNS, Timeout: agent.Duration{Duration: st.CheckTimeout},
-			DNS: &agent.DNSCheck{Name: q.Name, QType: q.Type}})
-	}
-	resp, err = ag.Run(ctx, agent.NewRequest(checks...))
+	resp, err = ag.Run(ctx, agent.NewRequest(dnsChecks(qs, st.CheckTimeout)...))
 	if err != nil {
 		return rep, trace.Result{Status: trace.Skip, Incomplete: true, Summary: "skipped: the agent did not run: " + err.Error()}
 	}
@@ -189,6 +200,19 @@ func CheckDNS(ctx context.Context, st *State) (*report.DNSReport, trace.Result) 
 	}
 	rep.Queries = qs
 	return rep, st.judgeDNS(ctx, rep, sameNS)
+}
+
+// defaultClusterDomain is the cluster domain of most clusters (the prefetch's guess).
+const defaultClusterDomain = "cluster.local"
+
+// dnsChecks are the agent checks of the DNS queries.
+func dnsChecks(qs []report.DNSQuery, timeout time.Duration) []agent.Check {
+	var checks []agent.Check
+	for i, q := range qs {
+		checks = append(checks, agent.Check{ID: fmt.Sprintf("dns-%d", i), Type: agent.CheckDNS, Timeout: agent.Duration{Duration: timeout},
+			DNS: &agent.DNSCheck{Name: q.Name, QType: q.Type}})
+	}
+	return checks
 }
 
 // evalDNS compares one answer with the expectation.
@@ -318,7 +342,7 @@ func (st *State) judgeDNS(ctx context.Context, rep *report.DNSReport, sameNS boo
 		r.Summary = fmt.Sprintf("DNS does not answer: %s (%s)", firstFail.Failure, firstFail.Detail)
 		r.Cause = st.dnsDownCause(ctx, &r, nameserver, firstFail)
 		return r
-	case isExternalName(svc) && firstFail.Purpose == "ExternalName target":
+	case semantics.IsExternalName(svc) && firstFail.Purpose == "ExternalName target":
 		r.Status = trace.Fail
 		r.Summary = fmt.Sprintf("the ExternalName target %s does not resolve from inside the cluster (%s)", strings.TrimSuffix(firstFail.Name, "."), firstFail.Failure)
 		r.Cause = &trace.Cause{RootCause: fmt.Sprintf("service/%s is a CNAME to %s, which does not resolve from inside the cluster (%s): clients get no address",
@@ -336,7 +360,7 @@ func (st *State) judgeDNS(ctx context.Context, rep *report.DNSReport, sameNS boo
 	}
 	r.Status = trace.Fail
 	r.Summary = fmt.Sprintf("%s %s: %s", firstFail.Type, firstFail.Name, failText(firstFail))
-	if isHeadless(svc) && len(firstFail.Expected) > 0 {
+	if semantics.IsHeadless(svc) && len(firstFail.Expected) > 0 {
 		r.Cause = &trace.Cause{RootCause: fmt.Sprintf("the headless name %s does not return the ready endpoints (%s)", strings.TrimSuffix(firstFail.Name, "."), failText(firstFail)),
 			Fix: "check CoreDNS (kubectl -n kube-system logs -l k8s-app=kube-dns): it may not see the EndpointSlices (RBAC: list/watch endpointslices.discovery.k8s.io)"}
 		return r
@@ -396,7 +420,7 @@ func runDNS(ctx context.Context, st *State) trace.Result {
 			return trace.SkippedBy(r, id)
 		}
 	}
-	if isHeadless(svc) {
+	if semantics.IsHeadless(svc) {
 		// a headless name resolves to the ready pods: no ready pod, nothing to resolve
 		for _, id := range []string{HopSelector, HopReadiness} {
 			if r, blocked := st.SkipBecause(id); blocked {

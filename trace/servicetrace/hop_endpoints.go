@@ -12,6 +12,7 @@ import (
 
 	"github.com/svc-doctor/svc-doctor/report"
 	"github.com/svc-doctor/svc-doctor/rules"
+	"github.com/svc-doctor/svc-doctor/semantics"
 	"github.com/svc-doctor/svc-doctor/trace"
 )
 
@@ -39,7 +40,7 @@ func slicePort(s *discoveryv1.EndpointSlice, sp *corev1.ServicePort) (discoveryv
 		if p.Protocol != nil {
 			proto = *p.Protocol
 		}
-		if name == sp.Name && proto == protocolOf(sp.Protocol) {
+		if name == sp.Name && proto == semantics.Protocol(sp.Protocol) {
 			return p, true
 		}
 	}
@@ -67,7 +68,7 @@ func slicePortNames(s *discoveryv1.EndpointSlice) string {
 
 func runEndpoints(ctx context.Context, st *State) trace.Result {
 	svc := st.Service
-	if isExternalName(svc) {
+	if semantics.IsExternalName(svc) {
 		return trace.Result{Status: trace.Skip, Summary: "not applicable: ExternalName Service (no endpoints)"}
 	}
 	snap, err := st.Reads.Snapshot(ctx)
@@ -76,8 +77,8 @@ func runEndpoints(ctx context.Context, st *State) trace.Result {
 		return trace.Result{Status: trace.Skip, Incomplete: true, Summary: "cannot read EndpointSlices: " + err.Error()}
 	}
 	if why, missing := snap.Unavailable["EndpointSlice"]; missing {
-		st.SlicesUnread = why
-		return trace.Result{Status: trace.Skip, Incomplete: true, Summary: "cannot read EndpointSlices: " + why}
+		st.SlicesUnread = why.Detail
+		return trace.Result{Status: trace.Skip, Incomplete: true, Summary: "cannot read EndpointSlices: " + why.Detail}
 	}
 	for _, s := range snap.EndpointSlices {
 		if s.Namespace == svc.Namespace && s.Labels[discoveryv1.LabelServiceName] == svc.Name {
@@ -143,7 +144,7 @@ func selectorEndpoints(st *State) trace.Result {
 				if !ok || ep.Port == nil {
 					continue
 				}
-				st.Targets = append(st.Targets, Target{IP: e.Addresses[0], Port: *ep.Port, PortName: sp.Name, Protocol: protocolOf(sp.Protocol),
+				st.Targets = append(st.Targets, Target{IP: e.Addresses[0], Port: *ep.Port, PortName: sp.Name, Protocol: semantics.Protocol(sp.Protocol),
 					Pod: pod, Node: deref(e.NodeName), Ready: rd, Serving: sv, Terminating: tm})
 			}
 		}
@@ -188,7 +189,7 @@ func selectorEndpoints(st *State) trace.Result {
 			r.Status = trace.Fail
 			r.Summary = fmt.Sprintf("service/%s has no ready endpoint (%d in its EndpointSlices)", svc.Name, total)
 			r.Cause = &trace.Cause{RootCause: fmt.Sprintf("service/%s has no ready endpoint: nothing can answer; the pods could not be read to say why (%s)", svc.Name, st.PodsUnread),
-				Fix: fmt.Sprintf("look at the selected pods: kubectl -n %s get pods -l %s -o wide (and grant list on pods to run the full diagnosis)", svc.Namespace, selectorString(svc.Spec.Selector))}
+				Fix: fmt.Sprintf("look at the selected pods: kubectl -n %s get pods -l %s -o wide (and grant list on pods to run the full diagnosis)", svc.Namespace, semantics.SelectorString(svc.Spec.Selector))}
 		}
 		return r
 	}
@@ -289,14 +290,14 @@ func manualEndpoints(ctx context.Context, st *State) trace.Result {
 			p, ok := slicePort(s, &sp)
 			switch {
 			case !ok:
-				mismatches = append(mismatches, fmt.Sprintf("endpointslice/%s has no port named %q/%s (it has %s)", s.Name, sp.Name, protocolOf(sp.Protocol), slicePortNames(s)))
+				mismatches = append(mismatches, fmt.Sprintf("endpointslice/%s has no port named %q/%s (it has %s)", s.Name, sp.Name, semantics.Protocol(sp.Protocol), slicePortNames(s)))
 			case p.Port == nil || *p.Port == 0:
 				mismatches = append(mismatches, fmt.Sprintf("endpointslice/%s has port %q without a number: kube-proxy skips it", s.Name, sp.Name))
 			default:
 				covered[i] = true
-				if tp := targetPortOf(&sp); tp.Type == intstr.Int && tp.IntVal != sp.Port && tp.IntVal != *p.Port {
+				if tp := semantics.EffectiveTargetPort(&sp); tp.Type == intstr.Int && tp.IntVal != sp.Port && tp.IntVal != *p.Port {
 					numbers = append(numbers, fmt.Sprintf("port %s has targetPort %d, but endpointslice/%s says %d: without a selector traffic goes to the endpoint's port (%d), targetPort is not used",
-						portLabel(&sp), tp.IntVal, s.Name, *p.Port, *p.Port))
+						semantics.PortName(&sp), tp.IntVal, s.Name, *p.Port, *p.Port))
 				}
 			}
 		}
@@ -315,9 +316,9 @@ func manualEndpoints(ctx context.Context, st *State) trace.Result {
 						continue
 					}
 					rd := cond(e.Conditions.Ready, true)
-					r.Evidence = append(r.Evidence, fmt.Sprintf("%s:%d (port %s) ready=%v", a, *p.Port, portLabel(&sp), rd))
+					r.Evidence = append(r.Evidence, fmt.Sprintf("%s:%d (port %s) ready=%v", a, *p.Port, semantics.PortName(&sp), rd))
 					if rd {
-						st.Targets = append(st.Targets, Target{IP: a, Port: *p.Port, PortName: sp.Name, Protocol: protocolOf(sp.Protocol), Ready: true, Serving: true})
+						st.Targets = append(st.Targets, Target{IP: a, Port: *p.Port, PortName: sp.Name, Protocol: semantics.Protocol(sp.Protocol), Ready: true, Serving: true})
 					}
 				}
 			}
@@ -348,9 +349,9 @@ func manualEndpoints(ctx context.Context, st *State) trace.Result {
 			}
 			sp := sp
 			r.Status = trace.Fail
-			r.Summary = fmt.Sprintf("port %s of service/%s has no endpoint: no EndpointSlice has a port named %q/%s", portLabel(&sp), svc.Name, sp.Name, protocolOf(sp.Protocol))
+			r.Summary = fmt.Sprintf("port %s of service/%s has no endpoint: no EndpointSlice has a port named %q/%s", semantics.PortName(&sp), svc.Name, sp.Name, semantics.Protocol(sp.Protocol))
 			r.Cause = &trace.Cause{RootCause: fmt.Sprintf("the manual endpoints of service/%s serve %s but not port %s: kube-proxy pairs endpoint ports with Service ports by name, and no EndpointSlice has a port named %q (%s), so connections to that port are refused",
-				svc.Name, servedPorts(st.Ports, covered), portLabel(&sp), sp.Name, slicePortNames(st.Slices[0])),
+				svc.Name, servedPorts(st.Ports, covered), semantics.PortName(&sp), sp.Name, slicePortNames(st.Slices[0])),
 				Fix: fmt.Sprintf("add a port named %q with the backend's port number to the endpoints (kubectl -n %s edit %s)", sp.Name, ns, manualObject(svc, st.Slices[0]))}
 			return r
 		}
@@ -398,7 +399,7 @@ func servedPorts(ports []corev1.ServicePort, covered map[int]bool) string {
 	var out []string
 	for i := range ports {
 		if covered[i] {
-			out = append(out, "port "+portLabel(&ports[i]))
+			out = append(out, "port "+semantics.PortName(&ports[i]))
 		}
 	}
 	return strings.Join(out, ", ")

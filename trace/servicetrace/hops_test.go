@@ -715,13 +715,14 @@ func TestTrace(t *testing.T) {
 			causeHas: []string{"whether the backends or the service proxy are at fault is unknown: the EndpointSlices could not be read"},
 		},
 		{
-			name:       "events forbidden: readiness still judged, the message is missing",
-			objects:    objs(tracetest.Service("web"), webSlice),
+			name: "events forbidden: readiness still judged, the message is missing",
+			objects: []runtime.Object{tracetest.Namespace(tracetest.TestNS), tracetest.Service("web"), tracetest.Pod("web-1", "web", "10.244.0.11"),
+				tracetest.Pod("web-2", "web", "10.244.0.12", tracetest.NotReady()), webSlice},
 			react:      forbid("list", "events"),
 			net:        func(n *tracetest.FakeNet) { tracetest.HealthyZone(n, "web", "10.96.0.20") },
 			verdict:    report.VerdictHealthy,
-			statuses:   map[string]trace.Status{HopReadiness: trace.Pass},
-			summaryHas: map[string]string{HopReadiness: "2/2 pods ready"},
+			statuses:   map[string]trace.Status{HopReadiness: trace.Warn},
+			summaryHas: map[string]string{HopReadiness: "1/2 pods ready"},
 			evidenceHas: map[string][]string{
 				HopReadiness: {"readiness-probe failure messages unavailable: forbidden: needs list on events in namespace shop"},
 			},
@@ -897,8 +898,19 @@ func TestCostIsConstantInPods(t *testing.T) {
 			t.Errorf("%s: %d API requests, want a handful", modes[mode], many)
 		}
 	}
-	if h, r := count(2, healthy), count(2, restarting); r > h+1 {
-		t.Errorf("restarting pods cost %d requests, a healthy Service %d: want at most one more (the Killing events)", r, h)
+	// a healthy Service reads no event; pods that are not ready add the Unhealthy events (one
+	// LIST), pods that restart add those and the kubelet's Killing events (one LIST more)
+	h := count(2, healthy)
+	for _, tc := range []struct {
+		mode, extra int
+		what        string
+	}{
+		{mode: notReady, extra: 1, what: "the Unhealthy events"},
+		{mode: restarting, extra: 2, what: "the Unhealthy and the Killing events"},
+	} {
+		if got := count(2, tc.mode); got > h+tc.extra {
+			t.Errorf("%s pods cost %d requests, a healthy Service %d: want at most %d more (%s)", modes[tc.mode], got, h, tc.extra, tc.what)
+		}
 	}
 }
 

@@ -8,7 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/svc-doctor/svc-doctor/report"
-	"github.com/svc-doctor/svc-doctor/trace"
+	"github.com/svc-doctor/svc-doctor/semantics"
 )
 
 // DefaultRestartWindow is how recent a container restart must be for the readiness hop (and the
@@ -45,6 +45,72 @@ type Restart struct {
 	Kill string
 	// Message says what happens, Fix what to do.
 	Message, Fix string
+}
+
+// PodHealth is a pod's readiness (semantics.ExaminePod) with what its restarts add: the liveness
+// and startup probe failures, and why a container restarts.
+type PodHealth struct {
+	semantics.PodStatus
+	// LastLivenessFailure and LastStartupFailure are the newest liveness- and startup-probe
+	// failure events; LivenessFailures and StartupFailures count them.
+	LastLivenessFailure, LastStartupFailure string
+	LivenessFailures, StartupFailures       int32
+	// Restart is set when a container restarts: in CrashLoopBackOff, or terminated within the
+	// restart window. Each restart takes the pod out of the endpoints until it is ready again.
+	Restart *Restart
+}
+
+// ExaminePodEvents works out why a pod is (not) ready (semantics.ExaminePod), and why it restarts,
+// from its status and the kubelet's events. A container restarts when it is in CrashLoopBackOff
+// or terminated within window before now (window <= 0: only CrashLoopBackOff counts); when the
+// kubelet kills it because its liveness or startup probe fails, that probe is the cause, also of
+// the pod not being ready.
+func ExaminePodEvents(p *corev1.Pod, ev PodEvents, now time.Time, window time.Duration) PodHealth {
+	h := PodHealth{PodStatus: semantics.ExaminePod(p, ev.Unhealthy, now)}
+	for i := len(ev.Unhealthy) - 1; i >= 0; i-- {
+		e := ev.Unhealthy[i]
+		var last *string
+		var count *int32
+		switch {
+		case strings.HasPrefix(e.Message, "Liveness probe"):
+			last, count = &h.LastLivenessFailure, &h.LivenessFailures
+		case strings.HasPrefix(e.Message, "Startup probe"):
+			last, count = &h.LastStartupFailure, &h.StartupFailures
+		default:
+			continue
+		}
+		if *last == "" {
+			*last = strings.TrimSpace(e.Message)
+			if t := semantics.EventTime(e); !t.IsZero() && now.Sub(t) >= 0 {
+				*last += fmt.Sprintf(" (%s ago)", now.Sub(t).Round(time.Second))
+			}
+		}
+		*count += max(1, e.Count)
+	}
+	// the restarting container: one in CrashLoopBackOff first, else the latest to restart
+	var restarting *corev1.ContainerStatus
+	for _, cs := range servingStatuses(p) {
+		if !restartsRecently(cs, now, window) {
+			continue
+		}
+		cs := cs
+		switch {
+		case restarting == nil, crashLooping(cs) && !crashLooping(*restarting),
+			crashLooping(cs) == crashLooping(*restarting) && lastRestart(cs).After(lastRestart(*restarting)):
+			restarting = &cs
+		}
+	}
+	if restarting == nil {
+		return h
+	}
+	h.Restart = examineRestart(p, *restarting, ev, now)
+	// a pod that is not ready because its liveness (or startup) probe keeps killing a container:
+	// that probe is the cause (more precise than a crash loop; less fundamental than an image
+	// or configuration problem)
+	if r := h.Restart; r.Probe != "" && !h.Ready && (h.Problem == nil || h.Problem.Kind >= semantics.ProblemCrash) {
+		h.Problem = &semantics.PodProblem{Kind: semantics.ProblemCrash, Pod: p, Message: r.Message, Fix: r.Fix}
+	}
+	return h
 }
 
 // Restarts reports whether a container of p (or a sidecar) is in CrashLoopBackOff or terminated
@@ -117,7 +183,7 @@ func eventLine(e corev1.Event, count int32, now time.Time) string {
 	if count > 1 {
 		s += fmt.Sprintf(" x%d", count)
 	}
-	if t := trace.EventTime(e); !t.IsZero() && now.Sub(t) >= 0 {
+	if t := semantics.EventTime(e); !t.IsZero() && now.Sub(t) >= 0 {
 		s += fmt.Sprintf(", last %s ago", now.Sub(t).Round(time.Second))
 	}
 	return s
@@ -128,7 +194,7 @@ func eventLine(e corev1.Event, count int32, now time.Time) string {
 // OOM kill, or the process exiting.
 func examineRestart(p *corev1.Pod, cs corev1.ContainerStatus, ev PodEvents, now time.Time) *Restart {
 	r := &Restart{Container: cs.Name, Count: cs.RestartCount, Last: lastRestart(cs), CrashLoop: crashLooping(cs)}
-	owner, ns := ownerName(p), p.Namespace
+	owner, ns := semantics.OwnerName(p), p.Namespace
 	// the kubelet's kill: "Container web failed liveness probe, will be restarted"
 	for i := len(ev.Killing) - 1; i >= 0 && r.Probe == ""; i-- {
 		e := ev.Killing[i]
@@ -187,7 +253,7 @@ func examineRestart(p *corev1.Pod, cs corev1.ContainerStatus, ev PodEvents, now 
 				probe = spec.StartupProbe
 			}
 		}
-		r.Handler = ProbeText(probe)
+		r.Handler = semantics.ProbeText(probe)
 		evidence := r.Failure
 		if evidence == "" {
 			evidence = r.Kill
@@ -215,4 +281,22 @@ func examineRestart(p *corev1.Pod, cs corev1.ContainerStatus, ev PodEvents, now 
 		r.Fix = fmt.Sprintf("read why it exits: kubectl -n %s logs pod/%s -c %s --previous", ns, p.Name, cs.Name)
 	}
 	return r
+}
+
+func suffix(sep, s string) string {
+	if s == "" {
+		return ""
+	}
+	return sep + s
+}
+
+func memoryLimit(p *corev1.Pod, container string) string {
+	for _, c := range append(append([]corev1.Container{}, p.Spec.InitContainers...), p.Spec.Containers...) {
+		if c.Name == container {
+			if q, ok := c.Resources.Limits[corev1.ResourceMemory]; ok {
+				return q.String()
+			}
+		}
+	}
+	return "none"
 }

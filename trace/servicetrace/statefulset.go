@@ -9,6 +9,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/svc-doctor/svc-doctor/semantics"
 	"github.com/svc-doctor/svc-doctor/trace"
 )
 
@@ -44,7 +45,7 @@ func ordinal(sts, pod string) int {
 // pods than replicas: it creates ordinal N only once ordinals 0..N-1 are Running and Ready, so the
 // lowest of them that is not ready blocks the rest. statuses are the readiness hop's findings on
 // the selected pods. It returns nil when the StatefulSet is not blocked that way.
-func orderedReadyBlock(svc *corev1.Service, t trace.Template, pods []*corev1.Pod, statuses map[string]PodStatus) *stsBlock {
+func orderedReadyBlock(svc *corev1.Service, t trace.Template, pods []*corev1.Pod, statuses map[string]PodHealth) *stsBlock {
 	sts := t.StatefulSet
 	if sts == nil {
 		return nil
@@ -109,7 +110,7 @@ func orderedReadyBlock(svc *corev1.Service, t trace.Template, pods []*corev1.Pod
 		sts.Name, len(byOrdinal), want, bp.Name, absent[0])
 	// the peers of a headless Service find each other in DNS, which publishes only ready pods
 	governing := sts.Spec.ServiceName == svc.Name || sts.Spec.ServiceName == ""
-	if isHeadless(svc) && governing && !svc.Spec.PublishNotReadyAddresses {
+	if semantics.IsHeadless(svc) && governing && !svc.Spec.PublishNotReadyAddresses {
 		b.Cause += fmt.Sprintf("; the headless service/%s publishes only ready pods in DNS (%s.%s.%s.svc does not resolve while %s is not ready), so if %s waits for its peers to be ready (cluster bootstrap, quorum) no pod ever becomes ready",
 			svc.Name, bp.Name, svc.Name, svc.Namespace, bp.Name, bp.Name)
 		b.Fix = fmt.Sprintf("if the pods must find each other before they are ready, publish them anyway: kubectl -n %s patch service %s -p '{\"spec\":{\"publishNotReadyAddresses\":true}}'; if %s also needs the other ordinals running to become ready, use podManagementPolicy: Parallel too (it starts every ordinal at once; the field cannot be changed: delete statefulset/%s with --cascade=orphan and apply it again); otherwise: ",

@@ -1,4 +1,4 @@
-package ingresscheck
+package ingress
 
 import (
 	"fmt"
@@ -8,6 +8,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/svc-doctor/svc-doctor/report"
 )
 
 // How a class's controller is found (ControllerHeuristic is also the --help text).
@@ -62,6 +64,15 @@ var knownControllers = []knownController{
 	{controller: "k8s.io/ingress-gce", name: "GKE Ingress", outside: true},
 }
 
+// KnownControllerName is the name of a well-known controller (spec.controller of its
+// IngressClass), "" when it is not one.
+func KnownControllerName(controller string) string {
+	if k := lookupKnown(controller); k != nil {
+		return k.name
+	}
+	return ""
+}
+
 func lookupKnown(controller string) *knownController {
 	for i := range knownControllers {
 		if knownControllers[i].controller == controller {
@@ -80,9 +91,9 @@ type Workload struct {
 	Spec           *corev1.PodSpec
 }
 
-// matchWorkload says why w runs the controller of class (controller string), "" when it does not,
+// MatchWorkload says why w runs the controller of class (controller string), "" when it does not,
 // and excluded explains a workload of that controller restricted to another class.
-func matchWorkload(w Workload, class, controller string) (why, excluded string) {
+func MatchWorkload(w Workload, class, controller string) (why, excluded string) {
 	if w.Spec == nil {
 		return "", ""
 	}
@@ -150,15 +161,15 @@ func controllerToken(controller string) string {
 	return t
 }
 
-// controllerServices returns the Services of ns that select pods with podLabels, with their
+// ControllerServices returns the Services of ns that select pods with podLabels, with their
 // HTTP and HTTPS ports.
-func controllerServices(services []corev1.Service, ns string, podLabels map[string]string) []ControllerService {
-	var out []ControllerService
+func ControllerServices(services []corev1.Service, ns string, podLabels map[string]string) []report.ControllerService {
+	var out []report.ControllerService
 	for _, s := range services {
 		if s.Namespace != ns || len(s.Spec.Selector) == 0 || !labels.SelectorFromSet(s.Spec.Selector).Matches(labels.Set(podLabels)) {
 			continue
 		}
-		cs := ControllerService{Namespace: s.Namespace, Name: s.Name, Type: string(s.Spec.Type), ClusterIP: s.Spec.ClusterIP}
+		cs := report.ControllerService{Namespace: s.Namespace, Name: s.Name, Type: string(s.Spec.Type), ClusterIP: s.Spec.ClusterIP}
 		if cs.Type == "" {
 			cs.Type = string(corev1.ServiceTypeClusterIP)
 		}
@@ -195,16 +206,16 @@ func pickPort(ports []corev1.ServicePort, names []string, number int32) *corev1.
 	return nil
 }
 
-// firstImage is the image of the first container.
-func firstImage(spec *corev1.PodSpec) string {
+// FirstImage is the image of the first container.
+func FirstImage(spec *corev1.PodSpec) string {
 	if spec == nil || len(spec.Containers) == 0 {
 		return ""
 	}
 	return spec.Containers[0].Image
 }
 
-// strictPrefixArg reports whether a Traefik pod template enables strictPrefixMatching.
-func strictPrefixArg(spec *corev1.PodSpec) bool {
+// StrictPrefixArg reports whether a Traefik pod template enables strictPrefixMatching.
+func StrictPrefixArg(spec *corev1.PodSpec) bool {
 	if spec == nil {
 		return false
 	}
@@ -222,10 +233,10 @@ func strictPrefixArg(spec *corev1.PodSpec) bool {
 // one class; without it (the default) the provider also serves Ingresses without class.
 const traefikIngressClassArg = "--providers.kubernetesingress.ingressclass"
 
-// servesClassless reports whether a Traefik pod template leaves the provider's ingressClass option
+// ServesClassless reports whether a Traefik pod template leaves the provider's ingressClass option
 // empty (argument or TRAEFIK_PROVIDERS_KUBERNETESINGRESS_INGRESSCLASS), so that Traefik serves
 // Ingresses without class.
-func servesClassless(spec *corev1.PodSpec) bool {
+func ServesClassless(spec *corev1.PodSpec) bool {
 	if spec == nil {
 		return false
 	}

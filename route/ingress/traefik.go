@@ -1,4 +1,4 @@
-package ingresscheck
+package ingress
 
 import (
 	"fmt"
@@ -8,7 +8,6 @@ import (
 
 	networkingv1 "k8s.io/api/networking/v1"
 
-	"github.com/svc-doctor/svc-doctor/internal/ingressroute"
 	"github.com/svc-doctor/svc-doctor/snapshot"
 )
 
@@ -19,8 +18,10 @@ import (
 // whose Service, port or endpoints are missing are left out altogether. traefikPick models this so
 // that svc-doctor says where Traefik really sends a request.
 
+// TraefikController is the spec.controller of Traefik's IngressClass.
+const TraefikController = "traefik.io/ingress-controller"
+
 const (
-	traefikController       = "traefik.io/ingress-controller"
 	traefikPriority         = "traefik.ingress.kubernetes.io/router.priority"
 	traefikPathMatcher      = "traefik.ingress.kubernetes.io/router.pathmatcher"
 	traefikStrictPrefixFlag = "--providers.kubernetesingress.strictprefixmatching"
@@ -28,7 +29,7 @@ const (
 
 // traefikRoute is a route as a Traefik router.
 type traefikRoute struct {
-	route    ingressroute.Route
+	route    Route
 	rule     string
 	priority int
 	matches  func(host, path string) bool
@@ -44,7 +45,7 @@ type traefikRoute struct {
 //     Traefik quotes paths so since v3.6.11 (traefik/traefik#12808); before, it put them between
 //     backticks, which gives the same length unless the path holds a double quote or a backslash;
 //   - " && " between the two; no path matcher for an empty path, no host matcher for any host.
-func traefikRouter(ing *snapshot.Ingress, r ingressroute.Route, strict bool) traefikRoute {
+func traefikRouter(ing *snapshot.Ingress, r Route, strict bool) traefikRoute {
 	rawHost, rawPath := r.Host, ""
 	if r.RuleIndex < len(ing.Spec.Rules) {
 		rule := ing.Spec.Rules[r.RuleIndex]
@@ -63,7 +64,7 @@ func traefikRouter(ing *snapshot.Ingress, r ingressroute.Route, strict bool) tra
 			hostOK = func(h string) bool { return err == nil && rx.MatchString(h) }
 		} else {
 			parts = append(parts, "Host(`"+rawHost+"`)")
-			host := ingressroute.NormalizeHost(rawHost)
+			host := NormalizeHost(rawHost)
 			hostOK = func(h string) bool { return h == host }
 		}
 	}
@@ -100,7 +101,7 @@ func traefikRouter(ing *snapshot.Ingress, r ingressroute.Route, strict bool) tra
 		if path == "" {
 			path = "/"
 		}
-		return hostOK(ingressroute.NormalizeHost(host)) && pathOK(path)
+		return hostOK(NormalizeHost(host)) && pathOK(path)
 	}
 	return tr
 }
@@ -108,7 +109,7 @@ func traefikRouter(ing *snapshot.Ingress, r ingressroute.Route, strict bool) tra
 // traefikPick returns the route Traefik serves host and path with among routes (those of one
 // class), leaving out the routes usable says are broken; ok is false when none matches (404).
 // tie is set when another route has the same priority (Traefik's order is then undefined).
-func (c *checker) traefikPick(routes []ingressroute.Route, host, path string, strict bool, usable func(ingressroute.Route) bool) (best traefikRoute, ok, tie bool) {
+func (c *checker) traefikPick(routes []Route, host, path string, strict bool, usable func(Route) bool) (best traefikRoute, ok, tie bool) {
 	for _, r := range routes {
 		ing := c.ingressOf(r)
 		if ing == nil {

@@ -1,4 +1,4 @@
-package ingresscheck
+package report
 
 import (
 	"fmt"
@@ -6,29 +6,16 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/svc-doctor/svc-doctor/report"
 )
 
-// Formats ingresscheck prints.
-var Formats = []string{report.FormatTable, report.FormatWide, report.FormatJSON, report.FormatYAML}
-
-// Render writes the report in format.
-func Render(w io.Writer, format string, r *Report, color bool) error {
-	switch format {
-	case report.FormatJSON:
-		return report.WriteJSON(w, r)
-	case report.FormatYAML:
-		return report.WriteYAML(w, r)
-	case report.FormatTable, report.FormatWide, "":
-		return (&tableWriter{w: w, r: r, wide: format == report.FormatWide, color: color}).write()
-	}
-	return fmt.Errorf("unknown output format %q", format)
+// WriteTable implements Document.
+func (r *IngressCheckReport) WriteTable(w io.Writer, o TableOptions) error {
+	return (&tableWriter{w: w, r: r, wide: o.Wide, color: o.Color}).write()
 }
 
 type tableWriter struct {
 	w     io.Writer
-	r     *Report
+	r     *IngressCheckReport
 	wide  bool
 	color bool
 	err   error
@@ -39,7 +26,7 @@ func (t *tableWriter) line(key, format string, args ...any) {
 	if t.err != nil {
 		return
 	}
-	v := report.Sanitize(fmt.Sprintf(format, args...))
+	v := Sanitize(fmt.Sprintf(format, args...))
 	if key == "" {
 		_, t.err = fmt.Fprintln(t.w, v)
 		return
@@ -59,7 +46,7 @@ func (t *tableWriter) table(title string, headers []string, rows [][]string) {
 	}
 	t.blank()
 	t.line("", "%s", title)
-	t.err = report.WriteTable(t.w, headers, rows, nil)
+	t.err = WriteTable(t.w, headers, rows, nil)
 }
 
 func (t *tableWriter) write() error {
@@ -70,7 +57,7 @@ func (t *tableWriter) write() error {
 			t.line("PATH", "%s (normalised from %s: %s)", r.Request.Path, r.Request.GivenPath, strings.Join(r.Request.PathNormalised, ", "))
 		}
 		if c := r.Class; c != nil {
-			s := classText(c.Name) + " (" + c.Source + ")"
+			s := ClassText(c.Name) + " (" + c.Source + ")"
 			if len(c.Defaults) > 1 {
 				s += "; " + strconv.Itoa(len(c.Defaults)) + " default classes: " + strings.Join(c.Defaults, ", ")
 			}
@@ -104,14 +91,14 @@ func (t *tableWriter) write() error {
 	return t.err
 }
 
-func ingressesText(r *Report) string {
+func ingressesText(r *IngressCheckReport) string {
 	seen := map[string]bool{}
 	var names []string
 	for _, rc := range r.Routes {
 		n := rc.Ingress.Namespace + "/" + rc.Ingress.Name
 		if !seen[n] {
 			seen[n] = true
-			names = append(names, n+" (class "+classText(rc.Class)+")")
+			names = append(names, n+" (class "+ClassText(rc.Class)+")")
 		}
 	}
 	if len(names) == 0 {
@@ -194,9 +181,9 @@ func (t *tableWriter) candidates() {
 		if c.ControllerDefined {
 			result += " [ImplementationSpecific: controller-defined]"
 		}
-		row := []string{rank, c.Ingress.Namespace + "/" + c.Ingress.Name, hostText(c.Host), c.Path, c.PathType, c.Backend, result}
+		row := []string{rank, c.Ingress.Namespace + "/" + c.Ingress.Name, HostText(c.Host), c.Path, c.PathType, c.Backend, result}
 		if t.wide {
-			row = []string{rank, c.Ingress.Namespace + "/" + c.Ingress.Name, c.Field, classText(c.Class), hostText(c.Host), c.Path, c.PathType, c.Backend, result}
+			row = []string{rank, c.Ingress.Namespace + "/" + c.Ingress.Name, c.Field, ClassText(c.Class), HostText(c.Host), c.Path, c.PathType, c.Backend, result}
 		}
 		rows = append(rows, row)
 	}
@@ -246,7 +233,7 @@ func (t *tableWriter) routeDetail(rc RouteCheck) {
 	}
 }
 
-func backendLine(b Backend) string {
+func backendLine(b RouteBackend) string {
 	switch {
 	case b.Resource != "":
 		return "resource " + b.Resource
@@ -256,7 +243,7 @@ func backendLine(b Backend) string {
 	s := "service " + b.Namespace + "/" + b.Service + " port " + b.Requested
 	switch {
 	case b.Port != nil:
-		s = "service " + b.Namespace + "/" + b.Service + " port " + portText(b.Port) + " -> targetPort " + b.Port.TargetPort
+		s = "service " + b.Namespace + "/" + b.Service + " port " + PortText(b.Port) + " -> targetPort " + b.Port.TargetPort
 	case !b.Known:
 		s += " (not in the input)"
 	case !b.Exists:
@@ -288,7 +275,7 @@ func tlsLine(tl *TLSInfo) string {
 		s += " (ingress " + tl.Ingress.Namespace + "/" + tl.Ingress.Name + " " + tl.Field + ")"
 	}
 	if c := tl.Certificate; c != nil {
-		s += ", certificate for " + strings.Join(c.DNSNames, ",") + ", expires " + c.NotAfter.Format(time.DateOnly) + ", sha256 " + shortFP(c.SHA256)
+		s += ", certificate for " + strings.Join(c.DNSNames, ",") + ", expires " + c.NotAfter.Format(time.DateOnly) + ", sha256 " + ShortFingerprint(c.SHA256)
 	}
 	if tl.OK {
 		return s + ": OK"
@@ -299,14 +286,15 @@ func tlsLine(tl *TLSInfo) string {
 	return s + ": not checked"
 }
 
-func shortFP(fp string) string {
+// ShortFingerprint abbreviates a certificate fingerprint for tables.
+func ShortFingerprint(fp string) string {
 	if len(fp) > 16 {
 		return fp[:16] + "…"
 	}
 	return fp
 }
 
-func (t *tableWriter) endpoints(h *Health) {
+func (t *tableWriter) endpoints(h *BackendHealth) {
 	var rows [][]string
 	for _, e := range h.Endpoints {
 		rows = append(rows, []string{e.Address + ":" + strconv.Itoa(int(e.Port)), e.Pod, e.Node, strconv.FormatBool(e.Ready), strconv.FormatBool(e.Serving), strconv.FormatBool(e.Terminating)})
@@ -314,7 +302,7 @@ func (t *tableWriter) endpoints(h *Health) {
 	t.table("ENDPOINTS (EndpointSlices)", []string{"endpoint", "pod", "node", "ready", "serving", "terminating"}, rows)
 }
 
-func (t *tableWriter) pods(h *Health) {
+func (t *tableWriter) pods(h *BackendHealth) {
 	if !t.wide {
 		// only the pods that are not ready: ready ones are in the endpoint table already
 		var rows [][]string
@@ -337,7 +325,7 @@ func (t *tableWriter) pods(h *Health) {
 func (t *tableWriter) routes() {
 	var rows [][]string
 	for _, rc := range t.r.Routes {
-		host, path, typ := hostText(rc.Host), rc.Path, rc.PathType
+		host, path, typ := HostText(rc.Host), rc.Path, rc.PathType
 		if rc.Default {
 			host, path, typ = "(default backend)", "", ""
 		}
@@ -372,7 +360,7 @@ func (t *tableWriter) routes() {
 	t.table("ROUTE PROBLEMS", []string{"kind", "route", "message"}, prob)
 }
 
-func backendShort(b Backend) string {
+func backendShort(b RouteBackend) string {
 	switch {
 	case b.Resource != "":
 		return b.Resource
@@ -392,7 +380,7 @@ func backendShort(b Backend) string {
 	return b.Service + ":" + b.Requested + " (no such port)"
 }
 
-func endpointsShort(b Backend) string {
+func endpointsShort(b RouteBackend) string {
 	h := b.Health
 	if h == nil {
 		return "-"
@@ -452,7 +440,7 @@ func (t *tableWriter) probes() {
 		}
 		cert := "-"
 		if c := p.Certificate; c != nil {
-			cert = shortFP(c.SHA256)
+			cert = ShortFingerprint(c.SHA256)
 			switch {
 			case c.MatchesSecret != nil && *c.MatchesSecret:
 				cert += " = Secret"
@@ -484,14 +472,14 @@ func (t *tableWriter) verdict() {
 	v := t.r.Verdict
 	t.blank()
 	status := "OK"
-	if !v.OK {
+	if !v.OK() {
 		status = "BROKEN"
 	}
 	if t.color {
-		status = map[bool]string{true: "\x1b[32m", false: "\x1b[31m"}[v.OK] + status + "\x1b[0m"
+		status = map[bool]string{true: "\x1b[32m", false: "\x1b[31m"}[v.OK()] + status + "\x1b[0m"
 	}
 	if t.err == nil {
-		_, t.err = fmt.Fprintf(t.w, "VERDICT:     %s: %s\n", status, report.Sanitize(v.Summary))
+		_, t.err = fmt.Fprintf(t.w, "VERDICT:     %s: %s\n", status, Sanitize(v.Text()))
 	}
 	if len(t.r.Routes) == 1 || t.r.Request != nil {
 		for _, rc := range t.r.Routes {
@@ -503,4 +491,57 @@ func (t *tableWriter) verdict() {
 			}
 		}
 	}
+}
+
+// ClassText names an IngressClass in messages ("(none)" for no class).
+func ClassText(c string) string {
+	if c == "" {
+		return "(none)"
+	}
+	return c
+}
+
+// HostText names an Ingress rule's host in messages ("(any host)" for none).
+func HostText(h string) string {
+	if h == "" {
+		return "(any host)"
+	}
+	return h
+}
+
+// JUnit implements Document: one case per route checked (failing with its problems) and per
+// probe sent through the controller, and the verdict.
+func (r *IngressCheckReport) JUnit() JUnitSuites {
+	class := "ingresscheck " + r.Target
+	suite := JUnitSuite{Name: class}
+	for _, rc := range r.Routes {
+		name := rc.Ingress.Namespace + "/" + rc.Ingress.Name + " " + rc.Field
+		if rc.Ingress.Name == "" {
+			name = "no rule"
+		}
+		c := JUnitCase{Name: name, Classname: class, SystemOut: strings.Join(rc.Warnings, "\n")}
+		if len(rc.Problems) > 0 {
+			c.Failure = &JUnitFailure{Message: rc.Problems[0], Type: "broken", Text: strings.Join(rc.Problems, "\n")}
+		}
+		suite.Cases = append(suite.Cases, c)
+	}
+	for _, p := range r.Probes {
+		c := JUnitCase{Name: "probe " + p.URL, Classname: class, SystemOut: p.Result}
+		if p.Agrees != nil && !*p.Agrees {
+			c.Failure = &JUnitFailure{Message: p.Result, Type: "probe", Text: p.Result}
+		}
+		suite.Cases = append(suite.Cases, c)
+	}
+	suite.Cases = append(suite.Cases, verdictCase(class, r.Verdict))
+	out := JUnitSuites{Name: "svc-doctor ingresscheck"}
+	out.Add(suite)
+	return out
+}
+
+// PortText names a backend's Service port: "http (80/TCP)", "80/TCP".
+func PortText(p *BackendPort) string {
+	if p.Name != "" {
+		return fmt.Sprintf("%s (%d/%s)", p.Name, p.Port, p.Protocol)
+	}
+	return fmt.Sprintf("%d/%s", p.Port, p.Protocol)
 }

@@ -1,4 +1,4 @@
-package ingressroute
+package ingress
 
 import (
 	"strconv"

@@ -1,4 +1,4 @@
-package ingresscheck
+package ingress
 
 import (
 	"fmt"
@@ -9,7 +9,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/validation"
 
-	"github.com/svc-doctor/svc-doctor/internal/ingressroute"
+	"github.com/svc-doctor/svc-doctor/report"
 )
 
 // Target is what to check: a URL, one Ingress, or every Ingress.
@@ -17,7 +17,7 @@ type Target struct {
 	// Raw is the argument as given ("" for every Ingress).
 	Raw string
 	// URL is set in URL mode.
-	URL *Request
+	URL *report.RouteRequest
 	// Ingress is the name in ing/NAME mode; Namespace its namespace ("" = the default namespace).
 	Ingress, Namespace string
 }
@@ -74,8 +74,8 @@ func ParseTarget(arg string) (Target, error) {
 	}
 	// the path as sent: escaped as given (an encoded "/" is not a separator), then normalised
 	given := u.EscapedPath()
-	path, changes := ingressroute.NormalizePath(given)
-	req := &Request{Scheme: u.Scheme, Host: ingressroute.NormalizeHost(host), Path: path, RawQuery: u.RawQuery}
+	path, changes := NormalizePath(given)
+	req := &report.RouteRequest{Scheme: u.Scheme, Host: NormalizeHost(host), Path: path, RawQuery: u.RawQuery}
 	if len(changes) > 0 && given != "" {
 		req.GivenPath, req.PathNormalised = given, changes
 	}
@@ -89,15 +89,16 @@ func ParseTarget(arg string) (Target, error) {
 	case strings.Contains(req.Host, ":"): // an IPv6 literal keeps its brackets
 		u.Host = "[" + req.Host + "]"
 	}
-	u.Path, u.RawPath = req.unescapedPath(), req.Path
+	u.Path, u.RawPath = unescapedPath(req), req.Path
 	u.Fragment, u.RawFragment = "", ""
 	req.URL = u.String()
 	t.URL = req
 	return t, nil
 }
 
-// unescapedPath is Path with its percent-encodings decoded (what net/url keeps in URL.Path).
-func (r *Request) unescapedPath() string {
+// unescapedPath is a request's Path with its percent-encodings decoded (what net/url keeps in
+// URL.Path).
+func unescapedPath(r *report.RouteRequest) string {
 	p, err := url.PathUnescape(r.Path)
 	if err != nil {
 		return r.Path

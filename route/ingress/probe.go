@@ -1,4 +1,4 @@
-package ingresscheck
+package ingress
 
 import (
 	"context"
@@ -12,30 +12,84 @@ import (
 	"time"
 
 	"github.com/svc-doctor/svc-doctor/agent"
-	"github.com/svc-doctor/svc-doctor/internal/ingressroute"
+	"github.com/svc-doctor/svc-doctor/report"
 	"github.com/svc-doctor/svc-doctor/snapshot"
-	"github.com/svc-doctor/svc-doctor/trace"
 )
+
+// Agent runs agent check requests from inside the cluster (the helper pod's agent: trace.Agent).
+type Agent interface {
+	Run(ctx context.Context, req agent.Request) (*agent.Response, error)
+}
 
 // ProbeTimeout bounds each request --probe sends.
 const ProbeTimeout = 5 * time.Second
 
 // probePlan is one request --probe sends, with the simulation of that very request.
 type probePlan struct {
-	req   Request
+	req   report.RouteRequest
 	route string
-	sim   *Report
+	sim   *report.IngressCheckReport
 	// via is the controller Service address ("" when there is none; skip says why).
 	via, addr string
 	skip      string
 }
 
+// Probes are the requests --probe sends through the controller, each with the simulation of that
+// very request.
+type Probes struct {
+	plans []probePlan
+}
+
+// PlanProbes plans the requests of --probe for a check's report (see planProbes).
+func PlanProbes(snap *snapshot.Snapshot, rep *report.IngressCheckReport, t Target, opts CheckOptions) (*Probes, error) {
+	plans, err := planProbes(snap, rep, t, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Probes{plans: plans}, nil
+}
+
+// Sendable counts the requests that can be sent (the others say why not).
+func (p *Probes) Sendable() int {
+	n := 0
+	for _, pl := range p.plans {
+		if pl.skip == "" {
+			n++
+		}
+	}
+	return n
+}
+
+// Run sends the requests from ag (nil when none is sendable; source names where it runs), judges
+// every answer against its simulation and adds the results to rep: a disagreement makes the
+// verdict a fault.
+func (p *Probes) Run(ctx context.Context, ag Agent, source string, snap *snapshot.Snapshot, rep *report.IngressCheckReport, now time.Time) error {
+	probes, err := runProbes(ctx, ag, source, p.plans, snap, now)
+	if err != nil {
+		return err
+	}
+	rep.Probes = probes
+	v := &rep.Verdict
+	for _, pr := range probes {
+		if pr.Agrees != nil && !*pr.Agrees {
+			if v.Kind == report.VerdictHealthy {
+				v.Kind, v.RootCause, v.Message = report.VerdictFault, "", ""
+			}
+			v.Problems = append(v.Problems, "probe "+pr.URL+": "+pr.Result)
+		}
+	}
+	if v.Kind == report.VerdictFault && v.RootCause == "" && len(v.Problems) > 0 {
+		v.RootCause = "the controller does not do what the simulation predicts: " + v.Problems[len(v.Problems)-1]
+	}
+	return nil
+}
+
 // planProbes lists the requests to send: the URL, or for every route of the Ingresses a request
 // to its own path (http, and https when a TLS entry covers its host). Each is simulated on its own
 // (URL mode), so that the comparison is with what the simulation says about exactly that request.
-func planProbes(snap *snapshot.Snapshot, rep *Report, t Target, opts CheckOptions) ([]probePlan, error) {
+func planProbes(snap *snapshot.Snapshot, rep *report.IngressCheckReport, t Target, opts CheckOptions) ([]probePlan, error) {
 	opts.Diagnose = nil
-	var reqs []Request
+	var reqs []report.RouteRequest
 	routes := map[string]string{}
 	if t.URL != nil {
 		reqs = append(reqs, *t.URL)
@@ -45,7 +99,7 @@ func planProbes(snap *snapshot.Snapshot, rep *Report, t Target, opts CheckOption
 			if rc.Default || rc.Ingress.Name == "" {
 				continue
 			}
-			if rc.PathType == "ImplementationSpecific" && ingressroute.LooksLikeRegex(rc.Path) {
+			if rc.PathType == "ImplementationSpecific" && LooksLikeRegex(rc.Path) {
 				continue
 			}
 			host := rc.Host
@@ -60,7 +114,7 @@ func planProbes(snap *snapshot.Snapshot, rep *Report, t Target, opts CheckOption
 				schemes = append(schemes, "https")
 			}
 			for _, sc := range schemes {
-				r := Request{Scheme: sc, Host: host, Path: rc.Path}
+				r := report.RouteRequest{Scheme: sc, Host: host, Path: rc.Path}
 				r.URL = (&url.URL{Scheme: sc, Host: host, Path: rc.Path}).String()
 				if seen[r.URL] {
 					continue
@@ -99,7 +153,7 @@ func planProbes(snap *snapshot.Snapshot, rep *Report, t Target, opts CheckOption
 
 // controllerAddress is where to send a request for the class of sim: the ClusterIP and port of
 // the controller's Service.
-func controllerAddress(sim *Report, scheme string) (via, addr, skip string) {
+func controllerAddress(sim *report.IngressCheckReport, scheme string) (via, addr, skip string) {
 	cls := ""
 	if sim.Class != nil {
 		cls = sim.Class.Name
@@ -109,7 +163,7 @@ func controllerAddress(sim *Report, scheme string) (via, addr, skip string) {
 			continue
 		}
 		if !ci.Found {
-			return "", "", "no controller serves class " + classText(cls) + ": nothing to send the request through"
+			return "", "", "no controller serves class " + report.ClassText(cls) + ": nothing to send the request through"
 		}
 		for _, s := range ci.Services {
 			port := s.HTTPPort
@@ -125,9 +179,9 @@ func controllerAddress(sim *Report, scheme string) (via, addr, skip string) {
 		if scheme == "https" {
 			what = "an HTTPS port (websecure, https or 443)"
 		}
-		return "", "", fmt.Sprintf("no Service of the %s controller has a cluster IP and %s", classText(cls), what)
+		return "", "", fmt.Sprintf("no Service of the %s controller has a cluster IP and %s", report.ClassText(cls), what)
 	}
-	return "", "", "the controller of class " + classText(cls) + " was not found"
+	return "", "", "the controller of class " + report.ClassText(cls) + " was not found"
 }
 
 // probeChecks builds the agent request of the plans that can be sent.
@@ -138,7 +192,7 @@ func probeChecks(plans []probePlan) agent.Request {
 			continue
 		}
 		// Path keeps percent-encodings (an encoded "/" stays one): send it as it is
-		u := url.URL{Scheme: p.req.Scheme, Host: p.addr, Path: p.req.unescapedPath(), RawPath: p.req.Path, RawQuery: p.req.RawQuery}
+		u := url.URL{Scheme: p.req.Scheme, Host: p.addr, Path: unescapedPath(&p.req), RawPath: p.req.Path, RawQuery: p.req.RawQuery}
 		hc := &agent.HTTPCheck{URL: u.String(), Host: p.req.Host, MaxBodyBytes: 2048, InsecureSkipVerify: true}
 		if p.req.Scheme == "https" {
 			hc.ServerName = p.req.Host
@@ -149,7 +203,7 @@ func probeChecks(plans []probePlan) agent.Request {
 }
 
 // runProbes sends the plans through the agent and judges each answer against its simulation.
-func runProbes(ctx context.Context, ag trace.Agent, src string, plans []probePlan, snap *snapshot.Snapshot, now time.Time) ([]Probe, error) {
+func runProbes(ctx context.Context, ag Agent, src string, plans []probePlan, snap *snapshot.Snapshot, now time.Time) ([]report.RouteProbe, error) {
 	req := probeChecks(plans)
 	results := map[string]*agent.Result{}
 	if len(req.Checks) > 0 {
@@ -161,9 +215,9 @@ func runProbes(ctx context.Context, ag trace.Agent, src string, plans []probePla
 			results[resp.Results[i].ID] = &resp.Results[i]
 		}
 	}
-	var out []Probe
+	var out []report.RouteProbe
 	for i, p := range plans {
-		pr := Probe{Route: p.route, URL: p.req.URL, Host: p.req.Host, Via: p.via + " " + p.addr + " from " + src}
+		pr := report.RouteProbe{Route: p.route, URL: p.req.URL, Host: p.req.Host, Via: p.via + " " + p.addr + " from " + src}
 		if p.req.Scheme == "https" {
 			pr.SNI = p.req.Host
 		}
@@ -190,7 +244,7 @@ type expect struct {
 	text         string
 }
 
-func expectation(sim *Report) expect {
+func expectation(sim *report.IngressCheckReport) expect {
 	var e expect
 	if sim.Request != nil {
 		e.https = sim.Request.Scheme == "https"
@@ -202,8 +256,8 @@ func expectation(sim *Report) expect {
 	rc := sim.Routes[0]
 	routing := routingProblems(rc)
 	switch {
-	case rc.controllerSet:
-		e.service = rc.controllerService
+	case rc.ControllerSet:
+		e.service = rc.ControllerService
 	case len(routing) == 0 && !(rc.Default && rc.Ingress.Name == ""):
 		e.service = rc.Backend.Service
 	}
@@ -230,9 +284,9 @@ func expectation(sim *Report) expect {
 }
 
 // routingProblems are a route's problems that are not about TLS.
-func routingProblems(rc RouteCheck) []string {
+func routingProblems(rc report.RouteCheck) []string {
 	tls := map[string]bool{}
-	for _, p := range rc.tlsProblems {
+	for _, p := range rc.TLSProblems {
 		tls[p] = true
 	}
 	var out []string
@@ -245,7 +299,7 @@ func routingProblems(rc RouteCheck) []string {
 }
 
 // judge fills a probe from the agent's result and compares it with the simulation.
-func judge(pr *Probe, res *agent.Result, sim *Report, snap *snapshot.Snapshot, now time.Time) {
+func judge(pr *report.RouteProbe, res *agent.Result, sim *report.IngressCheckReport, snap *snapshot.Snapshot, now time.Time) {
 	e := expectation(sim)
 	pr.Expected = e.text
 	if res == nil {
@@ -278,7 +332,7 @@ func judge(pr *Probe, res *agent.Result, sim *Report, snap *snapshot.Snapshot, n
 		}
 		accepted := false
 		if served != nil {
-			sc := &ServedCert{CertInfo: CertInfo{Subject: served.Subject, DNSNames: served.DNSNames, NotAfter: served.NotAfter, SHA256: served.SHA256}}
+			sc := &report.ServedCert{CertInfo: report.CertInfo{Subject: served.Subject, DNSNames: served.DNSNames, NotAfter: served.NotAfter, SHA256: served.SHA256}}
 			if e.secretSHA != "" {
 				m := served.SHA256 == e.secretSHA
 				sc.MatchesSecret = &m
@@ -314,7 +368,7 @@ func judge(pr *Probe, res *agent.Result, sim *Report, snap *snapshot.Snapshot, n
 	pr.Result = probeSentence(pr, e, routeAgrees, tlsAgrees)
 }
 
-func probeSentence(pr *Probe, e expect, route, tls *bool) string {
+func probeSentence(pr *report.RouteProbe, e expect, route, tls *bool) string {
 	var got []string
 	switch {
 	case pr.Status == 0:
@@ -333,7 +387,7 @@ func probeSentence(pr *Probe, e expect, route, tls *bool) string {
 		got = append(got, s+" (the body names no pod of the snapshot)")
 	}
 	if c := pr.Certificate; c != nil {
-		s := "certificate " + shortFP(c.SHA256) + " " + c.Subject
+		s := "certificate " + report.ShortFingerprint(c.SHA256) + " " + c.Subject
 		if c.MatchesSecret != nil {
 			s += map[bool]string{true: ", the Secret's", false: ", not the Secret's"}[*c.MatchesSecret]
 		}
@@ -385,10 +439,10 @@ func podNamesIn(b string) []string {
 
 // certCoversName checks DNS names as clients do (a wildcard covers one label).
 func certCoversName(names []string, host string) bool {
-	host = ingressroute.NormalizeHost(host)
+	host = NormalizeHost(host)
 	for _, n := range names {
 		n = strings.ToLower(n)
-		if n == host || (strings.HasPrefix(n, "*.") && ingressroute.HostMatches(n, host)) {
+		if n == host || (strings.HasPrefix(n, "*.") && HostMatches(n, host)) {
 			return true
 		}
 	}

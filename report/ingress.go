@@ -1,59 +1,48 @@
-// Package ingresscheck implements `kubectl svc-doctor ingresscheck`: it simulates how the Ingress
-// controller of a class routes a URL (over internal/ingressroute: host wildcards, Exact and
-// Prefix paths, precedence) against every Ingress of that class, explains which rule wins and
-// why the others lose, resolves the backend Service and port, shows the backend's health
-// (EndpointSlices and pod readiness), the TLS material that serves the host, the lint findings
-// of the Ingresses involved and the controller that serves the class. With --probe it sends the
-// request through the controller's Service from the helper pod and compares what answered (status,
-// backend pod, served certificate) with the simulation. The same simulation runs offline on
-// manifests and live on a cluster.
-package ingresscheck
+package report
 
 import (
 	"time"
-
-	"github.com/svc-doctor/svc-doctor/report"
 )
 
 // Kind is the kind of the -o json|yaml document.
-const Kind = "IngressCheckReport"
+const KindIngressCheck = "IngressCheckReport"
 
 // Report is the result of one ingresscheck run, also its -o json|yaml envelope.
-type Report struct {
-	APIVersion string      `json:"apiVersion"`
-	Kind       string      `json:"kind"`
-	Tool       report.Tool `json:"tool"`
+type IngressCheckReport struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Tool       Tool   `json:"tool"`
 	// Source is "manifests" or "cluster".
 	Source string `json:"source"`
 	// Target is the argument as given: a URL, ing/NAME, or "" for every Ingress.
 	Target string `json:"target"`
 	// Request is the URL being resolved (URL mode).
-	Request *Request `json:"request,omitempty"`
+	Request *RouteRequest `json:"request,omitempty"`
 	// Class is the IngressClass the URL is resolved against (URL mode).
-	Class *ClassInfo `json:"class,omitempty"`
+	Class *IngressClassInfo `json:"class,omitempty"`
 	// Controllers describes the controller of each class involved.
 	Controllers []ControllerInfo `json:"controllers,omitempty"`
 	// Candidates are the routes matching the URL, the winner first (URL mode).
-	Candidates []Candidate `json:"candidates,omitempty"`
+	Candidates []RouteCandidate `json:"candidates,omitempty"`
 	// Routes are the routes checked: the winner (URL mode) or every route of the Ingresses.
 	Routes []RouteCheck `json:"routes"`
 	// Findings are the lint findings on the Ingresses, Secrets and Services involved.
-	Findings []report.Finding `json:"findings"`
+	Findings []Finding `json:"findings"`
 	// Notes are facts of the cross-Ingress analysis that are not lint findings.
 	Notes []string `json:"notes,omitempty"`
 	// Probes are the requests sent through the controller (--probe).
-	Probes  []Probe `json:"probes,omitempty"`
-	Verdict Verdict `json:"verdict"`
+	Probes  []RouteProbe `json:"probes,omitempty"`
+	Verdict Verdict      `json:"verdict"`
 }
 
 // Request is the URL under test, split as the controller sees it.
-type Request struct {
+type RouteRequest struct {
 	URL    string `json:"url"`
 	Scheme string `json:"scheme"`
 	// Host is the Host header and TLS server name (without port).
 	Host string `json:"host"`
 	// Path is the path the rules match (without query), normalised as clients and controllers do
-	// (ingressroute.NormalizePath): dot segments removed, repeated slashes merged, percent-encoded
+	// (ingress.NormalizePath): dot segments removed, repeated slashes merged, percent-encoded
 	// unreserved characters decoded; other percent-encodings are kept.
 	Path string `json:"path"`
 	// GivenPath is the path as written when normalising changed it ("" otherwise), and
@@ -65,7 +54,7 @@ type Request struct {
 }
 
 // ClassInfo is how the IngressClass of a URL was chosen.
-type ClassInfo struct {
+type IngressClassInfo struct {
 	// Name is "" when no class could be determined.
 	Name string `json:"name"`
 	// Source says why this class: --class, the default IngressClass, the only class routing the URL.
@@ -96,11 +85,11 @@ type ControllerInfo struct {
 	// Message explains the outcome in a sentence.
 	Message string `json:"message"`
 
-	// strictPrefix is set when Traefik runs with strictPrefixMatching.
-	strictPrefix bool
-	// classless is set when a workload of the controller serves Ingresses without class (Traefik
-	// without an ingressClass option).
-	classless bool
+	// StrictPrefix is set when Traefik runs with strictPrefixMatching (not printed).
+	StrictPrefix bool `json:"-"`
+	// Classless is set when a workload of the controller serves Ingresses without class (Traefik
+	// without an ingressClass option; not printed).
+	Classless bool `json:"-"`
 }
 
 // ControllerWorkload is one Deployment or DaemonSet of a controller.
@@ -130,16 +119,16 @@ type ControllerService struct {
 }
 
 // Candidate is a route that matches the URL.
-type Candidate struct {
-	Rank     int              `json:"rank"`
-	Ingress  report.ObjectRef `json:"ingress"`
-	Class    string           `json:"class"`
-	Field    string           `json:"field"`
-	Host     string           `json:"host"`
-	Path     string           `json:"path"`
-	PathType string           `json:"pathType"`
-	Backend  string           `json:"backend"`
-	Winner   bool             `json:"winner"`
+type RouteCandidate struct {
+	Rank     int       `json:"rank"`
+	Ingress  ObjectRef `json:"ingress"`
+	Class    string    `json:"class"`
+	Field    string    `json:"field"`
+	Host     string    `json:"host"`
+	Path     string    `json:"path"`
+	PathType string    `json:"pathType"`
+	Backend  string    `json:"backend"`
+	Winner   bool      `json:"winner"`
 	// Reason says why it lost to the winner ("" for the winner).
 	Reason string `json:"reason,omitempty"`
 	// ControllerDefined is set for ImplementationSpecific paths: the controller decides.
@@ -148,7 +137,7 @@ type Candidate struct {
 
 // RouteCheck is one route (or default backend) with its backend and TLS.
 type RouteCheck struct {
-	Ingress report.ObjectRef `json:"ingress"`
+	Ingress ObjectRef `json:"ingress"`
 	// Field is spec.rules[i].http.paths[j] or spec.defaultBackend.
 	Field    string `json:"field"`
 	Class    string `json:"class"`
@@ -158,9 +147,9 @@ type RouteCheck struct {
 	// Default is set for an Ingress's default backend.
 	Default bool `json:"default,omitempty"`
 	// ShadowedBy names the route that serves this route's own requests instead, when not this one.
-	ShadowedBy string   `json:"shadowedBy,omitempty"`
-	Backend    Backend  `json:"backend"`
-	TLS        *TLSInfo `json:"tls,omitempty"`
+	ShadowedBy string       `json:"shadowedBy,omitempty"`
+	Backend    RouteBackend `json:"backend"`
+	TLS        *TLSInfo     `json:"tls,omitempty"`
 	// ControllerRoute names the route the controller really serves the request with when it
 	// differs from the Ingress spec's winner (Traefik orders routes by rule length and leaves out
 	// routes with a broken backend), "" when they agree.
@@ -169,40 +158,40 @@ type RouteCheck struct {
 	Problems []string `json:"problems,omitempty"`
 	Warnings []string `json:"warnings,omitempty"`
 
-	// backendBroken is set when the backend (Service, port, endpoints) is the problem.
-	backendBroken bool
-	// controllerSet is true when ControllerRoute was worked out; controllerService is its
-	// Service ("" when the controller answers 404 itself).
-	controllerSet     bool
-	controllerService string
-	// tlsProblems are the Problems that come from TLS (the rest are routing problems).
-	tlsProblems []string
+	// The checker's bookkeeping (not printed): BackendBroken is set when the backend (Service,
+	// port, endpoints) is the problem; ControllerSet is true when ControllerRoute was worked out,
+	// ControllerService is its Service ("" when the controller answers 404 itself); TLSProblems
+	// are the Problems that come from TLS (the rest are routing problems).
+	BackendBroken     bool     `json:"-"`
+	ControllerSet     bool     `json:"-"`
+	ControllerService string   `json:"-"`
+	TLSProblems       []string `json:"-"`
 }
 
 // OK reports whether the route has no problem.
 func (r RouteCheck) OK() bool { return len(r.Problems) == 0 }
 
 // Backend is a route's backend: a Service port, or a resource.
-type Backend struct {
+type RouteBackend struct {
 	// Service is the Service name ("" for a resource backend).
 	Service   string `json:"service,omitempty"`
 	Namespace string `json:"namespace"`
 	// Requested is the port as the Ingress names it: a number or a name.
 	Requested string `json:"requested,omitempty"`
 	// Port is the Service port it resolves to (nil when it does not).
-	Port *ServicePort `json:"port,omitempty"`
+	Port *BackendPort `json:"port,omitempty"`
 	// Resource is kind/name of a resource backend.
 	Resource string `json:"resource,omitempty"`
 	// Exists is false when the Service is known to be missing; Known is false when the input
 	// does not say (manifests without the Service).
-	Exists bool    `json:"exists"`
-	Known  bool    `json:"known"`
-	Type   string  `json:"type,omitempty"`
-	Health *Health `json:"health,omitempty"`
+	Exists bool           `json:"exists"`
+	Known  bool           `json:"known"`
+	Type   string         `json:"type,omitempty"`
+	Health *BackendHealth `json:"health,omitempty"`
 }
 
 // ServicePort is a resolved Service port.
-type ServicePort struct {
+type BackendPort struct {
 	Name       string `json:"name,omitempty"`
 	Port       int32  `json:"port"`
 	Protocol   string `json:"protocol"`
@@ -210,25 +199,25 @@ type ServicePort struct {
 }
 
 // Health is the state of a backend's endpoints and pods.
-type Health struct {
+type BackendHealth struct {
 	// Checked is false offline when the input has no EndpointSlices for the Service.
 	Checked bool `json:"checked"`
 	// Note explains an unchecked health or a degraded read.
-	Note        string     `json:"note,omitempty"`
-	Ready       int        `json:"ready"`
-	NotReady    int        `json:"notReady"`
-	Terminating int        `json:"terminating"`
-	Endpoints   []Endpoint `json:"endpoints,omitempty"`
-	Pods        []PodState `json:"pods,omitempty"`
+	Note        string            `json:"note,omitempty"`
+	Ready       int               `json:"ready"`
+	NotReady    int               `json:"notReady"`
+	Terminating int               `json:"terminating"`
+	Endpoints   []BackendEndpoint `json:"endpoints,omitempty"`
+	Pods        []PodState        `json:"pods,omitempty"`
 	// Workloads are the pod templates the selector matches (offline).
 	Workloads []string `json:"workloads,omitempty"`
 	// Diagnosis is the verdict of the diagnose hops (service, selector, ports, readiness,
 	// endpoints) on the backend Service, live only.
-	Diagnosis *report.Verdict `json:"diagnosis,omitempty"`
+	Diagnosis *Verdict `json:"diagnosis,omitempty"`
 }
 
 // Endpoint is one EndpointSlice endpoint of the backend port.
-type Endpoint struct {
+type BackendEndpoint struct {
 	Address     string `json:"address"`
 	Port        int32  `json:"port"`
 	Pod         string `json:"pod,omitempty"`
@@ -251,9 +240,9 @@ type PodState struct {
 type TLSInfo struct {
 	Host string `json:"host"`
 	// Ingress and Field locate the spec.tls entry that covers the host ("" when none).
-	Ingress *report.ObjectRef `json:"ingress,omitempty"`
-	Field   string            `json:"field,omitempty"`
-	Secret  string            `json:"secret,omitempty"`
+	Ingress *ObjectRef `json:"ingress,omitempty"`
+	Field   string     `json:"field,omitempty"`
+	Secret  string     `json:"secret,omitempty"`
 	// Certificate is the Secret's leaf certificate, when it parses.
 	Certificate *CertInfo `json:"certificate,omitempty"`
 	// Covers is whether the certificate covers the host (RFC 6125 wildcards).
@@ -271,9 +260,9 @@ type CertInfo struct {
 	SHA256   string    `json:"sha256"`
 }
 
-// Probe is one request sent through the controller from the helper pod, compared with the
+// RouteProbe is one request sent through the controller from the helper pod, compared with the
 // simulation.
-type Probe struct {
+type RouteProbe struct {
 	// Route is the simulated route the request checks (ingress ns/name field), "" when none matches.
 	Route string `json:"route,omitempty"`
 	URL   string `json:"url"`
@@ -307,9 +296,16 @@ type ServedCert struct {
 	Acceptable bool `json:"acceptable"`
 }
 
-// Verdict is the outcome: OK, or the problems that make a route broken.
-type Verdict struct {
-	OK       bool     `json:"ok"`
-	Summary  string   `json:"summary"`
-	Problems []string `json:"problems,omitempty"`
+// ReadyPods reports whether any listed controller pod is ready (true when pods were not listed).
+func (ci ControllerInfo) ReadyPods() bool {
+	listed := false
+	for _, w := range ci.Workloads {
+		if w.PodsListed {
+			listed = true
+			if w.PodsReady > 0 {
+				return true
+			}
+		}
+	}
+	return !listed
 }
