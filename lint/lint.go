@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -336,15 +335,6 @@ func nsText(ns string) string {
 	return "namespace " + ns
 }
 
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 func (o *Options) load() (*manifest.Result, error) {
 	res, err := manifest.LoadInputs(o.Filenames, manifest.Options{Recursive: o.Recursive, Stdin: o.In}, o.Kustomize)
 	return res, cmdutil.AsUsage(err)
@@ -357,7 +347,7 @@ func writeReportFile(rf reportFile, rep *report.LintReport, ropts report.RenderO
 	}
 	ropts.Color = false
 	if err := report.RenderLint(f, rf.format, rep, ropts); err != nil {
-		f.Close()
+		_ = f.Close()
 		return err
 	}
 	return f.Close()

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/owenrumney/go-sarif/v3/pkg/report/v210/sarif"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -17,8 +16,6 @@ import (
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
-
-var goldenNow = time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
 
 // runLint runs the lint command with args and returns stdout, stderr and the exit code.
 func runLint(t *testing.T, stdin string, args ...string) (string, string, int) {

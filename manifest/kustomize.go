@@ -84,7 +84,7 @@ type offlineTransport struct{}
 // RoundTrip fails without sending anything.
 func (offlineTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.Body != nil {
-		req.Body.Close()
+		_ = req.Body.Close()
 	}
 	return nil, errOffline
 }
@@ -109,9 +109,9 @@ func buildOffline(dir string) (resmap.ResMap, error) {
 	defer func() {
 		http.DefaultTransport = savedTransport
 		if hadPath {
-			os.Setenv("PATH", savedPath)
+			_ = os.Setenv("PATH", savedPath)
 		} else {
-			os.Unsetenv("PATH")
+			_ = os.Unsetenv("PATH")
 		}
 	}()
 	opts := krusty.MakeDefaultOptions()

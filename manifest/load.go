@@ -134,7 +134,7 @@ func readFile(path string) ([]byte, error) {
 	if err != nil {
 		return nil, &InputError{err}
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	return readLimited(f, path)
 }
 

@@ -16,8 +16,6 @@ import (
 	"github.com/svc-doctor/svc-doctor/snapshot"
 )
 
-const defaultClassAnnotation = networkingv1.AnnotationIsDefaultIngressClass
-
 // backendRef is one backend of an Ingress with its field path.
 type backendRef struct {
 	b    *networkingv1.IngressBackend

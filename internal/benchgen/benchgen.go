@@ -8,9 +8,6 @@ import (
 	"io"
 )
 
-// objectsPerApp is how many objects one application contributes on average.
-const objectsPerApp = 4
-
 // Write writes about n objects as YAML documents to w.
 func Write(w io.Writer, n int) (int, error) {
 	g := &Generator{}
