@@ -462,7 +462,7 @@ func TestBuildOfflineCutsTheNetwork(t *testing.T) {
 			trap := newNetTrap(t)
 			dir := t.TempDir()
 			writeTree(t, dir, map[string]string{"kustomization.yaml": trap.expand(tt.kustomization), "svc.yaml": testService, "patch.yaml": testService})
-			if _, err := buildOffline(dir); err == nil {
+			if _, err := buildOffline(dir, filesys.MakeFsOnDisk()); err == nil {
 				t.Error("buildOffline succeeded, want an error")
 			}
 			if n, runs := trap.requests.Load(), trap.gitRuns(); n != 0 || len(runs) != 0 {

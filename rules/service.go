@@ -656,7 +656,7 @@ var ruleRequiredPorts = &Rule{
 				if sp.Port < 1 || sp.Port > 65535 {
 					field := fmt.Sprintf("spec.ports[%d].port", i)
 					switch {
-					case sp.Port == 0 && hasIssueUnder(p.Snap, svc.Src, field):
+					case sp.Port == 0 && p.Snap.HasIssueUnder(svc.Src, field):
 						// a value of the wrong type, reported as invalid-value already
 					case sp.Port == 0 && !written(svc.Src, field):
 						p.Report(svc.Src, field, "spec.ports[%d] has no port: every Service port needs a port number (1-65535)", i)
