@@ -43,4 +43,3 @@ func splitDocuments(data []byte) []chunk {
 	}
 	return out
 }
-

@@ -367,10 +367,12 @@ func (s *docSplitter) next() (chunk, error) {
 		}
 		if len(line) > 0 {
 			if len(s.cur) > 0 && isDocMarker(line) {
-				c := chunk{text: s.cur, line: s.start}
+				// the document gets its own exact-size copy: objects keep their text, and a larger
+				// buffer would be kept with it; the buffer is reused for the next document
+				c := chunk{text: bytes.Clone(s.cur), line: s.start}
 				first := s.first
 				s.first = false
-				s.cur, s.start = append(make([]byte, 0, 4096), line...), s.line
+				s.cur, s.start = append(s.cur[:0], line...), s.line
 				s.line++
 				if first && isBlank(c.text) {
 					continue // an empty preamble before the first marker
@@ -385,7 +387,7 @@ func (s *docSplitter) next() (chunk, error) {
 		}
 		if err == io.EOF {
 			s.eof = true
-			return chunk{text: s.cur, line: s.start}, nil
+			return chunk{text: bytes.Clone(s.cur), line: s.start}, nil
 		}
 	}
 }

@@ -154,60 +154,73 @@ var ruleInvalidSuppression = &Rule{
 	Check: func(*Pass) {}, // run by the engine after the other rules, see checkSuppressions
 }
 
-// checkSuppressions reports suppression annotations that name no rule or give no reason.
-func checkSuppressions(p *Pass) {
-	known := map[string]bool{}
-	for _, r := range All() {
-		known[r.ID] = true
-	}
-	visit := func(src *snapshot.Source) {
-		if src == nil {
-			return
-		}
-		keys := make([]string, 0)
-		for k := range src.Annotations {
-			if strings.HasPrefix(k, SuppressPrefix) {
-				keys = append(keys, k)
-			}
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			id := strings.TrimPrefix(k, SuppressPrefix)
-			field := "metadata.annotations[" + k + "]"
-			switch {
-			case !known[id]:
-				p.Report(src, field, "annotation %s names no rule%s", k, didYouMean(id, All()))
-			case strings.TrimSpace(src.Annotations[k]) == "":
-				p.Report(src, field, "annotation %s gives no reason, so it silences nothing: say why the finding does not apply", k)
-			}
-		}
-	}
+// checkSuppressions reports suppression annotations that name no rule or give no reason, on the
+// Services of the snapshot and (others) on its other objects.
+func checkSuppressions(p *Pass, services, others bool) {
 	s := p.Snap
-	for _, o := range s.Services {
-		visit(o.Src)
+	if services {
+		for _, o := range s.Services {
+			checkAnnotations(p, o.Src)
+		}
+	}
+	if !others {
+		return
 	}
 	for _, o := range s.Endpoints {
-		visit(o.Src)
+		checkAnnotations(p, o.Src)
 	}
 	for _, o := range s.EndpointSlices {
-		visit(o.Src)
+		checkAnnotations(p, o.Src)
 	}
 	for _, o := range s.Ingresses {
-		visit(o.Src)
+		checkAnnotations(p, o.Src)
 	}
 	for _, o := range s.IngressClasses {
-		visit(o.Src)
+		checkAnnotations(p, o.Src)
 	}
 	for _, o := range s.NetworkPolicies {
-		visit(o.Src)
+		checkAnnotations(p, o.Src)
 	}
 	for _, o := range s.Secrets {
-		visit(o.Src)
+		checkAnnotations(p, o.Src)
 	}
 	for _, o := range s.Workloads {
-		visit(o.Src)
+		checkAnnotations(p, o.Src)
 	}
 	for _, o := range s.Other {
-		visit(o)
+		checkAnnotations(p, o)
+	}
+}
+
+// checkAnnotations reports the suppression annotations of one object that name no rule or give
+// no reason.
+func checkAnnotations(p *Pass, src *snapshot.Source) {
+	if src == nil {
+		return
+	}
+	var keys []string
+	for k := range src.Annotations {
+		if strings.HasPrefix(k, SuppressPrefix) {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return
+	}
+	sort.Strings(keys)
+	all := All()
+	known := map[string]bool{}
+	for _, r := range all {
+		known[r.ID] = true
+	}
+	for _, k := range keys {
+		id := strings.TrimPrefix(k, SuppressPrefix)
+		field := "metadata.annotations[" + k + "]"
+		switch {
+		case !known[id]:
+			p.Report(src, field, "annotation %s names no rule%s", k, didYouMean(id, all))
+		case strings.TrimSpace(src.Annotations[k]) == "":
+			p.Report(src, field, "annotation %s gives no reason, so it silences nothing: say why the finding does not apply", k)
+		}
 	}
 }

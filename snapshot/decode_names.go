@@ -51,7 +51,7 @@ var nameRules = map[string]nameRule{
 	"Job": withMax(dns1123Subdomain, 63, "the Job's pods carry its name in the job-name label, and label values are at most 63 characters"),
 	// the CronJob controller names each Job <cronjob>-<11 characters>
 	"CronJob": withMax(dns1123Subdomain, 52, "the CronJob controller names each Job it creates <name>-<11 characters>, and a Job name is at most 63"),
-	"Pod": dns1123Subdomain, "ReplicationController": dns1123Subdomain, "Endpoints": dns1123Subdomain,
+	"Pod":     dns1123Subdomain, "ReplicationController": dns1123Subdomain, "Endpoints": dns1123Subdomain,
 	"Secret": dns1123Subdomain, "ConfigMap": dns1123Subdomain, "ServiceAccount": dns1123Subdomain,
 	"PersistentVolume": dns1123Subdomain, "PersistentVolumeClaim": dns1123Subdomain, "Node": dns1123Subdomain,
 	"LimitRange": dns1123Subdomain, "ResourceQuota": dns1123Subdomain, "PodTemplate": dns1123Subdomain,
