@@ -73,6 +73,24 @@ var ruleNameMissing = &Rule{
 	Check: forward,
 }
 
+var ruleNameInvalid = &Rule{
+	ID: snapshot.RuleNameInvalid, Severity: report.Error, Category: CatInput,
+	Summary:     "object name or namespace that the API server rejects (Web_Bad, longer than 63 characters)",
+	Remediation: "Rename the object (and what refers to it) to a name of the form the message gives: lower-case letters, digits and '-', within the length limit.",
+	Docs: "The API server validates names as its own validation code does, per kind: a Service name must be a " +
+		"DNS-1035 label (at most 63 characters, lower-case letters, digits and `-`, starting with a letter: it " +
+		"becomes a DNS name), a Namespace and every object's metadata.namespace a DNS-1123 label (the same, " +
+		"but it may start with a digit), RBAC roles and bindings a path segment (`system:controller:x` is " +
+		"fine), and most other kinds (Pods, Deployments, ConfigMaps, Secrets, Ingresses...) a DNS-1123 " +
+		"subdomain (at most 253 characters, dots allowed). A Job name is at most 63 characters (its pods carry " +
+		"it in a label) and a CronJob name at most 52 (the Jobs it creates add 11). `generateName` is checked as " +
+		"a prefix. kubectl apply fails on the whole file with `metadata.name: Invalid value`. The check uses " +
+		"k8s.io/apimachinery's validation functions; kinds whose names follow other rules (CRDs, APIServices...) " +
+		"and kinds outside the built-in API groups are not checked. Clusters with the alpha feature " +
+		"RelaxedServiceNameValidation enabled also accept Service names that start with a digit.",
+	Check: forward,
+}
+
 var ruleUnknownField = &Rule{
 	ID: snapshot.RuleUnknownField, Severity: report.Error, Category: CatInput,
 	Summary:     "a field the object's type does not have (often a typo)",
