@@ -51,9 +51,13 @@ func WriteJUnit(w io.Writer, r *LintReport, failOn Severity) error {
 			file = f.Location.File
 		}
 		obj := "(document)"
-		if f.Object != nil {
+		switch {
+		case f.Omitted > 0:
+			obj = "(not listed)" // the findings of the rule left out by --max-findings
+			file = "(not listed)"
+		case f.Object != nil:
 			obj = f.Object.String()
-		} else if f.Location != nil {
+		case f.Location != nil:
 			obj = fmt.Sprintf("document %d", f.Location.Document)
 		}
 		k := key{file, obj, f.Rule}

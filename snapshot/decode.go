@@ -750,15 +750,14 @@ func typeErrorMessage(v manifest.Value, t reflect.Type) string {
 		}
 		return fmt.Sprintf("%s is %s, but it must be a whole number (an integer)", v.Path, got)
 	}
+	if strings.HasPrefix(v.JSON, "\"") && v.Plain && want == "an integer" {
+		return fmt.Sprintf("%s is %s, which Kubernetes cannot read as a number (it reads it as text): it must be %s", v.Path, v.Text, intRange(t))
+	}
 	msg := fmt.Sprintf("%s is %s, but it must be %s", v.Path, got, want)
 	if (v.JSON == "true" || v.JSON == "false") && v.Text != "" && v.Text != "true" && v.Text != "false" && want == "a string" {
 		msg += fmt.Sprintf(" (Kubernetes reads an unquoted %s as a boolean: write \"%s\")", v.Text, v.Text)
 	} else if strings.HasPrefix(v.JSON, "\"") && want == "an integer" {
-		if v.Plain {
-			msg += " (Kubernetes reads it as text: it is not a number it can represent)"
-		} else {
-			msg += " (remove the quotes)"
-		}
+		msg += " (remove the quotes)"
 	} else if want == "a string" && v.Text != "" && !strings.HasPrefix(v.JSON, "\"") {
 		msg += fmt.Sprintf(" (quote it: \"%s\")", v.Text)
 	}

@@ -128,7 +128,12 @@ func quoteName(s string) string {
 // nameProblem says what is wrong with a name ("" when the API server accepts it): the verdict is
 // the API server's own validation function's, the wording ours.
 func nameProblem(name string, prefix bool, r nameRule) string {
-	errs := r.validate(name, prefix)
+	var errs []string
+	if r.limit > 0 && len(name) > 4*r.limit {
+		errs = []string{"too long"} // a huge scalar: no need to run a regular expression over it
+	} else {
+		errs = r.validate(name, prefix)
+	}
 	if len(errs) == 0 {
 		return ""
 	}
@@ -138,10 +143,14 @@ func nameProblem(name string, prefix bool, r nameRule) string {
 		parts = append(parts, fmt.Sprintf("it is %d characters long (at most %d)", n, r.limit))
 	}
 	if r.limit > 0 {
-		if strings.ToLower(name) != name {
+		head := name // the characters are described from the first ones
+		if len(head) > 1024 {
+			head = head[:1024]
+		}
+		if strings.IndexFunc(head, func(c rune) bool { return c >= 'A' && c <= 'Z' }) >= 0 {
 			parts = append(parts, "it has upper-case letters")
 		}
-		for _, c := range name {
+		for _, c := range head {
 			if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' && r.dots {
 				continue
 			}
