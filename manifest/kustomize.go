@@ -197,12 +197,14 @@ func (m *originMap) sourceObjects(file string) []*Object {
 
 // matchSource finds the object of a source file that a rendered object came from.
 func matchSource(src []*Object, o *Object) *Object {
-	var best *Object
-	bestScore, tie := -1, false
+	var best, sole *Object
+	bestScore, tie, sameKind := -1, false, 0
 	for _, c := range src {
 		if c.Kind != o.Kind {
 			continue
 		}
+		sameKind++
+		sole = c
 		score := -1
 		switch {
 		case c.Name == o.Name && c.Namespace == o.Namespace:
@@ -213,25 +215,18 @@ func matchSource(src []*Object, o *Object) *Object {
 			score = len(c.Name)
 		}
 		switch {
+		case score < 0:
 		case score > bestScore:
 			best, bestScore, tie = c, score, false
 		case score == bestScore:
 			tie = true
 		}
 	}
-	if best == nil || tie {
+	switch {
+	case best == nil && sameKind == 1:
+		return sole // no name matches (a replacement renamed it): the sole object of the kind is it
+	case best == nil || tie:
 		return nil
-	}
-	if bestScore < 0 { // no name matches: only a sole object of the kind is taken for it
-		n := 0
-		for _, c := range src {
-			if c.Kind == o.Kind {
-				n++
-			}
-		}
-		if n != 1 {
-			return nil
-		}
 	}
 	return best
 }
