@@ -447,7 +447,7 @@ func (o *Options) lintManifests(ctx context.Context) (*report.LintReport, error)
 		return nil, cmdutil.AsUsage(err)
 	}
 	res, err := snapshot.FromStream(ctx, st, snapshot.StreamOptions{DefaultNamespace: o.Namespace, Issues: c.Issue,
-		PassThrough: c.PassThrough, TypedServices: typedServices, Trim: true})
+		KeepPassThrough: c.KeepPassThrough, TypedServices: typedServices, Trim: true})
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()

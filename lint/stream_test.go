@@ -3,6 +3,7 @@ package lint
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -56,7 +57,7 @@ func lintStreamed(t *testing.T, paths []string, recursive bool, cfg rules.Config
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := snapshot.FromStream(context.Background(), st, snapshot.StreamOptions{Issues: c.Issue, PassThrough: c.PassThrough,
+	res, err := snapshot.FromStream(context.Background(), st, snapshot.StreamOptions{Issues: c.Issue, KeepPassThrough: c.KeepPassThrough,
 		TypedServices: typed, Trim: true})
 	if err != nil {
 		t.Fatal(err)
@@ -99,6 +100,18 @@ func streamCases(t *testing.T) map[string][]string {
 	}
 	f.Close()
 	cases["generated"] = []string{gen}
+	// objects defined again: a pass-through kind, Services kept decoded and Services kept as text
+	dups := filepath.Join(t.TempDir(), "duplicates.yaml")
+	svc := "apiVersion: v1\nkind: Service\nmetadata: {name: %s}\nspec:\n  selector: {app: %s}\n  ports: [{port: %d, nodePort: %d}]\n  type: NodePort\n---\n"
+	cm := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, annotations: {ignore.svc-doctor.io/nope: x}}\n---\n"
+	content := fmt.Sprintf(svc, "a", "x", 80, 30001) + cm + fmt.Sprintf(svc, "b", "y", 81, 30001) + fmt.Sprintf(svc, "a", "z", 82, 30002) + cm +
+		fmt.Sprintf(svc, "c", "x", 83, 30003) + fmt.Sprintf(svc, "b", "y", 84, 30003) + cm +
+		"apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\nspec:\n  selector: {matchLabels: {app: x}}\n  template:\n    metadata: {labels: {app: x}}\n" +
+		"    spec: {containers: [{name: x, image: nginx:1.27, ports: [{name: web, containerPort: 80}]}]}\n"
+	if err := os.WriteFile(dups, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases["duplicates"] = []string{dups}
 	return cases
 }
 
@@ -111,7 +124,7 @@ func TestStreamingMatchesWholeGraph(t *testing.T) {
 	cfg := allRulesConfig()
 	for name, paths := range streamCases(t) {
 		t.Run(name, func(t *testing.T) {
-			recursive := name != "generated"
+			recursive := name != "generated" && name != "duplicates"
 			want := lintWhole(t, paths, recursive, cfg)
 			for _, mode := range []struct {
 				name          string

@@ -109,14 +109,18 @@ func (c *Collector) issue(r *Rule, is snapshot.Issue) {
 	c.add(p)
 }
 
-// PassThrough checks the suppression annotations of an object of a kind no rule models, before
-// a streaming read drops it: the snapshot.StreamOptions.PassThrough of a streaming read.
-func (c *Collector) PassThrough(src *snapshot.Source) {
+// KeepPassThrough tells a streaming read which objects of kinds no rule models to keep: those
+// with suppression annotations, which the rules check (snapshot.StreamOptions.KeepPassThrough).
+func (c *Collector) KeepPassThrough(src *snapshot.Source) bool {
 	if !c.on[ruleInvalidSuppression.ID] {
-		return
+		return false
 	}
-	p := &Pass{Config: &c.cfg, rule: ruleInvalidSuppression, c: c}
-	checkAnnotations(p, src)
+	for k := range src.Annotations {
+		if strings.HasPrefix(k, SuppressPrefix) {
+			return true
+		}
+	}
+	return false
 }
 
 // add records a finding.
@@ -207,7 +211,7 @@ func (c *Collector) Run(snap *snapshot.Snapshot) {
 const ServiceWindow = 8192
 
 // RunStream runs the enabled rules over what a streaming read kept (its issues went to Issue and
-// PassThrough as it read). When the read kept Services as text only (StreamResult.Cold), the rules
+// KeepPassThrough as it read). When the read kept Services as text only (StreamResult.Cold), the rules
 // that check one Service at a time (Rule.PerService) run over the Services window Services at a
 // time, each window decoded in turn; the other rules then run once over the Services they can
 // need: those referenced by name (Endpoints, EndpointSlices, Ingress backends), those that select

@@ -20,9 +20,10 @@ type StreamOptions struct {
 	// with its location resolved (Issue.Loc). The snapshot then keeps none in Issues. When nil,
 	// the issues are kept in Snapshot.Issues.
 	Issues func(Issue)
-	// PassThrough sees each object of a kind no rule models (ConfigMaps, CRDs...) before it is
-	// dropped: the snapshot only counts them (Snapshot.PassedThrough).
-	PassThrough func(*Source)
+	// KeepPassThrough decides which objects of a kind no rule models (ConfigMaps, CRDs...) are
+	// kept in Snapshot.Other, like a whole read keeps them all: the rules check their suppression
+	// annotations. The others are only counted (Snapshot.PassedThrough) and dropped at once.
+	KeepPassThrough func(*Source) bool
 	// TypedServices is how many Services are kept decoded; the Services after them are kept as
 	// their text only (StreamResult.Cold) and decoded again a window at a time by the rules
 	// engine (StreamResult.Decode). 0 keeps every Service decoded.
@@ -255,9 +256,14 @@ func (b *builder) merge(bt *batch) {
 	for in, n := range bt.counts {
 		b.counts[in] += n
 	}
-	passed := map[*Source]bool{}
+	passed := map[*Source]bool{} // pass-through objects not kept
+	var kept []*Source
 	for _, src := range d.s.Other {
-		passed[src] = true
+		if b.opts.KeepPassThrough != nil && b.opts.KeepPassThrough(src) {
+			kept = append(kept, src)
+		} else {
+			passed[src] = true
+		}
 	}
 	// duplicates, in input order
 	for _, k := range d.keys {
@@ -283,12 +289,8 @@ func (b *builder) merge(bt *batch) {
 	for _, is := range d.s.Issues {
 		b.issue(is, passed)
 	}
-	for _, src := range d.s.Other {
-		if b.opts.PassThrough != nil {
-			b.opts.PassThrough(src)
-		}
-		s.PassedThrough++
-	}
+	s.Other = append(s.Other, kept...)
+	s.PassedThrough += len(passed)
 }
 
 // issue hands an issue over (or keeps it) and remembers its field for HasIssueUnder.
