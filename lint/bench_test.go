@@ -72,7 +72,9 @@ func BenchmarkLintStream10k(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		c.RunStream(res, rules.ServiceWindow)
+		if err := c.RunStream(res, rules.ServiceWindow); err != nil {
+			b.Fatal(err)
+		}
 		if got := res.Read(); got != n {
 			b.Fatalf("linted %d objects, generated %d", got, n)
 		}

@@ -462,9 +462,13 @@ func (o *Options) lintManifests(ctx context.Context) (*report.LintReport, error)
 		}
 	}
 	o.setPhase("checking")
-	c.RunStream(res, rules.ServiceWindow)
-	if err := ctx.Err(); err != nil {
-		return nil, err
+	defer manifest.CloseFiles() // the objects' files, opened again for the lines of findings
+	err = c.RunStream(res, rules.ServiceWindow)
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	if err != nil {
+		return nil, cmdutil.AsUsage(err)
 	}
 	snap := res.Snapshot
 	return newReport(c.Outcome(), len(snap.Files), res.Read(), len(snap.Other)+snap.PassedThrough), nil

@@ -62,7 +62,9 @@ func lintStreamed(t *testing.T, paths []string, recursive bool, cfg rules.Config
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.RunStream(res, window)
+	if err := c.RunStream(res, window); err != nil {
+		t.Fatal(err)
+	}
 	snap := res.Snapshot
 	return newReport(c.Outcome(), len(snap.Files), res.Read(), len(snap.Other)+snap.PassedThrough)
 }

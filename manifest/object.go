@@ -39,6 +39,8 @@ type Object struct {
 	// pos, when set, is the text positions point into instead of text: the source file of an
 	// object a kustomization rendered
 	pos *position
+	// src, when set, is where text is in its file (ReleaseText)
+	src *fileText
 }
 
 // position is text that positions point into.
@@ -89,6 +91,11 @@ func (o *Object) FieldLine(path string) (line int, exact bool) {
 	tabbed := o.TabWidth > 0
 	if o.pos != nil {
 		text, textLine, item, tabbed = o.pos.text, o.pos.textLine, o.pos.item, false
+	} else if text == nil {
+		var err error
+		if text, err = o.textBytes(); err != nil {
+			return o.Line, path == ""
+		}
 	}
 	if root := parseTree(text, item, tabbed); root != nil {
 		line, exact = root.fieldLine(ParsePath(path))
@@ -108,12 +115,16 @@ func (o *Object) ReadJSON() ([]byte, error) {
 	if o.JSON != nil {
 		return o.JSON, nil
 	}
-	if fastPathEnabled && o.item < 0 && o.TabWidth == 0 && !isJSONish(o.text) {
-		if root, ok := fastParse(o.text); ok && root.kind == 'm' && !isListKind(root.str("kind")) {
-			return root.emit(make([]byte, 0, len(o.text))), nil
+	text, err := o.textBytes()
+	if err != nil {
+		return nil, err
+	}
+	if fastPathEnabled && o.item < 0 && o.TabWidth == 0 && !isJSONish(text) {
+		if root, ok := fastParse(text); ok && root.kind == 'm' && !isListKind(root.str("kind")) {
+			return root.emit(make([]byte, 0, len(text))), nil
 		}
 	}
-	n := yamlTree(o.text, o.item)
+	n := yamlTree(text, o.item)
 	if n == nil || n.Kind != yaml.MappingNode {
 		return nil, fmt.Errorf("%s:%d: the object cannot be read again", o.File, o.Line)
 	}
@@ -245,8 +256,12 @@ type Patcher struct {
 
 // NewPatcher parses the object again (its own copy, the cached node is not touched).
 func (o *Object) NewPatcher() (*Patcher, bool) {
+	text, err := o.textBytes()
+	if err != nil {
+		return nil, false
+	}
 	var doc yaml.Node
-	if err := yaml.Unmarshal(o.text, &doc); err != nil || len(doc.Content) == 0 {
+	if err := yaml.Unmarshal(text, &doc); err != nil || len(doc.Content) == 0 {
 		return nil, false
 	}
 	n := doc.Content[0]

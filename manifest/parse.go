@@ -3,6 +3,7 @@ package manifest
 import (
 	"bytes"
 	"fmt"
+	"hash/crc32"
 	"regexp"
 	"strconv"
 	"strings"
@@ -59,9 +60,16 @@ const nullTag = "!!null"
 // List, or none for a null or empty document) and the problems found. It never panics.
 func ParseDocument(d Document) (objs []*Object, probs []Problem) {
 	objs, probs = parseDocument(d.File, d.Index, d.c)
-	if d.origins != nil {
-		for _, o := range objs {
+	for _, o := range objs {
+		if d.origins != nil {
 			d.origins.locate(d.Index, o)
+		}
+		if o.src != nil {
+			if d.path == "" {
+				o.src = nil // not a file it can be read from again
+			} else {
+				o.src.path = d.path
+			}
 		}
 	}
 	return objs, probs
@@ -149,12 +157,22 @@ func parseDocument(file string, docIndex int, c chunk) (objs []*Object, probs []
 		items := lookupKey(root, "items")
 		if items != nil && items.Kind == yaml.SequenceNode {
 			own := itemTexts(text, root, items)
+			var whole *fileText // the items without their own text share the document's
+			if own == nil {
+				whole = docText(c, tabWidth)
+			}
 			for i, it := range items.Content {
 				o, ps := newObject(file, docIndex, c, text, tabWidth, it, i)
 				probs = append(probs, ps...)
 				if o != nil {
+					o.src = whole
 					if own != nil {
-						o.text, o.textLine, o.item = own[i].text, c.line+own[i].line-1, -1
+						it := own[i]
+						o.text, o.textLine, o.item = it.text, c.line+it.line-1, -1
+						o.src = nil
+						if !isJSONish(c.text) && tabWidth == 0 { // the item's bytes are the file's
+							o.src = &fileText{off: c.off + int64(it.start), n: len(it.text), crc: crc32.ChecksumIEEE(c.text[it.start : it.start+len(it.text)]), dash: it.dash}
+						}
 					}
 					objs = append(objs, o)
 				}
@@ -165,6 +183,7 @@ func parseDocument(file string, docIndex int, c chunk) (objs []*Object, probs []
 	o, ps := newObject(file, docIndex, c, text, tabWidth, root, -1)
 	probs = append(probs, ps...)
 	if o != nil {
+		o.src = docText(c, tabWidth)
 		objs = append(objs, o)
 	}
 	return objs, probs
@@ -172,8 +191,10 @@ func parseDocument(file string, docIndex int, c chunk) (objs []*Object, probs []
 
 // itemText is the text of one item of a List: its own lines, the sequence indicator blanked.
 type itemText struct {
-	text []byte
-	line int // line of the item's first line in the document
+	text  []byte
+	line  int // line of the item's first line in the document
+	start int // offset of text in the document
+	dash  int // offset in text of the "-" replaced by a space
 }
 
 // itemTexts cuts the lines of each item of a block-style List (as `kubectl get -o yaml` writes
@@ -233,9 +254,22 @@ func itemTexts(text []byte, root, items *yaml.Node) []itemText {
 		}
 		t := append([]byte(nil), text[ls:lineEnd(next-1)]...)
 		t[dash] = ' '
-		out[i] = itemText{text: t, line: it.Line}
+		out[i] = itemText{text: t, line: it.Line, start: ls, dash: dash}
 	}
 	return out
+}
+
+// docText describes where in its file the text of a document's object comes from: the
+// document's bytes, with its tabs replaced as reading it did.
+func docText(c chunk, tabWidth int) *fileText {
+	t := &fileText{off: c.off, n: len(c.text), crc: crc32.ChecksumIEEE(c.text), dash: -1}
+	switch {
+	case isJSONish(c.text):
+		t.jsonTabs = true
+	case tabWidth > 0:
+		t.tabWidth = tabWidth
+	}
+	return t
 }
 
 func isListKind(kind string) bool {
@@ -316,7 +350,7 @@ func fastObject(file string, docIndex int, c chunk) (*Object, []Problem, bool) {
 	if !ok || root.kind != 'm' || isListKind(root.str("kind")) {
 		return nil, nil, false
 	}
-	o := &Object{File: file, Doc: docIndex, Line: c.line + root.line - 1, text: c.text, textLine: c.line, item: -1,
+	o := &Object{File: file, Doc: docIndex, Line: c.line + root.line - 1, text: c.text, textLine: c.line, item: -1, src: docText(c, 0),
 		APIVersion: root.str("apiVersion"), Kind: root.str("kind"), Name: root.str("metadata", "name"), Namespace: root.str("metadata", "namespace")}
 	if o.Name == "" {
 		if gn := root.str("metadata", "generateName"); gn != "" {

@@ -12,6 +12,8 @@ import (
 type chunk struct {
 	text []byte
 	line int
+	// off is the byte offset of text in its file
+	off int64
 	// problem, when set, is a syntax problem found while splitting the stream (text that is not
 	// JSON after a stream of JSON values), reported at line instead of parsing text.
 	problem string
@@ -52,7 +54,7 @@ func splitJSONValues(c chunk) []chunk {
 		}
 		if err == nil {
 			values++
-			out = append(out, chunk{text: c.text[from : start+int(dec.InputOffset())], line: lineAt(from)})
+			out = append(out, chunk{text: c.text[from : start+int(dec.InputOffset())], line: lineAt(from), off: c.off + int64(from)})
 			continue
 		}
 		rest := c.text[from:]
@@ -67,7 +69,7 @@ func splitJSONValues(c chunk) []chunk {
 			if len(bytes.TrimLeft(c.text[ls:from], " \t")) == 0 {
 				from = ls
 			}
-			return append(out, chunk{text: c.text[from:], line: lineAt(from), afterJSON: true})
+			return append(out, chunk{text: c.text[from:], line: lineAt(from), off: c.off + int64(from), afterJSON: true})
 		}
 		at, msg := from, fmt.Sprintf("text after JSON value %d is not JSON (%v)", values, err)
 		var syn *json.SyntaxError

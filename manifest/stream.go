@@ -68,6 +68,9 @@ type Document struct {
 	File  string
 	Index int
 	c     chunk
+	// path is set for a document of a regular file, which its objects' text can be read from
+	// again (Object.ReleaseText)
+	path string
 	// origins maps the documents of a rendered kustomization to their source files
 	origins *originMap
 }
@@ -166,8 +169,11 @@ func (s *Stream) Next() (Document, error) {
 			s.doc++
 			s.inputs[s.in].Documents++
 			d := Document{Input: s.in, File: s.name, Index: s.doc, c: c}
-			if s.inputs[s.in].Kind == InputKustomize {
+			switch s.inputs[s.in].Kind {
+			case InputKustomize:
 				d.origins = s.kust.origins
+			case InputFile, InputDir:
+				d.path = s.name
 			}
 			return d, nil
 		}
@@ -341,6 +347,8 @@ type docSplitter struct {
 	line  int    // number of the next line to read
 	cur   []byte // the document being read
 	start int    // line of cur's first line
+	pos   int64  // bytes read
+	off   int64  // offset of cur's first byte
 	first bool   // no document returned or dropped yet
 	eof   bool
 	max   int
@@ -366,13 +374,15 @@ func (s *docSplitter) next() (chunk, error) {
 			return chunk{}, err
 		}
 		if len(line) > 0 {
+			at := s.pos
+			s.pos += int64(len(line))
 			if len(s.cur) > 0 && isDocMarker(line) {
 				// the document gets its own exact-size copy: objects keep their text, and a larger
 				// buffer would be kept with it; the buffer is reused for the next document
-				c := chunk{text: bytes.Clone(s.cur), line: s.start}
+				c := chunk{text: bytes.Clone(s.cur), line: s.start, off: s.off}
 				first := s.first
 				s.first = false
-				s.cur, s.start = append(s.cur[:0], line...), s.line
+				s.cur, s.start, s.off = append(s.cur[:0], line...), s.line, at
 				s.line++
 				if first && isBlank(c.text) {
 					continue // an empty preamble before the first marker
@@ -387,7 +397,7 @@ func (s *docSplitter) next() (chunk, error) {
 		}
 		if err == io.EOF {
 			s.eof = true
-			return chunk{text: bytes.Clone(s.cur), line: s.start}, nil
+			return chunk{text: bytes.Clone(s.cur), line: s.start, off: s.off}, nil
 		}
 	}
 }

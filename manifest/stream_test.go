@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -306,6 +307,89 @@ func TestReadJSONAgrees(t *testing.T) {
 		got, err := o.ReadJSON()
 		if err != nil || string(got) != want {
 			t.Errorf("%s/%s: ReadJSON = %s, %v; want %s", o.Kind, o.Name, got, err, want)
+		}
+	}
+}
+
+// TestReleasedTextIsReadAgain: an object of a regular file whose text was released reads it
+// again from the file (JSON, lines of fields, tab-expanded documents, List items); once the file
+// changes it is not used.
+func TestReleasedTextIsReadAgain(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "m.yaml")
+	content := "apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec:\n  ports:\n  - port: 80\n---\n" +
+		"{\"apiVersion\": \"v1\",\t\"kind\": \"Pod\", \"metadata\": {\"name\": \"p\"}}\n---\n" +
+		"apiVersion: v1\nkind: ConfigMap\nmetadata:\n\tname: tabs\n---\n" +
+		"apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Secret\n  metadata:\n    name: s\n"
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Load([]string{path}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer CloseFiles()
+	type seen struct {
+		json string
+		line int
+	}
+	var before []seen
+	for _, o := range res.Objects {
+		l, _ := o.FieldLine("metadata.name")
+		before = append(before, seen{string(o.JSON), l})
+		if o.src == nil || o.src.path != path {
+			t.Fatalf("%s/%s: no file to read it again from", o.Kind, o.Name)
+		}
+		o.JSON = nil
+		o.ReleaseText()
+	}
+	for i, o := range res.Objects {
+		js, err := o.ReadJSON()
+		l, _ := o.FieldLine("metadata.name")
+		if err != nil || string(js) != before[i].json || l != before[i].line {
+			t.Errorf("%s/%s read again: %s line %d (%v); want %s line %d", o.Kind, o.Name, js, l, err, before[i].json, before[i].line)
+		}
+	}
+	if err := os.WriteFile(path, []byte(strings.Replace(content, "name: a", "name: b", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	CloseFiles()
+	if _, err := res.Objects[0].ReadJSON(); err == nil || !strings.Contains(err.Error(), "changed while it was being linted") {
+		t.Errorf("a changed file was read: %v", err)
+	}
+}
+
+// TestReadTexts: objects read again together get the text each had.
+func TestReadTexts(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "m.yaml")
+	var b strings.Builder
+	for i := 0; i < 50; i++ {
+		fmt.Fprintf(&b, "---\napiVersion: v1\nkind: Service\nmetadata: {name: s%d}\n", i)
+		if i%7 == 0 {
+			b.WriteString("# " + strings.Repeat("x", 70000) + "\n") // a gap larger than one read
+		}
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Load([]string{path}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer CloseFiles()
+	var want []string
+	for _, o := range res.Objects {
+		want = append(want, string(o.text))
+		o.ReleaseText()
+	}
+	if err := ReadTexts(res.Objects[3:]); err != nil {
+		t.Fatal(err)
+	}
+	for i, o := range res.Objects {
+		switch {
+		case i < 3 && o.text != nil:
+			t.Errorf("object %d was read", i)
+		case i >= 3 && string(o.text) != want[i]:
+			t.Errorf("object %d: %q, want %q", i, o.text, want[i])
 		}
 	}
 }

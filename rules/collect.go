@@ -208,7 +208,7 @@ func (c *Collector) Run(snap *snapshot.Snapshot) {
 }
 
 // ServiceWindow is how many Services a streaming run decodes at a time.
-const ServiceWindow = 8192
+const ServiceWindow = 2048
 
 // RunStream runs the enabled rules over what a streaming read kept (its issues went to Issue and
 // KeepPassThrough as it read). When the read kept Services as text only (StreamResult.Cold), the rules
@@ -216,10 +216,10 @@ const ServiceWindow = 8192
 // time, each window decoded in turn; the other rules then run once over the Services they can
 // need: those referenced by name (Endpoints, EndpointSlices, Ingress backends), those that select
 // a pod template, and those with node ports. Every rule sees what it would see in a whole graph.
-func (c *Collector) RunStream(r *snapshot.StreamResult, window int) {
+func (c *Collector) RunStream(r *snapshot.StreamResult, window int) error {
 	if len(r.Cold) == 0 {
 		c.Run(r.Snapshot)
-		return
+		return nil
 	}
 	if window < 1 {
 		window = ServiceWindow
@@ -254,7 +254,11 @@ func (c *Collector) RunStream(r *snapshot.StreamResult, window int) {
 		check(typed[i:min(i+window, len(typed))])
 	}
 	for i := 0; i < len(r.Cold); i += window {
-		check(r.Decode(r.Cold[i:min(i+window, len(r.Cold))]))
+		svcs, err := r.Decode(r.Cold[i:min(i+window, len(r.Cold))])
+		if err != nil {
+			return err
+		}
+		check(svcs)
 	}
 	g := r.Partial(needed)
 	for _, rule := range graph {
@@ -263,6 +267,7 @@ func (c *Collector) RunStream(r *snapshot.StreamResult, window int) {
 	if c.on[ruleInvalidSuppression.ID] {
 		checkSuppressions(&Pass{Snap: g, Config: &c.cfg, rule: ruleInvalidSuppression, c: c}, false, true)
 	}
+	return nil
 }
 
 // referencedServices lists the Services other objects name (namespace/name): the Service of an

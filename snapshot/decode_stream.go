@@ -211,10 +211,12 @@ func (b *builder) decodeBatch(bt *batch) {
 			is.Loc = is.Src.Location(is.Field)
 		}
 	}
-	// the text stays for the lines of later findings; the JSON was only needed to decode
+	// the JSON was only needed to decode; the text is read again from its file for the lines of
+	// later findings (or kept, when it has no file)
 	for _, src := range sources(d.s) {
 		if src.Manifest != nil {
 			src.Manifest.JSON = nil
+			src.Manifest.ReleaseText()
 		}
 	}
 	bt.d, bt.docs = d, nil
@@ -361,17 +363,35 @@ func (b *builder) finish() *StreamResult {
 }
 
 // Decode decodes cold Services again (see StreamOptions.TypedServices), in order: field for field
-// the Services the first read decoded, whose issues were reported then. A Service that cannot be
-// read again (its file changed meanwhile) is left out.
-func (r *StreamResult) Decode(srcs []*Source) []*Service {
+// the Services the first read decoded, whose issues were reported then. A Service whose text
+// cannot be read again (its file changed meanwhile) is an error.
+func (r *StreamResult) Decode(srcs []*Source) ([]*Service, error) {
 	d := &decoder{s: &Snapshot{DefaultNamespace: r.Snapshot.DefaultNamespace}}
 	out := make([]*Service, 0, len(srcs))
+	objs := make([]*manifest.Object, len(srcs))
+	for i, src := range srcs {
+		objs[i] = src.Manifest
+	}
+	if err := manifest.ReadTexts(objs); err != nil {
+		return nil, &manifest.InputError{Err: err}
+	}
+	defer func() {
+		for _, o := range objs {
+			o.JSON = nil
+			o.ReleaseText()
+		}
+	}()
 	for _, src := range srcs {
+		js, err := src.Manifest.ReadJSON()
+		if err != nil {
+			return nil, &manifest.InputError{Err: err}
+		}
+		src.Manifest.JSON = js
 		if svc := d.service(src); svc != nil {
 			out = append(out, svc)
 		}
 	}
-	return out
+	return out, nil
 }
 
 // Partial returns a snapshot with services in place of the graph's Services, sharing every other
