@@ -39,7 +39,7 @@ const DefaultMaxFindings = 100
 
 // typedServices is how many Services a run keeps decoded; beyond, the rest are kept as their text
 // and checked a window at a time (see rules.Collector.RunStream).
-const typedServices = 20000
+const typedServices = 5000
 
 // interruptGrace is how long Run waits, after Ctrl-C, for the work to stop by itself.
 const interruptGrace = 300 * time.Millisecond

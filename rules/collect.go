@@ -3,6 +3,7 @@ package rules
 import (
 	"container/heap"
 	"fmt"
+	"runtime"
 	"sort"
 	"strings"
 
@@ -253,12 +254,39 @@ func (c *Collector) RunStream(r *snapshot.StreamResult, window int) error {
 	for i := 0; i < len(typed); i += window {
 		check(typed[i:min(i+window, len(typed))])
 	}
-	for i := 0; i < len(r.Cold); i += window {
-		svcs, err := r.Decode(r.Cold[i:min(i+window, len(r.Cold))])
-		if err != nil {
-			return err
+	// decoding dominates: windows are decoded on every CPU, a few ahead, and checked in order
+	type decoded struct {
+		svcs []*snapshot.Service
+		err  error
+	}
+	ahead := runtime.GOMAXPROCS(0)
+	windows := make(chan chan decoded, ahead)
+	stop := make(chan struct{})
+	defer close(stop)
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	go func() {
+		defer close(windows)
+		for i := 0; i < len(r.Cold); i += window {
+			ch := make(chan decoded, 1)
+			select {
+			case windows <- ch:
+			case <-stop:
+				return
+			}
+			sem <- struct{}{}
+			go func(srcs []*snapshot.Source) {
+				defer func() { <-sem }()
+				svcs, err := r.Decode(srcs)
+				ch <- decoded{svcs, err}
+			}(r.Cold[i:min(i+window, len(r.Cold))])
 		}
-		check(svcs)
+	}()
+	for ch := range windows {
+		d := <-ch
+		if d.err != nil {
+			return d.err
+		}
+		check(d.svcs)
 	}
 	g := r.Partial(needed)
 	for _, rule := range graph {
