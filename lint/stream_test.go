@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -114,6 +115,29 @@ func streamCases(t *testing.T) map[string][]string {
 		t.Fatal(err)
 	}
 	cases["duplicates"] = []string{dups}
+	// a JSON List and a block-style List, as kubectl get -o json|yaml write them
+	var js, ys strings.Builder
+	js.WriteString(`{"apiVersion": "v1", "kind": "List", "items": [`)
+	ys.WriteString("apiVersion: v1\nkind: List\nitems:\n")
+	for i := 0; i < 12; i++ {
+		if i > 0 {
+			js.WriteString(",\n")
+		}
+		fmt.Fprintf(&js, `{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "j%d"}, "spec": {"selector": {"app": "x"}, "ports": [{"port": %d, "nodePort": 3000%d, "targetPort": "web"}], "type": "NodePort"}}`, i, 80+i, i%3)
+		fmt.Fprintf(&ys, "- apiVersion: v1\n  kind: Service\n  metadata: {name: y%d}\n  spec:\n    selector: {app: x}\n    ports:\n    - port: %d\n      targetPort: http\n", i, 80+i)
+	}
+	js.WriteString("]}\n")
+	lists := filepath.Join(t.TempDir(), "lists")
+	if err := os.MkdirAll(lists, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(lists, "a.json"), []byte(js.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(lists, "b.yaml"), []byte(ys.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases["lists"] = []string{lists}
 	return cases
 }
 

@@ -144,3 +144,8 @@ func ReadTexts(objs []*Object) error {
 	}
 	return nil
 }
+
+// SharesText reports whether the object is read again from the text of a whole List document
+// (one written in flow style or JSON, whose items have no lines of their own): reading it again
+// costs a parse of the whole List.
+func (o *Object) SharesText() bool { return o.item >= 0 }

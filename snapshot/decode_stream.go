@@ -275,7 +275,8 @@ func (b *builder) merge(bt *batch) {
 	for _, v := range d.s.Services {
 		b.services++
 		b.serviceNS[v.Namespace] = true
-		if b.opts.TypedServices > 0 && b.services > b.opts.TypedServices {
+		// a Service of a flow-style List stays decoded: decoding it again would parse the whole List
+		if b.opts.TypedServices > 0 && b.services > b.opts.TypedServices && !v.Src.Manifest.SharesText() {
 			b.cold = append(b.cold, v.Src)
 			continue
 		}
