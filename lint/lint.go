@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -80,6 +81,7 @@ type Options struct {
 	cfg       rules.Config
 	color     bool
 	reports   []reportFile
+	reportsMu sync.Mutex // Run closes the report files of an interrupted run while it may write them
 	outputSet bool
 	// phase is what Run is doing, for the message when it is interrupted
 	phase atomic.Value
@@ -408,10 +410,8 @@ func (o *Options) run(ctx context.Context) error {
 	if o.Output == report.FormatTable || o.Output == report.FormatWide {
 		fmt.Fprintln(o.ErrOut, SummaryLine(rep))
 	}
-	for i := range o.reports {
-		if err := o.reports[i].write(rep, ropts); err != nil {
-			return err
-		}
+	if err := o.writeReports(rep, ropts); err != nil {
+		return err
 	}
 	o.closeReports(true)
 	if len(degraded) > 0 {
@@ -541,6 +541,8 @@ func unwrapPathError(err error) error {
 
 // closeReports closes the report files; unless the run wrote them, the ones it created are removed.
 func (o *Options) closeReports(written bool) {
+	o.reportsMu.Lock()
+	defer o.reportsMu.Unlock()
 	for i := range o.reports {
 		rf := &o.reports[i]
 		if rf.f == nil {
@@ -552,6 +554,21 @@ func (o *Options) closeReports(written bool) {
 			os.Remove(rf.path)
 		}
 	}
+}
+
+// writeReports writes the report files.
+func (o *Options) writeReports(rep *report.LintReport, ropts report.RenderOptions) error {
+	o.reportsMu.Lock()
+	defer o.reportsMu.Unlock()
+	for i := range o.reports {
+		if o.reports[i].f == nil {
+			return nil // closed: the run was interrupted
+		}
+		if err := o.reports[i].write(rep, ropts); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // write writes the report into the file opened for it.
