@@ -72,10 +72,10 @@ const (
 // FromStream reads the documents of a stream and builds the snapshot, holding only what the rules
 // need: documents are parsed and decoded on every CPU as they are read, in batches whose results
 // are merged in input order (the snapshot is the same as a sequential read's). Each object's JSON
-// is dropped once decoded, only its text is kept (for the lines of findings); objects of kinds no
-// rule models are counted and dropped; duplicates are detected by a 128-bit hash of their
-// identity. It returns ctx's error when ctx is cancelled, and an InputError when an input cannot
-// be read.
+// is dropped once decoded, and its text too when it can be read again from its file (for the
+// lines of findings, see manifest.Object.ReleaseText); objects of kinds no rule models are counted
+// and dropped (see KeepPassThrough); duplicates are detected by a 128-bit hash of their identity.
+// It returns ctx's error when ctx is cancelled, and an InputError when an input cannot be read.
 func FromStream(ctx context.Context, st *manifest.Stream, opts StreamOptions) (*StreamResult, error) {
 	if opts.DefaultNamespace == "" {
 		opts.DefaultNamespace = "default"
@@ -184,9 +184,6 @@ func newBuilder(opts StreamOptions) *builder {
 	b := &builder{opts: opts, s: &Snapshot{DefaultNamespace: opts.DefaultNamespace}, counts: map[int]int{},
 		seen: map[[2]uint64]dupEntry{}, fileIndex: map[string]int{}, serviceNS: map[string]bool{}}
 	b.seeds[0], b.seeds[1] = maphash.MakeSeed(), maphash.MakeSeed()
-	if opts.Issues == nil {
-		b.s.issueFields = nil
-	}
 	return b
 }
 
