@@ -289,9 +289,6 @@ func (o *Options) Validate() error {
 		}
 		o.reports = append(o.reports, reportFile{format: format, path: path})
 	}
-	if err := cmdutil.ValidateOutput(o.Output, report.LintFormats); err != nil {
-		return err
-	}
 	o.color = (o.Output == report.FormatTable || o.Output == report.FormatWide) && cmdutil.ColorEnabled(o.Out)
 	switch {
 	case o.MaxFindings < 0:
