@@ -411,3 +411,19 @@ func buildBinary(t *testing.T) string {
 	}
 	return bin
 }
+
+// TestHugeScalar: a name of 17 MiB (longer than the 16 MiB line the table renderer once choked on,
+// "bufio.Scanner: token too long", exit 3) is one object-name-invalid finding at its line, with the
+// name shortened wherever it is printed, and exit code 1.
+func TestHugeScalar(t *testing.T) {
+	name := strings.Repeat("a", 17<<20)
+	input := "apiVersion: v1\nkind: Service\nmetadata:\n  name: " + name + "\nspec:\n  selector: {app: web}\n  ports: [{port: 80}]\n"
+	stdout, stderr, code := runLint(t, input, "-f", "-")
+	if code != 1 || strings.Contains(stderr, "token too long") {
+		t.Fatalf("exit %d, stderr %.300s", code, stderr)
+	}
+	if len(stdout) > 4096 || !strings.Contains(stdout, "object-name-invalid") || !strings.Contains(stdout, "<stdin>:4") ||
+		!strings.Contains(stdout, "(17825792 characters)") {
+		t.Errorf("table (%d bytes):\n%.1000s", len(stdout), stdout)
+	}
+}
