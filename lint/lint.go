@@ -429,7 +429,7 @@ func (o *Options) lintManifests(ctx context.Context) (*report.LintReport, error)
 	if err != nil {
 		return nil, cmdutil.AsUsage(err)
 	}
-	defer st.Close()
+	defer func() { _ = st.Close() }()
 	if !o.AllowEmpty {
 		// a directory without manifest files is known before anything is read
 		for _, in := range st.Inputs() {
@@ -544,10 +544,10 @@ func (o *Options) closeReports(written bool) {
 		if rf.f == nil {
 			continue
 		}
-		rf.f.Close()
+		_ = rf.f.Close()
 		rf.f = nil
 		if !written && rf.created {
-			os.Remove(rf.path)
+			_ = os.Remove(rf.path)
 		}
 	}
 }

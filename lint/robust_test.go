@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -22,7 +22,7 @@ import (
 )
 
 // runLintCtx runs the lint command with a context and a stdin reader.
-func runLintCtx(t *testing.T, ctx context.Context, stdin io.Reader, args ...string) (string, string, int) {
+func runLintCtx(ctx context.Context, t *testing.T, stdin io.Reader, args ...string) (string, string, int) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	streams := genericiooptions.IOStreams{In: stdin, Out: &out, ErrOut: &errOut}
@@ -130,7 +130,7 @@ func TestReportFiles(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			// stdin fails the test if read: a report file path is checked before any input
-			stdout, stderr, code := runLintCtx(t, context.Background(), failReader{t}, tt.args...)
+			stdout, stderr, code := runLintCtx(context.Background(), t, failReader{t}, tt.args...)
 			if code != tt.wantCode || !strings.Contains(stdout, tt.wantStdout) || !strings.Contains(stderr, tt.wantStderr) {
 				t.Errorf("exit %d\nstdout %.300s\nstderr %s\nwant %d, %q, %q", code, stdout, stderr, tt.wantCode, tt.wantStdout, tt.wantStderr)
 			}
@@ -303,7 +303,7 @@ func TestInterruptedRunsReturn(t *testing.T) {
 			}
 			done := make(chan result, 1)
 			go func() {
-				_, stderr, code := runLintCtx(t, ctx, tt.stdin(t), tt.args...)
+				_, stderr, code := runLintCtx(ctx, t, tt.stdin(t), tt.args...)
 				done <- result{stderr, code}
 			}()
 			select {
@@ -322,7 +322,7 @@ func TestInterruptedRunsReturn(t *testing.T) {
 func TestSilentStdinTimesOut(t *testing.T) {
 	done := make(chan string, 1)
 	go func() {
-		_, stderr, code := runLintCtx(t, context.Background(), silentStdin(t), "-f", "-", "--stdin-timeout", "200ms")
+		_, stderr, code := runLintCtx(context.Background(), t, silentStdin(t), "-f", "-", "--stdin-timeout", "200ms")
 		done <- fmt.Sprintf("%d %s", code, stderr)
 	}()
 	select {
@@ -384,9 +384,13 @@ func TestSignalsStopTheBinary(t *testing.T) {
 			done := make(chan error, 1)
 			go func() { done <- cmd.Wait() }()
 			select {
-			case <-done:
+			case err := <-done:
+				var exit *exec.ExitError
+				if err != nil && !errors.As(err, &exit) {
+					t.Fatal(err)
+				}
 			case <-time.After(20 * time.Second):
-				cmd.Process.Kill()
+				_ = cmd.Process.Kill()
 				t.Fatalf("the binary did not exit; stderr: %s", stderr.String())
 			}
 			if code := cmd.ProcessState.ExitCode(); code != tt.wantCode || !strings.Contains(stderr.String(), tt.wantErr) {
@@ -400,8 +404,8 @@ func TestSignalsStopTheBinary(t *testing.T) {
 // the tests.
 func buildBinary(t *testing.T) string {
 	t.Helper()
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(gobin); err != nil {
+	gobin, err := exec.LookPath("go") // go test puts its GOROOT/bin first on PATH
+	if err != nil {
 		t.Fatalf("the go command is needed to build the binary: %v", err)
 	}
 	bin := filepath.Join(t.TempDir(), "kubectl-svc_doctor")

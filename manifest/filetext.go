@@ -84,7 +84,7 @@ func (c *fileCache) readAt(path string, b []byte, off int64) error {
 		if len(c.order) >= maxOpenFiles {
 			old := c.order[0]
 			c.order = c.order[1:]
-			c.files[old].Close()
+			_ = c.files[old].Close()
 			delete(c.files, old)
 		}
 		c.files[path] = f
@@ -103,7 +103,7 @@ func CloseFiles() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, f := range c.files {
-		f.Close()
+		_ = f.Close()
 	}
 	c.files, c.order = map[string]*os.File{}, nil
 }

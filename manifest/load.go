@@ -51,7 +51,7 @@ func LoadInputs(paths []string, opts Options, kustomization string) (*Result, er
 	if err != nil {
 		return nil, err
 	}
-	defer st.Close()
+	defer func() { _ = st.Close() }()
 	var docs []Document
 	for {
 		d, err := st.Next()
@@ -84,7 +84,7 @@ func (s *Stream) StdinName() string {
 // Parse reads every document of one YAML stream or stream of JSON values, as kubectl does: null
 // and empty documents are skipped. It never panics and never stops at a bad document.
 func Parse(file string, data []byte) *Result {
-	sp := newDocSplitter(bytes.NewReader(data), file, context.Background())
+	sp := newDocSplitter(context.Background(), bytes.NewReader(data), file)
 	sp.max = len(data) + 1
 	var docs []Document
 	for {

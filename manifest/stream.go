@@ -91,13 +91,12 @@ type Stream struct {
 	// kustomization rendered in Open, read after the other inputs
 	kust *kustOutput
 
-	in, file  int // current input and file within it
-	sp        *docSplitter
-	closer    io.Closer
-	name      string
-	doc       int
-	pending   []chunk
-	stdinUsed bool
+	in, file int // current input and file within it
+	sp       *docSplitter
+	closer   io.Closer
+	name     string
+	doc      int
+	pending  []chunk
 }
 
 // Open checks the arguments and returns a stream of their documents. kustomization, when not
@@ -160,7 +159,7 @@ func (s *Stream) Close() error {
 func (s *Stream) Next() (Document, error) {
 	for {
 		if err := s.ctx.Err(); err != nil {
-			s.Close()
+			_ = s.Close()
 			return Document{}, err
 		}
 		if len(s.pending) > 0 {
@@ -181,13 +180,13 @@ func (s *Stream) Next() (Document, error) {
 			c, err := s.sp.next()
 			if err == io.EOF {
 				s.sp = nil
-				s.Close()
+				_ = s.Close()
 				s.file++
 				continue
 			}
 			if err != nil {
 				s.sp = nil
-				s.Close()
+				_ = s.Close()
 				return Document{}, err
 			}
 			s.pending = splitJSONValues(c)
@@ -217,7 +216,7 @@ func (s *Stream) openNext() error {
 			s.name = StdinName
 		}
 		r := newWatchedReader(s.ctx, s.opts.Stdin, s.opts.StdinTimeout)
-		s.sp = newDocSplitter(r, s.name, s.ctx)
+		s.sp = newDocSplitter(s.ctx, r, s.name)
 		s.file++
 		return nil
 	case InputKustomize:
@@ -226,7 +225,7 @@ func (s *Stream) openNext() error {
 			return nil
 		}
 		s.name = s.kust.name
-		s.sp = newDocSplitter(bytes.NewReader(s.kust.data), s.name, s.ctx)
+		s.sp = newDocSplitter(s.ctx, bytes.NewReader(s.kust.data), s.name)
 		s.file++
 		return nil
 	}
@@ -240,7 +239,7 @@ func (s *Stream) openNext() error {
 		return err
 	}
 	s.closer, s.name = f, path
-	s.sp = newDocSplitter(f, path, s.ctx)
+	s.sp = newDocSplitter(s.ctx, f, path)
 	return nil
 }
 
@@ -257,11 +256,11 @@ func openRegular(path string) (*os.File, error) {
 	}
 	st, err := f.Stat()
 	if err != nil {
-		f.Close()
+		_ = f.Close()
 		return nil, &InputError{err}
 	}
 	if !st.Mode().IsRegular() {
-		f.Close()
+		_ = f.Close()
 		return nil, notRegular(path, st.Mode())
 	}
 	return f, nil
@@ -354,7 +353,7 @@ type docSplitter struct {
 	max   int
 }
 
-func newDocSplitter(r io.Reader, name string, ctx context.Context) *docSplitter {
+func newDocSplitter(ctx context.Context, r io.Reader, name string) *docSplitter {
 	return &docSplitter{ctx: ctx, r: bufio.NewReaderSize(r, 64<<10), name: name, line: 1, start: 1, first: true, max: MaxDocumentSize}
 }
 

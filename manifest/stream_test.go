@@ -20,7 +20,7 @@ import (
 // JSON values split as the stream does.
 func splitAll(t *testing.T, r io.Reader, max int) ([]chunk, error) {
 	t.Helper()
-	sp := newDocSplitter(r, "s.yaml", context.Background())
+	sp := newDocSplitter(context.Background(), r, "s.yaml")
 	if max > 0 {
 		sp.max = max
 	}

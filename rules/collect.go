@@ -7,9 +7,10 @@ import (
 	"sort"
 	"strings"
 
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+
 	"github.com/svc-doctor/svc-doctor/report"
 	"github.com/svc-doctor/svc-doctor/snapshot"
-	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
 // Collector gathers the findings of a run: suppressed ones are counted and dropped, every other

@@ -7,7 +7,6 @@ import (
 	"unicode/utf8"
 
 	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
-	"k8s.io/apimachinery/pkg/api/validation/path"
 )
 
 // RuleNameInvalid is the rule of object names and namespaces the API server refuses.
@@ -35,7 +34,7 @@ var (
 		what: "a DNS-1123 label: at most 63 characters, lower-case letters, digits and '-', starting and ending with a letter or digit"}
 	dns1123Subdomain = nameRule{validate: apimachineryvalidation.NameIsDNSSubdomain, limit: 253, dots: true,
 		what: "a DNS-1123 subdomain: at most 253 characters, lower-case letters, digits, '-' and '.', starting and ending with a letter or digit"}
-	pathSegment = nameRule{validate: path.ValidatePathSegmentName,
+	pathSegment = nameRule{validate: validatePathSegmentName,
 		what: "a path segment: not \".\" or \"..\", and without '/' or '%'"}
 )
 
@@ -168,4 +167,19 @@ func nameProblem(name string, prefix bool, r nameRule) string {
 		return errs[0]
 	}
 	return strings.Join(parts, ", ")
+}
+
+// validatePathSegmentName is the API server's rule for names that are one path segment (its
+// apimachinery function is deprecated for use outside it): not "." or "..", and no '/' or '%'.
+func validatePathSegmentName(name string, prefix bool) []string {
+	if !prefix && (name == "." || name == "..") {
+		return []string{fmt.Sprintf("may not be '%s'", name)}
+	}
+	var errs []string
+	for _, bad := range []string{"/", "%"} {
+		if strings.Contains(name, bad) {
+			errs = append(errs, fmt.Sprintf("may not contain '%s'", bad))
+		}
+	}
+	return errs
 }
