@@ -2,6 +2,8 @@
 # Tells about the svc-doctor test cluster.
 #   status.sh              components, node, KUBECONFIG and safety counters
 #   status.sh kubeconfig   prints only the admin KUBECONFIG path (export KUBECONFIG=$(status.sh kubeconfig))
+#   status.sh nodes        one line per node (SVCDOC_NODES): NUMBER NAME NODE-IP POD-CIDR NETNS
+#                          (NETNS "-" for node 1, the host's own network namespace)
 #   status.sh counters     key=value safety counters (exit 3 when the cluster network is down):
 #                          dns_upstream_cluster, dns_upstream_other, guard_drops
 #   status.sh leftovers    what the harness left on the host (processes, mounts, rules, links, routes,
@@ -12,6 +14,9 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 case "${1:-}" in
   kubeconfig) echo "$ADMIN_KUBECONFIG"; exit 0 ;;
+  nodes)
+    for k in $(node_list); do node_vars "$k"; echo "$k $N_NAME $N_IP $N_POD_CIDR ${N_NETNS:--}"; done
+    exit 0 ;;
   counters) exec "$SVCDOC_HACK/net.sh" counters ;;
   leftovers)
     # exit 2, not 1: "cannot look" must not read as "found leftovers"
@@ -20,9 +25,11 @@ case "${1:-}" in
     [ -z "$left" ] && exit 0
     echo "$left"; exit 1 ;;
   "") ;;
-  *) echo "usage: $0 [kubeconfig|counters|leftovers]" >&2; exit 2 ;;
+  *) echo "usage: $0 [kubeconfig|nodes|counters|leftovers]" >&2; exit 2 ;;
 esac
-for n in etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy; do
+names=(etcd kube-apiserver kube-controller-manager kube-scheduler)
+for k in $(present_nodes); do node_vars "$k"; names+=("${N_PID}containerd" "${N_PID}kubelet" "${N_PID}kube-proxy"); done
+for n in "${names[@]}"; do
   if [ -f "$CL_RUN/$n.pid" ] && kill -0 "$(cat "$CL_RUN/$n.pid")" 2>/dev/null; then
     printf '%-24s running (pid %s, %s MiB)\n' "$n" "$(cat "$CL_RUN/$n.pid")" \
       "$(awk '/VmRSS/ {printf "%d", $2 / 1024}' "/proc/$(cat "$CL_RUN/$n.pid")/status")"
