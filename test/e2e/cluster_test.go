@@ -461,8 +461,10 @@ spec:
 		if len(addrs) > 0 {
 			ip, _, _ = unstructured.NestedString(addrs[0].(map[string]any), "value")
 		}
-		return condTrue(conds, "Accepted") && condTrue(conds, "Programmed") && ip == f.Cluster.NodeIP,
-			fmt.Errorf("conditions %v, addresses %v", conds, addrs)
+		if condTrue(conds, "Accepted") && condTrue(conds, "Programmed") && ip == f.Cluster.NodeIP {
+			return true, nil
+		}
+		return false, fmt.Errorf("conditions %v, addresses %v", conds, addrs)
 	})
 
 	// requests: HTTP and HTTPS (the listener's certificate, by SNI) on the node IP's NodePorts...
