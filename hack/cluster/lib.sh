@@ -170,7 +170,25 @@ leftovers() {
   ip route show | grep -E "(^| )($SVC_CIDR|$POD_CIDR|${POD_CIDR%.*.*}\.[0-9]+\.0/24)( |$)|dev ($NODE_IF|$CNI_BRIDGE|svcdoc-n[0-9]+)( |$)" | sed 's/^/route /'
   for c in $(kubepods_cgroups); do echo "cgroup $c"; done
   [ -f "$CL_RUN/net.state" ] && echo "file $CL_RUN/net.state"
+  for p in $(dead_shim_sockets); do echo "socket $p"; done
+  find /var/log/containers -maxdepth 1 -type l -lname "$CL_STATE/*" 2>/dev/null | sed 's/^/symlink /'
   return 0
+}
+
+# dead_shim_sockets: the containerd shims' sockets (containerd 1.6 puts them in /run/containerd/s, whatever
+# its configuration) that nothing listens on any more: left by shims that were killed.
+dead_shim_sockets() {
+  local s ns bound
+  [ -d /run/containerd/s ] || return 0
+  # bound unix sockets are listed per network namespace: the host's and the nodes'
+  bound=$(
+    cat /proc/net/unix
+    for ns in /run/netns/svcdoc-node*; do [ -e "$ns" ] && nsenter --net="$ns" cat /proc/net/unix; done
+  ) 2>/dev/null
+  for s in /run/containerd/s/*; do
+    [ -S "$s" ] || continue
+    awk -v p="$s" '$NF == p {f = 1} END {exit !f}' <<<"$bound" || echo "$s"
+  done
 }
 
 kc() { "$K8S_BIN/kubectl" --kubeconfig "$ADMIN_KUBECONFIG" "$@"; }

@@ -48,6 +48,10 @@ grep -E " ($CL_STATE|$CL_CTRD_STATE|/run/netns/cni-)" /proc/mounts | awk '{print
   while read -r m; do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null; done
 for ns in /run/netns/cni-*; do [ -e "$ns" ] && { ip netns delete "$(basename "$ns")" 2>/dev/null || rm -f "$ns"; }; done
 rm -rf "$CL_CTRD_STATE" "$CL_CTRD_STATE"-*
+# what containerd and the kubelets write outside their configured directories: the killed shims'
+# sockets, and the kubelets' /var/log/containers symlinks into their pod logs
+for s in $(dead_shim_sockets); do rm -f "$s"; done
+find /var/log/containers -maxdepth 1 -type l -lname "$CL_STATE/*" -delete 2>/dev/null
 # Pod cgroups the kubelets created (cgroupfs driver) and the nodes' cgroup roots, deepest first.
 for c in $(kubepods_cgroups); do
   find "$c" -depth -type d -exec rmdir {} \; 2>/dev/null
