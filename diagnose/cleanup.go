@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 
@@ -27,7 +26,7 @@ type CleanupOptions struct {
 
 // NewCleanupCmd returns the cleanup command: it deletes the helper pods svc-doctor left behind
 // (a killed run, or --keep-helper).
-func NewCleanupCmd(kube *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+func NewCleanupCmd(factory cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
 	o := &CleanupOptions{IOStreams: streams}
 	cmd := &cobra.Command{
 		Use:   "cleanup [-n NAMESPACE | -A]",
@@ -44,7 +43,7 @@ terminated, in their pod's spec until the pod is deleted.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.Client == nil {
-				c, err := cmdutil.NewClients(kube, 30*time.Second)
+				c, err := factory.Clients()
 				if err != nil {
 					return err
 				}

@@ -11,6 +11,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/svc-doctor/svc-doctor/helper"
+	"github.com/svc-doctor/svc-doctor/trace/tracetest"
 )
 
 func TestCleanup(t *testing.T) {
@@ -28,7 +29,7 @@ func TestCleanup(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			cs := fake.NewSimpleClientset(helperPod("shop", "svc-doctor-helper-a"), helperPod("other", "svc-doctor-helper-b"), pod("web-1", "web", "10.244.0.11"))
+			cs := fake.NewSimpleClientset(helperPod("shop", "svc-doctor-helper-a"), helperPod("other", "svc-doctor-helper-b"), tracetest.Pod("web-1", "web", "10.244.0.11"))
 			var out bytes.Buffer
 			o := &CleanupOptions{IOStreams: genericiooptions.IOStreams{Out: &out}, Client: cs, Namespace: "shop", AllNamespaces: tc.all}
 			if err := o.Run(context.Background()); err != nil {
@@ -37,7 +38,7 @@ func TestCleanup(t *testing.T) {
 			if out.String() != tc.want {
 				t.Errorf("output %q, want %q", out.String(), tc.want)
 			}
-			if _, err := cs.CoreV1().Pods(testNS).Get(context.Background(), "web-1", metav1.GetOptions{}); err != nil {
+			if _, err := cs.CoreV1().Pods(tracetest.TestNS).Get(context.Background(), "web-1", metav1.GetOptions{}); err != nil {
 				t.Errorf("cleanup deleted a pod that is not a helper: %v", err)
 			}
 			out.Reset()

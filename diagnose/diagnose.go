@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -27,10 +27,12 @@ import (
 	"github.com/svc-doctor/svc-doctor/internal/cmdutil"
 	"github.com/svc-doctor/svc-doctor/internal/version"
 	"github.com/svc-doctor/svc-doctor/report"
+	"github.com/svc-doctor/svc-doctor/trace"
+	"github.com/svc-doctor/svc-doctor/trace/servicetrace"
 )
 
 // Formats diagnose prints.
-var Formats = []string{report.FormatTable, report.FormatJSON, report.FormatYAML}
+var Formats = report.TraceFormats
 
 // Options are the inputs of a diagnosis.
 type Options struct {
@@ -41,7 +43,7 @@ type Options struct {
 	HTTPPath      string
 	CheckTimeout  time.Duration
 	ShowRequests  bool
-	Helper        HelperFlags
+	Helper        helper.Flags
 
 	genericiooptions.IOStreams
 
@@ -54,22 +56,21 @@ type Options struct {
 	// Requests counts the API requests sent (nil: not counted).
 	Requests func() int64
 	// Agents replaces the helper pod (tests inject canned agent results).
-	Agents AgentProvider
+	Agents trace.AgentProvider
 	// Now is the clock (tests fix it).
 	Now func() time.Time
 
-	kube  *genericclioptions.ConfigFlags
 	color bool
 }
 
 // NewOptions returns options with the defaults.
 func NewOptions(streams genericiooptions.IOStreams) *Options {
 	return &Options{IOStreams: streams, Output: report.FormatTable, CheckTimeout: 3 * time.Second,
-		Helper: HelperFlags{Image: version.AgentImage(), Timeout: DefaultTimeout}, Now: time.Now}
+		Helper: helper.Flags{Image: version.AgentImage(), Timeout: helper.DefaultTimeout}, Now: time.Now}
 }
 
 // NewCmd returns the diagnose command.
-func NewCmd(kube *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+func NewCmd(factory cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
 	o := NewOptions(streams)
 	cmd := &cobra.Command{
 		Use:   "diagnose svc/NAME[:PORT] | -A",
@@ -103,7 +104,7 @@ Exit codes: 0 healthy (warnings allowed), 1 a fault was found, 2 usage error, 3 
   # every Service of every namespace, static checks only
   kubectl svc-doctor diagnose -A`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(kube, args); err != nil {
+			if err := o.Complete(factory, args); err != nil {
 				return err
 			}
 			if err := o.Validate(); err != nil {
@@ -117,49 +118,29 @@ Exit codes: 0 healthy (warnings allowed), 1 a fault was found, 2 usage error, 3 
 	f.StringVarP(&o.Output, "output", "o", o.Output, "output format: "+strings.Join(Formats, "|"))
 	f.StringVar(&o.HTTPPath, "http-path", "", "also send an HTTP GET of this path to the ClusterIP and to every endpoint (TCP ports)")
 	f.DurationVar(&o.CheckTimeout, "check-timeout", o.CheckTimeout, "time limit of each network check from the helper")
-	f.BoolVarP(&o.ShowRequests, "show-requests", "v", false, "print the number of API requests and the time of every hop")
+	f.BoolVar(&o.ShowRequests, "stats", false, "print the number of API requests and the time of every hop")
+	f.BoolVar(&o.ShowRequests, "show-requests", false, "")
+	_ = f.MarkDeprecated("show-requests", "use --stats (-v is the log verbosity, as in kubectl)")
 	o.Helper.AddFlags(f)
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(Formats, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("image-pull-policy", cobra.FixedCompletions([]string{"Always", "IfNotPresent", "Never"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
-// ParseTarget reads svc/NAME[:PORT], service/NAME, or NAME[:PORT].
-func ParseTarget(arg string) (name, port string, err error) {
-	s := arg
-	if kind, rest, ok := strings.Cut(s, "/"); ok {
-		switch strings.ToLower(kind) {
-		case "svc", "service", "services":
-		default:
-			return "", "", cmdutil.UsageError("%q: diagnose takes a Service: svc/NAME[:PORT]", arg)
-		}
-		s = rest
-	}
-	name, port, _ = strings.Cut(s, ":")
-	if name == "" || strings.Contains(name, "/") {
-		return "", "", cmdutil.UsageError("%q: write svc/NAME[:PORT]", arg)
-	}
-	if strings.Contains(s, ":") && port == "" {
-		return "", "", cmdutil.UsageError("%q: the port after ':' is empty (a port name or number)", arg)
-	}
-	return name, port, nil
-}
-
 // Complete reads the argument and builds the clients.
-func (o *Options) Complete(kube *genericclioptions.ConfigFlags, args []string) error {
-	o.kube = kube
+func (o *Options) Complete(factory cmdutil.Factory, args []string) error {
 	switch {
 	case len(args) > 1:
 		return cmdutil.UsageError("diagnose takes one Service, got %d arguments (%s)", len(args), strings.Join(args, " "))
 	case len(args) == 1:
 		var err error
-		if o.Name, o.Port, err = ParseTarget(args[0]); err != nil {
+		if o.Name, o.Port, err = cmdutil.ParseServiceArg(args[0], "diagnose"); err != nil {
 			return err
 		}
 	}
 	o.color = o.Output == report.FormatTable && cmdutil.ColorEnabled(o.Out)
-	if o.Client == nil && kube != nil {
-		c, err := cmdutil.NewClients(kube, 30*time.Second)
+	if o.Client == nil && factory != nil {
+		c, err := factory.Clients()
 		if err != nil {
 			return err
 		}
@@ -210,7 +191,7 @@ func (o *Options) Run(ctx context.Context) (err error) {
 	if o.AllNamespaces {
 		return o.runSummary(ctx)
 	}
-	session := &HelperSession{Client: o.Client, Config: o.Config, Namespace: o.Namespace, Flags: o.Helper,
+	session := &helper.Session{Client: o.Client, Config: o.Config, Namespace: o.Namespace, Flags: o.Helper,
 		Reason: "diagnose svc/" + o.Name, ErrOut: o.ErrOut}
 	defer func() {
 		if cerr := session.Close(ctx); cerr != nil {
@@ -220,22 +201,22 @@ func (o *Options) Run(ctx context.Context) (err error) {
 			}
 		}
 	}()
-	var agents AgentProvider = session
+	var agents trace.AgentProvider = session
 	if o.Agents != nil {
 		agents = o.Agents
 	}
-	reads := NewReads(o.Client, o.Namespace)
+	reads := trace.NewReads(o.Client, o.Namespace)
 	reads.OneService = true
-	st := NewState(Config{Namespace: o.Namespace, Name: o.Name, Port: o.Port, HTTPPath: o.HTTPPath, CheckTimeout: o.CheckTimeout}, reads, agents)
+	st := servicetrace.NewState(servicetrace.Config{Namespace: o.Namespace, Name: o.Name, Port: o.Port, HTTPPath: o.HTTPPath, CheckTimeout: o.CheckTimeout}, reads, agents)
 	st.Clock, st.RequestCount = o.Now, o.Requests
 	fmt.Fprintf(o.ErrOut, "diagnosing service %s/%s...\n", o.Namespace, o.Name)
 	start := o.Now()
 	before := o.requests()
-	steps := Trace(ctx, st, Hops())
+	steps := servicetrace.Run(ctx, st, servicetrace.Hops())
 	if ferr := st.Fatal(); ferr != nil {
 		return cmdutil.Incomplete(ferr)
 	}
-	rep := NewReport(st, steps, o.Now().Sub(start), o.requests()-before)
+	rep := servicetrace.NewReport(st, steps, o.Now().Sub(start), o.requests()-before)
 	if err := o.print(rep); err != nil {
 		return cmdutil.Incomplete(err)
 	}
@@ -249,24 +230,24 @@ func (o *Options) Run(ctx context.Context) (err error) {
 }
 
 // exitFor maps a verdict to the exit code: 0 healthy, 1 fault, 3 inconclusive.
-func exitFor(v Verdict) error {
+func exitFor(v report.Verdict) error {
 	switch v.Kind {
-	case VerdictFault:
+	case report.VerdictFault:
 		return &cmdutil.ExitError{Code: cmdutil.ExitFindings, Silent: true, Err: fmt.Errorf("fault found in hop %s", v.Hop)}
-	case VerdictInconclusive:
+	case report.VerdictInconclusive:
 		return &cmdutil.ExitError{Code: cmdutil.ExitIncomplete, Silent: true, Err: errors.New(v.Message)}
 	}
 	return nil
 }
 
-func (o *Options) print(rep *Report) error {
+func (o *Options) print(rep *report.DiagnoseReport) error {
 	switch o.Output {
 	case report.FormatJSON:
 		return report.WriteJSON(o.Out, rep)
 	case report.FormatYAML:
 		return report.WriteYAML(o.Out, rep)
 	}
-	if err := WriteTable(o.Out, rep, o.color, o.ShowRequests); err != nil {
+	if err := report.WriteHopTable(o.Out, rep.Hops, rep.Verdict, o.color, o.ShowRequests); err != nil {
 		return err
 	}
 	if o.ShowRequests {
@@ -286,25 +267,25 @@ type SummaryReport struct {
 	Static   bool             `json:"static"`
 	Note     string           `json:"note"`
 	Services []ServiceSummary `json:"services"`
-	Stats    Stats            `json:"stats"`
+	Stats    report.Stats     `json:"stats"`
 }
 
 // ServiceSummary is one Service's line of the summary.
 type ServiceSummary struct {
-	Namespace string      `json:"namespace"`
-	Name      string      `json:"name"`
-	Type      string      `json:"type"`
-	Verdict   Verdict     `json:"verdict"`
-	Hops      []HopStatus `json:"hops"`
+	Namespace string         `json:"namespace"`
+	Name      string         `json:"name"`
+	Type      string         `json:"type"`
+	Verdict   report.Verdict `json:"verdict"`
+	Hops      []HopStatus    `json:"hops"`
 	// Detail is the root cause of a fault, or what a healthy Service has.
 	Detail string `json:"detail"`
 }
 
 // HopStatus is a hop's status in a summary.
 type HopStatus struct {
-	ID      string `json:"id"`
-	Status  Status `json:"status"`
-	Summary string `json:"summary"`
+	ID      string           `json:"id"`
+	Status  report.HopStatus `json:"status"`
+	Summary string           `json:"summary"`
 }
 
 // SummaryNote says what the summary does not test.
@@ -322,7 +303,7 @@ func (o *Options) runSummary(ctx context.Context) error {
 	fmt.Fprintf(o.ErrOut, "reading %s...\n", where)
 	start := o.Now()
 	before := o.requests()
-	reads := NewReads(o.Client, scope)
+	reads := trace.NewReads(o.Client, scope)
 	snap, err := reads.Snapshot(ctx)
 	if err != nil {
 		return cmdutil.Incomplete(err)
@@ -347,28 +328,25 @@ func (o *Options) runSummary(ctx context.Context) error {
 	faults, inconclusive := 0, 0
 	for _, k := range svcs {
 		ns, name, _ := strings.Cut(k, "/")
-		st := NewState(Config{Namespace: ns, Name: name, Static: true}, reads, nil)
+		st := servicetrace.NewState(servicetrace.Config{Namespace: ns, Name: name, Static: true}, reads, nil)
 		st.Clock, st.RequestCount = o.Now, o.Requests
-		steps := Trace(ctx, st, StaticHops())
+		steps := servicetrace.Run(ctx, st, servicetrace.StaticHops())
 		if ferr := st.Fatal(); ferr != nil {
 			return cmdutil.Incomplete(ferr)
 		}
-		v := Conclude(steps)
+		v := trace.Conclude(steps)
 		ss := ServiceSummary{Namespace: ns, Name: name, Verdict: v, Hops: []HopStatus{}}
 		if st.Service != nil {
-			ss.Type = orDefault(string(st.Service.Spec.Type), "ClusterIP")
-			if isHeadless(st.Service) {
-				ss.Type += " (headless)"
-			}
+			ss.Type = serviceType(st.Service)
 		}
 		for _, s := range steps {
 			ss.Hops = append(ss.Hops, HopStatus{ID: s.ID, Status: s.Result.Status, Summary: s.Result.Summary})
 		}
 		switch v.Kind {
-		case VerdictFault:
+		case report.VerdictFault:
 			faults++
 			ss.Detail = v.RootCause
-		case VerdictInconclusive:
+		case report.VerdictInconclusive:
 			inconclusive++
 			ss.Detail = v.Message
 		default:
@@ -376,7 +354,7 @@ func (o *Options) runSummary(ctx context.Context) error {
 		}
 		rep.Services = append(rep.Services, ss)
 	}
-	rep.Stats = Stats{Requests: o.requests() - before, DurationMillis: o.Now().Sub(start).Milliseconds()}
+	rep.Stats = report.Stats{Requests: o.requests() - before, DurationMillis: o.Now().Sub(start).Milliseconds()}
 	switch o.Output {
 	case report.FormatJSON:
 		err = report.WriteJSON(o.Out, rep)
@@ -401,25 +379,25 @@ func (o *Options) runSummary(ctx context.Context) error {
 }
 
 // healthyDetail sums up a healthy Service from its hops.
-func healthyDetail(steps []Step) string {
+func healthyDetail(steps []trace.Step) string {
 	var parts []string
 	for _, s := range steps {
 		switch s.ID {
-		case HopReadiness, HopEndpoints:
-			if s.Result.Status != Skip {
+		case servicetrace.HopReadiness, servicetrace.HopEndpoints:
+			if s.Result.Status != trace.Skip {
 				parts = append(parts, s.Result.Summary)
 			}
 		}
 	}
 	for _, s := range steps {
-		if s.Result.Status == Warn {
+		if s.Result.Status == trace.Warn {
 			parts = append(parts, "warning ("+s.ID+"): "+s.Result.Summary)
 			break
 		}
 	}
 	if len(parts) == 0 {
 		for _, s := range steps {
-			if s.ID == HopService {
+			if s.ID == servicetrace.HopService {
 				return s.Result.Summary
 			}
 		}
@@ -468,4 +446,24 @@ func writeSummaryTable(o *Options, rep *SummaryReport) error {
 	}
 	_, err := fmt.Fprintf(o.Out, "\nNote: %s.\n", SummaryNote)
 	return err
+}
+
+func serviceType(svc *corev1.Service) string {
+	t := string(svc.Spec.Type)
+	if t == "" {
+		t = "ClusterIP"
+	}
+	if svc.Spec.ClusterIP == corev1.ClusterIPNone {
+		t += " (headless)"
+	}
+	return t
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -19,6 +18,8 @@ import (
 
 	"github.com/svc-doctor/svc-doctor/agent"
 	"github.com/svc-doctor/svc-doctor/internal/cmdutil"
+	"github.com/svc-doctor/svc-doctor/trace"
+	"github.com/svc-doctor/svc-doctor/trace/tracetest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
@@ -45,17 +46,17 @@ func golden(t *testing.T, name string, got []byte) {
 }
 
 // runCmd runs the diagnose command's Options against a fake cluster and a fake agent.
-func runCmd(t *testing.T, objs []runtime.Object, n *fakeNet, setup func(*Options)) (stdout, stderr string, err error) {
+func runCmd(t *testing.T, objs []runtime.Object, n *tracetest.FakeNet, setup func(*Options)) (stdout, stderr string, err error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	o := NewOptions(genericiooptions.IOStreams{Out: &out, ErrOut: &errOut})
 	o.Client = fake.NewSimpleClientset(objs...)
-	o.Namespace = testNS
-	o.Now = fixedClock
+	o.Namespace = tracetest.TestNS
+	o.Now = tracetest.FixedClock
 	if n != nil {
-		o.Agents = &provider{net: n}
+		o.Agents = &tracetest.Provider{Net: n}
 	} else {
-		o.Agents = &provider{err: errors.New("no agent in this test")}
+		o.Agents = &tracetest.Provider{Err: errors.New("no agent in this test")}
 	}
 	setup(o)
 	err = o.Validate()
@@ -65,37 +66,37 @@ func runCmd(t *testing.T, objs []runtime.Object, n *fakeNet, setup func(*Options
 	return out.String(), errOut.String(), err
 }
 
-func healthyCluster() ([]runtime.Object, *fakeNet) {
-	objs := []runtime.Object{namespace(testNS), service("web"), pod("web-1", "web", "10.244.0.11"), pod("web-2", "web", "10.244.0.12"),
-		slice("web", sliceEP{"10.244.0.11", "web-1", true}, sliceEP{"10.244.0.12", "web-2", true})}
-	n := newNet()
-	healthyZone(n, "web", "10.96.0.20")
+func healthyCluster() ([]runtime.Object, *tracetest.FakeNet) {
+	objs := []runtime.Object{tracetest.Namespace(tracetest.TestNS), tracetest.Service("web"), tracetest.Pod("web-1", "web", "10.244.0.11"), tracetest.Pod("web-2", "web", "10.244.0.12"),
+		tracetest.Slice("web", tracetest.SliceEP{IP: "10.244.0.11", Pod: "web-1", Ready: true}, tracetest.SliceEP{IP: "10.244.0.12", Pod: "web-2", Ready: true})}
+	n := tracetest.NewNet()
+	tracetest.HealthyZone(n, "web", "10.96.0.20")
 	return objs, n
 }
 
 func TestGolden(t *testing.T) {
 	healthyObjs, healthyNet := healthyCluster()
-	typo := []runtime.Object{namespace(testNS), service("web", withSelector(map[string]string{"app": "wbe"})), pod("web-1", "web", "10.244.0.11"), deployment("web", 1)}
-	notListening := []runtime.Object{namespace(testNS), service("web", withTargetPort(intstr.FromInt32(9090))), pod("web-1", "web", "10.244.0.11"), slice9090Single()}
-	nlNet := newNet()
-	healthyZone(nlNet, "web", "10.96.0.20")
-	nlNet.addr["10.244.0.11:9090"] = agent.FailRefused
-	nlNet.addr["10.96.0.20:80"] = agent.FailRefused
+	typo := []runtime.Object{tracetest.Namespace(tracetest.TestNS), tracetest.Service("web", tracetest.WithSelector(map[string]string{"app": "wbe"})), tracetest.Pod("web-1", "web", "10.244.0.11"), tracetest.Deployment("web", 1)}
+	notListening := []runtime.Object{tracetest.Namespace(tracetest.TestNS), tracetest.Service("web", tracetest.WithTargetPort(intstr.FromInt32(9090))), tracetest.Pod("web-1", "web", "10.244.0.11"), slice9090Single()}
+	nlNet := tracetest.NewNet()
+	tracetest.HealthyZone(nlNet, "web", "10.96.0.20")
+	nlNet.Addr["10.244.0.11:9090"] = agent.FailRefused
+	nlNet.Addr["10.96.0.20:80"] = agent.FailRefused
 	tests := []struct {
 		name     string
 		objects  []runtime.Object
-		net      *fakeNet
+		net      *tracetest.FakeNet
 		setup    func(*Options)
 		wantCode int
 	}{
 		{name: "healthy.txt", objects: healthyObjs, net: healthyNet, setup: func(o *Options) { o.Name = "web" }},
 		{name: "healthy.json", objects: healthyObjs, net: healthyNet, setup: func(o *Options) { o.Name, o.Output = "web", "json" }},
 		{name: "healthy-timing.txt", objects: healthyObjs, net: healthyNet, setup: func(o *Options) { o.Name, o.ShowRequests = "web", true }},
-		{name: "selector-typo.txt", objects: typo, net: newNet(), setup: func(o *Options) { o.Name = "web" }, wantCode: 1},
-		{name: "selector-typo.json", objects: typo, net: newNet(), setup: func(o *Options) { o.Name, o.Output = "web", "json" }, wantCode: 1},
+		{name: "selector-typo.txt", objects: typo, net: tracetest.NewNet(), setup: func(o *Options) { o.Name = "web" }, wantCode: 1},
+		{name: "selector-typo.json", objects: typo, net: tracetest.NewNet(), setup: func(o *Options) { o.Name, o.Output = "web", "json" }, wantCode: 1},
 		{name: "not-listening.txt", objects: notListening, net: nlNet, setup: func(o *Options) { o.Name = "web" }, wantCode: 1},
 		{name: "not-listening.yaml", objects: notListening, net: nlNet, setup: func(o *Options) { o.Name, o.Output = "web", "yaml" }, wantCode: 1},
-		{name: "summary.txt", objects: append(append([]runtime.Object{}, healthyObjs...), service("api", withSelector(map[string]string{"app": "wbe"}))), setup: func(o *Options) {
+		{name: "summary.txt", objects: append(append([]runtime.Object{}, healthyObjs...), tracetest.Service("api", tracetest.WithSelector(map[string]string{"app": "wbe"}))), setup: func(o *Options) {
 			o.AllNamespaces, o.ExplicitNamespace = true, true
 		}, wantCode: 1},
 		{name: "summary.json", objects: healthyObjs, setup: func(o *Options) { o.AllNamespaces, o.Output = true, "json" }},
@@ -112,39 +113,10 @@ func TestGolden(t *testing.T) {
 }
 
 func slice9090Single() runtime.Object {
-	s := slice("web", sliceEP{"10.244.0.11", "web-1", true})
+	s := tracetest.Slice("web", tracetest.SliceEP{IP: "10.244.0.11", Pod: "web-1", Ready: true})
 	p := int32(9090)
 	s.Ports[0].Port = &p
 	return s
-}
-
-func TestTargetSyntax(t *testing.T) {
-	tests := []struct {
-		arg, name, port, err string
-	}{
-		{arg: "svc/web", name: "web"},
-		{arg: "service/web:http", name: "web", port: "http"},
-		{arg: "services/web:8080", name: "web", port: "8080"},
-		{arg: "web", name: "web"},
-		{arg: "web:80", name: "web", port: "80"},
-		{arg: "deploy/web", err: `"deploy/web": diagnose takes a Service: svc/NAME[:PORT]`},
-		{arg: "svc/", err: `"svc/": write svc/NAME[:PORT]`},
-		{arg: "svc/web:", err: `"svc/web:": the port after ':' is empty (a port name or number)`},
-	}
-	for _, tc := range tests {
-		t.Run(tc.arg, func(t *testing.T) {
-			name, port, err := ParseTarget(tc.arg)
-			if tc.err != "" {
-				if err == nil || err.Error() != tc.err || cmdutil.ExitCode(err) != cmdutil.ExitUsage {
-					t.Fatalf("err = %v, want %q (exit 2)", err, tc.err)
-				}
-				return
-			}
-			if err != nil || name != tc.name || port != tc.port {
-				t.Fatalf("= %q %q %v, want %q %q", name, port, err, tc.name, tc.port)
-			}
-		})
-	}
 }
 
 func TestValidate(t *testing.T) {
@@ -187,11 +159,11 @@ func TestExitCodes(t *testing.T) {
 	tests := []struct {
 		name    string
 		objects []runtime.Object
-		net     *fakeNet
+		net     *tracetest.FakeNet
 		want    int
 	}{
 		{name: "healthy", objects: healthyObjs, net: healthyNet, want: 0},
-		{name: "fault", objects: []runtime.Object{service("web")}, net: newNet(), want: 1},
+		{name: "fault", objects: []runtime.Object{tracetest.Service("web")}, net: tracetest.NewNet(), want: 1},
 		{name: "helper unavailable: inconclusive", objects: healthyObjs, net: nil, want: 3},
 	}
 	for _, tc := range tests {
@@ -211,8 +183,8 @@ func TestUnreachableClusterExits3(t *testing.T) {
 	})
 	var out, errOut bytes.Buffer
 	o := NewOptions(genericiooptions.IOStreams{Out: &out, ErrOut: &errOut})
-	o.Client, o.Namespace, o.Name, o.Now = cs, testNS, "web", fixedClock
-	o.Agents = &provider{net: newNet()}
+	o.Client, o.Namespace, o.Name, o.Now = cs, tracetest.TestNS, "web", tracetest.FixedClock
+	o.Agents = &tracetest.Provider{Net: tracetest.NewNet()}
 	err := o.Run(context.Background())
 	if cmdutil.ExitCode(err) != cmdutil.ExitIncomplete || !strings.Contains(err.Error(), "connection refused") {
 		t.Fatalf("err = %v (exit %d), want exit 3 naming the connection error", err, cmdutil.ExitCode(err))
@@ -230,7 +202,7 @@ func TestInterrupt(t *testing.T) {
 	blocking := &blockingAgent{cancel: cancel}
 	var out, errOut bytes.Buffer
 	o := NewOptions(genericiooptions.IOStreams{Out: &out, ErrOut: &errOut})
-	o.Client, o.Namespace, o.Name, o.Now = fake.NewSimpleClientset(objs...), testNS, "web", fixedClock
+	o.Client, o.Namespace, o.Name, o.Now = fake.NewSimpleClientset(objs...), tracetest.TestNS, "web", tracetest.FixedClock
 	o.Agents = &blockingProvider{a: blocking}
 	err := o.Run(ctx)
 	if cmdutil.ExitCode(err) != cmdutil.ExitIncomplete || !strings.Contains(err.Error(), "interrupted") {
@@ -251,30 +223,6 @@ func (b *blockingAgent) Run(ctx context.Context, _ agent.Request) (*agent.Respon
 
 type blockingProvider struct{ a *blockingAgent }
 
-func (p *blockingProvider) Agent(context.Context) (Agent, *Source, error) {
-	return p.a, &Source{Description: "helper pod shop/x", Namespace: testNS}, nil
-}
-
-// TestHelperDeadlineOutlivesTimeout checks that the helper pod's activeDeadlineSeconds is never
-// shorter than the run it serves (--timeout plus a minute), and keeps the defaults otherwise.
-func TestHelperDeadlineOutlivesTimeout(t *testing.T) {
-	tests := []struct {
-		name    string
-		timeout time.Duration
-		keep    bool
-		want    time.Duration
-	}{
-		{name: "default timeout: default deadline", timeout: DefaultTimeout, want: 0},
-		{name: "a long timeout extends it", timeout: 30 * time.Minute, want: 31 * time.Minute},
-		{name: "kept helper: its own default", timeout: 30 * time.Minute, keep: true, want: 0},
-		{name: "kept helper, a timeout beyond an hour", timeout: 2 * time.Hour, keep: true, want: 2*time.Hour + time.Minute},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			s := &HelperSession{Flags: HelperFlags{Timeout: tc.timeout, KeepHelper: tc.keep}}
-			if got := s.options().ActiveDeadline; got != tc.want {
-				t.Errorf("ActiveDeadline = %s, want %s", got, tc.want)
-			}
-		})
-	}
+func (p *blockingProvider) Agent(context.Context) (trace.Agent, *trace.Source, error) {
+	return p.a, &trace.Source{Description: "helper pod shop/x", Namespace: tracetest.TestNS}, nil
 }

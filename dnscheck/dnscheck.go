@@ -18,18 +18,18 @@ import (
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 
 	"github.com/svc-doctor/svc-doctor/agent"
-	"github.com/svc-doctor/svc-doctor/diagnose"
 	"github.com/svc-doctor/svc-doctor/helper"
 	"github.com/svc-doctor/svc-doctor/internal/cmdutil"
 	"github.com/svc-doctor/svc-doctor/internal/version"
 	"github.com/svc-doctor/svc-doctor/report"
+	"github.com/svc-doctor/svc-doctor/trace"
+	"github.com/svc-doctor/svc-doctor/trace/servicetrace"
 )
 
 // Options are the inputs of a DNS check.
@@ -37,7 +37,7 @@ type Options struct {
 	Name         string
 	Output       string
 	CheckTimeout time.Duration
-	Helper       diagnose.HelperFlags
+	Helper       helper.Flags
 
 	genericiooptions.IOStreams
 
@@ -45,7 +45,7 @@ type Options struct {
 	Config    *rest.Config
 	Namespace string
 	// Agents replaces the helper pod (tests).
-	Agents diagnose.AgentProvider
+	Agents trace.AgentProvider
 	Now    func() time.Time
 
 	color bool
@@ -54,11 +54,11 @@ type Options struct {
 // NewOptions returns options with the defaults.
 func NewOptions(streams genericiooptions.IOStreams) *Options {
 	return &Options{IOStreams: streams, Output: report.FormatTable, CheckTimeout: 3 * time.Second,
-		Helper: diagnose.HelperFlags{Image: version.AgentImage(), Timeout: diagnose.DefaultTimeout}, Now: time.Now}
+		Helper: helper.Flags{Image: version.AgentImage(), Timeout: helper.DefaultTimeout}, Now: time.Now}
 }
 
 // NewCmd returns the dnscheck command.
-func NewCmd(kube *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+func NewCmd(factory cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
 	o := NewOptions(streams)
 	cmd := &cobra.Command{
 		Use:   "dnscheck NAME",
@@ -78,7 +78,7 @@ Exit codes: 0 DNS answers as expected, 1 it does not, 2 usage error, 3 could not
 		Example: `  kubectl svc-doctor dnscheck web -n shop
   kubectl svc-doctor dnscheck web -n shop --from pod/frontend-7d4b9`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(kube, args); err != nil {
+			if err := o.Complete(factory, args); err != nil {
 				return err
 			}
 			if err := o.Validate(); err != nil {
@@ -95,11 +95,11 @@ Exit codes: 0 DNS answers as expected, 1 it does not, 2 usage error, 3 could not
 }
 
 // Complete reads the argument and builds the clients.
-func (o *Options) Complete(kube *genericclioptions.ConfigFlags, args []string) error {
+func (o *Options) Complete(factory cmdutil.Factory, args []string) error {
 	if len(args) != 1 {
 		return cmdutil.UsageError("dnscheck takes one Service name (kubectl svc-doctor dnscheck NAME), got %d arguments", len(args))
 	}
-	name, port, err := diagnose.ParseTarget(args[0])
+	name, port, err := cmdutil.ParseServiceArg(args[0], "dnscheck")
 	if err != nil {
 		return err
 	}
@@ -108,8 +108,8 @@ func (o *Options) Complete(kube *genericclioptions.ConfigFlags, args []string) e
 	}
 	o.Name = name
 	o.color = o.Output == report.FormatTable && cmdutil.ColorEnabled(o.Out)
-	if o.Client == nil && kube != nil {
-		c, err := cmdutil.NewClients(kube, 30*time.Second)
+	if o.Client == nil && factory != nil {
+		c, err := factory.Clients()
 		if err != nil {
 			return err
 		}
@@ -123,7 +123,7 @@ func (o *Options) Complete(kube *genericclioptions.ConfigFlags, args []string) e
 
 // Validate checks the options.
 func (o *Options) Validate() error {
-	if err := cmdutil.ValidateOutput(o.Output, diagnose.Formats); err != nil {
+	if err := cmdutil.ValidateOutput(o.Output, report.TraceFormats); err != nil {
 		return err
 	}
 	if o.CheckTimeout <= 0 || o.CheckTimeout > agent.MaxTimeout {
@@ -134,13 +134,13 @@ func (o *Options) Validate() error {
 
 // Report is the envelope of `dnscheck -o json|yaml` (kind DNSCheckReport).
 type Report struct {
-	APIVersion string              `json:"apiVersion"`
-	Kind       string              `json:"kind"`
-	Tool       report.Tool         `json:"tool"`
-	Service    report.ObjectRef    `json:"service"`
-	DNS        *diagnose.DNSReport `json:"dns,omitempty"`
-	Env        *EnvReport          `json:"env,omitempty"`
-	Verdict    diagnose.Verdict    `json:"verdict"`
+	APIVersion string                  `json:"apiVersion"`
+	Kind       string                  `json:"kind"`
+	Tool       report.Tool             `json:"tool"`
+	Service    report.ObjectRef        `json:"service"`
+	DNS        *servicetrace.DNSReport `json:"dns,omitempty"`
+	Env        *EnvReport              `json:"env,omitempty"`
+	Verdict    report.Verdict          `json:"verdict"`
 	// Summary is the DNS hop's one-line result.
 	Summary string `json:"summary"`
 }
@@ -165,7 +165,7 @@ func (o *Options) Run(ctx context.Context) (err error) {
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, o.Helper.Timeout)
 	defer cancel()
-	session := &diagnose.HelperSession{Client: o.Client, Config: o.Config, Namespace: o.Namespace, Flags: o.Helper,
+	session := &helper.Session{Client: o.Client, Config: o.Config, Namespace: o.Namespace, Flags: o.Helper,
 		Reason: "dnscheck " + o.Name, ErrOut: o.ErrOut}
 	var fromPod *corev1.Pod
 	if o.Helper.From != "" {
@@ -186,31 +186,31 @@ func (o *Options) Run(ctx context.Context) (err error) {
 			}
 		}
 	}()
-	var agents diagnose.AgentProvider = session
+	var agents trace.AgentProvider = session
 	if o.Agents != nil {
 		agents = o.Agents
 	}
-	reads := diagnose.NewReads(o.Client, o.Namespace)
+	reads := trace.NewReads(o.Client, o.Namespace)
 	reads.OneService = true
-	st := diagnose.NewState(diagnose.Config{Namespace: o.Namespace, Name: o.Name, CheckTimeout: o.CheckTimeout}, reads, agents)
+	st := servicetrace.NewState(servicetrace.Config{Namespace: o.Namespace, Name: o.Name, CheckTimeout: o.CheckTimeout}, reads, agents)
 	st.Clock = o.Now
-	steps := diagnose.RunHops(ctx, st, diagnose.HopService)
+	steps := servicetrace.RunHops(ctx, st, servicetrace.HopService)
 	if ferr := st.Fatal(); ferr != nil {
 		return cmdutil.Incomplete(ferr)
 	}
 	rep := &Report{APIVersion: report.APIVersion, Kind: "DNSCheckReport", Tool: report.Tool{Name: "svc-doctor", Version: version.Current()},
 		Service: report.ObjectRef{APIVersion: "v1", Kind: "Service", Namespace: o.Namespace, Name: o.Name}}
 	if st.Service != nil {
-		dnsRep, res := diagnose.CheckDNS(ctx, st)
+		dnsRep, res := servicetrace.CheckDNS(ctx, st)
 		rep.DNS = dnsRep
-		steps = append(steps, diagnose.Step{ID: diagnose.HopDNS, Title: "DNS", Result: res})
+		steps = append(steps, trace.Step{ID: servicetrace.HopDNS, Title: "DNS", Result: res})
 		if fromPod != nil {
 			rep.Env = o.envReport(ctx, st, fromPod)
 		}
 	}
-	rep.Verdict = diagnose.Conclude(steps)
+	rep.Verdict = trace.Conclude(steps)
 	rep.Summary = steps[len(steps)-1].Result.Summary
-	if rep.Verdict.Kind == diagnose.VerdictFault && rep.Verdict.Hop == diagnose.HopService {
+	if rep.Verdict.Kind == report.VerdictFault && rep.Verdict.Hop == servicetrace.HopService {
 		rep.Summary = rep.Verdict.RootCause
 	}
 	if err := o.print(rep, steps); err != nil {
@@ -220,9 +220,9 @@ func (o *Options) Run(ctx context.Context) (err error) {
 		return cmdutil.Incomplete(errors.New("interrupted: the report is partial"))
 	}
 	switch rep.Verdict.Kind {
-	case diagnose.VerdictFault:
+	case report.VerdictFault:
 		return &cmdutil.ExitError{Code: cmdutil.ExitFindings, Silent: true, Err: errors.New(rep.Verdict.RootCause)}
-	case diagnose.VerdictInconclusive:
+	case report.VerdictInconclusive:
 		return &cmdutil.ExitError{Code: cmdutil.ExitIncomplete, Silent: true, Err: errors.New(rep.Verdict.Message)}
 	}
 	return nil
@@ -273,7 +273,7 @@ func ExplainEnv(svc *corev1.Service, p *corev1.Pod) EnvReport {
 
 // envReport explains the variables and, where the agent can read the container's environment,
 // shows them.
-func (o *Options) envReport(ctx context.Context, st *diagnose.State, p *corev1.Pod) *EnvReport {
+func (o *Options) envReport(ctx context.Context, st *servicetrace.State, p *corev1.Pod) *EnvReport {
 	rep := ExplainEnv(st.Service, p)
 	prefix, _ := ServiceEnvNames(st.Service.Name)
 	ag, _, err := st.AgentFor(ctx)
@@ -298,7 +298,7 @@ func (o *Options) envReport(ctx context.Context, st *diagnose.State, p *corev1.P
 	return &rep
 }
 
-func (o *Options) print(rep *Report, steps []diagnose.Step) error {
+func (o *Options) print(rep *Report, steps []trace.Step) error {
 	switch o.Output {
 	case report.FormatJSON:
 		return report.WriteJSON(o.Out, rep)
@@ -310,7 +310,7 @@ func (o *Options) print(rep *Report, steps []diagnose.Step) error {
 
 // WriteTable prints the queries next to the expected answers, the environment explanation and
 // the verdict.
-func WriteTable(w io.Writer, rep *Report, steps []diagnose.Step) error {
+func WriteTable(w io.Writer, rep *Report, steps []trace.Step) error {
 	if rep.DNS == nil {
 		for _, s := range steps {
 			fmt.Fprintf(w, "%s  %s\n", strings.ToUpper(string(s.Result.Status)), report.Sanitize(s.Result.Summary))
@@ -354,10 +354,10 @@ func WriteTable(w io.Writer, rep *Report, steps []diagnose.Step) error {
 	}
 	v := rep.Verdict
 	switch v.Kind {
-	case diagnose.VerdictFault:
+	case report.VerdictFault:
 		_, err := fmt.Fprintf(w, "\nROOT CAUSE  %s\nFIX         %s\n", report.Sanitize(v.RootCause), report.Sanitize(v.Fix))
 		return err
-	case diagnose.VerdictInconclusive:
+	case report.VerdictInconclusive:
 		_, err := fmt.Fprintf(w, "\nINCONCLUSIVE  %s\n", report.Sanitize(v.Message))
 		return err
 	}

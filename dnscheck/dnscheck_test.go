@@ -19,8 +19,8 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/svc-doctor/svc-doctor/agent"
-	"github.com/svc-doctor/svc-doctor/diagnose"
 	"github.com/svc-doctor/svc-doctor/internal/cmdutil"
+	"github.com/svc-doctor/svc-doctor/trace"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -109,8 +109,8 @@ func (z *zoneAgent) Run(_ context.Context, req agent.Request) (*agent.Response, 
 
 type zoneProvider struct{ a *zoneAgent }
 
-func (p zoneProvider) Agent(context.Context) (diagnose.Agent, *diagnose.Source, error) {
-	return p.a, &diagnose.Source{Description: "helper pod shop/svc-doctor-helper-x", Namespace: "shop"}, nil
+func (p zoneProvider) Agent(context.Context) (trace.Agent, *trace.Source, error) {
+	return p.a, &trace.Source{Description: "helper pod shop/svc-doctor-helper-x", Namespace: "shop"}, nil
 }
 
 func TestRun(t *testing.T) {

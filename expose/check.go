@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/svc-doctor/svc-doctor/internal/ingressroute"
+	"github.com/svc-doctor/svc-doctor/live"
 	"github.com/svc-doctor/svc-doctor/report"
 	"github.com/svc-doctor/svc-doctor/rules"
 	"github.com/svc-doctor/svc-doctor/snapshot"
@@ -188,12 +189,12 @@ func WriteFindings(w io.Writer, fs []report.Finding) {
 }
 
 // liveNeighbours reads what the rules need to check the plan against the cluster: the namespace
-// (snapshot.FromCluster); for an Ingress, the TLS Secrets it names and the Ingresses of every
+// (live.FromCluster); for an Ingress, the TLS Secrets it names and the Ingresses of every
 // namespace (controllers such as Traefik and ingress-nginx merge the routes of one class across
 // namespaces); and, when the Service asks for node ports, the Services of every namespace (node
 // ports are cluster-wide). Problems that only limit the check are returned as warnings.
 func liveNeighbours(ctx context.Context, cs kubernetes.Interface, ns string, plan *Plan) (*snapshot.Snapshot, []string, error) {
-	snap, err := snapshot.FromCluster(ctx, cs, snapshot.ClusterOptions{Namespace: ns, SkipNodes: true})
+	snap, err := live.FromCluster(ctx, cs, live.ClusterOptions{Namespace: ns, SkipNodes: true})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -206,7 +207,7 @@ func liveNeighbours(ctx context.Context, cs kubernetes.Interface, ns string, pla
 	if ing := plan.Ingress; ing != nil {
 		others, err := listIngresses(ctx, cs)
 		if err != nil {
-			warnings = append(warnings, snapshot.DescribeAPIError(err, "list", "ingresses", "")+": other namespaces' routes not checked")
+			warnings = append(warnings, live.DescribeAPIError(err, "list", "ingresses", "")+": other namespaces' routes not checked")
 		}
 		snap.Ingresses = append(snap.Ingresses, routeNeighbours(snap, ing, others)...)
 		fetched := true
@@ -219,7 +220,7 @@ func liveNeighbours(ctx context.Context, cs kubernetes.Interface, ns string, pla
 			case apierrors.IsNotFound(err):
 			case err != nil:
 				fetched = false
-				warnings = append(warnings, fmt.Sprintf("TLS Secret %s not checked: %s", t.SecretName, snapshot.DescribeAPIError(err, "get", "secrets", ns)))
+				warnings = append(warnings, fmt.Sprintf("TLS Secret %s not checked: %s", t.SecretName, live.DescribeAPIError(err, "get", "secrets", ns)))
 			default:
 				snap.Secrets = append(snap.Secrets, SnapshotSecret(sec))
 			}
@@ -232,7 +233,7 @@ func liveNeighbours(ctx context.Context, cs kubernetes.Interface, ns string, pla
 	if svc := plan.Service; svc != nil && hasNodePort(svc) {
 		others, err := listServices(ctx, cs)
 		if err != nil {
-			warnings = append(warnings, "node port conflicts with other namespaces not checked: "+snapshot.DescribeAPIError(err, "list", "services", ""))
+			warnings = append(warnings, "node port conflicts with other namespaces not checked: "+live.DescribeAPIError(err, "list", "services", ""))
 		}
 		for i := range others {
 			o := &others[i]
@@ -256,7 +257,7 @@ func hasNodePort(svc *corev1.Service) bool {
 
 // listServices lists the Services of every namespace (one paginated LIST).
 func listServices(ctx context.Context, cs kubernetes.Interface) ([]corev1.Service, error) {
-	return snapshot.ListAll(ctx, 500, func(ctx context.Context, lo metav1.ListOptions) ([]corev1.Service, string, error) {
+	return live.ListAll(ctx, 500, func(ctx context.Context, lo metav1.ListOptions) ([]corev1.Service, string, error) {
 		l, err := cs.CoreV1().Services("").List(ctx, lo)
 		if err != nil {
 			return nil, "", err
@@ -268,7 +269,7 @@ func listServices(ctx context.Context, cs kubernetes.Interface) ([]corev1.Servic
 // listIngresses lists the Ingresses of every namespace (one paginated LIST). On an error it
 // returns the pages read so far with the error.
 func listIngresses(ctx context.Context, cs kubernetes.Interface) ([]networkingv1.Ingress, error) {
-	return snapshot.ListAll(ctx, 500, func(ctx context.Context, lo metav1.ListOptions) ([]networkingv1.Ingress, string, error) {
+	return live.ListAll(ctx, 500, func(ctx context.Context, lo metav1.ListOptions) ([]networkingv1.Ingress, string, error) {
 		l, err := cs.NetworkingV1().Ingresses("").List(ctx, lo)
 		if err != nil {
 			return nil, "", err

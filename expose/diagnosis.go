@@ -7,7 +7,9 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/svc-doctor/svc-doctor/diagnose"
+	"github.com/svc-doctor/svc-doctor/report"
+	"github.com/svc-doctor/svc-doctor/trace"
+	"github.com/svc-doctor/svc-doctor/trace/servicetrace"
 )
 
 // StaticDiagnosis is the DiagnoseFunc of the CLI: the diagnosis's static hops (service,
@@ -16,21 +18,21 @@ import (
 // root cause and the fix.
 func StaticDiagnosis(cs kubernetes.Interface) DiagnoseFunc {
 	return func(ctx context.Context, namespace, service string) (string, error) {
-		reads := diagnose.NewReads(cs, namespace)
+		reads := trace.NewReads(cs, namespace)
 		reads.OneService = true
-		st := diagnose.NewState(diagnose.Config{Namespace: namespace, Name: service, Static: true}, reads, nil)
-		steps := diagnose.Trace(ctx, st, diagnose.StaticHops())
+		st := servicetrace.NewState(servicetrace.Config{Namespace: namespace, Name: service, Static: true}, reads, nil)
+		steps := servicetrace.Run(ctx, st, servicetrace.StaticHops())
 		if err := st.Fatal(); err != nil {
 			return "", err
 		}
-		return formatVerdict(diagnose.Conclude(steps)), nil
+		return formatVerdict(trace.Conclude(steps)), nil
 	}
 }
 
-func formatVerdict(v diagnose.Verdict) string {
+func formatVerdict(v report.Verdict) string {
 	var b strings.Builder
 	switch v.Kind {
-	case diagnose.VerdictFault:
+	case report.VerdictFault:
 		fmt.Fprintf(&b, "diagnosis: fault at hop %s: %s", v.Hop, v.RootCause)
 		if v.Fix != "" {
 			fmt.Fprintf(&b, "\n  fix: %s", v.Fix)

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 
@@ -202,16 +201,16 @@ const exposeExample = `  # a ClusterIP Service for a Deployment: selector and po
   kubectl svc-doctor expose deploy/web --port 80:8080 --dry-run=client -o yaml`
 
 // NewCmd returns the expose command and its subcommands (external, externalname, ingress).
-func NewCmd(kube *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	return newCmd(NewOptions(streams), kube)
+func NewCmd(factory cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	return newCmd(NewOptions(streams), factory)
 }
 
 // newCmd builds the command tree over o (tests pass options with their dependencies set).
-func newCmd(o *Options, kube *genericclioptions.ConfigFlags) *cobra.Command {
+func newCmd(o *Options, factory cmdutil.Factory) *cobra.Command {
 	run := func(mode Mode) func(*cobra.Command, []string) error {
 		return func(cmd *cobra.Command, args []string) error {
 			o.Mode = mode
-			if err := o.Complete(cmd, kube, args); err != nil {
+			if err := o.Complete(cmd, factory, args); err != nil {
 				return err
 			}
 			if err := o.Validate(); err != nil {

@@ -20,7 +20,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/kubernetes/scheme"
@@ -518,9 +517,8 @@ func TestClientDryRunWithoutCluster(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	o := NewOptions(genericiooptions.IOStreams{Out: &stdout, ErrOut: &stderr})
 	o.Now = func() time.Time { return testNow }
-	kube := genericclioptions.NewConfigFlags(false)
 	missing := filepath.Join(t.TempDir(), "no-kubeconfig")
-	kube.KubeConfig = &missing
+	kube := &cmdutil.StaticFactory{Err: fmt.Errorf("--kubeconfig %s: no such file or directory", missing)}
 	cmd := newCmd(o, kube)
 	cmd.SetArgs([]string{"externalname", "pay", "--to", "api.example.com", "--dry-run=client", "-o", "yaml"})
 	cmd.SilenceErrors, cmd.SilenceUsage = true, true

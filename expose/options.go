@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 
 	"github.com/svc-doctor/svc-doctor/internal/cmdutil"
 	"github.com/svc-doctor/svc-doctor/rules"
@@ -17,7 +16,7 @@ import (
 
 // Complete fills the options from the arguments and the kubectl flags, and builds the client
 // (unless a test injected one).
-func (o *Options) Complete(cmd *cobra.Command, kube *genericclioptions.ConfigFlags, args []string) error {
+func (o *Options) Complete(cmd *cobra.Command, f cmdutil.Factory, args []string) error {
 	o.Args = args
 	if cmd != nil {
 		o.explicitOut = cmd.Flags().Changed("output")
@@ -31,13 +30,13 @@ func (o *Options) Complete(cmd *cobra.Command, kube *genericclioptions.ConfigFla
 		}
 		return nil
 	}
-	c, err := cmdutil.NewClients(kube, 30*time.Second)
+	c, err := f.Clients()
 	if err != nil {
 		if o.DryRun == DryRunClient && o.Mode != ModeWorkload {
 			o.offlineWhy = err.Error()
 			o.Namespace = "default"
-			if kube != nil && kube.Namespace != nil && *kube.Namespace != "" {
-				o.Namespace = *kube.Namespace
+			if ns, explicit := f.Namespace(); explicit {
+				o.Namespace = ns
 			}
 			return nil
 		}

@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/svc-doctor/svc-doctor/internal/cmdutil"
+	"github.com/svc-doctor/svc-doctor/live"
 	"github.com/svc-doctor/svc-doctor/report"
 	"github.com/svc-doctor/svc-doctor/snapshot"
 )
@@ -210,7 +211,7 @@ func (o *Options) applyError(obj runtime.Object, err error, validating bool) err
 	switch {
 	case apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err):
 		// server-side apply creates or patches: both verbs are needed
-		return cmdutil.Incomplete(errors.New(prefix + snapshot.DescribeAPIError(err, "create and patch", resourceOf(obj), o.Namespace)))
+		return cmdutil.Incomplete(errors.New(prefix + live.DescribeAPIError(err, "create and patch", resourceOf(obj), o.Namespace)))
 	case apierrors.IsConflict(err):
 		return &cmdutil.ExitError{Code: cmdutil.ExitFindings, Err: fmt.Errorf("%s%v\n(another field manager owns these fields: pass --force-conflicts to take them over)", prefix, err)}
 	case apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) || errors.As(err, &status) && status.Status().Code == 422:
@@ -225,7 +226,7 @@ func (o *Options) pruneSlices(ctx context.Context, plan *Plan, dryRun bool, suff
 	sel := labels.SelectorFromSet(labels.Set{discoveryv1.LabelServiceName: plan.Service.Name, discoveryv1.LabelManagedBy: ManagedBy}).String()
 	l, err := o.Kube.DiscoveryV1().EndpointSlices(o.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel})
 	if err != nil {
-		return cmdutil.Incomplete(fmt.Errorf("listing the EndpointSlices of service/%s: %s", plan.Service.Name, snapshot.DescribeAPIError(err, "list", "endpointslices", o.Namespace)))
+		return cmdutil.Incomplete(fmt.Errorf("listing the EndpointSlices of service/%s: %s", plan.Service.Name, live.DescribeAPIError(err, "list", "endpointslices", o.Namespace)))
 	}
 	keep := map[string]bool{}
 	for _, es := range plan.EndpointSlices {
@@ -279,7 +280,7 @@ func (o *Options) after(ctx context.Context, plan *Plan, applied []runtime.Objec
 		fmt.Fprintf(o.ErrOut, "waiting up to %s for service/%s to have a ready endpoint...\n", o.Wait.Timeout, svc.Name)
 		res, err := WaitEndpoints(ctx, o.Kube, o.Namespace, svc.Name, svc.Spec.Ports, o.Wait.Timeout, o.Settle)
 		if err != nil && !errors.Is(err, errTimeout) {
-			return cmdutil.Incomplete(fmt.Errorf("watching the EndpointSlices of service/%s: %s", svc.Name, snapshot.DescribeAPIError(err, "watch", "endpointslices", o.Namespace)))
+			return cmdutil.Incomplete(fmt.Errorf("watching the EndpointSlices of service/%s: %s", svc.Name, live.DescribeAPIError(err, "watch", "endpointslices", o.Namespace)))
 		}
 		if !res.OK {
 			return o.endpointsFailed(ctx, out, svc, res)
@@ -294,7 +295,7 @@ func (o *Options) after(ctx context.Context, plan *Plan, applied []runtime.Objec
 		fmt.Fprintf(o.ErrOut, "waiting up to %s for ingress/%s to get an address...\n", o.Wait.Timeout, ing.Name)
 		res, err := WaitIngress(ctx, o.Kube, o.Namespace, ing.Name, o.Wait.Timeout)
 		if err != nil && !errors.Is(err, errTimeout) {
-			return cmdutil.Incomplete(fmt.Errorf("watching ingress/%s: %s", ing.Name, snapshot.DescribeAPIError(err, "watch", "ingresses", o.Namespace)))
+			return cmdutil.Incomplete(fmt.Errorf("watching ingress/%s: %s", ing.Name, live.DescribeAPIError(err, "watch", "ingresses", o.Namespace)))
 		}
 		if !res.OK {
 			fmt.Fprintf(out, "ingress/%s: no address after %s: no Ingress controller has picked it up (is its IngressClass served? kubectl get ingressclass)\n", ing.Name, roundDuration(res.Elapsed))

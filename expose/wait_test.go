@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/svc-doctor/svc-doctor/live"
 	"github.com/svc-doctor/svc-doctor/report"
 	"github.com/svc-doctor/svc-doctor/rules"
 	"github.com/svc-doctor/svc-doctor/snapshot"
@@ -149,7 +150,7 @@ func TestWaitIngress(t *testing.T) {
 func liveSnapshot(t *testing.T, extra ...runtime.Object) *snapshot.Snapshot {
 	t.Helper()
 	cs := fake.NewClientset(append(neighbours(t), extra...)...)
-	s, err := snapshot.FromCluster(context.Background(), cs, snapshot.ClusterOptions{Namespace: "shop", SkipNodes: true})
+	s, err := live.FromCluster(context.Background(), cs, live.ClusterOptions{Namespace: "shop", SkipNodes: true})
 	if err != nil {
 		t.Fatal(err)
 	}

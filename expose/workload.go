@@ -10,7 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/svc-doctor/svc-doctor/snapshot"
+	"github.com/svc-doctor/svc-doctor/live"
 )
 
 // workloadKinds maps what kubectl accepts for a kind (short name, singular, plural, with or
@@ -121,7 +121,7 @@ func FetchTarget(ctx context.Context, cs kubernetes.Interface, ns string, ref Wo
 	case apierrors.IsNotFound(err):
 		return nil, &NotFoundError{Ref: ref, Namespace: ns}
 	case err != nil:
-		return nil, fmt.Errorf("reading %s: %s", ref, snapshot.DescribeAPIError(err, "get", resource, ns))
+		return nil, fmt.Errorf("reading %s: %s", ref, live.DescribeAPIError(err, "get", resource, ns))
 	}
 	if selector != nil {
 		if len(selector.MatchExpressions) > 0 {

@@ -72,7 +72,7 @@ run() {
   local start end out code
   start="$(date +%s.%N)"
   set +e
-  out="$("$bin" diagnose svc/web -n "$NS" --image "$AGENT_IMAGE" --image-pull-policy Never --show-requests "$@" 2>&1 >/dev/null)"
+  out="$("$bin" diagnose svc/web -n "$NS" --image "$AGENT_IMAGE" --image-pull-policy Never --stats "$@" 2>&1 >/dev/null)"
   code=$?
   set -e
   end="$(date +%s.%N)"

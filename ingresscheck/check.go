@@ -16,11 +16,11 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
-	"github.com/svc-doctor/svc-doctor/diagnose"
 	"github.com/svc-doctor/svc-doctor/internal/ingressroute"
 	"github.com/svc-doctor/svc-doctor/report"
 	"github.com/svc-doctor/svc-doctor/rules"
 	"github.com/svc-doctor/svc-doctor/snapshot"
+	"github.com/svc-doctor/svc-doctor/trace/servicetrace"
 )
 
 // CheckOptions configure a check (Check).
@@ -42,7 +42,7 @@ type CheckOptions struct {
 	// from the map is looked for among the snapshot's pod templates (manifests).
 	Controllers map[string]ControllerInfo
 	// Diagnose runs the diagnose hops on a backend Service port (live); nil skips them.
-	Diagnose func(namespace, service, port string) *diagnose.Verdict
+	Diagnose func(namespace, service, port string) *report.Verdict
 }
 
 // structuralRules need only Ingress and IngressClass objects: they hold in every namespace of a
@@ -65,7 +65,7 @@ type checker struct {
 	// shown are the objects (report.ObjectRef.String()) whose findings the report shows.
 	shown map[string]bool
 	// diagnosed caches Diagnose by ns/service/port.
-	diagnosed map[string]*diagnose.Verdict
+	diagnosed map[string]*report.Verdict
 	// classProblems caches the problems shared by every route of a class.
 	classProblems map[string][]string
 	classWarnings map[string][]string
@@ -89,7 +89,7 @@ func Check(snap *snapshot.Snapshot, t Target, opts CheckOptions) (*Report, error
 		return nil, err
 	}
 	c := &checker{snap: snap, opts: opts, now: opts.Rules.Now, ings: map[string]*snapshot.Ingress{},
-		findings: out.Findings, shown: map[string]bool{}, diagnosed: map[string]*diagnose.Verdict{},
+		findings: out.Findings, shown: map[string]bool{}, diagnosed: map[string]*report.Verdict{},
 		classProblems: map[string][]string{}, classWarnings: map[string][]string{},
 		class: map[*snapshot.Ingress]string{}, tlsHosts: map[string]map[string][]tlsRef{},
 		rep: &Report{APIVersion: report.APIVersion, Kind: Kind, Tool: opts.Tool, Source: opts.Source, Target: t.Raw,
@@ -843,7 +843,7 @@ func (c *checker) fillBackend(rc *RouteCheck, ing *snapshot.Ingress, b *networki
 			msg += fmt.Sprintf(" (%d not ready)", h.NotReady)
 		}
 		msg += ": the controller has nowhere to send the request (ingress-nginx answers 503, Traefik drops the route: 404)"
-		if d := h.Diagnosis; d != nil && d.Kind == diagnose.VerdictFault && d.RootCause != "" {
+		if d := h.Diagnosis; d != nil && d.Kind == report.VerdictFault && d.RootCause != "" {
 			msg += "; diagnosis: " + d.RootCause
 		} else if why := firstPodReason(h); why != "" {
 			msg += "; " + why
@@ -992,7 +992,7 @@ func (c *checker) health(svc *snapshot.Service, sp *corev1.ServicePort) *Health 
 			if w.Pod.Status.Phase == corev1.PodSucceeded || w.Pod.Status.Phase == corev1.PodFailed {
 				continue
 			}
-			ps := diagnose.ExaminePod(w.Pod, nil, c.now)
+			ps := servicetrace.ExaminePod(w.Pod, nil, c.now)
 			st := PodState{Name: w.Pod.Name, Phase: string(w.Pod.Status.Phase), Ready: ps.Ready}
 			if ps.Problem != nil {
 				st.Reason = ps.Problem.Message

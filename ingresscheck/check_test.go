@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 
@@ -33,7 +32,7 @@ func run(t *testing.T, client kubernetes.Interface, args ...string) (string, str
 	t.Helper()
 	var out, errOut bytes.Buffer
 	streams := genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
-	kube := genericclioptions.NewConfigFlags(false)
+	kube := &cmdutil.StaticFactory{}
 	o := NewOptions(streams)
 	o.Now = func() time.Time { return goldenNow }
 	o.Client = client

@@ -9,12 +9,10 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
-	"github.com/svc-doctor/svc-doctor/diagnose"
 	"github.com/svc-doctor/svc-doctor/helper"
 	"github.com/svc-doctor/svc-doctor/internal/cmdutil"
 	"github.com/svc-doctor/svc-doctor/internal/version"
@@ -34,7 +32,7 @@ type Options struct {
 	Probe             bool
 	AllNamespaces     bool
 	CertExpiryWarning time.Duration
-	Helper            diagnose.HelperFlags
+	Helper            helper.Flags
 	// Namespace is -n, or the kubeconfig's namespace (live), or "default".
 	Namespace string
 
@@ -49,10 +47,10 @@ type Options struct {
 
 	genericiooptions.IOStreams
 
-	kube   *genericclioptions.ConfigFlags
-	target Target
-	live   bool
-	color  bool
+	factory cmdutil.Factory
+	target  Target
+	live    bool
+	color   bool
 }
 
 // NewOptions returns options with the defaults.
@@ -61,12 +59,12 @@ func NewOptions(streams genericiooptions.IOStreams) *Options {
 }
 
 // NewCmd returns the ingresscheck command.
-func NewCmd(kube *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	return newCmd(kube, NewOptions(streams))
+func NewCmd(factory cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	return newCmd(factory, NewOptions(streams))
 }
 
 // newCmd builds the command around o (tests set its clock and client).
-func newCmd(kube *genericclioptions.ConfigFlags, o *Options) *cobra.Command {
+func newCmd(factory cmdutil.Factory, o *Options) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "ingresscheck [URL | ing/NAME] [-f FILE|DIR|-]... [-k DIR] [--probe]",
 		Short: "Show which Ingress rule and backend serve a URL, and check routes, TLS and the controller",
@@ -106,7 +104,7 @@ Exit codes: 0 the route works, 1 a route is broken or no rule matches (or a prob
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, kube, args); err != nil {
+			if err := o.Complete(cmd, factory, args); err != nil {
 				return err
 			}
 			if err := o.Validate(); err != nil {
@@ -131,10 +129,12 @@ Exit codes: 0 the route works, 1 a route is broken or no rule matches (or a prob
 }
 
 // Complete fills the options from the flags and arguments.
-func (o *Options) Complete(_ *cobra.Command, kube *genericclioptions.ConfigFlags, args []string) error {
-	o.kube = kube
-	if kube != nil && kube.Namespace != nil && *kube.Namespace != "" {
-		o.Namespace = *kube.Namespace
+func (o *Options) Complete(_ *cobra.Command, factory cmdutil.Factory, args []string) error {
+	o.factory = factory
+	if factory != nil {
+		if ns, explicit := factory.Namespace(); explicit {
+			o.Namespace = ns
+		}
 	}
 	if len(args) > 0 {
 		t, err := ParseTarget(args[0])
@@ -255,7 +255,7 @@ func (o *Options) connect() error {
 		}
 		return nil
 	}
-	c, err := cmdutil.NewClients(o.kube, 30*time.Second)
+	c, err := o.factory.Clients()
 	if err != nil {
 		return err
 	}
@@ -288,7 +288,7 @@ func (o *Options) probe(ctx context.Context, snap *snapshot.Snapshot, rep *Repor
 	} else {
 		ctx, stop := helper.NotifyContext(ctx)
 		defer stop()
-		sess := &diagnose.HelperSession{Client: o.Client, Config: o.Config, Namespace: o.Namespace, Flags: o.Helper,
+		sess := &helper.Session{Client: o.Client, Config: o.Config, Namespace: o.Namespace, Flags: o.Helper,
 			Reason: "ingresscheck " + o.target.Raw, ErrOut: o.ErrOut}
 		defer func() {
 			if cerr := sess.Close(ctx); cerr != nil {

@@ -15,10 +15,13 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/svc-doctor/svc-doctor/diagnose"
 	"github.com/svc-doctor/svc-doctor/internal/ingressroute"
+	"github.com/svc-doctor/svc-doctor/live"
+	"github.com/svc-doctor/svc-doctor/report"
 	"github.com/svc-doctor/svc-doctor/rules"
 	"github.com/svc-doctor/svc-doctor/snapshot"
+	"github.com/svc-doctor/svc-doctor/trace"
+	"github.com/svc-doctor/svc-doctor/trace/servicetrace"
 )
 
 // clusterReader reads what a check needs: IngressClasses and Ingresses of every namespace (the
@@ -28,7 +31,7 @@ import (
 type clusterReader struct {
 	client kubernetes.Interface
 	errOut io.Writer
-	reads  map[string]*diagnose.Reads
+	reads  map[string]*trace.Reads
 	cfg    rules.Config
 	// degraded lists the reads that failed (each was printed as a warning): the check is then
 	// incomplete.
@@ -38,7 +41,7 @@ type clusterReader struct {
 const pageSize = 500
 
 func newClusterReader(client kubernetes.Interface, errOut io.Writer, cfg rules.Config) *clusterReader {
-	return &clusterReader{client: client, errOut: errOut, reads: map[string]*diagnose.Reads{}, cfg: cfg}
+	return &clusterReader{client: client, errOut: errOut, reads: map[string]*trace.Reads{}, cfg: cfg}
 }
 
 // snapshot reads the objects for target. defaultNS is -n (or the kubeconfig's namespace); scope is
@@ -46,7 +49,7 @@ func newClusterReader(client kubernetes.Interface, errOut io.Writer, cfg rules.C
 func (cr *clusterReader) snapshot(ctx context.Context, t Target, defaultNS, scope string) (*snapshot.Snapshot, map[string]bool, error) {
 	s := &snapshot.Snapshot{Live: true, DefaultNamespace: defaultNS, Unavailable: map[string]string{}}
 	fmt.Fprintln(cr.errOut, "reading IngressClasses and the Ingresses of all namespaces...")
-	classes, err := snapshot.ListAll(ctx, pageSize, func(ctx context.Context, lo metav1.ListOptions) ([]networkingv1.IngressClass, string, error) {
+	classes, err := live.ListAll(ctx, pageSize, func(ctx context.Context, lo metav1.ListOptions) ([]networkingv1.IngressClass, string, error) {
 		l, err := cr.client.NetworkingV1().IngressClasses().List(ctx, lo)
 		if err != nil {
 			return nil, "", err
@@ -54,7 +57,7 @@ func (cr *clusterReader) snapshot(ctx context.Context, t Target, defaultNS, scop
 		return l.Items, l.Continue, nil
 	})
 	if err != nil {
-		s.Unavailable["IngressClass"] = snapshot.DescribeAPIError(err, "list", "ingressclasses", "")
+		s.Unavailable["IngressClass"] = live.DescribeAPIError(err, "list", "ingressclasses", "")
 		fmt.Fprintf(cr.errOut, "warning: IngressClasses not read: %s\n", s.Unavailable["IngressClass"])
 	}
 	for i := range classes {
@@ -69,14 +72,14 @@ func (cr *clusterReader) snapshot(ctx context.Context, t Target, defaultNS, scop
 			ingNS = t.Namespace
 		}
 		fmt.Fprintf(cr.errOut, "warning: cannot list Ingresses in all namespaces (%s): only namespace %s is considered; routes of other namespaces may take precedence\n",
-			snapshot.DescribeAPIError(err, "list", "ingresses", ""), ingNS)
+			live.DescribeAPIError(err, "list", "ingresses", ""), ingNS)
 		ings, err = cr.listIngresses(ctx, ingNS)
 	}
 	if err != nil {
 		if len(classes) == 0 {
-			return nil, nil, fmt.Errorf("could not read Ingresses: %s", snapshot.DescribeAPIError(err, "list", "ingresses", ingNS))
+			return nil, nil, fmt.Errorf("could not read Ingresses: %s", live.DescribeAPIError(err, "list", "ingresses", ingNS))
 		}
-		s.Unavailable["Ingress"] = snapshot.DescribeAPIError(err, "list", "ingresses", ingNS)
+		s.Unavailable["Ingress"] = live.DescribeAPIError(err, "list", "ingresses", ingNS)
 	}
 	for i := range ings {
 		v := &ings[i]
@@ -124,10 +127,10 @@ func allNotRead(whys []string) bool {
 	return true
 }
 
-func (cr *clusterReader) readsFor(ns string) *diagnose.Reads {
+func (cr *clusterReader) readsFor(ns string) *trace.Reads {
 	r := cr.reads[ns]
 	if r == nil {
-		r = diagnose.NewReads(cr.client, ns)
+		r = trace.NewReads(cr.client, ns)
 		r.Rules = cr.cfg
 		r.TLSSecrets = true
 		cr.reads[ns] = r
@@ -136,7 +139,7 @@ func (cr *clusterReader) readsFor(ns string) *diagnose.Reads {
 }
 
 func (cr *clusterReader) listIngresses(ctx context.Context, ns string) ([]networkingv1.Ingress, error) {
-	return snapshot.ListAll(ctx, pageSize, func(ctx context.Context, lo metav1.ListOptions) ([]networkingv1.Ingress, string, error) {
+	return live.ListAll(ctx, pageSize, func(ctx context.Context, lo metav1.ListOptions) ([]networkingv1.Ingress, string, error) {
 		l, err := cr.client.NetworkingV1().Ingresses(ns).List(ctx, lo)
 		if err != nil {
 			return nil, "", err
@@ -191,16 +194,16 @@ func (cr *clusterReader) relevantNamespaces(s *snapshot.Snapshot, t Target, defa
 
 // diagnose runs the diagnose hops that need no helper (service, selector, ports, readiness,
 // endpoints) on one backend Service port, with the namespace reads already made.
-func (cr *clusterReader) diagnose(ctx context.Context) func(ns, svc, port string) *diagnose.Verdict {
-	return func(ns, svc, port string) *diagnose.Verdict {
-		st := diagnose.NewState(diagnose.Config{Namespace: ns, Name: svc, Port: port, Static: true}, cr.readsFor(ns), nil)
-		var hops []diagnose.Hop
-		for _, h := range diagnose.StaticHops() {
-			if h.ID() != diagnose.HopExposure {
+func (cr *clusterReader) diagnose(ctx context.Context) func(ns, svc, port string) *report.Verdict {
+	return func(ns, svc, port string) *report.Verdict {
+		st := servicetrace.NewState(servicetrace.Config{Namespace: ns, Name: svc, Port: port, Static: true}, cr.readsFor(ns), nil)
+		var hops []servicetrace.Hop
+		for _, h := range servicetrace.StaticHops() {
+			if h.ID() != servicetrace.HopExposure {
 				hops = append(hops, h)
 			}
 		}
-		v := diagnose.Conclude(diagnose.Trace(ctx, st, hops))
+		v := trace.Conclude(servicetrace.Run(ctx, st, hops))
 		return &v
 	}
 }
@@ -216,7 +219,7 @@ func (cr *clusterReader) controllers(ctx context.Context, s *snapshot.Snapshot) 
 	fmt.Fprintln(cr.errOut, "looking for the Ingress controllers (Deployments and DaemonSets of all namespaces)...")
 	var ws []Workload
 	var why []string
-	deps, err := snapshot.ListAll(ctx, pageSize, func(ctx context.Context, lo metav1.ListOptions) ([]appsv1.Deployment, string, error) {
+	deps, err := live.ListAll(ctx, pageSize, func(ctx context.Context, lo metav1.ListOptions) ([]appsv1.Deployment, string, error) {
 		l, err := cr.client.AppsV1().Deployments("").List(ctx, lo)
 		if err != nil {
 			return nil, "", err
@@ -224,14 +227,14 @@ func (cr *clusterReader) controllers(ctx context.Context, s *snapshot.Snapshot) 
 		return l.Items, l.Continue, nil
 	})
 	if err != nil {
-		why = append(why, snapshot.DescribeAPIError(err, "list", "deployments", ""))
+		why = append(why, live.DescribeAPIError(err, "list", "deployments", ""))
 	}
 	for i := range deps {
 		d := &deps[i]
 		sel, _ := metav1.LabelSelectorAsSelector(d.Spec.Selector)
 		ws = append(ws, Workload{Kind: "Deployment", Namespace: d.Namespace, Name: d.Name, TemplateLabels: d.Spec.Template.Labels, Selector: sel, Spec: &d.Spec.Template.Spec})
 	}
-	dss, err := snapshot.ListAll(ctx, pageSize, func(ctx context.Context, lo metav1.ListOptions) ([]appsv1.DaemonSet, string, error) {
+	dss, err := live.ListAll(ctx, pageSize, func(ctx context.Context, lo metav1.ListOptions) ([]appsv1.DaemonSet, string, error) {
 		l, err := cr.client.AppsV1().DaemonSets("").List(ctx, lo)
 		if err != nil {
 			return nil, "", err
@@ -239,7 +242,7 @@ func (cr *clusterReader) controllers(ctx context.Context, s *snapshot.Snapshot) 
 		return l.Items, l.Continue, nil
 	})
 	if err != nil {
-		why = append(why, snapshot.DescribeAPIError(err, "list", "daemonsets", ""))
+		why = append(why, live.DescribeAPIError(err, "list", "daemonsets", ""))
 	}
 	for i := range dss {
 		d := &dss[i]
@@ -272,7 +275,7 @@ func (cr *clusterReader) controllers(ctx context.Context, s *snapshot.Snapshot) 
 			info.classless = info.classless || servesClassless(w.Spec)
 			cw := ControllerWorkload{Kind: w.Kind, Namespace: w.Namespace, Name: w.Name, Image: firstImage(w.Spec), Why: m}
 			if _, done := nsPods[w.Namespace]; !done {
-				pods, err := snapshot.ListAll(ctx, pageSize, func(ctx context.Context, lo metav1.ListOptions) ([]corev1.Pod, string, error) {
+				pods, err := live.ListAll(ctx, pageSize, func(ctx context.Context, lo metav1.ListOptions) ([]corev1.Pod, string, error) {
 					l, err := cr.client.CoreV1().Pods(w.Namespace).List(ctx, lo)
 					if err != nil {
 						return nil, "", err
@@ -281,9 +284,9 @@ func (cr *clusterReader) controllers(ctx context.Context, s *snapshot.Snapshot) 
 				})
 				nsPods[w.Namespace] = pods
 				if err != nil {
-					nsPodsWhy[w.Namespace] = snapshot.DescribeAPIError(err, "list", "pods", w.Namespace)
+					nsPodsWhy[w.Namespace] = live.DescribeAPIError(err, "list", "pods", w.Namespace)
 				}
-				svcs, _ := snapshot.ListAll(ctx, pageSize, func(ctx context.Context, lo metav1.ListOptions) ([]corev1.Service, string, error) {
+				svcs, _ := live.ListAll(ctx, pageSize, func(ctx context.Context, lo metav1.ListOptions) ([]corev1.Service, string, error) {
 					l, err := cr.client.CoreV1().Services(w.Namespace).List(ctx, lo)
 					if err != nil {
 						return nil, "", err
@@ -300,7 +303,7 @@ func (cr *clusterReader) controllers(ctx context.Context, s *snapshot.Snapshot) 
 						continue
 					}
 					cw.PodsTotal++
-					if diagnose.IsReady(p) {
+					if servicetrace.IsReady(p) {
 						cw.PodsReady++
 					}
 				}

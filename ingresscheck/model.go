@@ -12,7 +12,6 @@ package ingresscheck
 import (
 	"time"
 
-	"github.com/svc-doctor/svc-doctor/diagnose"
 	"github.com/svc-doctor/svc-doctor/report"
 )
 
@@ -225,7 +224,7 @@ type Health struct {
 	Workloads []string `json:"workloads,omitempty"`
 	// Diagnosis is the verdict of the diagnose hops (service, selector, ports, readiness,
 	// endpoints) on the backend Service, live only.
-	Diagnosis *diagnose.Verdict `json:"diagnosis,omitempty"`
+	Diagnosis *report.Verdict `json:"diagnosis,omitempty"`
 }
 
 // Endpoint is one EndpointSlice endpoint of the backend port.

@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/svc-doctor/svc-doctor/agent"
-	"github.com/svc-doctor/svc-doctor/diagnose"
 	"github.com/svc-doctor/svc-doctor/internal/ingressroute"
 	"github.com/svc-doctor/svc-doctor/snapshot"
+	"github.com/svc-doctor/svc-doctor/trace"
 )
 
 // ProbeTimeout bounds each request --probe sends.
@@ -149,7 +149,7 @@ func probeChecks(plans []probePlan) agent.Request {
 }
 
 // runProbes sends the plans through the agent and judges each answer against its simulation.
-func runProbes(ctx context.Context, ag diagnose.Agent, src string, plans []probePlan, snap *snapshot.Snapshot, now time.Time) ([]Probe, error) {
+func runProbes(ctx context.Context, ag trace.Agent, src string, plans []probePlan, snap *snapshot.Snapshot, now time.Time) ([]Probe, error) {
 	req := probeChecks(plans)
 	results := map[string]*agent.Result{}
 	if len(req.Checks) > 0 {

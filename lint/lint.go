@@ -15,12 +15,12 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"sigs.k8s.io/yaml"
 
 	"github.com/svc-doctor/svc-doctor/internal/cmdutil"
 	"github.com/svc-doctor/svc-doctor/internal/version"
+	"github.com/svc-doctor/svc-doctor/live"
 	"github.com/svc-doctor/svc-doctor/manifest"
 	"github.com/svc-doctor/svc-doctor/report"
 	"github.com/svc-doctor/svc-doctor/rules"
@@ -47,7 +47,7 @@ type Options struct {
 	Live          bool
 	AllNamespaces bool
 
-	kube *genericclioptions.ConfigFlags
+	factory cmdutil.Factory
 
 	// Now is the clock certificates are checked against (tests fix it).
 	Now func() time.Time
@@ -69,7 +69,7 @@ func NewOptions(streams genericiooptions.IOStreams) *Options {
 }
 
 // NewCmd returns the lint command.
-func NewCmd(kube *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+func NewCmd(factory cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
 	o := NewOptions(streams)
 	cmd := &cobra.Command{
 		Use:   "lint [-f FILE|DIR|-]... [-k DIR]",
@@ -88,7 +88,7 @@ Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage or input error, 3
   # lint a kustomization, write SARIF for code scanning and show the table
   kubectl svc-doctor lint -k overlays/prod --report-file sarif=results.sarif`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, kube, args); err != nil {
+			if err := o.Complete(cmd, factory, args); err != nil {
 				return err
 			}
 			if err := o.Validate(); err != nil {
@@ -139,11 +139,13 @@ type FileConfig struct {
 }
 
 // Complete fills the options from flags, the config file and arguments.
-func (o *Options) Complete(cmd *cobra.Command, kube *genericclioptions.ConfigFlags, args []string) error {
+func (o *Options) Complete(cmd *cobra.Command, f cmdutil.Factory, args []string) error {
 	o.Filenames = append(o.Filenames, args...)
-	o.kube = kube
-	if kube != nil && kube.Namespace != nil && *kube.Namespace != "" {
-		o.Namespace = *kube.Namespace
+	o.factory = f
+	if f != nil {
+		if ns, explicit := f.Namespace(); explicit {
+			o.Namespace = ns
+		}
 	}
 	path := o.ConfigFile
 	if path == "" {
@@ -313,7 +315,7 @@ func (o *Options) snapshot(ctx context.Context) (*snapshot.Snapshot, error) {
 		}
 		return snapshot.FromManifests(res, o.Namespace), nil
 	}
-	c, err := cmdutil.NewClients(o.kube, 30*time.Second)
+	c, err := o.factory.Clients()
 	if err != nil {
 		return nil, err
 	}
@@ -322,7 +324,7 @@ func (o *Options) snapshot(ctx context.Context) (*snapshot.Snapshot, error) {
 		ns = ""
 	}
 	fmt.Fprintf(o.ErrOut, "reading %s from the cluster...\n", nsText(ns))
-	snap, err := snapshot.FromCluster(ctx, c.Kube, snapshot.ClusterOptions{Namespace: ns, SkipNodes: true})
+	snap, err := live.FromCluster(ctx, c.Kube, live.ClusterOptions{Namespace: ns, SkipNodes: true})
 	if err != nil {
 		return nil, cmdutil.Incomplete(err)
 	}

@@ -23,19 +23,20 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
 	"github.com/svc-doctor/svc-doctor/agent"
-	"github.com/svc-doctor/svc-doctor/diagnose"
 	"github.com/svc-doctor/svc-doctor/helper"
 	"github.com/svc-doctor/svc-doctor/internal/cmdutil"
 	"github.com/svc-doctor/svc-doctor/internal/version"
+	"github.com/svc-doctor/svc-doctor/live"
 	"github.com/svc-doctor/svc-doctor/report"
 	"github.com/svc-doctor/svc-doctor/rules"
 	"github.com/svc-doctor/svc-doctor/snapshot"
+	"github.com/svc-doctor/svc-doctor/trace"
+	"github.com/svc-doctor/svc-doctor/trace/servicetrace"
 )
 
 // MaxRunPods bounds the pods whose probes --run executes.
@@ -47,7 +48,7 @@ type Options struct {
 	Kind, Name string
 	Run        bool
 	Output     string
-	Helper     diagnose.HelperFlags
+	Helper     helper.Flags
 
 	genericiooptions.IOStreams
 
@@ -55,7 +56,7 @@ type Options struct {
 	Config    *rest.Config
 	Namespace string
 	// Agents replaces the helper pod (tests).
-	Agents diagnose.AgentProvider
+	Agents trace.AgentProvider
 	Now    func() time.Time
 
 	color bool
@@ -64,11 +65,11 @@ type Options struct {
 // NewOptions returns options with the defaults.
 func NewOptions(streams genericiooptions.IOStreams) *Options {
 	return &Options{IOStreams: streams, Output: report.FormatTable,
-		Helper: diagnose.HelperFlags{Image: version.AgentImage(), Timeout: diagnose.DefaultTimeout}, Now: time.Now}
+		Helper: helper.Flags{Image: version.AgentImage(), Timeout: helper.DefaultTimeout}, Now: time.Now}
 }
 
 // NewCmd returns the probes command.
-func NewCmd(kube *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+func NewCmd(factory cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
 	o := NewOptions(streams)
 	cmd := &cobra.Command{
 		Use:   "probes (pod|deploy|sts|svc)/NAME",
@@ -86,7 +87,7 @@ a probe rule found an error, 2 usage error, 3 could not complete.`,
 		Example: `  kubectl svc-doctor probes deploy/web -n shop
   kubectl svc-doctor probes svc/web -n shop --run`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(kube, args); err != nil {
+			if err := o.Complete(factory, args); err != nil {
 				return err
 			}
 			if err := o.Validate(); err != nil {
@@ -122,7 +123,7 @@ func ParseTarget(arg string) (kind, name string, err error) {
 }
 
 // Complete reads the argument and builds the clients.
-func (o *Options) Complete(kube *genericclioptions.ConfigFlags, args []string) error {
+func (o *Options) Complete(factory cmdutil.Factory, args []string) error {
 	if len(args) != 1 {
 		return cmdutil.UsageError("probes takes one object, (pod|deploy|sts|svc)/NAME, got %d arguments", len(args))
 	}
@@ -131,8 +132,8 @@ func (o *Options) Complete(kube *genericclioptions.ConfigFlags, args []string) e
 		return err
 	}
 	o.color = o.Output == report.FormatTable && cmdutil.ColorEnabled(o.Out)
-	if o.Client == nil && kube != nil {
-		c, err := cmdutil.NewClients(kube, 30*time.Second)
+	if o.Client == nil && factory != nil {
+		c, err := factory.Clients()
 		if err != nil {
 			return err
 		}
@@ -146,7 +147,7 @@ func (o *Options) Complete(kube *genericclioptions.ConfigFlags, args []string) e
 
 // Validate checks the options.
 func (o *Options) Validate() error {
-	if err := cmdutil.ValidateOutput(o.Output, diagnose.Formats); err != nil {
+	if err := cmdutil.ValidateOutput(o.Output, report.TraceFormats); err != nil {
 		return err
 	}
 	if !o.Run && (o.Helper.From != "" || o.Helper.KeepHelper) {
@@ -166,8 +167,8 @@ type Report struct {
 	Pods       []PodReport      `json:"pods"`
 	Runs       []RunResult      `json:"runs,omitempty"`
 	// RunFrom is where --run executed the probes.
-	RunFrom string           `json:"runFrom,omitempty"`
-	Verdict diagnose.Verdict `json:"verdict"`
+	RunFrom string         `json:"runFrom,omitempty"`
+	Verdict report.Verdict `json:"verdict"`
 }
 
 // ProbeConfig is one probe of one container.
@@ -213,7 +214,7 @@ func (o *Options) RunCmd(ctx context.Context) (err error) {
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, o.Helper.Timeout)
 	defer cancel()
-	reads := diagnose.NewReads(o.Client, o.Namespace)
+	reads := trace.NewReads(o.Client, o.Namespace)
 	snap, err := reads.Snapshot(ctx)
 	if err != nil {
 		return cmdutil.Incomplete(err)
@@ -228,7 +229,7 @@ func (o *Options) RunCmd(ctx context.Context) (err error) {
 	rep := &Report{APIVersion: report.APIVersion, Kind: "ProbesReport", Tool: report.Tool{Name: "svc-doctor", Version: version.Current()},
 		Target: report.ObjectRef{Kind: kindName(o.Kind), Namespace: o.Namespace, Name: o.Name}, Probes: []ProbeConfig{}, Findings: []report.Finding{}, Pods: []PodReport{}}
 	if len(pods) == 0 {
-		rep.Verdict = diagnose.Verdict{Kind: diagnose.VerdictFault, RootCause: fmt.Sprintf("%s/%s selects no pod in namespace %s", o.Kind, o.Name, o.Namespace),
+		rep.Verdict = report.Verdict{Kind: report.VerdictFault, RootCause: fmt.Sprintf("%s/%s selects no pod in namespace %s", o.Kind, o.Name, o.Namespace),
 			Fix: fmt.Sprintf("kubectl svc-doctor diagnose svc/<service> -n %s explains selectors; kubectl -n %s get pods --show-labels", o.Namespace, o.Namespace)}
 		if err := o.print(rep); err != nil {
 			return cmdutil.Incomplete(err)
@@ -241,9 +242,9 @@ func (o *Options) RunCmd(ctx context.Context) (err error) {
 	if why != "" {
 		fmt.Fprintf(o.ErrOut, "warning: probe failure events not read: %s\n", why)
 	}
-	var first *diagnose.PodProblem
+	var first *servicetrace.PodProblem
 	for _, p := range pods {
-		ps := diagnose.ExaminePod(p, events[p.Name], o.Now())
+		ps := servicetrace.ExaminePod(p, events[p.Name], o.Now())
 		pr := PodReport{Name: p.Name, IP: p.Status.PodIP, Ready: ps.Ready, LastProbeFailure: ps.LastProbeFailure, ProbeFailures: ps.ProbeFailures, Notes: ps.Notes}
 		for _, cs := range p.Status.ContainerStatuses {
 			pr.Restarts += cs.RestartCount
@@ -257,7 +258,7 @@ func (o *Options) RunCmd(ctx context.Context) (err error) {
 		rep.Pods = append(rep.Pods, pr)
 	}
 	if o.Run {
-		session := &diagnose.HelperSession{Client: o.Client, Config: o.Config, Namespace: o.Namespace, Flags: o.Helper,
+		session := &helper.Session{Client: o.Client, Config: o.Config, Namespace: o.Namespace, Flags: o.Helper,
 			Reason: "probes " + o.Kind + "/" + o.Name, ErrOut: o.ErrOut}
 		defer func() {
 			if cerr := session.Close(ctx); cerr != nil {
@@ -267,7 +268,7 @@ func (o *Options) RunCmd(ctx context.Context) (err error) {
 				}
 			}
 		}()
-		var agents diagnose.AgentProvider = session
+		var agents trace.AgentProvider = session
 		if o.Agents != nil {
 			agents = o.Agents
 		}
@@ -288,7 +289,7 @@ func (o *Options) RunCmd(ctx context.Context) (err error) {
 	if ctx.Err() != nil {
 		return cmdutil.Incomplete(errors.New("interrupted: the report is partial"))
 	}
-	if rep.Verdict.Kind == diagnose.VerdictFault {
+	if rep.Verdict.Kind == report.VerdictFault {
 		return &cmdutil.ExitError{Code: cmdutil.ExitFindings, Silent: true, Err: errors.New(rep.Verdict.RootCause)}
 	}
 	return nil
@@ -335,7 +336,7 @@ func (o *Options) pods(ctx context.Context, snap *snapshot.Snapshot) ([]*corev1.
 			return nil, notFound()
 		}
 		if err != nil {
-			return nil, cmdutil.Incomplete(errors.New(snapshot.DescribeAPIError(err, "get", "deployments", o.Namespace)))
+			return nil, cmdutil.Incomplete(errors.New(live.DescribeAPIError(err, "get", "deployments", o.Namespace)))
 		}
 		if sel, err = metav1.LabelSelectorAsSelector(d.Spec.Selector); err != nil {
 			return nil, cmdutil.Incomplete(err)
@@ -346,7 +347,7 @@ func (o *Options) pods(ctx context.Context, snap *snapshot.Snapshot) ([]*corev1.
 			return nil, notFound()
 		}
 		if err != nil {
-			return nil, cmdutil.Incomplete(errors.New(snapshot.DescribeAPIError(err, "get", "statefulsets", o.Namespace)))
+			return nil, cmdutil.Incomplete(errors.New(live.DescribeAPIError(err, "get", "statefulsets", o.Namespace)))
 		}
 		if sel, err = metav1.LabelSelectorAsSelector(s.Spec.Selector); err != nil {
 			return nil, cmdutil.Incomplete(err)
@@ -375,7 +376,7 @@ func probeConfigs(p *corev1.Pod) []ProbeConfig {
 				continue
 			}
 			pr := k.probe
-			out = append(out, ProbeConfig{Container: c.Name, Probe: k.name, Handler: diagnose.ProbeText(pr),
+			out = append(out, ProbeConfig{Container: c.Name, Probe: k.name, Handler: servicetrace.ProbeText(pr),
 				InitialDelaySeconds: pr.InitialDelaySeconds, PeriodSeconds: orDefault(pr.PeriodSeconds, 10), TimeoutSeconds: orDefault(pr.TimeoutSeconds, 1),
 				SuccessThreshold: orDefault(pr.SuccessThreshold, 1), FailureThreshold: orDefault(pr.FailureThreshold, 3)})
 		}
@@ -416,7 +417,7 @@ func probeFindings(all []report.Finding, pods []*corev1.Pod) []report.Finding {
 // RunReadinessProbes executes every pod's readiness probes from the agent: httpGet as an HTTP
 // request (2xx and 3xx pass, as for the kubelet; certificates are not verified, as by the
 // kubelet), tcpSocket as a TCP connection; exec and grpc probes are reported as not run.
-func RunReadinessProbes(ctx context.Context, ag diagnose.Agent, pods []*corev1.Pod) ([]RunResult, error) {
+func RunReadinessProbes(ctx context.Context, ag trace.Agent, pods []*corev1.Pod) ([]RunResult, error) {
 	var results []RunResult
 	var checks []agent.Check
 	var idx []int
@@ -430,7 +431,7 @@ func RunReadinessProbes(ctx context.Context, ag diagnose.Agent, pods []*corev1.P
 			if pr == nil {
 				continue
 			}
-			rr := RunResult{Pod: p.Name, Container: c.Name, Target: diagnose.ProbeText(pr)}
+			rr := RunResult{Pod: p.Name, Container: c.Name, Target: servicetrace.ProbeText(pr)}
 			check, why := probeCheck(fmt.Sprintf("p%d-%s", i, c.Name), p, &c, pr)
 			if why != "" {
 				rr.Skipped = why
@@ -551,20 +552,20 @@ func probeCheck(id string, p *corev1.Pod, c *corev1.Container, pr *corev1.Probe)
 }
 
 // verdict derives the probes command's verdict.
-func verdict(rep *Report, first *diagnose.PodProblem) diagnose.Verdict {
+func verdict(rep *Report, first *servicetrace.PodProblem) report.Verdict {
 	for _, r := range rep.Runs {
 		if r.Skipped == "" && !r.OK {
-			return diagnose.Verdict{Kind: diagnose.VerdictFault, Hop: "run",
+			return report.Verdict{Kind: report.VerdictFault, Hop: "run",
 				RootCause: fmt.Sprintf("the readiness probe of pod/%s (container %s) fails now: %s: %s %s", r.Pod, r.Container, r.Target, r.Failure, r.Detail),
 				Fix:       fmt.Sprintf("make %s answer with 2xx/3xx (or accept the connection), or correct the probe's path/port in the pod template", r.Target)}
 		}
 	}
 	if first != nil {
-		return diagnose.Verdict{Kind: diagnose.VerdictFault, Hop: "readiness", RootCause: fmt.Sprintf("pod/%s is not ready: %s", first.Pod.Name, first.Message), Fix: first.Fix}
+		return report.Verdict{Kind: report.VerdictFault, Hop: "readiness", RootCause: fmt.Sprintf("pod/%s is not ready: %s", first.Pod.Name, first.Message), Fix: first.Fix}
 	}
 	for _, f := range rep.Findings {
 		if f.Severity == report.Error {
-			return diagnose.Verdict{Kind: diagnose.VerdictFault, Hop: "config", RootCause: f.Message, Fix: f.Remediation}
+			return report.Verdict{Kind: report.VerdictFault, Hop: "config", RootCause: f.Message, Fix: f.Remediation}
 		}
 	}
 	msg := fmt.Sprintf("%d/%d pods ready", len(rep.Pods), len(rep.Pods))
@@ -574,7 +575,7 @@ func verdict(rep *Report, first *diagnose.PodProblem) diagnose.Verdict {
 	if len(rep.Findings) > 0 {
 		msg += fmt.Sprintf("; %d probe configuration %s (see above)", len(rep.Findings), plural(len(rep.Findings), "warning", "warnings"))
 	}
-	return diagnose.Verdict{Kind: diagnose.VerdictHealthy, Message: msg}
+	return report.Verdict{Kind: report.VerdictHealthy, Message: msg}
 }
 
 func plural(n int, one, many string) string {
@@ -660,7 +661,7 @@ func WriteTable(w io.Writer, rep *Report) error {
 	v := rep.Verdict
 	var err error
 	switch v.Kind {
-	case diagnose.VerdictFault:
+	case report.VerdictFault:
 		_, err = fmt.Fprintf(w, "\nROOT CAUSE  %s\nFIX         %s\n", report.Sanitize(v.RootCause), report.Sanitize(v.Fix))
 	default:
 		_, err = fmt.Fprintf(w, "\nHEALTHY  %s\n", report.Sanitize(v.Message))

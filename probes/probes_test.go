@@ -20,8 +20,8 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/svc-doctor/svc-doctor/agent"
-	"github.com/svc-doctor/svc-doctor/diagnose"
 	"github.com/svc-doctor/svc-doctor/internal/cmdutil"
+	"github.com/svc-doctor/svc-doctor/trace"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -82,8 +82,8 @@ func (s statusAgent) Run(_ context.Context, req agent.Request) (*agent.Response,
 
 type statusProvider struct{ a statusAgent }
 
-func (p statusProvider) Agent(context.Context) (diagnose.Agent, *diagnose.Source, error) {
-	return p.a, &diagnose.Source{Description: "helper pod shop/svc-doctor-helper-x", Namespace: "shop"}, nil
+func (p statusProvider) Agent(context.Context) (trace.Agent, *trace.Source, error) {
+	return p.a, &trace.Source{Description: "helper pod shop/svc-doctor-helper-x", Namespace: "shop"}, nil
 }
 
 func TestRun(t *testing.T) {

@@ -13,7 +13,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/klog/v2"
 
-	"github.com/svc-doctor/svc-doctor/internal/cli"
+	"github.com/svc-doctor/svc-doctor/cmd/kubectl-svc_doctor/app"
 	"github.com/svc-doctor/svc-doctor/internal/cmdutil"
 )
 
@@ -29,7 +29,7 @@ func run() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
-	cmd := cli.NewRootCmd(streams)
+	cmd := app.NewRootCmd(streams)
 	err := cmd.ExecuteContext(ctx)
 	if err != nil && !cmdutil.IsSilent(err) {
 		fmt.Fprintln(os.Stderr, "error:", err)

@@ -125,3 +125,25 @@ func ColorEnabled(w io.Writer) bool {
 	}
 	return isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())
 }
+
+// ParseServiceArg reads the Service argument of a command: svc/NAME[:PORT], service/NAME, or
+// NAME[:PORT].
+func ParseServiceArg(arg, command string) (name, port string, err error) {
+	s := arg
+	if kind, rest, ok := strings.Cut(s, "/"); ok {
+		switch strings.ToLower(kind) {
+		case "svc", "service", "services":
+		default:
+			return "", "", UsageError("%q: %s takes a Service: svc/NAME[:PORT]", arg, command)
+		}
+		s = rest
+	}
+	name, port, _ = strings.Cut(s, ":")
+	if name == "" || strings.Contains(name, "/") {
+		return "", "", UsageError("%q: write svc/NAME[:PORT]", arg)
+	}
+	if strings.Contains(s, ":") && port == "" {
+		return "", "", UsageError("%q: the port after ':' is empty (a port name or number)", arg)
+	}
+	return name, port, nil
+}

@@ -45,3 +45,32 @@ func TestValidateOutput(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+func TestParseServiceArg(t *testing.T) {
+	tests := []struct {
+		arg, name, port, err string
+	}{
+		{arg: "svc/web", name: "web"},
+		{arg: "service/web:http", name: "web", port: "http"},
+		{arg: "services/web:8080", name: "web", port: "8080"},
+		{arg: "web", name: "web"},
+		{arg: "web:80", name: "web", port: "80"},
+		{arg: "deploy/web", err: `"deploy/web": diagnose takes a Service: svc/NAME[:PORT]`},
+		{arg: "svc/", err: `"svc/": write svc/NAME[:PORT]`},
+		{arg: "svc/web:", err: `"svc/web:": the port after ':' is empty (a port name or number)`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.arg, func(t *testing.T) {
+			name, port, err := ParseServiceArg(tc.arg, "diagnose")
+			if tc.err != "" {
+				if err == nil || err.Error() != tc.err || ExitCode(err) != ExitUsage {
+					t.Fatalf("err = %v, want %q (exit 2)", err, tc.err)
+				}
+				return
+			}
+			if err != nil || name != tc.name || port != tc.port {
+				t.Fatalf("= %q %q %v, want %q %q", name, port, err, tc.name, tc.port)
+			}
+		})
+	}
+}

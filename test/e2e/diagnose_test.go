@@ -16,8 +16,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/svc-doctor/svc-doctor/diagnose"
+	"github.com/svc-doctor/svc-doctor/report"
 	"github.com/svc-doctor/svc-doctor/test/e2e/framework"
+	"github.com/svc-doctor/svc-doctor/trace"
+	"github.com/svc-doctor/svc-doctor/trace/servicetrace"
 )
 
 // The tests in this file apply broken setups to the real cluster, run `kubectl svc-doctor
@@ -30,11 +32,11 @@ func diagHelperFlags() []string {
 }
 
 // diagRun runs diagnose with -o json and decodes the report.
-func diagRun(t *testing.T, f *framework.F, target string, extra ...string) (diagnose.Report, framework.Result) {
+func diagRun(t *testing.T, f *framework.F, target string, extra ...string) (report.DiagnoseReport, framework.Result) {
 	t.Helper()
 	args := append([]string{"diagnose", target, "-n", f.Namespace, "-o", "json"}, diagHelperFlags()...)
 	res := f.SvcDoctor(append(args, extra...)...)
-	var rep diagnose.Report
+	var rep report.DiagnoseReport
 	if err := json.Unmarshal([]byte(res.Stdout), &rep); err != nil {
 		t.Fatalf("diagnose %s: exit %d, output is not a report: %v\nstdout:\n%s\nstderr:\n%s", target, res.ExitCode, err, res.Stdout, res.Stderr)
 	}
@@ -46,10 +48,10 @@ func diagRun(t *testing.T, f *framework.F, target string, extra ...string) (diag
 // fault is run once more after a pause, because cluster DNS can glitch right after the disruptive
 // CoreDNS test restored it (seen once in five full runs: every lookup of the helper timed out). The
 // second verdict is the one asserted, so a real fault in the later hop still fails the test.
-func diagRunPastDNS(t *testing.T, f *framework.F, target string, extra ...string) (diagnose.Report, framework.Result) {
+func diagRunPastDNS(t *testing.T, f *framework.F, target string, extra ...string) (report.DiagnoseReport, framework.Result) {
 	t.Helper()
 	rep, res := diagRun(t, f, target, extra...)
-	if rep.Verdict.Hop == diagnose.HopDNS {
+	if rep.Verdict.Hop == servicetrace.HopDNS {
 		t.Logf("the diagnosis stopped at DNS (%s): running it once more", rep.Verdict.RootCause)
 		time.Sleep(5 * time.Second)
 		rep, res = diagRun(t, f, target, extra...)
@@ -57,16 +59,16 @@ func diagRunPastDNS(t *testing.T, f *framework.F, target string, extra ...string
 	return rep, res
 }
 
-func diagHop(rep diagnose.Report, id string) diagnose.HopReport {
+func diagHop(rep report.DiagnoseReport, id string) report.HopReport {
 	for _, h := range rep.Hops {
 		if h.ID == id {
 			return h
 		}
 	}
-	return diagnose.HopReport{}
+	return report.HopReport{}
 }
 
-func diagDump(rep diagnose.Report) string {
+func diagDump(rep report.DiagnoseReport) string {
 	var b strings.Builder
 	for _, h := range rep.Hops {
 		fmt.Fprintf(&b, "%-5s %s: %s\n", h.Status, h.ID, h.Summary)
@@ -79,9 +81,9 @@ func diagDump(rep diagnose.Report) string {
 }
 
 // diagExpectFault asserts a fault found in hop with a root cause containing every part.
-func diagExpectFault(t *testing.T, rep diagnose.Report, res framework.Result, hop string, parts ...string) {
+func diagExpectFault(t *testing.T, rep report.DiagnoseReport, res framework.Result, hop string, parts ...string) {
 	t.Helper()
-	if res.ExitCode != 1 || rep.Verdict.Kind != diagnose.VerdictFault || rep.Verdict.Hop != hop {
+	if res.ExitCode != 1 || rep.Verdict.Kind != report.VerdictFault || rep.Verdict.Hop != hop {
 		t.Fatalf("exit %d, verdict %s in hop %q; want exit 1 and a fault in hop %s\n%s", res.ExitCode, rep.Verdict.Kind, rep.Verdict.Hop, hop, diagDump(rep))
 	}
 	for _, p := range parts {
@@ -119,11 +121,11 @@ func TestDiagnoseHealthyService(t *testing.T) {
 	f.Apply(diagWebService)
 	diagWaitEndpoints(f, "web", 2)
 	rep, res := diagRun(t, f, "svc/web", "--http-path", "/")
-	if res.ExitCode != 0 || rep.Verdict.Kind != diagnose.VerdictHealthy {
+	if res.ExitCode != 0 || rep.Verdict.Kind != report.VerdictHealthy {
 		t.Fatalf("exit %d, verdict %+v; want a healthy Service\n%s", res.ExitCode, rep.Verdict, diagDump(rep))
 	}
 	for _, h := range rep.Hops {
-		if h.Status != diagnose.Pass {
+		if h.Status != trace.Pass {
 			t.Errorf("hop %s is %s (%s), want pass: a healthy Service comes out clean", h.ID, h.Status, h.Summary)
 		}
 	}
@@ -131,7 +133,7 @@ func TestDiagnoseHealthyService(t *testing.T) {
 		t.Errorf("stderr does not show the helper's life:\n%s", res.Stderr)
 	}
 	// and the table form, with the request count
-	table := f.SvcDoctor(append([]string{"diagnose", "svc/web:http", "-n", f.Namespace, "--show-requests"}, diagHelperFlags()...)...)
+	table := f.SvcDoctor(append([]string{"diagnose", "svc/web:http", "-n", f.Namespace, "--stats"}, diagHelperFlags()...)...)
 	if table.ExitCode != 0 || !strings.Contains(table.Stdout, "HEALTHY") || !strings.Contains(table.Stderr, "API requests in") {
 		t.Errorf("table run: exit %d\n%s\n%s", table.ExitCode, table.Stdout, table.Stderr)
 	}
@@ -145,7 +147,7 @@ func TestDiagnoseSelectorTypo(t *testing.T) {
 	f.DeployTestserver(framework.TestserverSpec{Name: "web", Replicas: 2})
 	f.Apply(strings.Replace(diagWebService, "selector: {app: web}", "selector: {app: wbe}", 1))
 	rep, res := diagRun(t, f, "svc/web")
-	diagExpectFault(t, rep, res, diagnose.HopSelector, "selector app=wbe matches no pod", "deployment/web differ by one label (has app=web)")
+	diagExpectFault(t, rep, res, servicetrace.HopSelector, "selector app=wbe matches no pod", "deployment/web differ by one label (has app=web)")
 	if !strings.Contains(rep.Verdict.Fix, `"selector":{"app":"web"}`) {
 		t.Errorf("fix %q does not propose the selector", rep.Verdict.Fix)
 	}
@@ -162,8 +164,8 @@ func TestDiagnoseReadinessProbeFails(t *testing.T) {
 	f.Apply(diagWebService)
 	diagWaitProbeEvent(f, "web")
 	rep, res := diagRun(t, f, "svc/web")
-	diagExpectFault(t, rep, res, diagnose.HopReadiness, "none of the 2 selected pods is ready", "Readiness probe failed: HTTP probe failed with statuscode: 503")
-	if h := diagHop(rep, diagnose.HopEndpoints); h.Status != diagnose.Skip || !strings.Contains(h.Summary, "(hop readiness)") {
+	diagExpectFault(t, rep, res, servicetrace.HopReadiness, "none of the 2 selected pods is ready", "Readiness probe failed: HTTP probe failed with statuscode: 503")
+	if h := diagHop(rep, servicetrace.HopEndpoints); h.Status != trace.Skip || !strings.Contains(h.Summary, "(hop readiness)") {
 		t.Errorf("endpoints hop = %s %q, want skipped because of hop readiness", h.Status, h.Summary)
 	}
 	diagNoHelperLeft(t, f)
@@ -176,7 +178,7 @@ func TestDiagnoseAppNotListeningOnTargetPort(t *testing.T) {
 	f.Apply(strings.Replace(diagWebService, "targetPort: http", "targetPort: 9090", 1))
 	diagWaitEndpoints(f, "web", 2)
 	rep, res := diagRun(t, f, "svc/web")
-	diagExpectFault(t, rep, res, diagnose.HopConnectivity, "the application does not listen on targetPort 9090", "refuse connections on port 9090/TCP")
+	diagExpectFault(t, rep, res, servicetrace.HopConnectivity, "the application does not listen on targetPort 9090", "refuse connections on port 9090/TCP")
 	if !strings.Contains(rep.Verdict.Fix, `"value":"http"`) {
 		t.Errorf("fix %q does not propose the declared port", rep.Verdict.Fix)
 	}
@@ -189,7 +191,7 @@ func TestDiagnoseNamedTargetPortMissing(t *testing.T) {
 	f.DeployTestserver(framework.TestserverSpec{Name: "web", Replicas: 1})
 	f.Apply(strings.Replace(diagWebService, "targetPort: http", "targetPort: web", 1))
 	rep, res := diagRun(t, f, "svc/web")
-	diagExpectFault(t, rep, res, diagnose.HopPorts, "targetPort web of service/web port http (80/TCP) matches no container port", `no container declares a port named "web"`)
+	diagExpectFault(t, rep, res, servicetrace.HopPorts, "targetPort web of service/web port http (80/TCP) matches no container port", `no container declares a port named "web"`)
 	diagNoHelperLeft(t, f)
 }
 
@@ -200,9 +202,9 @@ func TestDiagnosePodsInAnotherNamespace(t *testing.T) {
 	other.DeployTestserver(framework.TestserverSpec{Name: "web", Replicas: 1})
 	f.Apply(diagWebService)
 	rep, res := diagRun(t, f, "svc/web")
-	diagExpectFault(t, rep, res, diagnose.HopSelector, "but pods in other namespaces match", "a Service only selects pods of its own namespace")
+	diagExpectFault(t, rep, res, servicetrace.HopSelector, "but pods in other namespaces match", "a Service only selects pods of its own namespace")
 	// other tests' namespaces may have app=web pods too: the evidence names every namespace
-	if ev := strings.Join(diagHop(rep, diagnose.HopSelector).Evidence, "\n"); !strings.Contains(ev, "1 pod in namespace "+other.Namespace+" matches the selector") {
+	if ev := strings.Join(diagHop(rep, servicetrace.HopSelector).Evidence, "\n"); !strings.Contains(ev, "1 pod in namespace "+other.Namespace+" matches the selector") {
 		t.Errorf("selector evidence does not name namespace %s:\n%s", other.Namespace, ev)
 	}
 	diagNoHelperLeft(t, f)
@@ -222,8 +224,8 @@ spec:
 `)
 	diagWaitProbeEvent(f, "db")
 	rep, res := diagRun(t, f, "svc/db")
-	diagExpectFault(t, rep, res, diagnose.HopReadiness, "none of the 2 selected pods is ready", "statuscode: 503")
-	if h := diagHop(rep, diagnose.HopDNS); h.Status != diagnose.Skip {
+	diagExpectFault(t, rep, res, servicetrace.HopReadiness, "none of the 2 selected pods is ready", "statuscode: 503")
+	if h := diagHop(rep, servicetrace.HopDNS); h.Status != trace.Skip {
 		t.Errorf("dns hop = %s %q: a headless name without ready pods has nothing to resolve", h.Status, h.Summary)
 	}
 	diagNoHelperLeft(t, f)
@@ -240,9 +242,9 @@ spec:
   externalName: payments.example.invalid
 `)
 	rep, res := diagRun(t, f, "svc/payments")
-	diagExpectFault(t, rep, res, diagnose.HopDNS, "service/payments is a CNAME to payments.example.invalid, which does not resolve from inside the cluster")
+	diagExpectFault(t, rep, res, servicetrace.HopDNS, "service/payments is a CNAME to payments.example.invalid, which does not resolve from inside the cluster")
 	// the CNAME itself is served
-	dns := diagHop(rep, diagnose.HopDNS)
+	dns := diagHop(rep, servicetrace.HopDNS)
 	if !strings.Contains(strings.Join(dns.Evidence, "\n"), "CNAME payments."+f.Namespace+".svc.cluster.local. (FQDN): got payments.example.invalid.") {
 		t.Errorf("dns evidence does not show the CNAME:\n%s", strings.Join(dns.Evidence, "\n"))
 	}
@@ -270,7 +272,7 @@ endpoints:
 - addresses: ["10.244.0.250"]
 `)
 	rep, res := diagRun(t, f, "svc/legacy")
-	diagExpectFault(t, rep, res, diagnose.HopConnectivity, "stale endpoint addresses", "10.244.0.250:8080")
+	diagExpectFault(t, rep, res, servicetrace.HopConnectivity, "stale endpoint addresses", "10.244.0.250:8080")
 	diagNoHelperLeft(t, f)
 }
 
@@ -288,7 +290,7 @@ spec:
 `)
 	diagWaitEndpoints(f, "web", 1)
 	rep, res := diagRunPastDNS(t, f, "svc/web")
-	diagExpectFault(t, rep, res, diagnose.HopConnectivity, "NetworkPolicy: networkpolicy/deny-web selects the backend pods and admits nothing")
+	diagExpectFault(t, rep, res, servicetrace.HopConnectivity, "NetworkPolicy: networkpolicy/deny-web selects the backend pods and admits nothing")
 	diagNoHelperLeft(t, f)
 }
 
@@ -312,14 +314,14 @@ spec:
 	client := f.ClientPod("client", "access=web")
 	diagWaitEndpoints(f, "web", 1)
 	rep, res := diagRun(t, f, "svc/web", "--from", "pod/"+client)
-	if res.ExitCode != 0 || rep.Verdict.Kind != diagnose.VerdictHealthy || !strings.Contains(rep.From, "ephemeral container") {
+	if res.ExitCode != 0 || rep.Verdict.Kind != report.VerdictHealthy || !strings.Contains(rep.From, "ephemeral container") {
 		t.Fatalf("from the admitted client: exit %d, verdict %+v, from %q\n%s", res.ExitCode, rep.Verdict, rep.From, diagDump(rep))
 	}
 	if !strings.Contains(res.Stderr, "It leaves behind: a terminated ephemeral container") {
 		t.Errorf("--from did not say what it leaves behind:\n%s", res.Stderr)
 	}
 	rep, res = diagRun(t, f, "svc/web")
-	diagExpectFault(t, rep, res, diagnose.HopConnectivity, "networkpolicy/web-clients selects the backend pods and does not admit it")
+	diagExpectFault(t, rep, res, servicetrace.HopConnectivity, "networkpolicy/web-clients selects the backend pods and does not admit it")
 	diagNoHelperLeft(t, f)
 }
 
@@ -338,10 +340,10 @@ spec:
 `)
 	diagWaitEndpoints(f, "web", 1)
 	rep, res := diagRun(t, f, "svc/web")
-	if res.ExitCode != 0 || rep.Verdict.Kind != diagnose.VerdictHealthy {
+	if res.ExitCode != 0 || rep.Verdict.Kind != report.VerdictHealthy {
 		t.Fatalf("exit %d, verdict %+v\n%s", res.ExitCode, rep.Verdict, diagDump(rep))
 	}
-	exp := diagHop(rep, diagnose.HopExposure)
+	exp := diagHop(rep, servicetrace.HopExposure)
 	ev := strings.Join(exp.Evidence, "\n")
 	for _, want := range []string{"externalTrafficPolicy: Local", "1 local ready endpoint: answers from outside",
 		fmt.Sprintf("(InternalIP %s)", f.Cluster.NodeIP)} {
@@ -349,7 +351,7 @@ spec:
 			t.Errorf("exposure evidence does not contain %q:\n%s", want, ev)
 		}
 	}
-	if exp.Status != diagnose.Pass || !strings.Contains(exp.Summary, "externalTrafficPolicy Local: 1/1 nodes have a local ready endpoint): 1/1 node checks answer") {
+	if exp.Status != trace.Pass || !strings.Contains(exp.Summary, "externalTrafficPolicy Local: 1/1 nodes have a local ready endpoint): 1/1 node checks answer") {
 		t.Errorf("exposure = %s %q", exp.Status, exp.Summary)
 	}
 	diagNoHelperLeft(t, f)
@@ -419,12 +421,12 @@ func TestDiagnoseCoreDNSDown(t *testing.T) {
 		return len(pods.Items) == 0 && !diagDNSReady(ctx, f), nil
 	})
 	rep, res := diagRun(t, f, "svc/web")
-	diagExpectFault(t, rep, res, diagnose.HopDNS, "cluster DNS does not answer", "CoreDNS is down")
+	diagExpectFault(t, rep, res, servicetrace.HopDNS, "cluster DNS does not answer", "CoreDNS is down")
 	if !strings.Contains(rep.Verdict.Fix, "kubectl -n kube-system scale deployment/coredns --replicas=2") {
 		t.Errorf("fix %q does not scale CoreDNS back up", rep.Verdict.Fix)
 	}
 	// traffic by IP still works: the connectivity hop passes
-	if h := diagHop(rep, diagnose.HopConnectivity); h.Status != diagnose.Pass {
+	if h := diagHop(rep, servicetrace.HopConnectivity); h.Status != trace.Pass {
 		t.Errorf("connectivity = %s %q, want pass (only DNS is down)", h.Status, h.Summary)
 	}
 	diagNoHelperLeft(t, f)
@@ -616,23 +618,23 @@ spec:
 	diagWaitMirrored(f, "legacy", podIP)
 
 	rep, res := diagRun(t, f, "svc/legacy", "--http-path", "/")
-	if res.ExitCode != 0 || rep.Verdict.Kind != diagnose.VerdictHealthy {
+	if res.ExitCode != 0 || rep.Verdict.Kind != report.VerdictHealthy {
 		t.Fatalf("pointing at pod %s: exit %d, verdict %+v; want healthy\n%s", podIP, res.ExitCode, rep.Verdict, diagDump(rep))
 	}
-	for _, id := range []string{diagnose.HopEndpoints, diagnose.HopConnectivity} {
-		if h := diagHop(rep, id); h.Status != diagnose.Pass {
+	for _, id := range []string{servicetrace.HopEndpoints, servicetrace.HopConnectivity} {
+		if h := diagHop(rep, id); h.Status != trace.Pass {
 			t.Errorf("hop %s = %s %q, want pass\n%s", id, h.Status, h.Summary, diagDump(rep))
 		}
 	}
 	// the endpoints hop saw the v1 Endpoints object and its mirrored slice
-	ev := strings.Join(diagHop(rep, diagnose.HopEndpoints).Evidence, "\n")
+	ev := strings.Join(diagHop(rep, servicetrace.HopEndpoints).Evidence, "\n")
 	for _, want := range []string{"endpoints/legacy (v1, deprecated; mirrored into EndpointSlices): 1 addresses, ports http=8080",
 		"managed by endpointslicemirroring-controller.k8s.io", podIP + ":8080 (port http"} {
 		if !strings.Contains(ev, want) {
 			t.Errorf("endpoints evidence lacks %q:\n%s", want, ev)
 		}
 	}
-	if h := diagHop(rep, diagnose.HopSelector); h.Status != diagnose.Skip {
+	if h := diagHop(rep, servicetrace.HopSelector); h.Status != trace.Skip {
 		t.Errorf("selector hop = %s %q, want skipped (no selector)", h.Status, h.Summary)
 	}
 	diagNoHelperLeft(t, f)
@@ -642,7 +644,7 @@ spec:
 	f.Apply(endpoints(stale))
 	diagWaitMirrored(f, "legacy", stale)
 	rep, res = diagRun(t, f, "svc/legacy")
-	diagExpectFault(t, rep, res, diagnose.HopConnectivity, "stale endpoint addresses", "service/legacy has no selector", stale+":8080")
+	diagExpectFault(t, rep, res, servicetrace.HopConnectivity, "stale endpoint addresses", "service/legacy has no selector", stale+":8080")
 	// the slice is a mirror: the fix edits the Endpoints object (edits to the slice are undone)
 	if !strings.Contains(rep.Verdict.Fix, "edit endpoints/legacy") {
 		t.Errorf("fix %q does not point at the Endpoints object", rep.Verdict.Fix)

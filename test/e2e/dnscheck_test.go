@@ -6,9 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/svc-doctor/svc-doctor/diagnose"
 	"github.com/svc-doctor/svc-doctor/dnscheck"
+	"github.com/svc-doctor/svc-doctor/report"
 	"github.com/svc-doctor/svc-doctor/test/e2e/framework"
+	"github.com/svc-doctor/svc-doctor/trace"
 )
 
 // TestDNSCheck resolves a Service from a helper pod, then from two client pods: one created before
@@ -34,13 +35,13 @@ func TestDNSCheck(t *testing.T) {
 		return rep, res
 	}
 	rep, res := run()
-	if res.ExitCode != 0 || rep.DNS == nil || rep.Verdict.Kind != diagnose.VerdictHealthy {
+	if res.ExitCode != 0 || rep.DNS == nil || rep.Verdict.Kind != report.VerdictHealthy {
 		t.Fatalf("exit %d, verdict %+v\n%s", res.ExitCode, rep.Verdict, res.Stdout)
 	}
 	ip := f.ServiceIP("web")
 	fqdnOK := false
 	for _, q := range rep.DNS.Queries {
-		if q.Purpose == "FQDN" && q.Status == diagnose.Pass && strings.Join(q.Got, ",") == ip && strings.Join(q.Expected, ",") == ip {
+		if q.Purpose == "FQDN" && q.Status == trace.Pass && strings.Join(q.Got, ",") == ip && strings.Join(q.Expected, ",") == ip {
 			fqdnOK = true
 		}
 	}

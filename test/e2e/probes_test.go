@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/svc-doctor/svc-doctor/diagnose"
 	"github.com/svc-doctor/svc-doctor/probes"
+	"github.com/svc-doctor/svc-doctor/report"
 	"github.com/svc-doctor/svc-doctor/test/e2e/framework"
 )
 
@@ -28,7 +28,7 @@ func TestProbes(t *testing.T) {
 		return rep, res
 	}
 	rep, res := run()
-	if res.ExitCode != 1 || rep.Verdict.Kind != diagnose.VerdictFault || len(rep.Pods) != 2 {
+	if res.ExitCode != 1 || rep.Verdict.Kind != report.VerdictFault || len(rep.Pods) != 2 {
 		t.Fatalf("exit %d, verdict %+v, %d pods", res.ExitCode, rep.Verdict, len(rep.Pods))
 	}
 	if !strings.Contains(rep.Verdict.RootCause, "HTTP probe failed with statuscode: 503") {

@@ -1,4 +1,4 @@
-package diagnose
+package servicetrace
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/svc-doctor/svc-doctor/rules"
 	"github.com/svc-doctor/svc-doctor/snapshot"
+	"github.com/svc-doctor/svc-doctor/trace"
 )
 
 func targetPortOf(sp *corev1.ServicePort) intstr.IntOrString { return rules.EffectiveTargetPort(sp) }
@@ -41,18 +42,18 @@ func servingPorts(spec *corev1.PodSpec) []containerPort {
 	return out
 }
 
-func runPorts(ctx context.Context, st *State) Result {
+func runPorts(ctx context.Context, st *State) trace.Result {
 	svc := st.Service
 	if isExternalName(svc) {
-		return Result{Status: Skip, Summary: "not applicable: ExternalName Service"}
+		return trace.Result{Status: trace.Skip, Summary: "not applicable: ExternalName Service"}
 	}
 	if st.ManualEndpoints {
-		return Result{Status: Skip, Summary: "not applicable: no selector (the ports of the manual endpoints are checked in hop endpoints)"}
+		return trace.Result{Status: trace.Skip, Summary: "not applicable: no selector (the ports of the manual endpoints are checked in hop endpoints)"}
 	}
 	st.TargetPorts = map[string]map[string]int32{}
-	r := Result{Status: Pass}
+	r := trace.Result{Status: trace.Pass}
 	var summaries []string
-	var failCause *Cause
+	var failCause *trace.Cause
 	for _, sp := range st.Ports {
 		sp := sp
 		tp := targetPortOf(&sp)
@@ -104,14 +105,14 @@ func runPorts(ctx context.Context, st *State) Result {
 		case len(missing) == 0:
 			summaries = append(summaries, fmt.Sprintf("%s -> %s resolves in %d/%d pods", label, tp.String(), ok, len(st.Pods)))
 		case ok == 0:
-			r.Status = Fail
+			r.Status = trace.Fail
 			summaries = append(summaries, fmt.Sprintf("%s -> targetPort %s resolves in no pod", label, tp.String()))
 			if failCause == nil {
 				failCause = unresolvedCause(svc, &sp, st.Pods[0], missing[0].why)
 			}
 		default:
-			if r.Status != Fail {
-				r.Status = Warn
+			if r.Status != trace.Fail {
+				r.Status = trace.Warn
 			}
 			summaries = append(summaries, fmt.Sprintf("%s -> targetPort %s resolves in %d/%d pods only: the others get no endpoint for it", label, tp.String(), ok, len(st.Pods)))
 		}
@@ -132,7 +133,7 @@ func declaredBy(p *corev1.Pod, n int32, proto corev1.Protocol) string {
 }
 
 // unresolvedCause explains a named targetPort that no pod declares and proposes the fix.
-func unresolvedCause(svc *corev1.Service, sp *corev1.ServicePort, pod *corev1.Pod, why string) *Cause {
+func unresolvedCause(svc *corev1.Service, sp *corev1.ServicePort, pod *corev1.Pod, why string) *trace.Cause {
 	tp := targetPortOf(sp)
 	idx := 0
 	for i := range svc.Spec.Ports {
@@ -140,7 +141,7 @@ func unresolvedCause(svc *corev1.Service, sp *corev1.ServicePort, pod *corev1.Po
 			idx = i
 		}
 	}
-	c := &Cause{RootCause: fmt.Sprintf("targetPort %s of service/%s port %s matches no container port of the selected pods (%s): the pods get no endpoint for this port",
+	c := &trace.Cause{RootCause: fmt.Sprintf("targetPort %s of service/%s port %s matches no container port of the selected pods (%s): the pods get no endpoint for this port",
 		tp.String(), svc.Name, portLabel(sp), why)}
 	// propose the one declared port of the right protocol, if there is exactly one
 	var candidates []corev1.ContainerPort

@@ -1,4 +1,4 @@
-package diagnose
+package servicetrace
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/svc-doctor/svc-doctor/agent"
+	"github.com/svc-doctor/svc-doctor/report"
+	"github.com/svc-doctor/svc-doctor/trace"
 )
 
 // maxNodes bounds the nodes whose NodePort is tested.
@@ -45,12 +47,12 @@ func localEndpointNodes(st *State) map[string]int {
 	return out
 }
 
-func runExposure(ctx context.Context, st *State) Result {
+func runExposure(ctx context.Context, st *State) trace.Result {
 	svc := st.Service
-	r := Result{Status: Pass}
+	r := trace.Result{Status: trace.Pass}
 	var parts []string
 	if isExternalName(svc) {
-		return Result{Status: Skip, Summary: "not applicable: ExternalName Service (no node ports, no load balancer, no backends for policies)"}
+		return trace.Result{Status: trace.Skip, Summary: "not applicable: ExternalName Service (no node ports, no load balancer, no backends for policies)"}
 	}
 	// session affinity
 	if svc.Spec.SessionAffinity == corev1.ServiceAffinityClientIP {
@@ -87,8 +89,8 @@ func runExposure(ctx context.Context, st *State) Result {
 			}
 		}
 		if len(addrs) == 0 {
-			if r.Status == Pass {
-				r.Status = Warn
+			if r.Status == trace.Pass {
+				r.Status = trace.Warn
 			}
 			class := "the default load-balancer controller"
 			if svc.Spec.LoadBalancerClass != nil {
@@ -97,7 +99,7 @@ func runExposure(ctx context.Context, st *State) Result {
 			r.Evidence = append(r.Evidence, "LoadBalancer status has no ingress address: EXTERNAL-IP <pending>")
 			parts = append(parts, "LoadBalancer pending: no load-balancer controller has assigned an address")
 			if r.Cause == nil {
-				r.Cause = &Cause{RootCause: fmt.Sprintf("service/%s is type LoadBalancer but no address was assigned: %s is not running in this cluster (the NodePorts still work)", svc.Name, class),
+				r.Cause = &trace.Cause{RootCause: fmt.Sprintf("service/%s is type LoadBalancer but no address was assigned: %s is not running in this cluster (the NodePorts still work)", svc.Name, class),
 					Fix: "install a load-balancer controller (the cloud provider's, MetalLB, kube-vip), or use type NodePort or an Ingress"}
 			}
 		} else {
@@ -110,9 +112,9 @@ func runExposure(ctx context.Context, st *State) Result {
 	}
 
 	// NetworkPolicies selecting the backends
-	var src *Source
-	if !st.Static && st.agentDone && st.agentErr == nil {
-		src = st.source
+	var src *trace.Source
+	if s, ok := st.AgentSource(); ok && !st.Static {
+		src = s
 	}
 	var pe *policyEvaluation
 	if src != nil {
@@ -123,23 +125,23 @@ func runExposure(ctx context.Context, st *State) Result {
 	if pe.Unknown != "" {
 		r.Evidence = append(r.Evidence, "NetworkPolicies not evaluated: "+pe.Unknown)
 	} else {
-		if _, already := st.results[HopConnectivity]; !already || src == nil || !pe.Denies() || st.connectivityOK {
+		if _, already := st.Result(HopConnectivity); !already || src == nil || !pe.Denies() || st.connectivityOK {
 			r.Evidence = append(r.Evidence, pe.Lines...)
 		}
 		switch {
 		case len(pe.Ingress) == 0:
 		case src == nil && len(pe.DenyAll) == len(pe.Ingress):
-			if r.Status == Pass {
-				r.Status = Warn
+			if r.Status == trace.Pass {
+				r.Status = trace.Warn
 			}
 			parts = append(parts, strings.Join(pe.DenyAll, ", ")+" admits no ingress to the backends")
 		case src != nil && pe.Denies() && st.connectivityOK:
-			if r.Status == Pass {
-				r.Status = Warn
+			if r.Status == trace.Pass {
+				r.Status = trace.Warn
 			}
 			parts = append(parts, "the NetworkPolicies should stop "+src.Description+" but its traffic got through: is a NetworkPolicy enforcer running?")
 		default:
-			parts = append(parts, fmt.Sprintf("%d NetworkPolic%s select the backends", len(pe.Ingress), plural(len(pe.Ingress), "y", "ies")))
+			parts = append(parts, fmt.Sprintf("%d NetworkPolic%s select the backends", len(pe.Ingress), report.Plural(len(pe.Ingress), "y", "ies")))
 		}
 	}
 	if len(parts) == 0 {
@@ -169,7 +171,7 @@ func hasNodePorts(svc *corev1.Service) bool {
 
 // nodePorts checks the node ports of the ports under test on every node (from the agent) and
 // explains externalTrafficPolicy: Local. It returns a summary part.
-func (st *State) nodePorts(ctx context.Context, r *Result) string {
+func (st *State) nodePorts(ctx context.Context, r *trace.Result) string {
 	svc := st.Service
 	local := svc.Spec.ExternalTrafficPolicy == corev1.ServiceExternalTrafficPolicyLocal
 	nodes, why := st.Reads.Nodes(ctx)
@@ -208,29 +210,29 @@ func (st *State) nodePorts(ctx context.Context, r *Result) string {
 			if c == 0 {
 				expect = "drops traffic from outside (no local endpoint)"
 			}
-			r.Evidence = append(r.Evidence, fmt.Sprintf("node %s (InternalIP %s): %d local ready %s: %s", n.Name, orNone(internalIP(n)), c, plural(c, "endpoint", "endpoints"), expect))
+			r.Evidence = append(r.Evidence, fmt.Sprintf("node %s (InternalIP %s): %d local ready %s: %s", n.Name, orNone(internalIP(n)), c, report.Plural(c, "endpoint", "endpoints"), expect))
 		}
 	}
-	summary := fmt.Sprintf("NodePort %s on %d %s", nodePortList(ports), len(nodes), plural(len(nodes), "node", "nodes"))
+	summary := fmt.Sprintf("NodePort %s on %d %s", nodePortList(ports), len(nodes), report.Plural(len(nodes), "node", "nodes"))
 	if local && withLocal < len(nodes) {
 		r.Evidence = append(r.Evidence, "from inside the cluster (the helper) a node without a local endpoint may still answer: kube-proxy sends pod-originated NodePort traffic to any endpoint when it knows the cluster CIDR")
 	}
 	if local {
 		summary += fmt.Sprintf(" (externalTrafficPolicy Local: %d/%d nodes have a local ready endpoint)", withLocal, len(nodes))
 		if withLocal == 0 && len(st.ReadyPods) > 0 {
-			r.Status = Warn
+			r.Status = trace.Warn
 		}
 	}
 	if st.Static {
 		return summary
 	}
 	// traffic: only when the backends answer (else the cause is known already)
-	if sk, blocked := st.skipBecause(HopConnectivity); blocked {
-		r.Evidence = append(r.Evidence, "NodePort traffic not tested: "+trimSkipped(sk.Summary))
+	if sk, blocked := st.SkipBecause(HopConnectivity); blocked {
+		r.Evidence = append(r.Evidence, "NodePort traffic not tested: "+trace.TrimSkipped(sk.Summary))
 		return summary
 	}
-	if res, ok := st.results[HopConnectivity]; ok && res.Status == Skip {
-		r.Evidence = append(r.Evidence, "NodePort traffic not tested: "+trimSkipped(res.Summary))
+	if res, ok := st.Result(HopConnectivity); ok && res.Status == trace.Skip {
+		r.Evidence = append(r.Evidence, "NodePort traffic not tested: "+trace.TrimSkipped(res.Summary))
 		return summary
 	}
 	ag, src, err := st.agentFor(ctx)
@@ -297,9 +299,9 @@ func (st *State) nodePorts(ctx context.Context, r *Result) string {
 		bad = append(bad, fmt.Sprintf("%s (node %s, %s)", addr, p.node.Name, res.Failure))
 	}
 	if len(bad) > 0 {
-		r.Status = Fail
+		r.Status = trace.Fail
 		r.Summary = fmt.Sprintf("NodePort does not answer on %s, though the backends answer directly", strings.Join(capList(bad), ", "))
-		r.Cause = &Cause{RootCause: fmt.Sprintf("the NodePort of service/%s does not answer on %s although the endpoints answer: the service proxy on those nodes does not forward it", svc.Name, strings.Join(capList(bad), ", ")),
+		r.Cause = &trace.Cause{RootCause: fmt.Sprintf("the NodePort of service/%s does not answer on %s although the endpoints answer: the service proxy on those nodes does not forward it", svc.Name, strings.Join(capList(bad), ", ")),
 			Fix: "check kube-proxy on those nodes (is it running, --nodeport-addresses, iptables-save | grep " + nodePortList(ports) + ") and host firewalls"}
 		return summary
 	}

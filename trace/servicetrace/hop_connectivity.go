@@ -1,4 +1,4 @@
-package diagnose
+package servicetrace
 
 import (
 	"context"
@@ -15,6 +15,8 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 
 	"github.com/svc-doctor/svc-doctor/agent"
+	"github.com/svc-doctor/svc-doctor/report"
+	"github.com/svc-doctor/svc-doctor/trace"
 )
 
 // probe is one planned network check and what it targets.
@@ -73,14 +75,14 @@ func (p *probe) line() string {
 	return s + fmt.Sprintf(" (%s)", r.Duration.Duration.Round(100_000))
 }
 
-func runConnectivity(ctx context.Context, st *State) Result {
+func runConnectivity(ctx context.Context, st *State) trace.Result {
 	svc := st.Service
 	if isExternalName(svc) {
-		return Result{Status: Skip, Summary: "not applicable: ExternalName Service (no proxying; see hop dns)"}
+		return trace.Result{Status: trace.Skip, Summary: "not applicable: ExternalName Service (no proxying; see hop dns)"}
 	}
 	ag, src, err := st.agentFor(ctx)
 	if err != nil {
-		return Result{Status: Skip, Incomplete: true, Summary: "skipped: no helper: " + err.Error()}
+		return trace.Result{Status: trace.Skip, Incomplete: true, Summary: "skipped: no helper: " + err.Error()}
 	}
 	var probes []*probe
 	var notes []string
@@ -109,7 +111,7 @@ func runConnectivity(ctx context.Context, st *State) Result {
 		probes = probes[:agent.MaxChecks]
 	}
 	if len(probes) == 0 {
-		return Result{Status: Skip, Summary: "nothing to test: no ClusterIP and no ready endpoint", Evidence: notes}
+		return trace.Result{Status: trace.Skip, Summary: "nothing to test: no ClusterIP and no ready endpoint", Evidence: notes}
 	}
 	req := agent.Request{APIVersion: agent.APIVersion, Kind: agent.KindCheckRequest}
 	for _, p := range probes {
@@ -117,7 +119,7 @@ func runConnectivity(ctx context.Context, st *State) Result {
 	}
 	resp, err := ag.Run(ctx, req)
 	if err != nil {
-		return Result{Status: Skip, Incomplete: true, Summary: "skipped: the agent did not run: " + err.Error()}
+		return trace.Result{Status: trace.Skip, Incomplete: true, Summary: "skipped: the agent did not run: " + err.Error()}
 	}
 	for i, p := range probes {
 		p.result = resp.Results[i]
@@ -163,10 +165,10 @@ type failureGroup struct {
 	probes []*probe
 }
 
-func (st *State) judgeConnectivity(ctx context.Context, src *Source, probes []*probe, notes []string) Result {
+func (st *State) judgeConnectivity(ctx context.Context, src *trace.Source, probes []*probe, notes []string) trace.Result {
 	svc := st.Service
 	ns := svc.Namespace
-	r := Result{Status: Pass}
+	r := trace.Result{Status: trace.Pass}
 	r.Evidence = append(r.Evidence, "from "+src.Description+nodeSuffix(src.Node))
 	var cip, ep []*probe
 	for _, p := range probes {
@@ -195,8 +197,8 @@ func (st *State) judgeConnectivity(ctx context.Context, src *Source, probes []*p
 	// manual endpoints that do not answer are stale
 	if st.ManualEndpoints && len(epFail) > 0 {
 		bad := failedTargets(epFail)
-		r.Status = Fail
-		r.Summary = fmt.Sprintf("%d of %d manual endpoint %s do not answer: %s", len(bad), len(distinctTargets(ep)), plural(len(ep), "address", "addresses"), strings.Join(capList(bad), ", "))
+		r.Status = trace.Fail
+		r.Summary = fmt.Sprintf("%d of %d manual endpoint %s do not answer: %s", len(bad), len(distinctTargets(ep)), report.Plural(len(ep), "address", "addresses"), strings.Join(capList(bad), ", "))
 		slice, mirrored := "<slice>", false
 		if len(st.Slices) > 0 {
 			slice = st.Slices[0].Name
@@ -206,7 +208,7 @@ func (st *State) judgeConnectivity(ctx context.Context, src *Source, probes []*p
 		if mirrored {
 			fix = fmt.Sprintf("update or remove the stale addresses in the Endpoints object: kubectl -n %s edit endpoints/%s (endpointslice/%s is mirrored from it: edits to the slice are undone), or give the Service a selector", ns, svc.Name, slice)
 		}
-		r.Cause = &Cause{RootCause: fmt.Sprintf("stale endpoint addresses: service/%s has no selector and its hand-written endpoints %s do not answer (%s)", svc.Name, strings.Join(capList(bad), ", "), epFail[0].class),
+		r.Cause = &trace.Cause{RootCause: fmt.Sprintf("stale endpoint addresses: service/%s has no selector and its hand-written endpoints %s do not answer (%s)", svc.Name, strings.Join(capList(bad), ", "), epFail[0].class),
 			Fix: fix}
 		return r
 	}
@@ -215,9 +217,9 @@ func (st *State) judgeConnectivity(ctx context.Context, src *Source, probes []*p
 		case agent.FailRefused:
 			return st.notListening(r, g, ep)
 		case agent.FailReset:
-			r.Status = Fail
-			r.Summary = fmt.Sprintf("%s %s the connection on %s", podsOf(g.probes), plural(len(distinctBackends(g.probes)), "resets", "reset"), portsOf(g.probes))
-			r.Cause = &Cause{RootCause: fmt.Sprintf("the backends (%s) accept and then reset connections on %s: the application or a sidecar rejects them", podsOf(g.probes), portsOf(g.probes)),
+			r.Status = trace.Fail
+			r.Summary = fmt.Sprintf("%s %s the connection on %s", podsOf(g.probes), report.Plural(len(distinctBackends(g.probes)), "resets", "reset"), portsOf(g.probes))
+			r.Cause = &trace.Cause{RootCause: fmt.Sprintf("the backends (%s) accept and then reset connections on %s: the application or a sidecar rejects them", podsOf(g.probes), portsOf(g.probes)),
 				Fix: fmt.Sprintf("read the application's logs: kubectl -n %s logs %s", ns, firstPod(g.probes))}
 			return r
 		}
@@ -226,7 +228,7 @@ func (st *State) judgeConnectivity(ctx context.Context, src *Source, probes []*p
 		if g.class == agent.FailTimeout || g.class == agent.FailUnreachable {
 			pe := st.policies(ctx, src)
 			r.Evidence = append(r.Evidence, pe.Lines...)
-			r.Status = Fail
+			r.Status = trace.Fail
 			if pe.Denies() {
 				r.Summary = fmt.Sprintf("%s: %s on %s, and NetworkPolicy %s denies %s", podsOf(g.probes), verbFor(g.class), portsOf(g.probes), strings.Join(pe.Blockers(), ", "), src.Description)
 				what := "admits nothing (no ingress rule)"
@@ -236,53 +238,53 @@ func (st *State) judgeConnectivity(ctx context.Context, src *Source, probes []*p
 				if len(pe.DeniedIngress) == 0 {
 					what = "egress of the client is restricted"
 				}
-				r.Cause = &Cause{RootCause: fmt.Sprintf("NetworkPolicy: %s selects the backend pods and %s: connections from %s to %s time out", strings.Join(pe.Blockers(), ", "), what, src.Description, portsOf(g.probes)),
+				r.Cause = &trace.Cause{RootCause: fmt.Sprintf("NetworkPolicy: %s selects the backend pods and %s: connections from %s to %s time out", strings.Join(pe.Blockers(), ", "), what, src.Description, portsOf(g.probes)),
 					Fix: policyFix(st, pe)}
 				return r
 			}
 			r.Summary = fmt.Sprintf("%s: %s on %s (no NetworkPolicy explains it)", podsOf(g.probes), verbFor(g.class), portsOf(g.probes))
-			r.Cause = &Cause{RootCause: fmt.Sprintf("the backends %s do not answer on %s (%s) and no NetworkPolicy denies the traffic: the application is hung or the pod network drops packets", podsOf(g.probes), portsOf(g.probes), g.class),
+			r.Cause = &trace.Cause{RootCause: fmt.Sprintf("the backends %s do not answer on %s (%s) and no NetworkPolicy denies the traffic: the application is hung or the pod network drops packets", podsOf(g.probes), portsOf(g.probes), g.class),
 				Fix: fmt.Sprintf("check the application (kubectl -n %s logs %s) and the pod network on node %s (CNI plugin, host firewall)", ns, firstPod(g.probes), orNone(g.probes[0].target.Node))}
 			return r
 		}
 	}
 	for _, g := range epFail {
 		if g.class == agent.FailHTTPStatus {
-			r.Status = Fail
+			r.Status = trace.Fail
 			code := 0
 			if h := g.probes[0].result.HTTP; h != nil {
 				code = h.StatusCode
 			}
 			r.Summary = fmt.Sprintf("%s: HTTP %d on GET %s", podsOf(g.probes), code, st.HTTPPath)
-			r.Cause = &Cause{RootCause: fmt.Sprintf("the application answers HTTP %d to GET %s (%s)", code, st.HTTPPath, podsOf(g.probes)),
+			r.Cause = &trace.Cause{RootCause: fmt.Sprintf("the application answers HTTP %d to GET %s (%s)", code, st.HTTPPath, podsOf(g.probes)),
 				Fix: fmt.Sprintf("the path is reached: fix the application or the path (kubectl -n %s logs %s)", ns, firstPod(g.probes))}
 			return r
 		}
 	}
 	if len(epFail) > 0 {
 		g := epFail[0]
-		r.Status = Fail
+		r.Status = trace.Fail
 		r.Summary = fmt.Sprintf("%s: %s", podsOf(g.probes), g.probes[0].result.Detail)
-		r.Cause = &Cause{RootCause: fmt.Sprintf("the backends do not answer on %s: %s", portsOf(g.probes), g.probes[0].result.Detail),
+		r.Cause = &trace.Cause{RootCause: fmt.Sprintf("the backends do not answer on %s: %s", portsOf(g.probes), g.probes[0].result.Detail),
 			Fix: fmt.Sprintf("kubectl -n %s logs %s", ns, firstPod(g.probes))}
 		return r
 	}
 	if len(cipFail) > 0 {
 		g := cipFail[0]
-		r.Status = Fail
+		r.Status = trace.Fail
 		if len(ep) == 0 && st.SlicesUnread != "" {
 			r.Summary = fmt.Sprintf("ClusterIP %s: %s", net.JoinHostPort(svc.Spec.ClusterIP, strconv.Itoa(int(g.probes[0].target.Port))), g.probes[0].result.Detail)
-			r.Cause = &Cause{RootCause: fmt.Sprintf("the ClusterIP does not answer (%s); whether the backends or the service proxy are at fault is unknown: the EndpointSlices could not be read (%s)", g.class, st.SlicesUnread),
+			r.Cause = &trace.Cause{RootCause: fmt.Sprintf("the ClusterIP does not answer (%s); whether the backends or the service proxy are at fault is unknown: the EndpointSlices could not be read (%s)", g.class, st.SlicesUnread),
 				Fix: fmt.Sprintf("kubectl -n %s get endpointslices -l %s=%s (does it have ready endpoints?), or grant list on endpointslices and run the diagnosis again", ns, discoveryv1.LabelServiceName, svc.Name)}
 			return r
 		}
 		if len(ep) == 0 {
 			r.Summary = fmt.Sprintf("ClusterIP %s: %s", net.JoinHostPort(svc.Spec.ClusterIP, strconv.Itoa(int(g.probes[0].target.Port))), g.probes[0].result.Detail)
-			r.Cause = &Cause{RootCause: fmt.Sprintf("the ClusterIP does not answer (%s)", g.class), Fix: "check kube-proxy on node " + orNone(src.Node)}
+			r.Cause = &trace.Cause{RootCause: fmt.Sprintf("the ClusterIP does not answer (%s)", g.class), Fix: "check kube-proxy on node " + orNone(src.Node)}
 			return r
 		}
 		r.Summary = fmt.Sprintf("every endpoint answers directly (%d/%d), but the ClusterIP %s does not (%s)", epOK, len(ep), svc.Spec.ClusterIP, g.class)
-		r.Cause = &Cause{RootCause: fmt.Sprintf("service proxy fault: the endpoints answer directly, but %s:%d (the ClusterIP) does not forward to them (%s) from node %s", svc.Spec.ClusterIP, g.probes[0].target.Port, g.class, orNone(src.Node)),
+		r.Cause = &trace.Cause{RootCause: fmt.Sprintf("service proxy fault: the endpoints answer directly, but %s:%d (the ClusterIP) does not forward to them (%s) from node %s", svc.Spec.ClusterIP, g.probes[0].target.Port, g.class, orNone(src.Node)),
 			Fix: fmt.Sprintf("check kube-proxy (or the CNI's service proxy) on node %s: is it running, and does it program the Service (iptables-save | grep %s, or ipvsadm -Ln)? A NetworkPolicy enforcer or host firewall that drops routed (DNATed) pod traffic looks the same", orNone(src.Node), svc.Spec.ClusterIP)}
 		return r
 	}
@@ -312,7 +314,7 @@ func verbFor(c agent.FailureClass) string {
 }
 
 // policies evaluates the NetworkPolicies for src once.
-func (st *State) policies(ctx context.Context, src *Source) *policyEvaluation {
+func (st *State) policies(ctx context.Context, src *trace.Source) *policyEvaluation {
 	if st.policyEval == nil {
 		st.policyEval = st.evaluatePolicies(ctx, src)
 	}
@@ -320,14 +322,14 @@ func (st *State) policies(ctx context.Context, src *Source) *policyEvaluation {
 }
 
 // notListening explains endpoints that refuse connections.
-func (st *State) notListening(r Result, g failureGroup, ep []*probe) Result {
+func (st *State) notListening(r trace.Result, g failureGroup, ep []*probe) trace.Result {
 	svc := st.Service
 	ns := svc.Namespace
 	t := g.probes[0].target
-	r.Status = Fail
-	verb := plural(len(distinctBackends(g.probes)), "refuses", "refuse")
+	r.Status = trace.Fail
+	verb := report.Plural(len(distinctBackends(g.probes)), "refuses", "refuse")
 	r.Summary = fmt.Sprintf("%s %s connections on %s: nothing listens there", podsOf(g.probes), verb, portsOf(g.probes))
-	cause := &Cause{RootCause: fmt.Sprintf("the application does not listen on targetPort %d: %s %s connections on %s",
+	cause := &trace.Cause{RootCause: fmt.Sprintf("the application does not listen on targetPort %d: %s %s connections on %s",
 		t.Port, podsOf(g.probes), verb, portsOf(g.probes))}
 	// what the container declares, to propose a targetPort
 	var pod *corev1.Pod

@@ -1,32 +1,30 @@
-package cli
+package app
 
 import (
 	"context"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
-	"k8s.io/client-go/kubernetes"
 
-	"github.com/svc-doctor/svc-doctor/internal/cli/complete"
+	"github.com/svc-doctor/svc-doctor/cmd/kubectl-svc_doctor/app/complete"
 	"github.com/svc-doctor/svc-doctor/internal/cmdutil"
 )
 
-// registerCompletions completes --namespace (and, through registerResourceCompletions and the
-// complete package, resource names) from the cluster named by the kubeconfig flags. Failures complete nothing: completion must
-// never print errors into the user's shell.
-func registerCompletions(root *cobra.Command, kube *genericclioptions.ConfigFlags) {
-	_ = root.RegisterFlagCompletionFunc("namespace", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-		cs, err := clientFor(kube)
+// registerNamespaceCompletion completes -n of a command that talks to a cluster from the cluster
+// the kubectl flags name (resource names are completed by registerResourceCompletions and the
+// complete package). Failures complete nothing: completion must never print errors into the user's
+// shell.
+func registerNamespaceCompletion(c *cobra.Command, f cmdutil.Factory) {
+	_ = c.RegisterFlagCompletionFunc("namespace", func(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
+		cl, err := f.Clients()
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(cmd.Context(), complete.Timeout)
 		defer cancel()
-		list, err := cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+		list, err := cl.Kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
@@ -38,19 +36,11 @@ func registerCompletions(root *cobra.Command, kube *genericclioptions.ConfigFlag
 	})
 }
 
-func clientFor(kube *genericclioptions.ConfigFlags) (kubernetes.Interface, error) {
-	cfg, err := kube.ToRESTConfig()
-	if err != nil {
-		return nil, err
-	}
-	return kubernetes.NewForConfig(cfg)
-}
-
 // registerLateCompletions runs once every command is added: it adds the completion command and
 // completes resource arguments.
-func registerLateCompletions(root *cobra.Command, kube *genericclioptions.ConfigFlags) {
+func registerLateCompletions(root *cobra.Command, f cmdutil.Factory) {
 	addCompletionCmd(root)
-	registerResourceCompletions(root, kube)
+	registerResourceCompletions(root, f)
 }
 
 // BinaryName is the executable the shell completion scripts complete (standalone use; through
@@ -115,19 +105,19 @@ func genPowerShell(c *cobra.Command, w io.Writer, noDesc bool) error {
 // registerResourceCompletions completes the resource arguments of the commands that take one:
 // diagnose svc/<TAB> and --from pod/<TAB>, expose deploy/<TAB> and expose deployment <TAB>. A
 // command that sets its own ValidArgsFunction keeps it.
-func registerResourceCompletions(root *cobra.Command, kube *genericclioptions.ConfigFlags) {
+func registerResourceCompletions(root *cobra.Command, f cmdutil.Factory) {
 	if cmd := subcommand(root, "diagnose"); cmd != nil {
 		if cmd.ValidArgsFunction == nil {
-			cmd.ValidArgsFunction = complete.ResourceNames(kube, complete.Options{}, complete.Services)
+			cmd.ValidArgsFunction = complete.ResourceNames(f, complete.Options{}, complete.Services)
 		}
 		if cmd.Flags().Lookup("from") != nil {
 			if _, ok := cmd.GetFlagCompletionFunc("from"); !ok {
-				_ = cmd.RegisterFlagCompletionFunc("from", complete.FlagResourceNames(kube, complete.Options{}, complete.Pods))
+				_ = cmd.RegisterFlagCompletionFunc("from", complete.FlagResourceNames(f, complete.Options{}, complete.Pods))
 			}
 		}
 	}
 	if cmd := subcommand(root, "expose"); cmd != nil && cmd.ValidArgsFunction == nil {
-		names := complete.ResourceNames(kube, complete.Options{Bare: true}, complete.Deployments,
+		names := complete.ResourceNames(f, complete.Options{Bare: true}, complete.Deployments,
 			complete.ReplicaSets, complete.StatefulSets, complete.ReplicationControllers, complete.Pods)
 		// cobra calls no ValidArgsFunction while ValidArgs is set: serve the types from here
 		types := cmd.ValidArgs

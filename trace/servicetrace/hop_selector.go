@@ -1,4 +1,4 @@
-package diagnose
+package servicetrace
 
 import (
 	"context"
@@ -11,29 +11,31 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/svc-doctor/svc-doctor/helper"
+	"github.com/svc-doctor/svc-doctor/report"
+	"github.com/svc-doctor/svc-doctor/trace"
 )
 
 // maxListed bounds the objects named in one evidence line.
 const maxListed = 8
 
-func runSelector(ctx context.Context, st *State) Result {
+func runSelector(ctx context.Context, st *State) trace.Result {
 	svc := st.Service
 	ns := svc.Namespace
 	if isExternalName(svc) {
-		return Result{Status: Skip, Summary: "not applicable: an ExternalName Service has no pods (DNS only, see hop dns)"}
+		return trace.Result{Status: trace.Skip, Summary: "not applicable: an ExternalName Service has no pods (DNS only, see hop dns)"}
 	}
 	if len(svc.Spec.Selector) == 0 {
 		st.ManualEndpoints = true
-		return Result{Status: Skip, Summary: "no selector: endpoints are manual (see hop endpoints)"}
+		return trace.Result{Status: trace.Skip, Summary: "no selector: endpoints are manual (see hop endpoints)"}
 	}
 	snap, err := st.Reads.Snapshot(ctx)
 	if err != nil {
 		st.PodsUnread = err.Error()
-		return Result{Status: Skip, Incomplete: true, Summary: "cannot read pods: " + err.Error()}
+		return trace.Result{Status: trace.Skip, Incomplete: true, Summary: "cannot read pods: " + err.Error()}
 	}
 	if why, missing := snap.Unavailable["Pod"]; missing {
 		st.PodsUnread = why
-		return Result{Status: Skip, Incomplete: true, Summary: "cannot read pods: " + why}
+		return trace.Result{Status: trace.Skip, Incomplete: true, Summary: "cannot read pods: " + why}
 	}
 	sel := labels.SelectorFromSet(svc.Spec.Selector)
 	var finished []*corev1.Pod
@@ -50,7 +52,7 @@ func runSelector(ctx context.Context, st *State) Result {
 	sort.Slice(st.Pods, func(i, j int) bool { return st.Pods[i].Name < st.Pods[j].Name })
 	selText := selectorString(svc.Spec.Selector)
 	if len(st.Pods) > 0 {
-		r := Result{Status: Pass, Summary: fmt.Sprintf("selector %s matches %d %s", selText, len(st.Pods), plural(len(st.Pods), "pod", "pods"))}
+		r := trace.Result{Status: trace.Pass, Summary: fmt.Sprintf("selector %s matches %d %s", selText, len(st.Pods), report.Plural(len(st.Pods), "pod", "pods"))}
 		for i, p := range st.Pods {
 			if i == maxListed {
 				r.Evidence = append(r.Evidence, fmt.Sprintf("... and %d more", len(st.Pods)-maxListed))
@@ -59,7 +61,7 @@ func runSelector(ctx context.Context, st *State) Result {
 			r.Evidence = append(r.Evidence, fmt.Sprintf("pod/%s (%s) IP %s on node %s", p.Name, ownerName(p), orNone(p.Status.PodIP), orNone(p.Spec.NodeName)))
 		}
 		if len(finished) > 0 {
-			r.Evidence = append(r.Evidence, fmt.Sprintf("%d matching %s finished (phase Succeeded/Failed) and %s ignored", len(finished), plural(len(finished), "pod", "pods"), plural(len(finished), "is", "are")))
+			r.Evidence = append(r.Evidence, fmt.Sprintf("%d matching %s finished (phase Succeeded/Failed) and %s ignored", len(finished), report.Plural(len(finished), "pod", "pods"), report.Plural(len(finished), "is", "are")))
 		}
 		return r
 	}
@@ -124,11 +126,11 @@ func labelDiff(sel, lbls map[string]string) (diffs []string, patch map[string]an
 
 // noMatch explains a selector that matches no pod: workloads scaled to zero or failing, near
 // misses in the namespace, matching pods in other namespaces.
-func noMatch(ctx context.Context, st *State, finished []*corev1.Pod) Result {
+func noMatch(ctx context.Context, st *State, finished []*corev1.Pod) trace.Result {
 	svc := st.Service
 	ns, selText := svc.Namespace, selectorString(svc.Spec.Selector)
-	r := Result{Status: Fail, Summary: fmt.Sprintf("selector %s matches no pod in namespace %s", selText, ns)}
-	var causes []*Cause
+	r := trace.Result{Status: trace.Fail, Summary: fmt.Sprintf("selector %s matches no pod in namespace %s", selText, ns)}
+	var causes []*trace.Cause
 
 	// 1. workloads whose template matches but that have no pods
 	templates, why := st.Reads.Templates(ctx, ns)
@@ -143,20 +145,20 @@ func noMatch(ctx context.Context, st *State, finished []*corev1.Pod) Result {
 		switch {
 		case t.Replicas == 0:
 			r.Evidence = append(r.Evidence, ref+" matches the selector but is scaled to 0 replicas")
-			causes = append(causes, &Cause{RootCause: fmt.Sprintf("%s matches the selector %s but is scaled to 0 replicas: there are no pods to send traffic to", ref, selText),
+			causes = append(causes, &trace.Cause{RootCause: fmt.Sprintf("%s matches the selector %s but is scaled to 0 replicas: there are no pods to send traffic to", ref, selText),
 				Fix: fmt.Sprintf("kubectl -n %s scale %s --replicas=1", ns, ref)})
 		case t.Failure != "":
 			r.Evidence = append(r.Evidence, fmt.Sprintf("%s matches the selector but cannot create pods: %s", ref, t.Failure))
-			causes = append(causes, &Cause{RootCause: fmt.Sprintf("%s matches the selector %s but cannot create pods: %s", ref, selText, t.Failure),
+			causes = append(causes, &trace.Cause{RootCause: fmt.Sprintf("%s matches the selector %s but cannot create pods: %s", ref, selText, t.Failure),
 				Fix: fmt.Sprintf("fix what blocks pod creation (kubectl -n %s describe %s; kubectl -n %s get events --field-selector type=Warning)", ns, ref, ns)})
 		default:
 			r.Evidence = append(r.Evidence, fmt.Sprintf("%s matches the selector and wants %d replicas, but none exist yet", ref, t.Replicas))
-			causes = append(causes, &Cause{RootCause: fmt.Sprintf("%s matches the selector %s but has no pods yet", ref, selText),
+			causes = append(causes, &trace.Cause{RootCause: fmt.Sprintf("%s matches the selector %s but has no pods yet", ref, selText),
 				Fix: fmt.Sprintf("wait for the rollout or see why pods are not created: kubectl -n %s rollout status %s; kubectl -n %s describe %s", ns, ref, ns, ref)})
 		}
 	}
 	if len(finished) > 0 {
-		r.Evidence = append(r.Evidence, fmt.Sprintf("%d matching %s finished (phase Succeeded/Failed): finished pods get no endpoints", len(finished), plural(len(finished), "pod", "pods")))
+		r.Evidence = append(r.Evidence, fmt.Sprintf("%d matching %s finished (phase Succeeded/Failed): finished pods get no endpoints", len(finished), report.Plural(len(finished), "pod", "pods")))
 	}
 
 	// 2. near misses: pods of the namespace that differ by one label key or value
@@ -192,14 +194,14 @@ func noMatch(ctx context.Context, st *State, finished []*corev1.Pod) Result {
 		}
 		who := g.owner
 		if len(g.pods) > 1 || !strings.HasPrefix(who, "pod/") {
-			who = fmt.Sprintf("%s (%d %s)", g.owner, len(g.pods), plural(len(g.pods), "pod", "pods"))
+			who = fmt.Sprintf("%s (%d %s)", g.owner, len(g.pods), report.Plural(len(g.pods), "pod", "pods"))
 		}
 		r.Evidence = append(r.Evidence, fmt.Sprintf("near miss: %s %s", who, g.diff))
 	}
 	if len(order) > 0 {
 		g := groups[order[0]]
 		patch, _ := json.Marshal(map[string]any{"spec": map[string]any{"selector": g.patch}})
-		causes = append(causes, &Cause{
+		causes = append(causes, &trace.Cause{
 			RootCause: fmt.Sprintf("selector %s matches no pod in namespace %s: the pods of %s differ by one label (%s)", selText, ns, g.owner, g.diff),
 			Fix:       fmt.Sprintf("kubectl -n %s patch service %s --type merge -p '%s'   (or relabel the pods' template)", ns, svc.Name, patch),
 		})
@@ -218,7 +220,7 @@ func noMatch(ctx context.Context, st *State, finished []*corev1.Pod) Result {
 		}
 	}
 	for _, o := range sortedKeys(perNS) {
-		r.Evidence = append(r.Evidence, fmt.Sprintf("%d %s in namespace %s %s the selector (a Service selects only pods of its own namespace)", perNS[o], plural(perNS[o], "pod", "pods"), o, plural(perNS[o], "matches", "match")))
+		r.Evidence = append(r.Evidence, fmt.Sprintf("%d %s in namespace %s %s the selector (a Service selects only pods of its own namespace)", perNS[o], report.Plural(perNS[o], "pod", "pods"), o, report.Plural(perNS[o], "matches", "match")))
 	}
 	if len(perNS) > 0 {
 		nss := sortedKeys(perNS)
@@ -230,7 +232,7 @@ func noMatch(ctx context.Context, st *State, finished []*corev1.Pod) Result {
 			}
 			where = append(where, fmt.Sprintf("%d in %s", perNS[o], o))
 		}
-		causes = append(causes, &Cause{
+		causes = append(causes, &trace.Cause{
 			RootCause: fmt.Sprintf("selector %s matches no pod in namespace %s, but pods in other namespaces match (%s): a Service only selects pods of its own namespace", selText, ns, strings.Join(where, ", ")),
 			Fix:       fmt.Sprintf("create the Service in the namespace of the pods it should select (e.g. %s; clients in %s then use <service>.%s), or run the workload in namespace %s", nss[0], ns, nss[0], ns),
 		})
@@ -240,7 +242,7 @@ func noMatch(ctx context.Context, st *State, finished []*corev1.Pod) Result {
 		if values != "" {
 			r.Evidence = append(r.Evidence, "labels in use in the namespace: "+values)
 		}
-		causes = append(causes, &Cause{
+		causes = append(causes, &trace.Cause{
 			RootCause: fmt.Sprintf("no pod in namespace %s has the labels %s", ns, selText),
 			Fix:       fmt.Sprintf("deploy the backend in namespace %s, or set spec.selector of service/%s to the labels of its pods (kubectl -n %s get pods --show-labels)", ns, svc.Name, ns),
 		})

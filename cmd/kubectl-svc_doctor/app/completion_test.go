@@ -1,4 +1,4 @@
-package cli
+package app
 
 import (
 	"bytes"
@@ -17,7 +17,8 @@ func completeArgs(t *testing.T, args ...string) []string {
 	var out, errOut bytes.Buffer
 	root := NewRootCmd(genericiooptions.IOStreams{In: &bytes.Buffer{}, Out: &out, ErrOut: &errOut})
 	// no cluster: names cannot be listed, the rest must still complete
-	root.SetArgs(append([]string{"__complete", "--kubeconfig", "/nonexistent"}, args...))
+	t.Setenv("KUBECONFIG", "/nonexistent")
+	root.SetArgs(append([]string{"__complete"}, args...))
 	if err := root.Execute(); err != nil {
 		t.Fatalf("__complete %v: %v\n%s", args, err, errOut.String())
 	}

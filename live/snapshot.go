@@ -1,8 +1,12 @@
-package snapshot
+// Package live reads a running cluster for the layers above it: the live snapshot (one paginated
+// LIST per kind, snapshot.Snapshot like the one built from manifests), and the sentences that say
+// what an API error means for the user (the permission missing, the server that did not answer).
+// It is the layer between client-go and the read-only snapshot: snapshot and rules never import
+// client-go.
+package live
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 
@@ -11,10 +15,9 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/svc-doctor/svc-doctor/report"
+	"github.com/svc-doctor/svc-doctor/snapshot"
 )
 
 // ClusterOptions scopes a live snapshot.
@@ -43,7 +46,7 @@ type ClusterOptions struct {
 // read (forbidden, timeout, not served) is recorded in Unavailable with the reason, and the rest
 // of the snapshot is still built: rules that need that kind treat it as unknown. The error is
 // non-nil only when nothing at all could be read.
-func FromCluster(ctx context.Context, cs kubernetes.Interface, opts ClusterOptions) (*Snapshot, error) {
+func FromCluster(ctx context.Context, cs kubernetes.Interface, opts ClusterOptions) (*snapshot.Snapshot, error) {
 	if opts.PageSize == 0 {
 		opts.PageSize = 500
 	}
@@ -51,7 +54,7 @@ func FromCluster(ctx context.Context, cs kubernetes.Interface, opts ClusterOptio
 		opts.MaxTLSSecrets = 50
 	}
 	ns := opts.Namespace
-	s := &Snapshot{Live: true, DefaultNamespace: ns, Unavailable: map[string]string{}}
+	s := &snapshot.Snapshot{Live: true, DefaultNamespace: ns, Unavailable: map[string]string{}}
 	fail := func(kind, scope string, err error) {
 		s.Unavailable[kind] = describeAPIError(err, "list", resourceNames[kind], scope)
 	}
@@ -72,7 +75,7 @@ func FromCluster(ctx context.Context, cs kubernetes.Interface, opts ClusterOptio
 	}
 	for i := range svcs {
 		v := &svcs[i]
-		s.Services = append(s.Services, &Service{Service: v, Src: LiveSource("v1", "Service", &v.ObjectMeta)})
+		s.Services = append(s.Services, &snapshot.Service{Service: v, Src: snapshot.LiveSource("v1", "Service", &v.ObjectMeta)})
 	}
 
 	slices, err := ListAll(ctx, opts.PageSize, func(ctx context.Context, lo metav1.ListOptions) ([]discoveryv1.EndpointSlice, string, error) {
@@ -87,7 +90,7 @@ func FromCluster(ctx context.Context, cs kubernetes.Interface, opts ClusterOptio
 	}
 	for i := range slices {
 		v := &slices[i]
-		s.EndpointSlices = append(s.EndpointSlices, &EndpointSlice{EndpointSlice: v, Src: LiveSource("discovery.k8s.io/v1", "EndpointSlice", &v.ObjectMeta)})
+		s.EndpointSlices = append(s.EndpointSlices, &snapshot.EndpointSlice{EndpointSlice: v, Src: snapshot.LiveSource("discovery.k8s.io/v1", "EndpointSlice", &v.ObjectMeta)})
 	}
 
 	pods, err := ListAll(ctx, opts.PageSize, func(ctx context.Context, lo metav1.ListOptions) ([]corev1.Pod, string, error) {
@@ -102,7 +105,7 @@ func FromCluster(ctx context.Context, cs kubernetes.Interface, opts ClusterOptio
 		fail("Pod", where, err)
 	}
 	for i := range pods {
-		s.Workloads = append(s.Workloads, PodWorkload(&pods[i]))
+		s.Workloads = append(s.Workloads, snapshot.PodWorkload(&pods[i]))
 	}
 
 	ings, err := ListAll(ctx, opts.PageSize, func(ctx context.Context, lo metav1.ListOptions) ([]networkingv1.Ingress, string, error) {
@@ -117,7 +120,7 @@ func FromCluster(ctx context.Context, cs kubernetes.Interface, opts ClusterOptio
 	}
 	for i := range ings {
 		v := &ings[i]
-		s.Ingresses = append(s.Ingresses, &Ingress{Ingress: v, Src: LiveSource("networking.k8s.io/v1", "Ingress", &v.ObjectMeta)})
+		s.Ingresses = append(s.Ingresses, &snapshot.Ingress{Ingress: v, Src: snapshot.LiveSource("networking.k8s.io/v1", "Ingress", &v.ObjectMeta)})
 	}
 
 	classes, err := ListAll(ctx, opts.PageSize, func(ctx context.Context, lo metav1.ListOptions) ([]networkingv1.IngressClass, string, error) {
@@ -132,7 +135,7 @@ func FromCluster(ctx context.Context, cs kubernetes.Interface, opts ClusterOptio
 	}
 	for i := range classes {
 		v := &classes[i]
-		s.IngressClasses = append(s.IngressClasses, &IngressClass{IngressClass: v, Src: LiveSource("networking.k8s.io/v1", "IngressClass", &v.ObjectMeta)})
+		s.IngressClasses = append(s.IngressClasses, &snapshot.IngressClass{IngressClass: v, Src: snapshot.LiveSource("networking.k8s.io/v1", "IngressClass", &v.ObjectMeta)})
 	}
 
 	pols, err := ListAll(ctx, opts.PageSize, func(ctx context.Context, lo metav1.ListOptions) ([]networkingv1.NetworkPolicy, string, error) {
@@ -147,7 +150,7 @@ func FromCluster(ctx context.Context, cs kubernetes.Interface, opts ClusterOptio
 	}
 	for i := range pols {
 		v := &pols[i]
-		s.NetworkPolicies = append(s.NetworkPolicies, &NetworkPolicy{NetworkPolicy: v, Src: LiveSource("networking.k8s.io/v1", "NetworkPolicy", &v.ObjectMeta)})
+		s.NetworkPolicies = append(s.NetworkPolicies, &snapshot.NetworkPolicy{NetworkPolicy: v, Src: snapshot.LiveSource("networking.k8s.io/v1", "NetworkPolicy", &v.ObjectMeta)})
 	}
 
 	if !opts.SkipNodes {
@@ -163,7 +166,7 @@ func FromCluster(ctx context.Context, cs kubernetes.Interface, opts ClusterOptio
 		}
 		for i := range nodes {
 			v := &nodes[i]
-			s.Nodes = append(s.Nodes, &Node{Node: v, Src: LiveSource("v1", "Node", &v.ObjectMeta)})
+			s.Nodes = append(s.Nodes, &snapshot.Node{Node: v, Src: snapshot.LiveSource("v1", "Node", &v.ObjectMeta)})
 		}
 	} else {
 		s.Unavailable["Node"] = "not read"
@@ -172,7 +175,7 @@ func FromCluster(ctx context.Context, cs kubernetes.Interface, opts ClusterOptio
 	if opts.SkipSecrets {
 		s.Unavailable["Secret"] = "not read (not needed)"
 	} else {
-		s.readTLSSecrets(ctx, cs, opts.MaxTLSSecrets)
+		readTLSSecrets(ctx, s, cs, opts.MaxTLSSecrets)
 	}
 	// core/v1 Endpoints are not listed (deprecated since 1.33): manual Endpoints are mirrored into
 	// EndpointSlices, which the rules read.
@@ -191,7 +194,7 @@ var resourceNames = map[string]string{
 }
 
 // readTLSSecrets GETs the Secrets that Ingress TLS entries name, and nothing else.
-func (s *Snapshot) readTLSSecrets(ctx context.Context, cs kubernetes.Interface, max int) {
+func readTLSSecrets(ctx context.Context, s *snapshot.Snapshot, cs kubernetes.Interface, max int) {
 	type key struct{ ns, name string }
 	seen := map[key]bool{}
 	var keys []key
@@ -217,7 +220,7 @@ func (s *Snapshot) readTLSSecrets(ctx context.Context, cs kubernetes.Interface, 
 			s.Unavailable["Secret"] = describeAPIError(err, "get", "secrets", k.ns)
 			continue
 		}
-		out := &Secret{Src: LiveSource("v1", "Secret", &sec.ObjectMeta), Type: sec.Type, Data: map[string][]byte{}}
+		out := &snapshot.Secret{Src: snapshot.LiveSource("v1", "Secret", &sec.ObjectMeta), Type: sec.Type, Data: map[string][]byte{}}
 		for name, v := range sec.Data {
 			out.Data[name] = v
 		}
@@ -227,17 +230,6 @@ func (s *Snapshot) readTLSSecrets(ctx context.Context, cs kubernetes.Interface, 
 	if _, failed := s.Unavailable["Secret"]; !failed && len(keys) == 0 {
 		s.Unavailable["Secret"] = "not read (no Ingress TLS entry names one)"
 	}
-}
-
-// PodWorkload wraps a live Pod as a workload.
-func PodWorkload(p *corev1.Pod) *Workload {
-	return &Workload{Src: LiveSource("v1", "Pod", &p.ObjectMeta), Labels: p.Labels, LabelsPath: "metadata.labels",
-		Spec: &p.Spec, SpecPath: "spec", Pod: p}
-}
-
-// LiveSource identifies an object read from a cluster.
-func LiveSource(apiVersion, kind string, m *metav1.ObjectMeta) *Source {
-	return &Source{Ref: report.ObjectRef{APIVersion: apiVersion, Kind: kind, Namespace: m.Namespace, Name: m.Name}, Annotations: m.Annotations}
 }
 
 // ListAll pages through a LIST, pageSize items at a time: list receives the options of each page
@@ -256,46 +248,4 @@ func ListAll[T any](ctx context.Context, pageSize int64, list func(context.Conte
 		}
 		lo.Continue = cont
 	}
-}
-
-// describeAPIError turns an API error into a sentence that says what permission or condition
-// is missing, e.g. "forbidden: needs list on pods in namespace shop".
-func describeAPIError(err error, verb, resource, scope string) string {
-	switch {
-	case apierrors.IsForbidden(err):
-		return fmt.Sprintf("forbidden: needs %s on %s in %s", verb, resource, scopeText(scope))
-	case apierrors.IsNotFound(err):
-		return fmt.Sprintf("%s are not served by this cluster", resource)
-	case apierrors.IsTimeout(err) || apierrors.IsServerTimeout(err) || errors.Is(err, context.DeadlineExceeded):
-		return fmt.Sprintf("timed out reading %s", resource)
-	case apierrors.IsUnauthorized(err):
-		return "unauthorized: the credentials in the kubeconfig were rejected"
-	}
-	return fmt.Sprintf("%s %s failed: %v", verb, resource, err)
-}
-
-func scopeText(scope string) string {
-	if scope == "the cluster" || scope == "all namespaces" {
-		return scope
-	}
-	return "namespace " + scope
-}
-
-// DescribeAPIError is describeAPIError for other packages.
-func DescribeAPIError(err error, verb, resource, namespace string) string {
-	if namespace == "" {
-		namespace = "the cluster"
-	}
-	return describeAPIError(err, verb, resource, namespace)
-}
-
-// MatchingPods returns the pods of the snapshot that a selector selects in namespace ns.
-func (s *Snapshot) MatchingPods(ns string, sel labels.Selector) []*corev1.Pod {
-	var out []*corev1.Pod
-	for _, w := range s.Workloads {
-		if w.Pod != nil && w.Pod.Namespace == ns && sel.Matches(labels.Set(w.Labels)) {
-			out = append(out, w.Pod)
-		}
-	}
-	return out
 }

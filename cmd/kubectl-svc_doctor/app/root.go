@@ -1,16 +1,18 @@
-// Package cli assembles the kubectl-svc_doctor command tree: the standard kubectl flags, and the
-// subcommands that live in their feature packages (lint, diagnose, expose, dnscheck, probes,
-// ingresscheck).
-package cli
+// Package app is the composition root of kubectl-svc_doctor: it builds the one client factory
+// (the only place Kubernetes clientsets are constructed), the command tree with the subcommands of
+// the command packages (lint, diagnose, expose, dnscheck, probes, ingresscheck), klog's -v, shell
+// completion and the version command. It is the only package that imports command packages.
+package app
 
 import (
+	"flag"
 	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/klog/v2"
 
 	"github.com/svc-doctor/svc-doctor/diagnose"
 	"github.com/svc-doctor/svc-doctor/dnscheck"
@@ -26,7 +28,10 @@ import (
 // NewRootCmd builds the command tree. Nothing in it exits the process: errors carry exit codes
 // (see cmdutil) and main maps them.
 func NewRootCmd(streams genericiooptions.IOStreams) *cobra.Command {
-	kube := genericclioptions.NewConfigFlags(true)
+	return newRootCmd(streams, newFactory())
+}
+
+func newRootCmd(streams genericiooptions.IOStreams, f *factory) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "svc-doctor",
 		Short: "Find out why a Kubernetes Service does not work",
@@ -59,28 +64,44 @@ Ingress, with checks run from inside the cluster. It ends with one root cause an
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return cmdutil.UsageError("%v\nSee '%s --help' for usage.", err, c.CommandPath())
 	})
-	flags := root.PersistentFlags()
-	kube.AddFlags(flags)
-	flags.SetNormalizeFunc(func(_ *pflag.FlagSet, name string) pflag.NormalizedName {
-		return pflag.NormalizedName(strings.ReplaceAll(name, "_", "-"))
-	})
-	registerCompletions(root, kube)
-
+	addLogFlags(root)
+	// the kubeconfig flags go to the commands that talk to a cluster, not to rules, explain,
+	// version or completion
+	for _, c := range []*cobra.Command{
+		lint.NewCmd(f, streams),
+		expose.NewCmd(f, streams),
+		diagnose.NewCmd(f, streams),
+		diagnose.NewCleanupCmd(f, streams),
+		dnscheck.NewCmd(f, streams),
+		probes.NewCmd(f, streams),
+		ingresscheck.NewCmd(f, streams),
+	} {
+		f.AddFlags(c.PersistentFlags()) // expose's subcommands take them too
+		registerNamespaceCompletion(c, f)
+		root.AddCommand(c)
+	}
 	root.AddCommand(
-		lint.NewCmd(kube, streams),
 		lint.NewRulesCmd(streams),
 		lint.NewExplainCmd(streams),
-		expose.NewCmd(kube, streams),
-		diagnose.NewCmd(kube, streams),
-		diagnose.NewCleanupCmd(kube, streams),
-		dnscheck.NewCmd(kube, streams),
-		probes.NewCmd(kube, streams),
-		ingresscheck.NewCmd(kube, streams),
 		newVersionCmd(streams),
 	)
-	registerLateCompletions(root, kube)
+	normalizeFlagNames(root)
+	registerLateCompletions(root, f)
 	argsAreUsageErrors(root)
 	return root
+}
+
+// normalizeFlagNames accepts kubectl's spellings with underscores (--request_timeout) on every
+// command.
+func normalizeFlagNames(c *cobra.Command) {
+	norm := func(_ *pflag.FlagSet, name string) pflag.NormalizedName {
+		return pflag.NormalizedName(strings.ReplaceAll(name, "_", "-"))
+	}
+	c.Flags().SetNormalizeFunc(norm)
+	c.PersistentFlags().SetNormalizeFunc(norm)
+	for _, sub := range c.Commands() {
+		normalizeFlagNames(sub)
+	}
 }
 
 // argsAreUsageErrors makes the positional-argument checks of every command return usage errors
@@ -132,4 +153,26 @@ type versionInfo struct {
 
 func versionDoc(i version.Info) versionInfo {
 	return versionInfo{APIVersion: report.APIVersion, Kind: "Version", Info: i}
+}
+
+// addLogFlags adds kubectl's klog flags to every command: -v/--v N (log verbosity: 6 logs every
+// API request with its time, 8 their bodies) and --vmodule. main discards client-go's log lines by
+// default (every error that matters reaches the user through the command's own messages); a
+// verbosity above 0 turns them on, on stderr.
+func addLogFlags(root *cobra.Command) {
+	gfs := flag.NewFlagSet("klog", flag.ContinueOnError)
+	klog.InitFlags(gfs)
+	for _, name := range []string{"v", "vmodule"} {
+		pf := pflag.PFlagFromGoFlag(gfs.Lookup(name))
+		if name == "v" {
+			pf.Shorthand = "v"
+		}
+		root.PersistentFlags().AddFlag(pf)
+	}
+	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+		if v := gfs.Lookup("v").Value.String(); v != "" && v != "0" {
+			klog.ClearLogger()
+		}
+		return nil
+	}
 }

@@ -1,4 +1,4 @@
-package diagnose
+package servicetrace
 
 import (
 	"context"
@@ -8,6 +8,9 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+
+	"github.com/svc-doctor/svc-doctor/report"
+	"github.com/svc-doctor/svc-doctor/trace"
 )
 
 const (
@@ -60,19 +63,19 @@ func slicePortNames(s *discoveryv1.EndpointSlice) string {
 	return strings.Join(parts, ", ")
 }
 
-func runEndpoints(ctx context.Context, st *State) Result {
+func runEndpoints(ctx context.Context, st *State) trace.Result {
 	svc := st.Service
 	if isExternalName(svc) {
-		return Result{Status: Skip, Summary: "not applicable: ExternalName Service (no endpoints)"}
+		return trace.Result{Status: trace.Skip, Summary: "not applicable: ExternalName Service (no endpoints)"}
 	}
 	snap, err := st.Reads.Snapshot(ctx)
 	if err != nil {
 		st.SlicesUnread = err.Error()
-		return Result{Status: Skip, Incomplete: true, Summary: "cannot read EndpointSlices: " + err.Error()}
+		return trace.Result{Status: trace.Skip, Incomplete: true, Summary: "cannot read EndpointSlices: " + err.Error()}
 	}
 	if why, missing := snap.Unavailable["EndpointSlice"]; missing {
 		st.SlicesUnread = why
-		return Result{Status: Skip, Incomplete: true, Summary: "cannot read EndpointSlices: " + why}
+		return trace.Result{Status: trace.Skip, Incomplete: true, Summary: "cannot read EndpointSlices: " + why}
 	}
 	for _, s := range snap.EndpointSlices {
 		if s.Namespace == svc.Namespace && s.Labels[discoveryv1.LabelServiceName] == svc.Name {
@@ -87,9 +90,9 @@ func runEndpoints(ctx context.Context, st *State) Result {
 }
 
 // selectorEndpoints compares the controller's EndpointSlices with the selected pods.
-func selectorEndpoints(st *State) Result {
+func selectorEndpoints(st *State) trace.Result {
 	svc := st.Service
-	r := Result{Status: Pass}
+	r := trace.Result{Status: trace.Pass}
 	type seen struct {
 		ready, serving, terminating bool
 		ip                          string
@@ -175,24 +178,24 @@ func selectorEndpoints(st *State) Result {
 	if svc.Spec.PublishNotReadyAddresses {
 		r.Evidence = append(r.Evidence, "publishNotReadyAddresses: true: endpoints are published ready whatever the pods' readiness")
 	}
-	r.Summary = fmt.Sprintf("%d %s: %d ready, %d serving, %d terminating (expected %d ready)", total, plural(total, "endpoint", "endpoints"), ready, serving, terminating, len(st.ReadyPods))
+	r.Summary = fmt.Sprintf("%d %s: %d ready, %d serving, %d terminating (expected %d ready)", total, report.Plural(total, "endpoint", "endpoints"), ready, serving, terminating, len(st.ReadyPods))
 	if st.PodsUnread != "" {
-		r.Summary = fmt.Sprintf("%d %s: %d ready, %d serving, %d terminating (not compared with the pods: they could not be read)", total, plural(total, "endpoint", "endpoints"), ready, serving, terminating)
+		r.Summary = fmt.Sprintf("%d %s: %d ready, %d serving, %d terminating (not compared with the pods: they could not be read)", total, report.Plural(total, "endpoint", "endpoints"), ready, serving, terminating)
 		r.Evidence = append(r.Evidence, "pods not read: "+st.PodsUnread)
 		if ready == 0 && !svc.Spec.PublishNotReadyAddresses {
-			r.Status = Fail
+			r.Status = trace.Fail
 			r.Summary = fmt.Sprintf("service/%s has no ready endpoint (%d in its EndpointSlices)", svc.Name, total)
-			r.Cause = &Cause{RootCause: fmt.Sprintf("service/%s has no ready endpoint: nothing can answer; the pods could not be read to say why (%s)", svc.Name, st.PodsUnread),
+			r.Cause = &trace.Cause{RootCause: fmt.Sprintf("service/%s has no ready endpoint: nothing can answer; the pods could not be read to say why (%s)", svc.Name, st.PodsUnread),
 				Fix: fmt.Sprintf("look at the selected pods: kubectl -n %s get pods -l %s -o wide (and grant list on pods to run the full diagnosis)", svc.Namespace, selectorString(svc.Spec.Selector))}
 		}
 		return r
 	}
 	if len(stale) > 0 {
-		r.Status = Warn
+		r.Status = trace.Warn
 		r.Evidence = append(r.Evidence, "endpoints of pods that are no longer selected: "+strings.Join(stale, ", "))
 	}
 	if len(missing)+len(notReady) > 0 {
-		r.Status = Warn
+		r.Status = trace.Warn
 		if len(missing) > 0 {
 			r.Evidence = append(r.Evidence, "ready but not in any EndpointSlice: "+strings.Join(capList(missing), ", "))
 		}
@@ -201,13 +204,13 @@ func selectorEndpoints(st *State) Result {
 		}
 	}
 	if len(st.Targets) == 0 && len(st.ReadyPods) > 0 && !svc.Spec.PublishNotReadyAddresses {
-		r.Status = Fail
+		r.Status = trace.Fail
 		if len(st.Slices) == 0 {
-			r.Summary = fmt.Sprintf("no EndpointSlice labelled %s=%s, though %d %s ready", discoveryv1.LabelServiceName, svc.Name, len(st.ReadyPods), plural(len(st.ReadyPods), "pod is", "pods are"))
+			r.Summary = fmt.Sprintf("no EndpointSlice labelled %s=%s, though %d %s ready", discoveryv1.LabelServiceName, svc.Name, len(st.ReadyPods), report.Plural(len(st.ReadyPods), "pod is", "pods are"))
 		} else {
-			r.Summary = fmt.Sprintf("no ready endpoint for %s, though %d %s ready", portsText(st.Ports), len(st.ReadyPods), plural(len(st.ReadyPods), "pod is", "pods are"))
+			r.Summary = fmt.Sprintf("no ready endpoint for %s, though %d %s ready", portsText(st.Ports), len(st.ReadyPods), report.Plural(len(st.ReadyPods), "pod is", "pods are"))
 		}
-		r.Cause = &Cause{RootCause: r.Summary + ": the EndpointSlice controller has not published them",
+		r.Cause = &trace.Cause{RootCause: r.Summary + ": the EndpointSlice controller has not published them",
 			Fix: "check kube-controller-manager (its endpointslice controller) is running and healthy: kubectl get --raw /readyz?verbose; kubectl -n kube-system logs -l component=kube-controller-manager"}
 	}
 	return r
@@ -228,10 +231,10 @@ func deref(s *string) string {
 }
 
 // manualEndpoints checks the hand-written endpoints of a selector-less Service.
-func manualEndpoints(ctx context.Context, st *State) Result {
+func manualEndpoints(ctx context.Context, st *State) trace.Result {
 	svc := st.Service
 	ns := svc.Namespace
-	r := Result{Status: Pass}
+	r := trace.Result{Status: trace.Pass}
 	ep, why := st.Reads.Endpoints(ctx, ns, svc.Name)
 	if why != "" {
 		r.Evidence = append(r.Evidence, "endpoints/"+svc.Name+" not read: "+why)
@@ -252,15 +255,15 @@ func manualEndpoints(ctx context.Context, st *State) Result {
 		r.Evidence = append(r.Evidence, fmt.Sprintf("endpoints/%s (v1, deprecated; mirrored into EndpointSlices): %d addresses, ports %s", svc.Name, n, orNone(strings.Join(ports, ", "))))
 	}
 	if len(st.Slices) == 0 {
-		r.Status = Fail
+		r.Status = trace.Fail
 		if ep != nil {
 			r.Summary = fmt.Sprintf("endpoints/%s exists but was not mirrored into an EndpointSlice", svc.Name)
-			r.Cause = &Cause{RootCause: r.Summary + " (label endpointslice.kubernetes.io/skip-mirror, more than 1000 addresses, or the mirroring controller is down): kube-proxy reads only EndpointSlices",
+			r.Cause = &trace.Cause{RootCause: r.Summary + " (label endpointslice.kubernetes.io/skip-mirror, more than 1000 addresses, or the mirroring controller is down): kube-proxy reads only EndpointSlices",
 				Fix: fmt.Sprintf("write an EndpointSlice labelled %s=%s instead of the Endpoints object", discoveryv1.LabelServiceName, svc.Name)}
 			return r
 		}
 		r.Summary = "no selector and no EndpointSlice or Endpoints: the Service routes nowhere"
-		r.Cause = &Cause{RootCause: fmt.Sprintf("service/%s has no selector and nobody wrote endpoints for it", svc.Name),
+		r.Cause = &trace.Cause{RootCause: fmt.Sprintf("service/%s has no selector and nobody wrote endpoints for it", svc.Name),
 			Fix: fmt.Sprintf("add a selector, or create an EndpointSlice: {apiVersion: discovery.k8s.io/v1, kind: EndpointSlice, metadata: {name: %s-1, namespace: %s, labels: {%s: %s}}, addressType: IPv4, ports: [{name: %q, port: <port>}], endpoints: [{addresses: [<ip>]}]}",
 				svc.Name, ns, discoveryv1.LabelServiceName, svc.Name, firstPortName(svc))}
 		return r
@@ -294,23 +297,23 @@ func manualEndpoints(ctx context.Context, st *State) Result {
 			}
 		}
 	}
-	r.Summary = fmt.Sprintf("manual endpoints: %d %s in %d EndpointSlice(s); whether they answer is tested in hop connectivity", total, plural(total, "address", "addresses"), len(st.Slices))
+	r.Summary = fmt.Sprintf("manual endpoints: %d %s in %d EndpointSlice(s); whether they answer is tested in hop connectivity", total, report.Plural(total, "address", "addresses"), len(st.Slices))
 	if len(st.Targets) == 0 && len(mismatches) > 0 {
-		r.Status = Fail
+		r.Status = trace.Fail
 		r.Evidence = append(r.Evidence, mismatches...)
 		r.Summary = mismatches[0] + ": kube-proxy matches endpoint ports to Service ports by name"
-		r.Cause = &Cause{RootCause: fmt.Sprintf("the manual EndpointSlice port names do not match service/%s's port names (%s), so no backend is programmed: %s", svc.Name, portList(svc), mismatches[0]),
+		r.Cause = &trace.Cause{RootCause: fmt.Sprintf("the manual EndpointSlice port names do not match service/%s's port names (%s), so no backend is programmed: %s", svc.Name, portList(svc), mismatches[0]),
 			Fix: fmt.Sprintf("name the EndpointSlice port %q (kubectl -n %s edit endpointslice/%s), or rename the Service port", st.Ports[0].Name, ns, st.Slices[0].Name)}
 		return r
 	}
 	if len(mismatches) > 0 {
-		r.Status = Warn
+		r.Status = trace.Warn
 		r.Evidence = append(r.Evidence, mismatches...)
 	}
 	if len(st.Targets) == 0 {
-		r.Status = Fail
+		r.Status = trace.Fail
 		r.Summary = "manual EndpointSlices list no ready address"
-		r.Cause = &Cause{RootCause: fmt.Sprintf("the EndpointSlices of service/%s list no ready address", svc.Name),
+		r.Cause = &trace.Cause{RootCause: fmt.Sprintf("the EndpointSlices of service/%s list no ready address", svc.Name),
 			Fix: fmt.Sprintf("add the backend addresses to endpointslice/%s (kubectl -n %s edit endpointslice/%s)", st.Slices[0].Name, ns, st.Slices[0].Name)}
 	}
 	return r

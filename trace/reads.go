@@ -1,4 +1,4 @@
-package diagnose
+package trace
 
 import (
 	"context"
@@ -15,13 +15,14 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/svc-doctor/svc-doctor/live"
 	"github.com/svc-doctor/svc-doctor/report"
 	"github.com/svc-doctor/svc-doctor/rules"
 	"github.com/svc-doctor/svc-doctor/snapshot"
 )
 
 // Reads caches everything a diagnosis reads from the API server. The namespace snapshot
-// (snapshot.FromCluster: one paginated LIST per kind) answers most questions; the other reads are
+// (live.FromCluster: one paginated LIST per kind) answers most questions; the other reads are
 // single LISTs or GETs made only when a hop needs them, never one request per pod. A read that
 // fails is remembered with its reason ("forbidden: needs list on events in namespace shop") and
 // degrades only the hop that needed it. One Reads can serve many Services of its scope (-A).
@@ -85,7 +86,7 @@ func (r *Reads) scopeNS(ns string) string {
 func (r *Reads) Snapshot(ctx context.Context) (*snapshot.Snapshot, error) {
 	if !r.snapDone {
 		r.snapDone = true
-		r.snap, r.snapErr = snapshot.FromCluster(ctx, r.Client, snapshot.ClusterOptions{Namespace: r.Scope, SkipNodes: true,
+		r.snap, r.snapErr = live.FromCluster(ctx, r.Client, live.ClusterOptions{Namespace: r.Scope, SkipNodes: true,
 			SkipSecrets: !r.TLSSecrets, PodLabelSelector: r.podSelector})
 	}
 	return r.snap, r.snapErr
@@ -127,7 +128,7 @@ func (r *Reads) NamespacePods(ctx context.Context, ns string) ([]*corev1.Pod, st
 		if why, failed := r.nsPodsWhy[ns]; failed {
 			return nil, why
 		}
-		pods, err := snapshot.ListAll(ctx, 500, func(ctx context.Context, lo metav1.ListOptions) ([]corev1.Pod, string, error) {
+		pods, err := live.ListAll(ctx, 500, func(ctx context.Context, lo metav1.ListOptions) ([]corev1.Pod, string, error) {
 			l, err := r.Client.CoreV1().Pods(ns).List(ctx, lo)
 			if err != nil {
 				return nil, "", err
@@ -135,7 +136,7 @@ func (r *Reads) NamespacePods(ctx context.Context, ns string) ([]*corev1.Pod, st
 			return l.Items, l.Continue, nil
 		})
 		if err != nil {
-			r.nsPodsWhy[ns] = snapshot.DescribeAPIError(err, "list", "pods", ns)
+			r.nsPodsWhy[ns] = live.DescribeAPIError(err, "list", "pods", ns)
 			return nil, r.nsPodsWhy[ns]
 		}
 		out := make([]*corev1.Pod, 0, len(pods))
@@ -184,7 +185,7 @@ func (r *Reads) Service(ctx context.Context, ns, name string) (*corev1.Service, 
 func (r *Reads) ServicesNamed(ctx context.Context, name string) ([]corev1.Service, string) {
 	l, err := r.Client.CoreV1().Services("").List(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", name).String()})
 	if err != nil {
-		return nil, snapshot.DescribeAPIError(err, "list", "services", "")
+		return nil, live.DescribeAPIError(err, "list", "services", "")
 	}
 	var out []corev1.Service
 	for _, s := range l.Items {
@@ -218,7 +219,7 @@ func (r *Reads) PodsMatching(ctx context.Context, sel labels.Selector) ([]corev1
 	}
 	l, err := r.Client.CoreV1().Pods("").List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
 	if err != nil {
-		return nil, snapshot.DescribeAPIError(err, "list", "pods", "")
+		return nil, live.DescribeAPIError(err, "list", "pods", "")
 	}
 	if r.matching == nil {
 		r.matching = map[string][]corev1.Pod{}
@@ -259,7 +260,7 @@ func (r *Reads) loadTemplates(ctx context.Context, ns string) {
 	var out []Template
 	deps, err := r.Client.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {
-		r.workWhy[ns] = snapshot.DescribeAPIError(err, "list", "deployments", ns)
+		r.workWhy[ns] = live.DescribeAPIError(err, "list", "deployments", ns)
 	} else {
 		for i := range deps.Items {
 			d := &deps.Items[i]
@@ -275,7 +276,7 @@ func (r *Reads) loadTemplates(ctx context.Context, ns string) {
 	sts, err := r.Client.AppsV1().StatefulSets(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		if r.workWhy[ns] == "" {
-			r.workWhy[ns] = snapshot.DescribeAPIError(err, "list", "statefulsets", ns)
+			r.workWhy[ns] = live.DescribeAPIError(err, "list", "statefulsets", ns)
 		}
 	} else {
 		for i := range sts.Items {
@@ -304,7 +305,7 @@ func (r *Reads) UnhealthyEvents(ctx context.Context, ns string) (map[string][]co
 		l, err := r.Client.CoreV1().Events(key).List(ctx, metav1.ListOptions{
 			FieldSelector: fields.Set{"reason": "Unhealthy", "involvedObject.kind": "Pod"}.AsSelector().String()})
 		if err != nil {
-			r.eventsWhy[key] = snapshot.DescribeAPIError(err, "list", "events", key)
+			r.eventsWhy[key] = live.DescribeAPIError(err, "list", "events", key)
 			return nil, r.eventsWhy[key]
 		}
 		m := map[string][]corev1.Event{}
@@ -317,7 +318,7 @@ func (r *Reads) UnhealthyEvents(ctx context.Context, ns string) (map[string][]co
 		}
 		for k := range m {
 			evs := m[k]
-			sort.SliceStable(evs, func(i, j int) bool { return eventTime(evs[i]).Before(eventTime(evs[j])) })
+			sort.SliceStable(evs, func(i, j int) bool { return EventTime(evs[i]).Before(EventTime(evs[j])) })
 		}
 		r.events[key] = m
 	}
@@ -330,7 +331,8 @@ func (r *Reads) UnhealthyEvents(ctx context.Context, ns string) (map[string][]co
 	return out, ""
 }
 
-func eventTime(e corev1.Event) time.Time {
+// EventTime is when an event last happened.
+func EventTime(e corev1.Event) time.Time {
 	switch {
 	case !e.LastTimestamp.IsZero():
 		return e.LastTimestamp.Time
@@ -351,7 +353,7 @@ func (r *Reads) Endpoints(ctx context.Context, ns, name string) (*corev1.Endpoin
 	case apierrors.IsNotFound(err):
 		r.endWhy[key] = ""
 	case err != nil:
-		r.endWhy[key] = snapshot.DescribeAPIError(err, "get", "endpoints", ns)
+		r.endWhy[key] = live.DescribeAPIError(err, "get", "endpoints", ns)
 	default:
 		r.endpoints[key], r.endWhy[key] = ep, ""
 	}
@@ -364,7 +366,7 @@ func (r *Reads) Nodes(ctx context.Context) ([]corev1.Node, string) {
 		r.nodesDone = true
 		l, err := r.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 		if err != nil {
-			r.nodesWhy = snapshot.DescribeAPIError(err, "list", "nodes", "")
+			r.nodesWhy = live.DescribeAPIError(err, "list", "nodes", "")
 		} else {
 			r.nodes = l.Items
 		}
@@ -381,7 +383,7 @@ func (r *Reads) NamespaceLabels(ctx context.Context, ns string) (map[string]stri
 	n, err := r.Client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
 	if err != nil {
 		r.nsLabels[ns] = map[string]string{corev1.LabelMetadataName: ns}
-		r.nsWhy[ns] = snapshot.DescribeAPIError(err, "get", "namespaces", "")
+		r.nsWhy[ns] = live.DescribeAPIError(err, "get", "namespaces", "")
 	} else {
 		l := map[string]string{corev1.LabelMetadataName: ns}
 		for k, v := range n.Labels {
@@ -413,7 +415,7 @@ func (r *Reads) ClusterDNS(ctx context.Context) (*DNSBackend, string) {
 	l, err := r.Client.DiscoveryV1().EndpointSlices(metav1.NamespaceSystem).List(ctx, metav1.ListOptions{
 		LabelSelector: discoveryv1.LabelServiceName + "=kube-dns"})
 	if err != nil {
-		r.dnsInfoWhy = snapshot.DescribeAPIError(err, "list", "endpointslices", metav1.NamespaceSystem)
+		r.dnsInfoWhy = live.DescribeAPIError(err, "list", "endpointslices", metav1.NamespaceSystem)
 		return nil, r.dnsInfoWhy
 	}
 	info := &DNSBackend{Replicas: -1, Slices: len(l.Items) > 0}

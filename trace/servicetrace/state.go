@@ -1,4 +1,4 @@
-package diagnose
+package servicetrace
 
 import (
 	"context"
@@ -7,32 +7,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 
-	"github.com/svc-doctor/svc-doctor/agent"
+	"github.com/svc-doctor/svc-doctor/trace"
 )
-
-// Agent runs agent check requests from a position in the cluster: the helper pod, an ephemeral
-// container (--from), or, in tests, canned results.
-type Agent interface {
-	Run(ctx context.Context, req agent.Request) (*agent.Response, error)
-}
-
-// Source describes where the agent's checks run from: what NetworkPolicies see as the client.
-type Source struct {
-	// Description names it in messages: "helper pod ns/name".
-	Description string
-	Namespace   string
-	Labels      map[string]string
-	IP          string
-	Node        string
-	// Pod is the source pod when it was read (nil in tests that do not need it).
-	Pod *corev1.Pod
-}
-
-// AgentProvider hands out the agent, acquiring it the first time a hop needs it (the helper pod
-// starts lazily). Acquisition happens at most once per State; its error is remembered.
-type AgentProvider interface {
-	Agent(ctx context.Context) (Agent, *Source, error)
-}
 
 // Config is what a diagnosis is about and how it runs.
 type Config struct {
@@ -56,21 +32,11 @@ type Config struct {
 // State is shared by the hops of one trace: the configuration, the cached cluster reads, the
 // agent, the results so far and the facts the hops established for the hops after them.
 type State struct {
+	trace.Run
 	Config
-	Reads  *Reads
-	Agents AgentProvider
-	// Clock and RequestCount are injected (tests fix the clock; the CLI counts API requests).
-	Clock        func() time.Time
-	RequestCount func() int64
-
-	results map[string]Result
-	// fatal stops the trace: the cluster cannot be read at all.
-	fatal error
-
-	agentDone bool
-	agent     Agent
-	source    *Source
-	agentErr  error
+	Reads *trace.Reads
+	// Agent is the agent the network checks run on, acquired on first use.
+	Agent trace.AgentSlot
 
 	// Facts, filled in by the hops in order.
 	Service *corev1.Service
@@ -112,7 +78,7 @@ type Target struct {
 }
 
 // NewState returns a State for cfg.
-func NewState(cfg Config, reads *Reads, agents AgentProvider) *State {
+func NewState(cfg Config, reads *trace.Reads, agents trace.AgentProvider) *State {
 	if cfg.CheckTimeout <= 0 {
 		cfg.CheckTimeout = 3 * time.Second
 	}
@@ -122,53 +88,22 @@ func NewState(cfg Config, reads *Reads, agents AgentProvider) *State {
 	if cfg.ProxyRetryDelay == 0 {
 		cfg.ProxyRetryDelay = 2 * time.Second
 	}
-	return &State{Config: cfg, Reads: reads, Agents: agents, results: map[string]Result{}}
-}
-
-// Fatal is the error that stopped the trace (cluster unreachable), or nil.
-func (st *State) Fatal() error { return st.fatal }
-
-// Result returns the result of a hop that ran, and whether it ran.
-func (st *State) Result(id string) (Result, bool) {
-	r, ok := st.results[id]
-	return r, ok
-}
-
-func (st *State) now() time.Time {
-	if st.Clock != nil {
-		return st.Clock()
-	}
-	return time.Now()
-}
-
-func (st *State) requests() int64 {
-	if st.RequestCount != nil {
-		return st.RequestCount()
-	}
-	return 0
+	return &State{Config: cfg, Reads: reads, Agent: trace.AgentSlot{Provider: agents}}
 }
 
 // agentFor returns the agent, acquiring it on first use.
-func (st *State) agentFor(ctx context.Context) (Agent, *Source, error) {
-	if !st.agentDone {
-		st.agentDone = true
-		if st.Agents == nil {
-			st.agentErr = errNoAgent
-		} else {
-			st.agent, st.source, st.agentErr = st.Agents.Agent(ctx)
-		}
-		if st.source == nil {
-			st.source = &Source{Description: "the helper", Namespace: st.Namespace}
-		}
-	}
-	return st.agent, st.source, st.agentErr
+func (st *State) agentFor(ctx context.Context) (trace.Agent, *trace.Source, error) {
+	return st.Agent.Get(ctx, st.Namespace)
 }
 
-type noAgentError struct{}
+// AgentFor returns the agent and where it runs, acquiring it on first use (for the focused
+// commands that run their own checks).
+func (st *State) AgentFor(ctx context.Context) (trace.Agent, *trace.Source, error) {
+	return st.agentFor(ctx)
+}
 
-func (noAgentError) Error() string { return "no helper pod in this mode" }
-
-var errNoAgent error = noAgentError{}
+// AgentSource returns where the agent runs, when it was acquired.
+func (st *State) AgentSource() (*trace.Source, bool) { return st.Agent.Acquired() }
 
 // isExternalName, isHeadless: Service shapes.
 func isExternalName(svc *corev1.Service) bool { return svc.Spec.Type == corev1.ServiceTypeExternalName }
@@ -180,7 +115,3 @@ func protocolOf(p corev1.Protocol) corev1.Protocol {
 	}
 	return p
 }
-
-// AgentFor returns the agent and where it runs, acquiring it on first use (for the focused
-// commands that run their own checks).
-func (st *State) AgentFor(ctx context.Context) (Agent, *Source, error) { return st.agentFor(ctx) }

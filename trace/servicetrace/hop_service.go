@@ -1,4 +1,4 @@
-package diagnose
+package servicetrace
 
 import (
 	"context"
@@ -11,8 +11,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
+	"github.com/svc-doctor/svc-doctor/live"
 	"github.com/svc-doctor/svc-doctor/report"
 	"github.com/svc-doctor/svc-doctor/snapshot"
+	"github.com/svc-doctor/svc-doctor/trace"
 )
 
 // fatalError is a read error that means the cluster cannot be diagnosed at all (unreachable,
@@ -22,26 +24,26 @@ type fatalError struct{ err error }
 func (e *fatalError) Error() string { return e.err.Error() }
 func (e *fatalError) Unwrap() error { return e.err }
 
-func runService(ctx context.Context, st *State) Result {
+func runService(ctx context.Context, st *State) trace.Result {
 	ns, name := st.Namespace, st.Name
 	svc, err := st.Reads.Service(ctx, ns, name)
 	switch {
 	case apierrors.IsNotFound(err):
 		return serviceNotFound(ctx, st)
 	case apierrors.IsForbidden(err):
-		return Result{Status: Skip, Incomplete: true, Summary: "cannot read the Service: " + snapshot.DescribeAPIError(err, "get", "services", ns)}
+		return trace.Result{Status: trace.Skip, Incomplete: true, Summary: "cannot read the Service: " + live.DescribeAPIError(err, "get", "services", ns)}
 	case err != nil:
 		var status apierrors.APIStatus
 		if errors.As(err, &status) {
-			st.fatal = &fatalError{fmt.Errorf("reading service %s/%s: %s", ns, name, snapshot.DescribeAPIError(err, "get", "services", ns))}
+			st.Stop(&fatalError{fmt.Errorf("reading service %s/%s: %s", ns, name, live.DescribeAPIError(err, "get", "services", ns))})
 		} else {
-			st.fatal = &fatalError{fmt.Errorf("cannot reach the API server (check the kubeconfig context and the network): %w", err)}
+			st.Stop(&fatalError{fmt.Errorf("cannot reach the API server (check the kubeconfig context and the network): %w", err)})
 		}
-		return Result{Status: Skip, Incomplete: true, Summary: "cannot read the Service: " + err.Error()}
+		return trace.Result{Status: trace.Skip, Incomplete: true, Summary: "cannot read the Service: " + err.Error()}
 	}
 	st.Service = svc
 	st.Reads.Focus(svc)
-	r := Result{Status: Pass}
+	r := trace.Result{Status: trace.Pass}
 	r.Evidence = append(r.Evidence, describeService(svc)...)
 
 	// the requested port
@@ -49,9 +51,9 @@ func runService(ctx context.Context, st *State) Result {
 	if st.Port != "" && !isExternalName(svc) {
 		sp, ok := findServicePort(svc, st.Port)
 		if !ok {
-			return Result{Status: Fail, Evidence: r.Evidence,
+			return trace.Result{Status: trace.Fail, Evidence: r.Evidence,
 				Summary: fmt.Sprintf("service/%s has no port %q (ports: %s)", name, st.Port, portList(svc)),
-				Cause: &Cause{
+				Cause: &trace.Cause{
 					RootCause: fmt.Sprintf("service/%s in namespace %s has no port %q: its ports are %s", name, ns, st.Port, portList(svc)),
 					Fix:       fmt.Sprintf("use one of its ports (kubectl svc-doctor diagnose svc/%s:%s -n %s), or add the port to spec.ports", name, firstPortRef(svc), ns),
 				}}
@@ -59,8 +61,8 @@ func runService(ctx context.Context, st *State) Result {
 		st.Ports = []corev1.ServicePort{sp}
 	}
 	if len(st.Ports) == 0 && !isExternalName(svc) {
-		return Result{Status: Fail, Evidence: r.Evidence, Summary: fmt.Sprintf("service/%s has no ports", name),
-			Cause: &Cause{RootCause: fmt.Sprintf("service/%s has no ports: nothing is forwarded", name),
+		return trace.Result{Status: trace.Fail, Evidence: r.Evidence, Summary: fmt.Sprintf("service/%s has no ports", name),
+			Cause: &trace.Cause{RootCause: fmt.Sprintf("service/%s has no ports: nothing is forwarded", name),
 				Fix: fmt.Sprintf("add spec.ports to service/%s (e.g. - {name: http, port: 80, targetPort: 8080})", name)}}
 	}
 
@@ -83,7 +85,7 @@ func runService(ctx context.Context, st *State) Result {
 			r.Evidence = append(r.Evidence, "lint: no findings on the Service")
 		}
 		if worst >= report.Warning {
-			r.Status = Warn
+			r.Status = trace.Warn
 		}
 	}
 	r.Summary = serviceSummary(svc, st.Ports)
@@ -210,9 +212,9 @@ func findServicePort(svc *corev1.Service, want string) (corev1.ServicePort, bool
 }
 
 // serviceNotFound names near misses in the namespace and the same name elsewhere.
-func serviceNotFound(ctx context.Context, st *State) Result {
+func serviceNotFound(ctx context.Context, st *State) trace.Result {
 	ns, name := st.Namespace, st.Name
-	r := Result{Status: Fail, Summary: fmt.Sprintf("service/%s not found in namespace %s", name, ns)}
+	r := trace.Result{Status: trace.Fail, Summary: fmt.Sprintf("service/%s not found in namespace %s", name, ns)}
 	var similar []string
 	if snap, err := st.Reads.Snapshot(ctx); err == nil {
 		for _, s := range snap.Services {
@@ -239,7 +241,7 @@ func serviceNotFound(ctx context.Context, st *State) Result {
 	case len(others) > 0:
 		r.Evidence = append(r.Evidence, fmt.Sprintf("service/%s exists in namespace %s", name, strings.Join(others, ", ")))
 	}
-	c := &Cause{RootCause: fmt.Sprintf("there is no service/%s in namespace %s", name, ns)}
+	c := &trace.Cause{RootCause: fmt.Sprintf("there is no service/%s in namespace %s", name, ns)}
 	switch {
 	case len(others) > 0:
 		c.RootCause += fmt.Sprintf("; it exists in namespace %s", strings.Join(others, ", "))

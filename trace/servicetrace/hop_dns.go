@@ -1,4 +1,4 @@
-package diagnose
+package servicetrace
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 
 	"github.com/svc-doctor/svc-doctor/agent"
+	"github.com/svc-doctor/svc-doctor/report"
+	"github.com/svc-doctor/svc-doctor/trace"
 )
 
 // DNSQuery is one name looked up from the agent, with the answer the API objects predict.
@@ -28,7 +30,7 @@ type DNSQuery struct {
 	// Failure is the agent's failure class ("" when the query got an answer).
 	Failure agent.FailureClass `json:"failure,omitempty"`
 	Detail  string             `json:"detail,omitempty"`
-	Status  Status             `json:"status"`
+	Status  trace.Status       `json:"status"`
 	Note    string             `json:"note,omitempty"`
 }
 
@@ -122,7 +124,7 @@ func dnsQueries(st *State, slices []*discoveryv1.EndpointSlice, domain string, s
 		return qs
 	case isHeadless(svc):
 		expected = headlessAddresses(slices)
-		from = fmt.Sprintf("%d ready %s (headless: one A record per ready pod)", len(expected), plural(len(expected), "endpoint", "endpoints"))
+		from = fmt.Sprintf("%d ready %s (headless: one A record per ready pod)", len(expected), report.Plural(len(expected), "endpoint", "endpoints"))
 		if svc.Spec.PublishNotReadyAddresses {
 			from += ", not-ready ones included (publishNotReadyAddresses)"
 		}
@@ -178,16 +180,16 @@ func dnsInfraFailure(f agent.FailureClass) bool {
 
 // CheckDNS runs the DNS hop's queries from the agent and compares them with the API's
 // expectations. It needs st.Service; st.Ports selects the SRV records.
-func CheckDNS(ctx context.Context, st *State) (*DNSReport, Result) {
+func CheckDNS(ctx context.Context, st *State) (*DNSReport, trace.Result) {
 	ag, src, err := st.agentFor(ctx)
 	if err != nil {
-		return nil, Result{Status: Skip, Incomplete: true, Summary: "skipped: no helper: " + err.Error()}
+		return nil, trace.Result{Status: trace.Skip, Incomplete: true, Summary: "skipped: no helper: " + err.Error()}
 	}
 	rep := &DNSReport{Source: src.Description}
 	// first the resolver configuration, to know the cluster domain
 	resp, err := ag.Run(ctx, agent.NewRequest(agent.Check{ID: "resolvconf", Type: agent.CheckResolvConf}))
 	if err != nil {
-		return rep, Result{Status: Skip, Incomplete: true, Summary: "skipped: the agent did not run: " + err.Error()}
+		return rep, trace.Result{Status: trace.Skip, Incomplete: true, Summary: "skipped: the agent did not run: " + err.Error()}
 	}
 	if rc := resp.Results[0].ResolvConf; rc != nil {
 		rep.ResolvConf = rc
@@ -207,7 +209,7 @@ func CheckDNS(ctx context.Context, st *State) (*DNSReport, Result) {
 	}
 	resp, err = ag.Run(ctx, agent.NewRequest(checks...))
 	if err != nil {
-		return rep, Result{Status: Skip, Incomplete: true, Summary: "skipped: the agent did not run: " + err.Error()}
+		return rep, trace.Result{Status: trace.Skip, Incomplete: true, Summary: "skipped: the agent did not run: " + err.Error()}
 	}
 	for i := range qs {
 		evalDNS(&qs[i], resp.Results[i])
@@ -243,22 +245,22 @@ func evalDNS(q *DNSQuery, res agent.Result) {
 	switch {
 	case q.AnyAnswer:
 		if res.OK && len(q.Got) > 0 {
-			q.Status = Pass
+			q.Status = trace.Pass
 		} else {
-			q.Status = Fail
+			q.Status = trace.Fail
 		}
 	case len(q.Expected) == 0 && (noRecords || (res.OK && len(q.Got) == 0)):
-		q.Status = Pass
+		q.Status = trace.Pass
 		q.Note = "no records, as expected"
 	case res.OK && slices.Equal(q.Got, q.Expected):
-		q.Status = Pass
+		q.Status = trace.Pass
 	case res.OK && q.Type == agent.QueryA && len(q.Expected) > 0 && overlap(q.Got, q.Expected):
-		q.Status = Warn
+		q.Status = trace.Warn
 		q.Note = "partly different from the API (DNS caches for the record's TTL)"
 	default:
-		q.Status = Fail
+		q.Status = trace.Fail
 	}
-	if q.Status == Pass && res.DNS != nil && q.Purpose == "short name" && len(res.DNS.Tries) > 0 {
+	if q.Status == trace.Pass && res.DNS != nil && q.Purpose == "short name" && len(res.DNS.Tries) > 0 {
 		q.Note = strings.TrimSpace(q.Note + " resolved as " + res.DNS.Name)
 	}
 }
@@ -287,7 +289,7 @@ func dnsLine(q DNSQuery) string {
 		exp = "no records"
 	}
 	s := fmt.Sprintf("%s %s (%s): got %s, expected %s (%s)", q.Type, q.Name, q.Purpose, got, exp, q.ExpectedFrom)
-	if q.Status != Pass {
+	if q.Status != trace.Pass {
 		s += " " + strings.ToUpper(string(q.Status))
 	}
 	if q.Note != "" {
@@ -297,9 +299,9 @@ func dnsLine(q DNSQuery) string {
 }
 
 // judgeDNS turns the queries into the hop's result.
-func (st *State) judgeDNS(ctx context.Context, rep *DNSReport, sameNS bool) Result {
+func (st *State) judgeDNS(ctx context.Context, rep *DNSReport, sameNS bool) trace.Result {
 	svc := st.Service
-	r := Result{Status: Pass}
+	r := trace.Result{Status: trace.Pass}
 	if rc := rep.ResolvConf; rc != nil {
 		line := fmt.Sprintf("resolv.conf of %s: nameserver %s, search %s, ndots %d", rep.Source, strings.Join(rc.Nameservers, ","), strings.Join(rc.Search, " "), rc.Ndots)
 		if rep.DomainGuess {
@@ -320,7 +322,7 @@ func (st *State) judgeDNS(ctx context.Context, rep *DNSReport, sameNS bool) Resu
 		if q.Purpose == "FQDN" {
 			fqdn = q
 		}
-		if q.Status == Fail {
+		if q.Status == trace.Fail {
 			fails++
 			if firstFail == nil {
 				firstFail = q
@@ -336,37 +338,37 @@ func (st *State) judgeDNS(ctx context.Context, rep *DNSReport, sameNS bool) Resu
 	}
 	switch {
 	case fails == 0:
-		r.Summary = fmt.Sprintf("%d %s answered as the API predicts", len(rep.Queries), plural(len(rep.Queries), "query", "queries"))
+		r.Summary = fmt.Sprintf("%d %s answered as the API predicts", len(rep.Queries), report.Plural(len(rep.Queries), "query", "queries"))
 		return r
 	case infra > 0 && infra == fails:
-		r.Status = Fail
+		r.Status = trace.Fail
 		r.Summary = fmt.Sprintf("DNS does not answer: %s (%s)", firstFail.Failure, firstFail.Detail)
 		r.Cause = st.dnsDownCause(ctx, &r, nameserver, firstFail)
 		return r
 	case isExternalName(svc) && firstFail.Purpose == "ExternalName target":
-		r.Status = Fail
+		r.Status = trace.Fail
 		r.Summary = fmt.Sprintf("the ExternalName target %s does not resolve from inside the cluster (%s)", strings.TrimSuffix(firstFail.Name, "."), firstFail.Failure)
-		r.Cause = &Cause{RootCause: fmt.Sprintf("service/%s is a CNAME to %s, which does not resolve from inside the cluster (%s): clients get no address",
+		r.Cause = &trace.Cause{RootCause: fmt.Sprintf("service/%s is a CNAME to %s, which does not resolve from inside the cluster (%s): clients get no address",
 			svc.Name, strings.TrimSuffix(firstFail.Name, "."), firstFail.Detail),
 			Fix: fmt.Sprintf("point spec.externalName at a name the cluster DNS resolves (kubectl -n %s patch service %s -p '{\"spec\":{\"externalName\":\"<name>\"}}'), or make CoreDNS resolve it (a forward/stub zone for its domain)", svc.Namespace, svc.Name)}
 		return r
-	case fqdn != nil && fqdn.Status != Fail:
+	case fqdn != nil && fqdn.Status != trace.Fail:
 		// the FQDN works: the failures are of the search path or SRV records
-		r.Status = Warn
+		r.Status = trace.Warn
 		r.Summary = fmt.Sprintf("%s resolves, but %s %s: %s", strings.TrimSuffix(fqdn.Name, "."), firstFail.Purpose, firstFail.Name, failText(firstFail))
 		if firstFail.Purpose == "short name" || firstFail.Purpose == "name.namespace" {
 			r.Evidence = append(r.Evidence, "check the pod's dnsPolicy (ClusterFirst) and its dnsConfig searches/ndots")
 		}
 		return r
 	}
-	r.Status = Fail
+	r.Status = trace.Fail
 	r.Summary = fmt.Sprintf("%s %s: %s", firstFail.Type, firstFail.Name, failText(firstFail))
 	if isHeadless(svc) && len(firstFail.Expected) > 0 {
-		r.Cause = &Cause{RootCause: fmt.Sprintf("the headless name %s does not return the ready endpoints (%s)", strings.TrimSuffix(firstFail.Name, "."), failText(firstFail)),
+		r.Cause = &trace.Cause{RootCause: fmt.Sprintf("the headless name %s does not return the ready endpoints (%s)", strings.TrimSuffix(firstFail.Name, "."), failText(firstFail)),
 			Fix: "check CoreDNS (kubectl -n kube-system logs -l k8s-app=kube-dns): it may not see the EndpointSlices (RBAC: list/watch endpointslices.discovery.k8s.io)"}
 		return r
 	}
-	r.Cause = &Cause{RootCause: fmt.Sprintf("%s does not resolve to %s (%s)", strings.TrimSuffix(firstFail.Name, "."), strings.Join(firstFail.Expected, ","), failText(firstFail)),
+	r.Cause = &trace.Cause{RootCause: fmt.Sprintf("%s does not resolve to %s (%s)", strings.TrimSuffix(firstFail.Name, "."), strings.Join(firstFail.Expected, ","), failText(firstFail)),
 		Fix: fmt.Sprintf("check CoreDNS: kubectl -n kube-system logs -l k8s-app=kube-dns; the cluster domain it serves must be %s", rep.Domain)}
 	return r
 }
@@ -383,15 +385,15 @@ func failText(q *DNSQuery) string {
 }
 
 // dnsDownCause explains a cluster DNS that does not answer, with what the API says about it.
-func (st *State) dnsDownCause(ctx context.Context, r *Result, nameserver string, q *DNSQuery) *Cause {
-	c := &Cause{RootCause: fmt.Sprintf("cluster DNS does not answer: %s gives %s for %s", nameserver, q.Failure, strings.TrimSuffix(q.Name, "."))}
+func (st *State) dnsDownCause(ctx context.Context, r *trace.Result, nameserver string, q *DNSQuery) *trace.Cause {
+	c := &trace.Cause{RootCause: fmt.Sprintf("cluster DNS does not answer: %s gives %s for %s", nameserver, q.Failure, strings.TrimSuffix(q.Name, "."))}
 	info, why := st.Reads.ClusterDNS(ctx)
 	switch {
 	case why != "":
 		r.Evidence = append(r.Evidence, "kube-system/kube-dns not read: "+why)
 		c.Fix = "check CoreDNS: kubectl -n kube-system get deploy,pods -l k8s-app=kube-dns"
 	case info.ReadyEndpoints == 0:
-		line := fmt.Sprintf("service kube-system/kube-dns has %d ready %s (of %d)", info.ReadyEndpoints, plural(info.ReadyEndpoints, "endpoint", "endpoints"), info.Endpoints)
+		line := fmt.Sprintf("service kube-system/kube-dns has %d ready %s (of %d)", info.ReadyEndpoints, report.Plural(info.ReadyEndpoints, "endpoint", "endpoints"), info.Endpoints)
 		if info.Deployment != "" {
 			line += "; " + info.Deployment
 		}
@@ -403,7 +405,7 @@ func (st *State) dnsDownCause(ctx context.Context, r *Result, nameserver string,
 			c.Fix = "kubectl -n kube-system get pods -l k8s-app=kube-dns; kubectl -n kube-system describe deployment coredns; kubectl -n kube-system logs -l k8s-app=kube-dns"
 		}
 	default:
-		line := fmt.Sprintf("service kube-system/kube-dns has %d ready %s", info.ReadyEndpoints, plural(info.ReadyEndpoints, "endpoint", "endpoints"))
+		line := fmt.Sprintf("service kube-system/kube-dns has %d ready %s", info.ReadyEndpoints, report.Plural(info.ReadyEndpoints, "endpoint", "endpoints"))
 		r.Evidence = append(r.Evidence, line)
 		c.RootCause += " although " + line + ": DNS packets from the pod are dropped"
 		c.Fix = "look for an egress NetworkPolicy that blocks UDP/TCP 53 from the client, and check kube-proxy's rules for the kube-dns ClusterIP"
@@ -411,18 +413,18 @@ func (st *State) dnsDownCause(ctx context.Context, r *Result, nameserver string,
 	return c
 }
 
-func runDNS(ctx context.Context, st *State) Result {
+func runDNS(ctx context.Context, st *State) trace.Result {
 	svc := st.Service
 	// the cause is known already: no helper pod for it (stop short of noise)
 	for _, id := range []string{HopSelector, HopPorts, HopReadiness, HopEndpoints} {
-		if r, ok := st.results[id]; ok && r.Status == Fail {
-			return Result{Status: Skip, Summary: skipReason(r, id), BlockedBy: id}
+		if r, ok := st.Result(id); ok && r.Status == trace.Fail {
+			return trace.SkippedBy(r, id)
 		}
 	}
 	if isHeadless(svc) {
 		// a headless name resolves to the ready pods: no ready pod, nothing to resolve
 		for _, id := range []string{HopSelector, HopReadiness} {
-			if r, blocked := st.skipBecause(id); blocked {
+			if r, blocked := st.SkipBecause(id); blocked {
 				return r
 			}
 		}

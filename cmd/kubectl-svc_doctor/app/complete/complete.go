@@ -14,8 +14,9 @@ import (
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/svc-doctor/svc-doctor/internal/cmdutil"
 )
 
 // Timeout bounds the API call behind one completion.
@@ -81,32 +82,15 @@ var (
 // Lister returns the names of the objects of a kind in a namespace. Tests replace it.
 type Lister func(ctx context.Context, kind Kind, namespace string) ([]string, error)
 
-// ClusterLister lists from the cluster that the kubectl flags name (--kubeconfig, --context, ...).
-func ClusterLister(kube *genericclioptions.ConfigFlags) Lister {
+// ClusterLister lists from the cluster of the client factory (--kubeconfig, --context, ...).
+func ClusterLister(f cmdutil.Factory) Lister {
 	return func(ctx context.Context, kind Kind, ns string) ([]string, error) {
-		cfg, err := kube.ToRESTConfig()
+		c, err := f.Clients()
 		if err != nil {
 			return nil, err
 		}
-		cfg.Timeout = Timeout
-		cs, err := kubernetes.NewForConfig(cfg)
-		if err != nil {
-			return nil, err
-		}
-		return kind.list(ctx, cs, ns)
+		return kind.list(ctx, c.Kube, ns)
 	}
-}
-
-// Namespace is the namespace completion reads: -n, else the kubeconfig context's, else "default".
-func Namespace(kube *genericclioptions.ConfigFlags) string {
-	if kube == nil {
-		return "default"
-	}
-	ns, _, err := kube.ToRawKubeConfigLoader().Namespace()
-	if err != nil || ns == "" {
-		return "default"
-	}
-	return ns
 }
 
 // Options tune a completion function.
@@ -122,9 +106,9 @@ type Options struct {
 // without a slash it offers "TYPE/" (no trailing space); after "svc/" it lists the Services of the
 // namespace. Use it as a command's ValidArgsFunction:
 //
-//	ValidArgsFunction: complete.ResourceNames(kube, complete.Options{}, complete.Services),
-func ResourceNames(kube *genericclioptions.ConfigFlags, opts Options, kinds ...Kind) cobra.CompletionFunc {
-	opts = opts.withDefaults(kube)
+//	ValidArgsFunction: complete.ResourceNames(f, complete.Options{}, complete.Services),
+func ResourceNames(f cmdutil.Factory, opts Options, kinds ...Kind) cobra.CompletionFunc {
+	opts = opts.withDefaults(f)
 	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 		switch {
 		case len(args) == 0:
@@ -140,8 +124,8 @@ func ResourceNames(kube *genericclioptions.ConfigFlags, opts Options, kinds ...K
 
 // FlagResourceNames completes a flag value as TYPE/NAME (e.g. --from pod/NAME). Register it with
 // cmd.RegisterFlagCompletionFunc.
-func FlagResourceNames(kube *genericclioptions.ConfigFlags, opts Options, kinds ...Kind) cobra.CompletionFunc {
-	opts = opts.withDefaults(kube)
+func FlagResourceNames(f cmdutil.Factory, opts Options, kinds ...Kind) cobra.CompletionFunc {
+	opts = opts.withDefaults(f)
 	return func(cmd *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 		return complete(cmd, opts, kinds, toComplete)
 	}
@@ -205,12 +189,15 @@ func find(kinds []Kind, alias string) (Kind, bool) {
 	return Kind{}, false
 }
 
-func (o Options) withDefaults(kube *genericclioptions.ConfigFlags) Options {
+func (o Options) withDefaults(f cmdutil.Factory) Options {
 	if o.Lister == nil {
-		o.Lister = ClusterLister(kube)
+		o.Lister = ClusterLister(f)
 	}
 	if o.Namespace == nil {
-		o.Namespace = func() string { return Namespace(kube) }
+		o.Namespace = func() string {
+			ns, _ := f.Namespace()
+			return ns
+		}
 	}
 	return o
 }

@@ -1,4 +1,4 @@
-package diagnose
+package servicetrace
 
 import (
 	"testing"
@@ -8,12 +8,14 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
+
+	"github.com/svc-doctor/svc-doctor/trace/tracetest"
 )
 
 func TestIngressAdmits(t *testing.T) {
-	backend := pod("web-1", "web", "10.244.0.11")
-	dst := peerInfo{namespace: testNS, labels: backend.Labels, ip: backend.Status.PodIP, isPod: true, pod: backend}
-	client := peerInfo{namespace: testNS, nsLabels: map[string]string{corev1.LabelMetadataName: testNS, "team": "shop"},
+	backend := tracetest.Pod("web-1", "web", "10.244.0.11")
+	dst := peerInfo{namespace: tracetest.TestNS, labels: backend.Labels, ip: backend.Status.PodIP, isPod: true, pod: backend}
+	client := peerInfo{namespace: tracetest.TestNS, nsLabels: map[string]string{corev1.LabelMetadataName: tracetest.TestNS, "team": "shop"},
 		labels: map[string]string{"role": "client"}, ip: "10.244.0.50", isPod: true}
 	other := peerInfo{namespace: "tools", nsLabels: map[string]string{corev1.LabelMetadataName: "tools"}, labels: map[string]string{"role": "client"}, ip: "10.244.0.60", isPod: true}
 	sel := func(kv ...string) *metav1.LabelSelector {
@@ -54,7 +56,7 @@ func TestIngressAdmits(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			p := &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: testNS},
+			p := &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: tracetest.TestNS},
 				Spec: networkingv1.NetworkPolicySpec{Ingress: tc.rules, PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}}}
 			if got := ingressAdmits(p, tc.src, dst, tc.port, corev1.ProtocolTCP); got != tc.want {
 				t.Errorf("ingressAdmits = %v, want %v", got, tc.want)

@@ -1,4 +1,4 @@
-package diagnose
+package servicetrace
 
 import (
 	"context"
@@ -7,6 +7,9 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/svc-doctor/svc-doctor/report"
+	"github.com/svc-doctor/svc-doctor/trace"
 )
 
 // problem kinds, most fundamental first: the verdict names the first kind found.
@@ -63,7 +66,7 @@ func ExaminePod(p *corev1.Pod, events []corev1.Event, now time.Time) PodStatus {
 		if strings.HasPrefix(e.Message, "Readiness probe") {
 			if ps.LastProbeFailure == "" {
 				ps.LastProbeFailure = strings.TrimSpace(e.Message)
-				if age := now.Sub(eventTime(e)); age >= 0 && !eventTime(e).IsZero() {
+				if age := now.Sub(trace.EventTime(e)); age >= 0 && !trace.EventTime(e).IsZero() {
 					ps.LastProbeFailure += fmt.Sprintf(" (%s ago)", age.Round(time.Second))
 				}
 			}
@@ -80,7 +83,7 @@ func ExaminePod(p *corev1.Pod, events []corev1.Event, now time.Time) PodStatus {
 	statuses := append(append([]corev1.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...)
 	for _, cs := range statuses {
 		if cs.RestartCount > 0 {
-			note := fmt.Sprintf("container %s restarted %d %s", cs.Name, cs.RestartCount, plural(int(cs.RestartCount), "time", "times"))
+			note := fmt.Sprintf("container %s restarted %d %s", cs.Name, cs.RestartCount, report.Plural(int(cs.RestartCount), "time", "times"))
 			if t := cs.LastTerminationState.Terminated; t != nil {
 				note += fmt.Sprintf(" (last exit code %d%s)", t.ExitCode, suffix(", ", t.Reason))
 			}
@@ -244,22 +247,22 @@ func ProbeText(p *corev1.Probe) string {
 	return "no handler"
 }
 
-func runReadiness(ctx context.Context, st *State) Result {
+func runReadiness(ctx context.Context, st *State) trace.Result {
 	svc := st.Service
 	if isExternalName(svc) {
-		return Result{Status: Skip, Summary: "not applicable: ExternalName Service"}
+		return trace.Result{Status: trace.Skip, Summary: "not applicable: ExternalName Service"}
 	}
 	if st.ManualEndpoints {
-		return Result{Status: Skip, Summary: "not applicable: no selector (manual endpoints are not pods)"}
+		return trace.Result{Status: trace.Skip, Summary: "not applicable: no selector (manual endpoints are not pods)"}
 	}
 	events, why := st.Reads.UnhealthyEvents(ctx, svc.Namespace)
 	st.ReadyPods = map[string]bool{}
-	r := Result{}
+	r := trace.Result{}
 	var first *PodProblem
 	ready := 0
 	var lines []string
 	for _, p := range st.Pods {
-		ps := ExaminePod(p, events[p.Name], st.now())
+		ps := ExaminePod(p, events[p.Name], st.Now())
 		if ps.Ready {
 			ready++
 			st.ReadyPods[p.Name] = true
@@ -292,22 +295,22 @@ func runReadiness(ctx context.Context, st *State) Result {
 	n := len(st.Pods)
 	switch {
 	case ready == n:
-		r.Status = Pass
+		r.Status = trace.Pass
 		r.Summary = fmt.Sprintf("%d/%d pods ready", ready, n)
 	case ready > 0:
-		r.Status = Warn
+		r.Status = trace.Warn
 		r.Summary = fmt.Sprintf("%d/%d pods ready: pod/%s: %s", ready, n, first.Pod.Name, first.Message)
 	case svc.Spec.PublishNotReadyAddresses && first.Kind >= probReadinessProbe:
-		r.Status = Warn
+		r.Status = trace.Warn
 		r.Summary = fmt.Sprintf("0/%d pods ready, but publishNotReadyAddresses is set: they still get traffic (pod/%s: %s)", n, first.Pod.Name, first.Message)
 	default:
-		r.Status = Fail
+		r.Status = trace.Fail
 		r.Summary = fmt.Sprintf("no pod is ready (0/%d): pod/%s: %s", n, first.Pod.Name, first.Message)
 		what := "the pods"
 		if n == 1 {
 			what = "the pod"
 		}
-		r.Cause = &Cause{RootCause: fmt.Sprintf("none of the %d selected pods is ready, so the Service has no ready endpoint: %s %s: %s", n, what, ownerOrPod(first.Pod), first.Message),
+		r.Cause = &trace.Cause{RootCause: fmt.Sprintf("none of the %d selected pods is ready, so the Service has no ready endpoint: %s %s: %s", n, what, ownerOrPod(first.Pod), first.Message),
 			Fix: first.Fix}
 	}
 	return r

@@ -1,4 +1,4 @@
-package diagnose
+package helper
 
 import (
 	"context"
@@ -13,14 +13,14 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
-	"github.com/svc-doctor/svc-doctor/helper"
 	"github.com/svc-doctor/svc-doctor/internal/cmdutil"
 	"github.com/svc-doctor/svc-doctor/internal/version"
+	"github.com/svc-doctor/svc-doctor/trace"
 )
 
-// HelperFlags are the flags of every command that runs checks from inside the cluster
+// Flags are the flags of every command that runs checks from inside the cluster
 // (diagnose, dnscheck, probes --run).
-type HelperFlags struct {
+type Flags struct {
 	Image           string
 	ImagePullPolicy string
 	KeepHelper      bool
@@ -33,7 +33,7 @@ type HelperFlags struct {
 const DefaultTimeout = 3 * time.Minute
 
 // AddFlags registers the flags.
-func (f *HelperFlags) AddFlags(fs *pflag.FlagSet) {
+func (f *Flags) AddFlags(fs *pflag.FlagSet) {
 	if f.Timeout == 0 {
 		f.Timeout = DefaultTimeout
 	}
@@ -45,7 +45,7 @@ func (f *HelperFlags) AddFlags(fs *pflag.FlagSet) {
 }
 
 // Validate checks the flags; it returns a usage error naming the flag.
-func (f *HelperFlags) Validate() error {
+func (f *Flags) Validate() error {
 	switch corev1.PullPolicy(f.ImagePullPolicy) {
 	case "", corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever:
 	default:
@@ -69,7 +69,7 @@ func (f *HelperFlags) Validate() error {
 }
 
 // FromPod returns the pod name of --from pod/NAME.
-func (f *HelperFlags) FromPod() (string, error) {
+func (f *Flags) FromPod() (string, error) {
 	kind, name, ok := strings.Cut(f.From, "/")
 	if !ok || (kind != "pod" && kind != "pods" && kind != "po") || name == "" || strings.Contains(name, "/") {
 		return "", cmdutil.UsageError("--from %q: write pod/NAME (a pod of the namespace)", f.From)
@@ -77,14 +77,14 @@ func (f *HelperFlags) FromPod() (string, error) {
 	return name, nil
 }
 
-// HelperSession is the AgentProvider of the CLI: it starts (or reuses) the helper pod, or adds the
+// Session is the AgentProvider of the CLI: it starts (or reuses) the helper pod, or adds the
 // agent to the --from pod, the first time a hop needs it, and Close removes it. Progress goes to
 // ErrOut.
-type HelperSession struct {
+type Session struct {
 	Client    kubernetes.Interface
 	Config    *rest.Config
 	Namespace string
-	Flags     HelperFlags
+	Flags     Flags
 	// Reason is recorded on the helper pod ("diagnose svc/web").
 	Reason string
 	ErrOut io.Writer
@@ -92,30 +92,30 @@ type HelperSession struct {
 	// agent shares (to read its environment).
 	TargetContainer string
 
-	h *helper.Helper
+	h *Helper
 }
 
-func (s *HelperSession) options() helper.Options {
-	start := helper.DefaultStartTimeout
+func (s *Session) options() Options {
+	start := DefaultStartTimeout
 	if s.Flags.Timeout > 0 && s.Flags.Timeout < start {
 		start = s.Flags.Timeout
 	}
 	// the pod's own deadline must outlive the run (--timeout may exceed the default)
 	var deadline time.Duration
-	base := helper.DefaultActiveDeadline
+	base := DefaultActiveDeadline
 	if s.Flags.KeepHelper {
-		base = helper.DefaultKeepActiveDeadline
+		base = DefaultKeepActiveDeadline
 	}
 	if s.Flags.Timeout+time.Minute > base {
 		deadline = s.Flags.Timeout + time.Minute
 	}
-	return helper.Options{
+	return Options{
 		ActiveDeadline:  deadline,
 		Namespace:       s.Namespace,
 		Image:           s.Flags.Image,
 		ImagePullPolicy: corev1.PullPolicy(s.Flags.ImagePullPolicy),
 		Keep:            s.Flags.KeepHelper,
-		RunID:           helper.NewRunID(),
+		RunID:           NewRunID(),
 		Creator:         "kubectl-svc_doctor " + version.Current(),
 		Reason:          s.Reason,
 		StartTimeout:    start,
@@ -124,18 +124,18 @@ func (s *HelperSession) options() helper.Options {
 }
 
 // Agent implements AgentProvider.
-func (s *HelperSession) Agent(ctx context.Context) (Agent, *Source, error) {
+func (s *Session) Agent(ctx context.Context) (trace.Agent, *trace.Source, error) {
 	opts := s.options()
 	start := time.Now()
 	var err error
 	switch {
 	case s.Flags.From != "":
 		pod, _ := s.Flags.FromPod()
-		fmt.Fprintln(s.ErrOut, helper.FromPodNotice)
+		fmt.Fprintln(s.ErrOut, FromPodNotice)
 		fmt.Fprintf(s.ErrOut, "adding the agent to pod %s/%s as an ephemeral container (image %s)...\n", s.Namespace, pod, opts.Image)
-		s.h, err = helper.Attach(ctx, s.Client, s.Config, pod, opts)
+		s.h, err = Attach(ctx, s.Client, s.Config, pod, opts)
 	case s.Flags.KeepHelper:
-		s.h, err = helper.Find(ctx, s.Client, s.Config, opts)
+		s.h, err = Find(ctx, s.Client, s.Config, opts)
 		if err == nil && s.h != nil {
 			fmt.Fprintf(s.ErrOut, "reusing %s (--keep-helper)\n", s.h)
 			break
@@ -144,14 +144,14 @@ func (s *HelperSession) Agent(ctx context.Context) (Agent, *Source, error) {
 	default:
 		if err == nil {
 			fmt.Fprintf(s.ErrOut, "starting helper pod in namespace %s (run %s, image %s)...\n", s.Namespace, opts.RunID, opts.Image)
-			s.h, err = helper.Start(ctx, s.Client, s.Config, opts)
+			s.h, err = Start(ctx, s.Client, s.Config, opts)
 		}
 	}
 	if err != nil {
 		s.h = nil
 		return nil, nil, err
 	}
-	src := &Source{Description: s.h.String(), Namespace: s.h.Namespace(), Node: s.h.Node()}
+	src := &trace.Source{Description: s.h.String(), Namespace: s.h.Namespace(), Node: s.h.Node()}
 	if pod, err := s.Client.CoreV1().Pods(s.h.Namespace()).Get(ctx, s.h.Name(), metav1.GetOptions{}); err == nil {
 		src.Labels, src.IP, src.Pod = pod.Labels, pod.Status.PodIP, pod
 		if src.Node == "" {
@@ -164,7 +164,7 @@ func (s *HelperSession) Agent(ctx context.Context) (Agent, *Source, error) {
 
 // Close deletes the helper pod (or stops the agent of the ephemeral container; a kept helper is
 // left running). It runs with a fresh context, so it works after Ctrl-C cancelled ctx.
-func (s *HelperSession) Close(ctx context.Context) error {
+func (s *Session) Close(ctx context.Context) error {
 	if s.h == nil {
 		return nil
 	}
@@ -179,4 +179,11 @@ func (s *HelperSession) Close(ctx context.Context) error {
 		fmt.Fprintf(s.ErrOut, "deleting %s\n", h)
 	}
 	return h.Close(ctx)
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "<none>"
+	}
+	return s
 }

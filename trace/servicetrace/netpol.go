@@ -1,4 +1,4 @@
-package diagnose
+package servicetrace
 
 import (
 	"context"
@@ -13,6 +13,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/svc-doctor/svc-doctor/report"
+	"github.com/svc-doctor/svc-doctor/trace"
 )
 
 // This file evaluates NetworkPolicies statically, the way the API defines them: a pod selected by
@@ -256,7 +259,7 @@ func (e *policyEvaluation) Blockers() []string {
 
 // evaluatePolicies evaluates the namespace's NetworkPolicies for traffic from src (nil: no
 // source, only which policies select the backends) to the selected pods on their target ports.
-func (st *State) evaluatePolicies(ctx context.Context, src *Source) *policyEvaluation {
+func (st *State) evaluatePolicies(ctx context.Context, src *trace.Source) *policyEvaluation {
 	e := &policyEvaluation{}
 	snap, err := st.Reads.Snapshot(ctx)
 	if err != nil {
@@ -364,7 +367,7 @@ func (st *State) evaluatePolicies(ctx context.Context, src *Source) *policyEvalu
 	if src != nil && e.Checked > 0 {
 		switch {
 		case len(e.DeniedIngress) > 0:
-			e.Lines = append(e.Lines, fmt.Sprintf("%s (labels %s) is NOT admitted to %d/%d backend %s (e.g. %s)", src.Description, selectorString(src.Labels), len(e.DeniedIngress), e.Checked, plural(e.Checked, "target", "targets"), e.DeniedIngress[0]))
+			e.Lines = append(e.Lines, fmt.Sprintf("%s (labels %s) is NOT admitted to %d/%d backend %s (e.g. %s)", src.Description, selectorString(src.Labels), len(e.DeniedIngress), e.Checked, report.Plural(e.Checked, "target", "targets"), e.DeniedIngress[0]))
 		case len(e.Ingress) > 0:
 			e.Lines = append(e.Lines, fmt.Sprintf("%s is admitted to every backend target by the policies", src.Description))
 		}
