@@ -35,6 +35,8 @@ up() {
       echo "IP_FORWARD=$(sysctl -n net.ipv4.ip_forward)"
       echo "NFT_TABLES=\"$(nft list tables 2>/dev/null | awk '{print $2"/"$3}' | tr '\n' ' ')\""
       echo "NETNS_DIR_MOUNTED=$(mountpoint -q /run/netns 2>/dev/null && echo 1 || echo 0)"
+      # directories the harness creates outside its own (ip netns; containerd's shim sockets)
+      echo "NEW_DIRS=\"$(for d in /run/netns /run/containerd; do [ -e "$d" ] || printf '%s ' "$d"; done)\""
     } >"$STATE_FILE"
   fi
 
@@ -198,7 +200,7 @@ remove_chains() {
 down() {
   need_root
   set +e +o pipefail # best effort: remove everything that is there, whatever is missing
-  local IP_FORWARD="" NFT_TABLES="" NETNS_DIR_MOUNTED="" t tbl l net
+  local IP_FORWARD="" NFT_TABLES="" NETNS_DIR_MOUNTED="" NEW_DIRS="" t tbl l net
   # shellcheck disable=SC1090 # written by up(): UPLINK, RESOLVERS, IP_FORWARD, NFT_TABLES
   if [ -f "$STATE_FILE" ]; then . "$STATE_FILE"; fi
   if [ -x "$K8S_BIN/kube-proxy" ]; then "$K8S_BIN/kube-proxy" --cleanup >/dev/null 2>&1 || true; fi
@@ -241,6 +243,10 @@ down() {
     done
   fi
   if [ -n "$IP_FORWARD" ]; then sysctl -qw net.ipv4.ip_forward="$IP_FORWARD"; fi
+  # the directories that were not there before, when empty (stop.sh ran first: no socket is left)
+  for l in $NEW_DIRS; do
+    mountpoint -q "$l" || find "$l" -depth -type d -empty -delete 2>/dev/null || true
+  done
   rm -f "$STATE_FILE"
   log "net down: done"
 }
