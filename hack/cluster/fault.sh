@@ -44,7 +44,7 @@ route_del() {
   node_vars "$from"
   if [ "$from" = 1 ]; then ip route del "$cidr" 2>/dev/null; else in_node ip route del "$cidr" 2>/dev/null; fi
   # the fault is there when the node has no route to that CIDR other than the unreachable catch-all
-  if in_node ip -4 route show "$cidr" | grep -q .; then die "route-del: $N_NAME still routes $cidr"; fi
+  if in_node ip -4 route show "$cidr" | grep . >/dev/null; then die "route-del: $N_NAME still routes $cidr"; fi
   touch "$FAULTS/route-$from-$to"
   log "fault: $N_NAME has no route to $cidr (node $to's pods)"
 }

@@ -39,7 +39,7 @@ project_image() {
   for k in $(node_list); do
     node_vars "$k"
     mark=$OUT/$name.imported${N_CERT}
-    if [ "$(cat "$mark" 2>/dev/null)" = "$digest" ] && ctr_k8s images ls -q | grep -qxF "$ref"; then
+    if [ "$(cat "$mark" 2>/dev/null)" = "$digest" ] && ctr_k8s images ls -q | grep -xF "$ref" >/dev/null; then
       log "$ref unchanged on $N_NAME ($digest)"
       continue
     fi

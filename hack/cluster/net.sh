@@ -26,7 +26,7 @@ up() {
   resolvers=$(awk '/^nameserver/{print $2}' /etc/resolv.conf | grep -v ':' | tr '\n' ' ' || true)
   if [ ! -f "$STATE_FILE" ]; then
     # Refuse to share the host with another Kubernetes node: stop.sh removes every KUBE-* chain.
-    if iptables-save 2>/dev/null | grep -q '^:KUBE-'; then
+    if iptables-save 2>/dev/null | grep '^:KUBE-' >/dev/null; then
       die "iptables already has KUBE-* chains and this harness did not create them (another node on this host?)"
     fi
     {

@@ -22,7 +22,7 @@ need_root
 # tmux and bash-completion drive the shell-completion end-to-end test in a real bash
 APT_PACKAGES=(containerd runc containernetworking-plugins iptables nftables conntrack socat ethtool iproute2 procps curl openssl ca-certificates tmux bash-completion)
 missing=()
-for p in "${APT_PACKAGES[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
+for p in "${APT_PACKAGES[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep 'ok installed' >/dev/null || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
   log "apt: installing ${missing[*]}"
   apt-get update -qq

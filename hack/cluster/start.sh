@@ -111,7 +111,7 @@ c_images() {
       traefik) [ "$SVCDOC_WITH_TRAEFIK" = 1 ] || continue ;;
       kube-network-policies) [ "$SVCDOC_WITH_NETPOL" = 1 ] || continue ;;
     esac
-    if [ "$N_STATE/imported/$name" -nt "$t" ] && ctr_k8s images ls -q | grep -qxF "$(cat "$t.ref")"; then continue; fi
+    if [ "$N_STATE/imported/$name" -nt "$t" ] && ctr_k8s images ls -q | grep -xF "$(cat "$t.ref")" >/dev/null; then continue; fi
     ctr_k8s images import --no-unpack=false "$t" >/dev/null || { log "import of $t into $N_NAME failed"; return 1; }
     touch "$N_STATE/imported/$name"
     log "imported $(cat "$t.ref") into $N_NAME"
