@@ -336,25 +336,53 @@ func podIsReady(p corev1.Pod) bool {
 	return false
 }
 
-// --- faults (each test has the cluster to itself: they break traffic every test relies on) ---
+// --- faults ---
 
-// TestFaultPodRouteDeleted deletes the route between the nodes' pod CIDRs in one direction, the other,
-// and both: pods on different nodes cannot talk (a TCP reply needs the way back too), pods on the same
-// node can, and which direction is gone shows from the host (node 1), which reaches node 2's pods only
-// while node 1 routes to them. Each restore brings everything back.
-func TestFaultPodRouteDeleted(t *testing.T) {
+// TestFaults injects each fault of hack/cluster/fault.sh on the two-node cluster, checks that it really
+// happens, and that its restore clears it. It has the cluster to itself (the faults break traffic every
+// test relies on); the subtests share one server and one client pod per node.
+func TestFaults(t *testing.T) {
 	t.Parallel()
 	f := framework.NewDisruptive(t)
 	f.RequireHarness()
 	nodes := f.RequireNodes(2)
-	n1, n2 := nodes[0], nodes[1]
-	s1, s2 := pinned(f, "web-1", n1), pinned(f, "web-2", n2)
-	c1, c2 := f.ClientPodOn("client-1", n1.Name), f.ClientPodOn("client-2", n2.Name)
-	a1, a2 := net.JoinHostPort(s1.Status.PodIP, "8080"), net.JoinHostPort(s2.Status.PodIP, "8080")
+	fx := &faultFixture{n1: nodes[0], n2: nodes[1]}
+	fx.s1, fx.s2 = pinned(f, "web-1", fx.n1), pinned(f, "web-2", fx.n2)
+	fx.c1, fx.c2 = f.ClientPodOn("client-1", fx.n1.Name), f.ClientPodOn("client-2", fx.n2.Name)
+	for _, tc := range []struct {
+		name string
+		run  func(*framework.F, *faultFixture)
+	}{
+		{"PodRouteDeleted", faultPodRouteDeleted},
+		{"KubeProxyStopped", faultKubeProxyStopped},
+		{"DNSBlocked", faultDNSBlocked},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sub := *f // the same namespace and pods; failures and restores belong to the subtest
+			sub.T = t
+			tc.run(&sub, fx)
+		})
+	}
+}
+
+// faultFixture: a test server pod and a client pod on each of the two nodes.
+type faultFixture struct {
+	n1, n2 framework.Node
+	s1, s2 corev1.Pod
+	c1, c2 string
+}
+
+// faultPodRouteDeleted deletes the route between the nodes' pod CIDRs in one direction, the other, and
+// both: pods on different nodes cannot talk (a TCP reply needs the way back too), pods on the same node
+// can, and which direction is gone shows from the host (node 1), which reaches node 2's pods only while
+// node 1 routes to them. Each restore brings everything back.
+func faultPodRouteDeleted(f *framework.F, fx *faultFixture) {
+	t := f.T
+	a1, a2 := net.JoinHostPort(fx.s1.Status.PodIP, "8080"), net.JoinHostPort(fx.s2.Status.PodIP, "8080")
 	type state struct{ c1s1, c1s2, c2s1, c2s2, hs1, hs2 bool }
 	probe := func() state {
 		ok := func(c, a string) bool { return f.CanConnect(c, a, 2*time.Second) }
-		return state{ok(c1, a1), ok(c1, a2), ok(c2, a1), ok(c2, a2),
+		return state{ok(fx.c1, a1), ok(fx.c1, a2), ok(fx.c2, a1), ok(fx.c2, a2),
 			hostConnect(a1, 2*time.Second) == "ok", hostConnect(a2, 2*time.Second) == "ok"}
 	}
 	expect := func(desc string, want state) {
@@ -367,59 +395,53 @@ func TestFaultPodRouteDeleted(t *testing.T) {
 	all := state{true, true, true, true, true, true}
 	expect("every pod reaching every pod", all)
 
-	f.DeletePodRoute(n1, n2)
+	f.DeletePodRoute(fx.n1, fx.n2)
 	expect("no route from node 1 to node 2's pods", state{c1s1: true, c2s2: true, hs1: true})
 	f.RestorePodRoutes()
 	expect("the restored route", all)
 
-	f.DeletePodRoute(n2, n1)
+	f.DeletePodRoute(fx.n2, fx.n1)
 	expect("no route from node 2 to node 1's pods", state{c1s1: true, c2s2: true, hs1: true, hs2: true})
 	f.RestorePodRoutes()
 	expect("the restored route", all)
 
-	f.DeletePodRoute(n1, n2)
-	f.DeletePodRoute(n2, n1)
+	f.DeletePodRoute(fx.n1, fx.n2)
+	f.DeletePodRoute(fx.n2, fx.n1)
 	expect("no route between the nodes' pods", state{c1s1: true, c2s2: true, hs1: true})
 	f.RestorePodRoutes()
 	expect("the restored routes", all)
 }
 
-// TestFaultKubeProxyStopped stops kube-proxy on node 2. Its rules stay: a Service that existed before
-// still works from node 2, a Service created after does not (stale rules), from node 1 both work. The
-// restart resyncs. Stopped with --flush (rules deleted), nothing of the Services works from node 2.
-func TestFaultKubeProxyStopped(t *testing.T) {
-	t.Parallel()
-	f := framework.NewDisruptive(t)
-	f.RequireHarness()
-	nodes := f.RequireNodes(2)
-	n1, n2 := nodes[0], nodes[1]
-	pinned(f, "web-1", n1)
+// faultKubeProxyStopped stops kube-proxy on node 2. Its rules stay: a Service that existed before still
+// works from node 2, a Service created after does not (stale rules), from node 1 both work. The restart
+// resyncs. Stopped with --flush (rules deleted), nothing of the Services works from node 2.
+func faultKubeProxyStopped(f *framework.F, fx *faultFixture) {
+	t := f.T
 	svc := func(name string) string {
 		return fmt.Sprintf(`apiVersion: v1
 kind: Service
 metadata: {name: %s}
 spec:
   type: NodePort
-  selector: {tier: web}
+  selector: {app: web-1}
   ports: [{name: http, port: 80, targetPort: http}]
 `, name)
 	}
 	f.Apply(svc("before"))
-	c1, c2 := f.ClientPodOn("client-1", n1.Name), f.ClientPodOn("client-2", n2.Name)
 	addrs := func(name string) (clusterIP, nodePort2 string) {
 		s, err := f.Client.CoreV1().Services(f.Namespace).Get(f.Ctx, name, metav1.GetOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		return net.JoinHostPort(s.Spec.ClusterIP, "80"), net.JoinHostPort(n2.IP, fmt.Sprint(s.Spec.Ports[0].NodePort))
+		return net.JoinHostPort(s.Spec.ClusterIP, "80"), net.JoinHostPort(fx.n2.IP, fmt.Sprint(s.Spec.Ports[0].NodePort))
 	}
-	// works: ClusterIP from both nodes, node 2's NodePort from the host
+	// works: the ClusterIP from both nodes, node 2's NodePort from the host
 	works := func(desc, name string, want1, want2, wantNP bool) {
 		t.Helper()
 		cip, np := addrs(name)
 		var g1, g2, gnp bool
 		err := f.Poll(45*time.Second, func(_ ctxT) (bool, error) {
-			g1, g2 = f.CanConnect(c1, cip, 2*time.Second), f.CanConnect(c2, cip, 2*time.Second)
+			g1, g2 = f.CanConnect(fx.c1, cip, 2*time.Second), f.CanConnect(fx.c2, cip, 2*time.Second)
 			gnp = hostConnect(np, 2*time.Second) == "ok"
 			return g1 == want1 && g2 == want2 && gnp == wantNP, nil
 		})
@@ -429,28 +451,23 @@ spec:
 	}
 	works("before the fault", "before", true, true, true)
 
-	f.StopKubeProxy(n2, false)
+	f.StopKubeProxy(fx.n2, false)
 	f.Apply(svc("after"))
 	works("kube-proxy stopped on node 2 (stale)", "after", true, false, false)
 	works("kube-proxy stopped on node 2 (stale)", "before", true, true, true)
-	f.StartKubeProxy(n2)
+	f.StartKubeProxy(fx.n2)
 	works("kube-proxy restarted on node 2", "after", true, true, true)
 
-	f.StopKubeProxy(n2, true)
+	f.StopKubeProxy(fx.n2, true)
 	works("kube-proxy stopped on node 2 and its rules flushed", "before", true, false, false)
-	f.StartKubeProxy(n2)
+	f.StartKubeProxy(fx.n2)
 	works("kube-proxy restarted on node 2", "before", true, true, true)
 }
 
-// TestFaultDNSBlocked blocks DNS to the cluster DNS Service on node 2: lookups from its pods time out,
+// faultDNSBlocked blocks DNS to the cluster DNS Service on node 2: lookups from its pods time out,
 // lookups from node 1's pods answer, and CoreDNS itself still answers node 2's pods at its pod IP.
-func TestFaultDNSBlocked(t *testing.T) {
-	t.Parallel()
-	f := framework.NewDisruptive(t)
-	f.RequireHarness()
-	nodes := f.RequireNodes(2)
-	n1, n2 := nodes[0], nodes[1]
-	c1, c2 := f.ClientPodOn("client-1", n1.Name), f.ClientPodOn("client-2", n2.Name)
+func faultDNSBlocked(f *framework.F, fx *faultFixture) {
+	t := f.T
 	const name = "kubernetes.default.svc.cluster.local."
 	lookup := func(c string, server ...string) error {
 		args := []string{"lookup", "-timeout", "2s", "-attempts", "1"}
@@ -464,7 +481,7 @@ func TestFaultDNSBlocked(t *testing.T) {
 		t.Helper()
 		var e1, e2 error
 		err := f.Poll(30*time.Second, func(_ ctxT) (bool, error) {
-			e1, e2 = lookup(c1), lookup(c2)
+			e1, e2 = lookup(fx.c1), lookup(fx.c2)
 			return (e1 == nil) == want1 && (e2 == nil) == want2, nil
 		})
 		if err != nil {
@@ -472,14 +489,14 @@ func TestFaultDNSBlocked(t *testing.T) {
 		}
 	}
 	answers("before the fault", true, true)
-	f.BlockDNS(n2)
+	f.BlockDNS(fx.n2)
 	answers("DNS blocked on node 2", true, false)
 	// three more in a row: the fault is steady, not a glitch, and a timeout, not an error answer
 	for range 3 {
-		if err := lookup(c2); err == nil || !strings.Contains(err.Error(), "timeout") {
+		if err := lookup(fx.c2); err == nil || !strings.Contains(err.Error(), "timeout") {
 			t.Fatalf("lookup from node 2 with DNS blocked: %v, want a timeout", err)
 		}
-		if err := lookup(c1); err != nil {
+		if err := lookup(fx.c1); err != nil {
 			t.Fatalf("lookup from node 1 with DNS blocked on node 2: %v", err)
 		}
 	}
@@ -488,9 +505,9 @@ func TestFaultDNSBlocked(t *testing.T) {
 	if err != nil || len(dns.Items) == 0 {
 		t.Fatalf("CoreDNS pods: %v %v", dns, err)
 	}
-	if err := lookup(c2, net.JoinHostPort(dns.Items[0].Status.PodIP, "53")); err != nil {
+	if err := lookup(fx.c2, net.JoinHostPort(dns.Items[0].Status.PodIP, "53")); err != nil {
 		t.Errorf("lookup from node 2 at CoreDNS's pod IP %s: %v", dns.Items[0].Status.PodIP, err)
 	}
-	f.UnblockDNS(n2)
+	f.UnblockDNS(fx.n2)
 	answers("DNS unblocked on node 2", true, true)
 }
