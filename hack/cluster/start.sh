@@ -134,19 +134,48 @@ node_cgroup_root() {
     fi
   done
 }
-# node_pod_cidr: the pod CIDR the controller-manager gave the node (must be the one its CNI config uses).
-node_pod_cidr() { kc get node "$N_NAME" -o jsonpath='{.spec.podCIDR}'; }
-has_pod_cidr() { [ -n "$(node_pod_cidr)" ]; }
+# node_object: the Node object of the selected node, created before its kubelet starts with the pod
+# CIDR its CNI config and routes use (spec.podCIDR cannot be changed once set; the node IPAM controller
+# then counts it as taken). A node whose object has another pod CIDR is deleted first (stale etcd).
+node_object() {
+  local cidr
+  cidr=$(kc get node "$N_NAME" -o jsonpath='{.spec.podCIDR}' 2>/dev/null) || cidr=missing
+  [ "$cidr" = "$N_POD_CIDR" ] && return 0
+  if [ "$cidr" != missing ] && [ -n "$cidr" ]; then
+    log "node $N_NAME has pod CIDR $cidr, not $N_POD_CIDR: deleting its Node object"
+    kc delete node "$N_NAME" --wait=true >/dev/null || return 1
+    cidr=missing
+  fi
+  if [ "$cidr" = missing ]; then
+    kc create -f - >/dev/null <<EOF || return 1
+apiVersion: v1
+kind: Node
+metadata:
+  name: $N_NAME
+  labels: {kubernetes.io/hostname: $N_NAME, kubernetes.io/os: linux}
+spec:
+  podCIDR: $N_POD_CIDR
+  podCIDRs: [$N_POD_CIDR]
+EOF
+  else
+    kc patch node "$N_NAME" --type merge -p "{\"spec\":{\"podCIDR\":\"$N_POD_CIDR\",\"podCIDRs\":[\"$N_POD_CIDR\"]}}" >/dev/null || return 1
+  fi
+}
+# kubelet_posted: the node's kubelet has reported its status.
+kubelet_posted() { [ -n "$(kc get node "$N_NAME" -o jsonpath='{.status.nodeInfo.kubeletVersion}' 2>/dev/null)" ]; }
 c_kubelet() {
   node_cgroup_root || { log "cannot create the cgroup root $N_CGROOT of $N_NAME"; return 1; }
+  running "${N_PID}kubelet" || node_object || { log "cannot create the Node object of $N_NAME"; return 1; }
   launch kubelet "$K8S_BIN/kubelet" --config="$N_ETC/kubelet-config.yaml" --kubeconfig="$CL_KCFG/kubelet$N_CERT.kubeconfig" \
     --root-dir="$N_STATE/kubelet" --hostname-override="$N_NAME" --node-ip="$N_IP" --v=1
-  waitfor "node $N_NAME registered" 90 kc get node "$N_NAME" || return 1
-  # Nodes register one after the other, so that the node IPAM controller hands out the /24s in node
-  # order (etcd keeps them across restarts).
-  waitfor "pod CIDR of $N_NAME" 60 has_pod_cidr || return 1
-  [ "$(node_pod_cidr)" = "$N_POD_CIDR" ] ||
-    die "node $N_NAME got pod CIDR $(node_pod_cidr), its CNI config has $N_POD_CIDR (stale etcd? hack/cluster/stop.sh --purge)"
+}
+# kubelets_registered: waits until every selected node's kubelet has reported (they start together).
+kubelets_registered() {
+  local k
+  for k in "${SEL_NODES[@]}"; do
+    node_vars "$k"
+    waitfor "node $N_NAME registered" 90 kubelet_posted || return 1
+  done
 }
 c_kube-proxy() {
   launch kube-proxy "$K8S_BIN/kube-proxy" --config="$N_ETC/kube-proxy-config.yaml" --v=1
@@ -211,6 +240,7 @@ for c in "$@"; do
       node_vars "$k"
       "c_$c" || die "failed at $c on node $N_NAME (logs in $CL_LOGS)"
     done
+    [ "$c" = kubelet ] && { kubelets_registered || die "a kubelet did not register (logs in $CL_LOGS)"; }
     node_vars 1
   else
     "c_$c" || die "failed at $c (logs in $CL_LOGS)"
