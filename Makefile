@@ -33,7 +33,7 @@ bench:
 
 fuzz:
 	$(GO) test ./manifest -run '^$$' -fuzz FuzzParse -fuzztime 60s
-	$(GO) test ./internal/ingressroute -run '^$$' -fuzz FuzzMatch -fuzztime 60s
+	$(GO) test ./route/ingress -run '^$$' -fuzz FuzzMatch -fuzztime 60s
 
 docs:
 	$(GO) test ./rules -run TestRulesDoc -update

@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -39,11 +38,15 @@ type Options struct {
 	// Name and Port come from the argument svc/NAME[:PORT].
 	Name, Port    string
 	AllNamespaces bool
-	Output        string
-	HTTPPath      string
-	CheckTimeout  time.Duration
-	ShowRequests  bool
-	Helper        helper.Flags
+	// Static runs the static hops only when diagnosing every Service (no helper pod).
+	Static bool
+	// Parallel bounds how many Services are diagnosed at once.
+	Parallel     int
+	Output       string
+	HTTPPath     string
+	CheckTimeout time.Duration
+	ShowRequests bool
+	Helper       helper.Flags
 
 	genericiooptions.IOStreams
 
@@ -57,6 +60,9 @@ type Options struct {
 	Requests func() int64
 	// Agents replaces the helper pod (tests inject canned agent results).
 	Agents trace.AgentProvider
+	// HelperExec runs the agent's command in the helper pod (nil: the pods/exec subresource;
+	// tests run it in-process, keeping the helper pod's lifecycle real).
+	HelperExec helper.ExecFunc
 	// Now is the clock (tests fix it).
 	Now func() time.Time
 
@@ -65,7 +71,7 @@ type Options struct {
 
 // NewOptions returns options with the defaults.
 func NewOptions(streams genericiooptions.IOStreams) *Options {
-	return &Options{IOStreams: streams, Output: report.FormatTable, CheckTimeout: 3 * time.Second,
+	return &Options{IOStreams: streams, Output: report.FormatTable, CheckTimeout: 3 * time.Second, Parallel: 8,
 		Helper: helper.Flags{Image: version.AgentImage(), Timeout: helper.DefaultTimeout}, Now: time.Now}
 }
 
@@ -114,7 +120,9 @@ Exit codes: 0 healthy (warnings allowed), 1 a fault was found, 2 usage error, 3 
 		},
 	}
 	f := cmd.Flags()
-	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "summarise every Service (of -n when given, else of all namespaces) from the static hops, without a helper pod")
+	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "diagnose every Service of every namespace (of -n when given); without a Service named, every Service of the namespace is diagnosed")
+	f.BoolVar(&o.Static, "static", false, "with -A or no Service named: run the static hops only (from the API objects, without helper pods)")
+	f.IntVar(&o.Parallel, "parallel", o.Parallel, "with -A or no Service named: how many Services to diagnose at once")
 	f.StringVarP(&o.Output, "output", "o", o.Output, "output format: "+strings.Join(Formats, "|"))
 	f.StringVar(&o.HTTPPath, "http-path", "", "also send an HTTP GET of this path to the ClusterIP and to every endpoint (TCP ports)")
 	f.DurationVar(&o.CheckTimeout, "check-timeout", o.CheckTimeout, "time limit of each network check from the helper")
@@ -138,7 +146,7 @@ func (o *Options) Complete(factory cmdutil.Factory, args []string) error {
 			return err
 		}
 	}
-	o.color = o.Output == report.FormatTable && cmdutil.ColorEnabled(o.Out)
+	o.color = (o.Output == report.FormatTable || o.Output == report.FormatWide) && cmdutil.ColorEnabled(o.Out)
 	if o.Client == nil && factory != nil {
 		c, err := factory.Clients()
 		if err != nil {
@@ -157,8 +165,10 @@ func (o *Options) Validate() error {
 	switch {
 	case o.AllNamespaces && o.Name != "":
 		return cmdutil.UsageError("-A summarises every Service: drop svc/%s, or drop -A to diagnose it", o.Name)
-	case !o.AllNamespaces && o.Name == "":
-		return cmdutil.UsageError("name a Service (kubectl svc-doctor diagnose svc/NAME[:PORT]) or pass -A for a summary of every Service")
+	case o.Static && o.Name != "":
+		return cmdutil.UsageError("--static applies to the summary of every Service (-A, or no Service named)")
+	case o.Parallel < 1 || o.Parallel > 64:
+		return cmdutil.UsageError("--parallel %d: use 1 to 64", o.Parallel)
 	}
 	if err := cmdutil.ValidateOutput(o.Output, Formats); err != nil {
 		return err
@@ -169,8 +179,8 @@ func (o *Options) Validate() error {
 	if o.CheckTimeout <= 0 || o.CheckTimeout > 30*time.Second {
 		return cmdutil.UsageError("--check-timeout %s: use a duration between 1ms and 30s", o.CheckTimeout)
 	}
-	if o.AllNamespaces && (o.Helper.From != "" || o.Helper.KeepHelper || o.HTTPPath != "") {
-		return cmdutil.UsageError("-A runs the static hops only: --from, --keep-helper and --http-path do not apply")
+	if o.Name == "" && (o.Helper.From != "" || o.Helper.KeepHelper) {
+		return cmdutil.UsageError("--from and --keep-helper apply to the diagnosis of one Service (svc/NAME): every Service is checked from a helper pod of its own namespace")
 	}
 	return o.Helper.Validate()
 }
@@ -188,11 +198,11 @@ func (o *Options) Run(ctx context.Context) (err error) {
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, o.Helper.Timeout)
 	defer cancel()
-	if o.AllNamespaces {
-		return o.runSummary(ctx)
+	if o.Name == "" {
+		return o.runAll(ctx)
 	}
 	session := &helper.Session{Client: o.Client, Config: o.Config, Namespace: o.Namespace, Flags: o.Helper,
-		Reason: "diagnose svc/" + o.Name, ErrOut: o.ErrOut}
+		Reason: "diagnose svc/" + o.Name, ErrOut: o.ErrOut, Exec: o.HelperExec}
 	defer func() {
 		if cerr := session.Close(ctx); cerr != nil {
 			fmt.Fprintf(o.ErrOut, "error: %v\n(remove leftovers with: kubectl svc-doctor cleanup -n %s)\n", cerr, o.Namespace)
@@ -217,7 +227,7 @@ func (o *Options) Run(ctx context.Context) (err error) {
 		return cmdutil.Incomplete(ferr)
 	}
 	rep := servicetrace.NewReport(st, steps, o.Now().Sub(start), o.requests()-before)
-	if err := o.print(rep); err != nil {
+	if err := o.print(rep, rep.Stats); err != nil {
 		return cmdutil.Incomplete(err)
 	}
 	if ctx.Err() != nil {
@@ -240,223 +250,20 @@ func exitFor(v report.Verdict) error {
 	return nil
 }
 
-func (o *Options) print(rep *report.DiagnoseReport) error {
-	switch o.Output {
-	case report.FormatJSON:
-		return report.WriteJSON(o.Out, rep)
-	case report.FormatYAML:
-		return report.WriteYAML(o.Out, rep)
+// print renders a report; --stats shows the time and API requests of every hop (the wide table)
+// and the totals on stderr.
+func (o *Options) print(rep report.Document, stats report.Stats) error {
+	format := o.Output
+	if o.ShowRequests && format == report.FormatTable {
+		format = report.FormatWide
 	}
-	if err := report.WriteHopTable(o.Out, rep.Hops, rep.Verdict, o.color, o.ShowRequests); err != nil {
+	if err := report.Render(o.Out, format, rep, report.RenderOptions{Color: o.color}); err != nil {
 		return err
 	}
 	if o.ShowRequests {
-		fmt.Fprintf(o.ErrOut, "%d API requests in %s\n", rep.Stats.Requests, (time.Duration(rep.Stats.DurationMillis) * time.Millisecond).String())
+		fmt.Fprintf(o.ErrOut, "%d API requests in %s\n", stats.Requests, stats.Duration())
 	}
 	return nil
-}
-
-// SummaryReport is the envelope of `diagnose -A -o json|yaml` (kind DiagnoseSummary).
-type SummaryReport struct {
-	APIVersion string      `json:"apiVersion"`
-	Kind       string      `json:"kind"`
-	Tool       report.Tool `json:"tool"`
-	// Namespace is the namespace summarised ("" = all).
-	Namespace string `json:"namespace,omitempty"`
-	// Static is always true: the summary runs the static hops only, without a helper pod.
-	Static   bool             `json:"static"`
-	Note     string           `json:"note"`
-	Services []ServiceSummary `json:"services"`
-	Stats    report.Stats     `json:"stats"`
-}
-
-// ServiceSummary is one Service's line of the summary.
-type ServiceSummary struct {
-	Namespace string         `json:"namespace"`
-	Name      string         `json:"name"`
-	Type      string         `json:"type"`
-	Verdict   report.Verdict `json:"verdict"`
-	Hops      []HopStatus    `json:"hops"`
-	// Detail is the root cause of a fault, or what a healthy Service has.
-	Detail string `json:"detail"`
-}
-
-// HopStatus is a hop's status in a summary.
-type HopStatus struct {
-	ID      string           `json:"id"`
-	Status  report.HopStatus `json:"status"`
-	Summary string           `json:"summary"`
-}
-
-// SummaryNote says what the summary does not test.
-const SummaryNote = "static hops only (service, selector, ports, readiness, endpoints, exposure): no helper pod was started, so DNS and traffic were not tested; run `kubectl svc-doctor diagnose svc/NAME -n NAMESPACE` for the full trace"
-
-func (o *Options) runSummary(ctx context.Context) error {
-	scope := ""
-	if o.ExplicitNamespace {
-		scope = o.Namespace
-	}
-	where := "all namespaces"
-	if scope != "" {
-		where = "namespace " + scope
-	}
-	fmt.Fprintf(o.ErrOut, "reading %s...\n", where)
-	start := o.Now()
-	before := o.requests()
-	reads := trace.NewReads(o.Client, scope)
-	snap, err := reads.Snapshot(ctx)
-	if err != nil {
-		return cmdutil.Incomplete(err)
-	}
-	for _, kind := range sortedKeys(snap.Unavailable) {
-		if !strings.HasPrefix(snap.Unavailable[kind], "not read") {
-			fmt.Fprintf(o.ErrOut, "warning: %s not checked: %s\n", kind, snap.Unavailable[kind])
-		}
-	}
-	var svcs []string
-	byKey := map[string]bool{}
-	for _, s := range snap.Services {
-		k := s.Namespace + "/" + s.Name
-		if !byKey[k] {
-			byKey[k] = true
-			svcs = append(svcs, k)
-		}
-	}
-	sort.Strings(svcs)
-	rep := &SummaryReport{APIVersion: report.APIVersion, Kind: "DiagnoseSummary",
-		Tool: report.Tool{Name: "svc-doctor", Version: version.Current()}, Namespace: scope, Static: true, Note: SummaryNote, Services: []ServiceSummary{}}
-	faults, inconclusive := 0, 0
-	for _, k := range svcs {
-		ns, name, _ := strings.Cut(k, "/")
-		st := servicetrace.NewState(servicetrace.Config{Namespace: ns, Name: name, Static: true}, reads, nil)
-		st.Clock, st.RequestCount = o.Now, o.Requests
-		steps := servicetrace.Run(ctx, st, servicetrace.StaticHops())
-		if ferr := st.Fatal(); ferr != nil {
-			return cmdutil.Incomplete(ferr)
-		}
-		v := trace.Conclude(steps)
-		ss := ServiceSummary{Namespace: ns, Name: name, Verdict: v, Hops: []HopStatus{}}
-		if st.Service != nil {
-			ss.Type = serviceType(st.Service)
-		}
-		for _, s := range steps {
-			ss.Hops = append(ss.Hops, HopStatus{ID: s.ID, Status: s.Result.Status, Summary: s.Result.Summary})
-		}
-		switch v.Kind {
-		case report.VerdictFault:
-			faults++
-			ss.Detail = v.RootCause
-		case report.VerdictInconclusive:
-			inconclusive++
-			ss.Detail = v.Message
-		default:
-			ss.Detail = healthyDetail(steps)
-		}
-		rep.Services = append(rep.Services, ss)
-	}
-	rep.Stats = report.Stats{Requests: o.requests() - before, DurationMillis: o.Now().Sub(start).Milliseconds()}
-	switch o.Output {
-	case report.FormatJSON:
-		err = report.WriteJSON(o.Out, rep)
-	case report.FormatYAML:
-		err = report.WriteYAML(o.Out, rep)
-	default:
-		err = writeSummaryTable(o, rep)
-	}
-	if err != nil {
-		return cmdutil.Incomplete(err)
-	}
-	if o.ShowRequests {
-		fmt.Fprintf(o.ErrOut, "%d API requests for %d Services in %s\n", rep.Stats.Requests, len(rep.Services), (time.Duration(rep.Stats.DurationMillis) * time.Millisecond).String())
-	}
-	switch {
-	case faults > 0:
-		return &cmdutil.ExitError{Code: cmdutil.ExitFindings, Silent: true, Err: fmt.Errorf("%d of %d Services have a fault", faults, len(rep.Services))}
-	case inconclusive > 0:
-		return &cmdutil.ExitError{Code: cmdutil.ExitIncomplete, Silent: true, Err: fmt.Errorf("%d Services could not be checked completely", inconclusive)}
-	}
-	return nil
-}
-
-// healthyDetail sums up a healthy Service from its hops.
-func healthyDetail(steps []trace.Step) string {
-	var parts []string
-	for _, s := range steps {
-		switch s.ID {
-		case servicetrace.HopReadiness, servicetrace.HopEndpoints:
-			if s.Result.Status != trace.Skip {
-				parts = append(parts, s.Result.Summary)
-			}
-		}
-	}
-	for _, s := range steps {
-		if s.Result.Status == trace.Warn {
-			parts = append(parts, "warning ("+s.ID+"): "+s.Result.Summary)
-			break
-		}
-	}
-	if len(parts) == 0 {
-		for _, s := range steps {
-			if s.ID == servicetrace.HopService {
-				return s.Result.Summary
-			}
-		}
-	}
-	return strings.Join(parts, "; ")
-}
-
-func writeSummaryTable(o *Options, rep *SummaryReport) error {
-	headers := []string{"verdict", "namespace", "service", "type", "hop", "detail"}
-	if rep.Namespace != "" {
-		headers = []string{"verdict", "service", "type", "hop", "detail"}
-	}
-	var rows [][]string
-	for _, s := range rep.Services {
-		verdict := strings.ToUpper(s.Verdict.Kind)
-		row := []string{verdict, s.Namespace, s.Name, s.Type, s.Verdict.Hop, s.Detail}
-		if rep.Namespace != "" {
-			row = []string{verdict, s.Name, s.Type, s.Verdict.Hop, s.Detail}
-		}
-		rows = append(rows, row)
-	}
-	if len(rows) == 0 {
-		where := "any namespace"
-		if rep.Namespace != "" {
-			where = "namespace " + rep.Namespace
-		}
-		_, err := fmt.Fprintf(o.Out, "No Services found in %s.\n", where)
-		return err
-	}
-	var c report.Colorizer
-	if o.color {
-		c = func(_ int, cell string) string {
-			switch strings.TrimSpace(cell) {
-			case "HEALTHY":
-				return "\x1b[32m" + cell + "\x1b[0m"
-			case "FAULT":
-				return "\x1b[31m" + cell + "\x1b[0m"
-			case "INCONCLUSIVE":
-				return "\x1b[33m" + cell + "\x1b[0m"
-			}
-			return cell
-		}
-	}
-	if err := report.WriteTable(o.Out, headers, rows, c); err != nil {
-		return err
-	}
-	_, err := fmt.Fprintf(o.Out, "\nNote: %s.\n", SummaryNote)
-	return err
-}
-
-func serviceType(svc *corev1.Service) string {
-	t := string(svc.Spec.Type)
-	if t == "" {
-		t = "ClusterIP"
-	}
-	if svc.Spec.ClusterIP == corev1.ClusterIPNone {
-		t += " (headless)"
-	}
-	return t
 }
 
 func sortedKeys(m map[string]string) []string {

@@ -96,10 +96,14 @@ func TestGolden(t *testing.T) {
 		{name: "selector-typo.json", objects: typo, net: tracetest.NewNet(), setup: func(o *Options) { o.Name, o.Output = "web", "json" }, wantCode: 1},
 		{name: "not-listening.txt", objects: notListening, net: nlNet, setup: func(o *Options) { o.Name = "web" }, wantCode: 1},
 		{name: "not-listening.yaml", objects: notListening, net: nlNet, setup: func(o *Options) { o.Name, o.Output = "web", "yaml" }, wantCode: 1},
-		{name: "summary.txt", objects: append(append([]runtime.Object{}, healthyObjs...), tracetest.Service("api", tracetest.WithSelector(map[string]string{"app": "wbe"}))), setup: func(o *Options) {
-			o.AllNamespaces, o.ExplicitNamespace = true, true
+		{name: "summary-static.txt", objects: append(append([]runtime.Object{}, healthyObjs...), tracetest.Service("api", tracetest.WithSelector(map[string]string{"app": "wbe"}))), setup: func(o *Options) {
+			o.AllNamespaces, o.ExplicitNamespace, o.Static = true, true, true
 		}, wantCode: 1},
-		{name: "summary.json", objects: healthyObjs, setup: func(o *Options) { o.AllNamespaces, o.Output = true, "json" }},
+		{name: "summary.txt", objects: append(append([]runtime.Object{}, healthyObjs...), tracetest.Service("api", tracetest.WithSelector(map[string]string{"app": "wbe"}))), net: healthyNet, setup: func(o *Options) {}, wantCode: 1},
+		{name: "summary.json", objects: healthyObjs, net: healthyNet, setup: func(o *Options) { o.AllNamespaces, o.Output = true, "json" }},
+		{name: "summary-static.json", objects: healthyObjs, setup: func(o *Options) { o.AllNamespaces, o.Output, o.Static = true, "json", true }},
+		{name: "summary.junit.xml", objects: append(append([]runtime.Object{}, healthyObjs...), tracetest.Service("api", tracetest.WithSelector(map[string]string{"app": "wbe"}))), net: healthyNet, setup: func(o *Options) { o.Output = "junit" }, wantCode: 1},
+		{name: "not-listening.junit.xml", objects: notListening, net: nlNet, setup: func(o *Options) { o.Name, o.Output = "web", "junit" }, wantCode: 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -125,14 +129,16 @@ func TestValidate(t *testing.T) {
 		setup func(*Options)
 		err   string
 	}{
-		{name: "no target", setup: func(o *Options) {}, err: "name a Service (kubectl svc-doctor diagnose svc/NAME[:PORT]) or pass -A for a summary of every Service"},
+		{name: "no target: every Service of the namespace", setup: func(o *Options) {}},
+		{name: "--static with a name", setup: func(o *Options) { o.Name, o.Static = "web", true }, err: "--static applies to the summary of every Service (-A, or no Service named)"},
+		{name: "--parallel 0", setup: func(o *Options) { o.Parallel = 0 }, err: "--parallel 0: use 1 to 64"},
 		{name: "-A and a name", setup: func(o *Options) { o.Name, o.AllNamespaces = "web", true }, err: "-A summarises every Service: drop svc/web, or drop -A to diagnose it"},
-		{name: "bad output", setup: func(o *Options) { o.Name, o.Output = "web", "wide" }, err: `--output "wide" is not supported: use one of table, json, yaml`},
+		{name: "bad output", setup: func(o *Options) { o.Name, o.Output = "web", "xml" }, err: `--output "xml" is not supported: use one of table, wide, json, yaml, junit`},
 		{name: "bad pull policy", setup: func(o *Options) { o.Name = "web"; o.Helper.ImagePullPolicy = "Sometimes" }, err: `--image-pull-policy "Sometimes": use Always, IfNotPresent or Never`},
 		{name: "bad from", setup: func(o *Options) { o.Name = "web"; o.Helper.From = "web" }, err: `--from "web": write pod/NAME (a pod of the namespace)`},
 		{name: "from and keep", setup: func(o *Options) { o.Name = "web"; o.Helper.From, o.Helper.KeepHelper = "pod/client", true }, err: "--keep-helper and --from exclude each other: --from uses an ephemeral container of that pod, not a helper pod"},
 		{name: "http path", setup: func(o *Options) { o.Name = "web"; o.HTTPPath = "healthz" }, err: `--http-path "healthz" must start with /`},
-		{name: "-A with --from", setup: func(o *Options) { o.AllNamespaces = true; o.Helper.From = "pod/x" }, err: "-A runs the static hops only: --from, --keep-helper and --http-path do not apply"},
+		{name: "-A with --from", setup: func(o *Options) { o.AllNamespaces = true; o.Helper.From = "pod/x" }, err: "--from and --keep-helper apply to the diagnosis of one Service (svc/NAME): every Service is checked from a helper pod of its own namespace"},
 		{name: "timeout", setup: func(o *Options) { o.Name = "web"; o.Helper.Timeout = 0 }, err: "--timeout must be positive, e.g. 2m"},
 		{name: "ok", setup: func(o *Options) { o.Name = "web"; o.Helper.From = "pod/client" }},
 	}

@@ -11,7 +11,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -132,33 +131,6 @@ func (o *Options) Validate() error {
 	return o.Helper.Validate()
 }
 
-// Report is the envelope of `dnscheck -o json|yaml` (kind DNSCheckReport).
-type Report struct {
-	APIVersion string                  `json:"apiVersion"`
-	Kind       string                  `json:"kind"`
-	Tool       report.Tool             `json:"tool"`
-	Service    report.ObjectRef        `json:"service"`
-	DNS        *servicetrace.DNSReport `json:"dns,omitempty"`
-	Env        *EnvReport              `json:"env,omitempty"`
-	Verdict    report.Verdict          `json:"verdict"`
-	// Summary is the DNS hop's one-line result.
-	Summary string `json:"summary"`
-}
-
-// EnvReport explains the service-link environment variables of the --from pod.
-type EnvReport struct {
-	Pod                string   `json:"pod"`
-	Variables          []string `json:"variables"`
-	EnableServiceLinks bool     `json:"enableServiceLinks"`
-	// Expected says whether the pod's containers should have them.
-	Expected bool `json:"expected"`
-	// Observed is what the agent read from the container's environment ("" when not read).
-	Observed []string `json:"observed,omitempty"`
-	// ObservedError says why the environment could not be read.
-	ObservedError string `json:"observedError,omitempty"`
-	Explanation   string `json:"explanation"`
-}
-
 // Run checks and prints.
 func (o *Options) Run(ctx context.Context) (err error) {
 	ctx, stop := helper.NotifyContext(ctx)
@@ -198,7 +170,7 @@ func (o *Options) Run(ctx context.Context) (err error) {
 	if ferr := st.Fatal(); ferr != nil {
 		return cmdutil.Incomplete(ferr)
 	}
-	rep := &Report{APIVersion: report.APIVersion, Kind: "DNSCheckReport", Tool: report.Tool{Name: "svc-doctor", Version: version.Current()},
+	rep := &report.DNSCheckReport{APIVersion: report.APIVersion, Kind: "DNSCheckReport", Tool: report.Tool{Name: "svc-doctor", Version: version.Current()},
 		Service: report.ObjectRef{APIVersion: "v1", Kind: "Service", Namespace: o.Namespace, Name: o.Name}}
 	if st.Service != nil {
 		dnsRep, res := servicetrace.CheckDNS(ctx, st)
@@ -213,7 +185,10 @@ func (o *Options) Run(ctx context.Context) (err error) {
 	if rep.Verdict.Kind == report.VerdictFault && rep.Verdict.Hop == servicetrace.HopService {
 		rep.Summary = rep.Verdict.RootCause
 	}
-	if err := o.print(rep, steps); err != nil {
+	if rep.DNS == nil {
+		rep.Hops = servicetrace.HopReports(steps)
+	}
+	if err := report.Render(o.Out, o.Output, rep, report.RenderOptions{Color: o.color}); err != nil {
 		return cmdutil.Incomplete(err)
 	}
 	if ctx.Err() != nil {
@@ -247,10 +222,10 @@ func containerStart(p *corev1.Pod) (time.Time, string) {
 }
 
 // ExplainEnv says whether the pod's containers have the Service's environment variables, and why.
-func ExplainEnv(svc *corev1.Service, p *corev1.Pod) EnvReport {
+func ExplainEnv(svc *corev1.Service, p *corev1.Pod) report.EnvReport {
 	_, names := ServiceEnvNames(svc.Name)
 	links := ptr.Deref(p.Spec.EnableServiceLinks, true)
-	rep := EnvReport{Pod: "pod/" + p.Name, Variables: names, EnableServiceLinks: links}
+	rep := report.EnvReport{Pod: "pod/" + p.Name, Variables: names, EnableServiceLinks: links}
 	started, what := containerStart(p)
 	fqdn := svc.Name + "." + svc.Namespace + ".svc"
 	switch {
@@ -273,7 +248,7 @@ func ExplainEnv(svc *corev1.Service, p *corev1.Pod) EnvReport {
 
 // envReport explains the variables and, where the agent can read the container's environment,
 // shows them.
-func (o *Options) envReport(ctx context.Context, st *servicetrace.State, p *corev1.Pod) *EnvReport {
+func (o *Options) envReport(ctx context.Context, st *servicetrace.State, p *corev1.Pod) *report.EnvReport {
 	rep := ExplainEnv(st.Service, p)
 	prefix, _ := ServiceEnvNames(st.Service.Name)
 	ag, _, err := st.AgentFor(ctx)
@@ -296,85 +271,4 @@ func (o *Options) envReport(ctx context.Context, st *servicetrace.State, p *core
 		}
 	}
 	return &rep
-}
-
-func (o *Options) print(rep *Report, steps []trace.Step) error {
-	switch o.Output {
-	case report.FormatJSON:
-		return report.WriteJSON(o.Out, rep)
-	case report.FormatYAML:
-		return report.WriteYAML(o.Out, rep)
-	}
-	return WriteTable(o.Out, rep, steps)
-}
-
-// WriteTable prints the queries next to the expected answers, the environment explanation and
-// the verdict.
-func WriteTable(w io.Writer, rep *Report, steps []trace.Step) error {
-	if rep.DNS == nil {
-		for _, s := range steps {
-			fmt.Fprintf(w, "%s  %s\n", strings.ToUpper(string(s.Result.Status)), report.Sanitize(s.Result.Summary))
-			for _, e := range s.Result.Evidence {
-				fmt.Fprintf(w, "  %s\n", report.Sanitize(e))
-			}
-		}
-	} else {
-		d := rep.DNS
-		fmt.Fprintf(w, "From %s\n", report.Sanitize(d.Source))
-		if rc := d.ResolvConf; rc != nil {
-			fmt.Fprintf(w, "resolv.conf: nameserver %s, search %s, ndots %d; cluster domain %s\n\n",
-				report.Sanitize(strings.Join(rc.Nameservers, ",")), report.Sanitize(strings.Join(rc.Search, " ")), rc.Ndots, report.Sanitize(d.Domain))
-		}
-		rows := [][]string{}
-		for _, q := range d.Queries {
-			got := strings.Join(q.Got, ",")
-			if q.Failure != "" {
-				got = string(q.Failure)
-			}
-			exp := strings.Join(q.Expected, ",")
-			if q.AnyAnswer {
-				exp = "any address"
-			}
-			rows = append(rows, []string{strings.ToUpper(string(q.Status)), q.Type, q.Name, orNone(exp), orNone(got), q.ExpectedFrom + note(q.Note)})
-		}
-		if err := report.WriteTable(w, []string{"status", "type", "name", "expected", "got", "expected from"}, rows, nil); err != nil {
-			return err
-		}
-	}
-	if e := rep.Env; e != nil {
-		fmt.Fprintf(w, "\nEnvironment of %s: %s\n", e.Pod, report.Sanitize(e.Explanation))
-		switch {
-		case e.Observed != nil && len(e.Observed) == 0:
-			fmt.Fprintf(w, "  observed: no %s* variables in the container's environment\n", strings.TrimSuffix(e.Variables[0], "HOST"))
-		case e.Observed != nil:
-			fmt.Fprintf(w, "  observed: %s\n", report.Sanitize(strings.Join(e.Observed, " ")))
-		case e.ObservedError != "":
-			fmt.Fprintf(w, "  observed: %s\n", report.Sanitize(e.ObservedError))
-		}
-	}
-	v := rep.Verdict
-	switch v.Kind {
-	case report.VerdictFault:
-		_, err := fmt.Fprintf(w, "\nROOT CAUSE  %s\nFIX         %s\n", report.Sanitize(v.RootCause), report.Sanitize(v.Fix))
-		return err
-	case report.VerdictInconclusive:
-		_, err := fmt.Fprintf(w, "\nINCONCLUSIVE  %s\n", report.Sanitize(v.Message))
-		return err
-	}
-	_, err := fmt.Fprintf(w, "\nOK  %s\n", report.Sanitize(rep.Summary))
-	return err
-}
-
-func note(s string) string {
-	if s == "" {
-		return ""
-	}
-	return "; " + s
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "(none)"
-	}
-	return s
 }

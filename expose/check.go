@@ -15,10 +15,11 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/svc-doctor/svc-doctor/internal/ingressroute"
 	"github.com/svc-doctor/svc-doctor/live"
 	"github.com/svc-doctor/svc-doctor/report"
+	"github.com/svc-doctor/svc-doctor/route/ingress"
 	"github.com/svc-doctor/svc-doctor/rules"
+	"github.com/svc-doctor/svc-doctor/semantics"
 	"github.com/svc-doctor/svc-doctor/snapshot"
 )
 
@@ -39,60 +40,53 @@ func refOf(apiVersion, kind, ns, name string) report.ObjectRef {
 	return report.ObjectRef{APIVersion: apiVersion, Kind: kind, Namespace: ns, Name: name}
 }
 
-// WithPlan returns base with the plan's objects added as if they existed: objects of the same
-// kind and name (a previous run) are replaced, and so are the EndpointSlices expose wrote for the
-// same Service (a rerun replaces or prunes them). The new objects get creationTimestamp now, so
-// that rules which favour the older of two objects report on the new one. base is modified.
+// WithPlan returns a new snapshot: base with the plan's objects added as if they existed. Objects
+// of the same kind and name (a previous run) are replaced, and so are the EndpointSlices expose
+// wrote for the same Service (a rerun replaces or prunes them). The new objects get
+// creationTimestamp now, so that rules which favour the older of two objects report on the new
+// one. base is not changed.
 func WithPlan(base *snapshot.Snapshot, plan *Plan, now time.Time) *snapshot.Snapshot {
-	s := base
 	ts := metav1.NewTime(now)
+	var o snapshot.Overlay
 	if svc := plan.Service; svc != nil {
-		s.Services = dropNamed(s.Services, func(v *snapshot.Service) bool { return v.Namespace == svc.Namespace && v.Name == svc.Name })
 		c := svc.DeepCopy()
 		c.CreationTimestamp = ts
-		s.Services = append(s.Services, &snapshot.Service{Service: c,
+		o.Services = append(o.Services, &snapshot.Service{Service: c,
 			Src: &snapshot.Source{Ref: refOf("v1", "Service", c.Namespace, c.Name), Annotations: c.Annotations}})
 	}
 	if len(plan.EndpointSlices) > 0 {
-		names := map[string]bool{}
-		for _, es := range plan.EndpointSlices {
-			names[es.Namespace+"/"+es.Name] = true
-		}
 		svc := plan.EndpointSlices[0].Labels[discoveryv1.LabelServiceName]
 		ns := plan.EndpointSlices[0].Namespace
-		s.EndpointSlices = dropNamed(s.EndpointSlices, func(v *snapshot.EndpointSlice) bool {
-			return names[v.Namespace+"/"+v.Name] ||
-				v.Namespace == ns && v.Labels[discoveryv1.LabelServiceName] == svc && v.Labels[discoveryv1.LabelManagedBy] == ManagedBy
-		})
+		pruned := map[string]bool{}
+		for _, v := range base.EndpointSlices {
+			if v.Namespace == ns && v.Labels[discoveryv1.LabelServiceName] == svc && v.Labels[discoveryv1.LabelManagedBy] == ManagedBy {
+				pruned[v.Src.Ref.String()] = true
+			}
+		}
+		o.Drop = func(src *snapshot.Source) bool { return pruned[src.Ref.String()] }
 		for _, es := range plan.EndpointSlices {
 			c := es.DeepCopy()
 			c.CreationTimestamp = ts
-			s.EndpointSlices = append(s.EndpointSlices, &snapshot.EndpointSlice{EndpointSlice: c,
+			o.EndpointSlices = append(o.EndpointSlices, &snapshot.EndpointSlice{EndpointSlice: c,
 				Src: &snapshot.Source{Ref: refOf("discovery.k8s.io/v1", "EndpointSlice", c.Namespace, c.Name), Annotations: c.Annotations}})
 		}
 	}
 	if ep := plan.Endpoints; ep != nil {
-		s.Endpoints = dropNamed(s.Endpoints, func(v *snapshot.Endpoints) bool { return v.Namespace == ep.Namespace && v.Name == ep.Name })
 		c := ep.DeepCopy()
 		c.CreationTimestamp = ts
-		s.Endpoints = append(s.Endpoints, &snapshot.Endpoints{Endpoints: c,
+		o.Endpoints = append(o.Endpoints, &snapshot.Endpoints{Endpoints: c,
 			Src: &snapshot.Source{Ref: refOf("v1", "Endpoints", c.Namespace, c.Name), Annotations: c.Annotations}})
 	}
 	if sec := plan.Secret; sec != nil {
-		s.Secrets = dropNamed(s.Secrets, func(v *snapshot.Secret) bool {
-			return v.Src.Ref.Namespace == sec.Namespace && v.Src.Ref.Name == sec.Name
-		})
-		s.Secrets = append(s.Secrets, SnapshotSecret(sec))
+		o.Secrets = append(o.Secrets, SnapshotSecret(sec))
 	}
 	if ing := plan.Ingress; ing != nil {
-		s.Ingresses = dropNamed(s.Ingresses, func(v *snapshot.Ingress) bool { return v.Namespace == ing.Namespace && v.Name == ing.Name })
 		c := ing.DeepCopy()
 		c.CreationTimestamp = ts
-		s.Ingresses = append(s.Ingresses, &snapshot.Ingress{Ingress: c,
+		o.Ingresses = append(o.Ingresses, &snapshot.Ingress{Ingress: c,
 			Src: &snapshot.Source{Ref: refOf("networking.k8s.io/v1", "Ingress", c.Namespace, c.Name), Annotations: c.Annotations}})
 	}
-	s.Index()
-	return s
+	return base.With(o)
 }
 
 // SnapshotSecret is what the rules see of a Secret.
@@ -104,16 +98,6 @@ func SnapshotSecret(sec *corev1.Secret) *snapshot.Secret {
 	}
 	for k, v := range sec.StringData {
 		out.Data[k] = []byte(v)
-	}
-	return out
-}
-
-func dropNamed[T any](in []T, drop func(T) bool) []T {
-	out := in[:0:0]
-	for _, v := range in {
-		if !drop(v) {
-			out = append(out, v)
-		}
 	}
 	return out
 }
@@ -199,17 +183,16 @@ func liveNeighbours(ctx context.Context, cs kubernetes.Interface, ns string, pla
 		return nil, nil, err
 	}
 	var warnings []string
-	for _, kind := range sortedKeys(snap.Unavailable) {
-		if why := snap.Unavailable[kind]; !strings.HasPrefix(why, "not read") {
-			warnings = append(warnings, fmt.Sprintf("%s not checked: %s", kind, why))
-		}
+	for _, d := range snap.Degraded() {
+		warnings = append(warnings, fmt.Sprintf("%s not checked: %s", d.Kind, d.Detail))
 	}
+	var o snapshot.Overlay
 	if ing := plan.Ingress; ing != nil {
 		others, err := listIngresses(ctx, cs)
 		if err != nil {
 			warnings = append(warnings, live.DescribeAPIError(err, "list", "ingresses", "")+": other namespaces' routes not checked")
 		}
-		snap.Ingresses = append(snap.Ingresses, routeNeighbours(snap, ing, others)...)
+		o.Ingresses = routeNeighbours(snap, ing, others)
 		fetched := true
 		for _, t := range ing.Spec.TLS {
 			if t.SecretName == "" || (plan.Secret != nil && plan.Secret.Name == t.SecretName) || snap.Secret(ns, t.SecretName) != nil {
@@ -222,12 +205,12 @@ func liveNeighbours(ctx context.Context, cs kubernetes.Interface, ns string, pla
 				fetched = false
 				warnings = append(warnings, fmt.Sprintf("TLS Secret %s not checked: %s", t.SecretName, live.DescribeAPIError(err, "get", "secrets", ns)))
 			default:
-				snap.Secrets = append(snap.Secrets, SnapshotSecret(sec))
+				o.Secrets = append(o.Secrets, SnapshotSecret(sec))
 			}
 		}
 		// the Secrets the Ingress names were read by name: "not found" now means absent
-		if why, ok := snap.Unavailable["Secret"]; ok && fetched && strings.HasPrefix(why, "not read") {
-			delete(snap.Unavailable, "Secret")
+		if why, ok := snap.Unavailable["Secret"]; ok && fetched && !why.Degraded() {
+			o.Read = append(o.Read, "Secret")
 		}
 	}
 	if svc := plan.Service; svc != nil && hasNodePort(svc) {
@@ -236,14 +219,15 @@ func liveNeighbours(ctx context.Context, cs kubernetes.Interface, ns string, pla
 			warnings = append(warnings, "node port conflicts with other namespaces not checked: "+live.DescribeAPIError(err, "list", "services", ""))
 		}
 		for i := range others {
-			o := &others[i]
-			if o.Namespace == ns {
+			other := &others[i]
+			if other.Namespace == ns {
 				continue
 			}
-			snap.Services = append(snap.Services, &snapshot.Service{Service: o, Src: &snapshot.Source{Ref: refOf("v1", "Service", o.Namespace, o.Name), Annotations: o.Annotations}})
+			o.Services = append(o.Services, &snapshot.Service{Service: other,
+				Src: &snapshot.Source{Ref: refOf("v1", "Service", other.Namespace, other.Name), Annotations: other.Annotations}})
 		}
 	}
-	return snap, warnings, nil
+	return snap.With(o), warnings, nil
 }
 
 func hasNodePort(svc *corev1.Service) bool {
@@ -285,7 +269,7 @@ func listIngresses(ctx context.Context, cs kubernetes.Interface) ([]networkingv1
 // make class-wide rules talk about other namespaces' hosts. ing's own namespace is already in
 // snap.
 func routeNeighbours(snap *snapshot.Snapshot, ing *networkingv1.Ingress, others []networkingv1.Ingress) []*snapshot.Ingress {
-	class := rules.EffectiveClass(snap, &snapshot.Ingress{Ingress: ing})
+	class := semantics.EffectiveClass(snap, &snapshot.Ingress{Ingress: ing})
 	hosts := ingressHosts(ing)
 	var out []*snapshot.Ingress
 	for i := range others {
@@ -294,7 +278,7 @@ func routeNeighbours(snap *snapshot.Snapshot, ing *networkingv1.Ingress, others 
 			continue
 		}
 		s := &snapshot.Ingress{Ingress: o, Src: snapshot.LiveSource("networking.k8s.io/v1", "Ingress", &o.ObjectMeta)}
-		if rules.EffectiveClass(snap, s) != class {
+		if semantics.EffectiveClass(snap, s) != class {
 			continue
 		}
 		for h := range ingressHosts(o) {
@@ -315,11 +299,11 @@ func ingressHosts(ing *networkingv1.Ingress) map[string]bool {
 		out[""] = true
 	}
 	for _, r := range ing.Spec.Rules {
-		out[ingressroute.NormalizeHost(r.Host)] = true
+		out[ingress.NormalizeHost(r.Host)] = true
 	}
 	for _, t := range ing.Spec.TLS {
 		for _, h := range t.Hosts {
-			out[ingressroute.NormalizeHost(h)] = true
+			out[ingress.NormalizeHost(h)] = true
 		}
 	}
 	return out

@@ -105,7 +105,7 @@ func (o *Options) Run(ctx context.Context) error {
 
 // check runs the rules over the plan and prints the findings on stderr.
 func (o *Options) check(ctx context.Context, plan *Plan) (*CheckResult, error) {
-	base := &snapshot.Snapshot{DefaultNamespace: o.Namespace, Unavailable: map[string]string{}}
+	base := &snapshot.Snapshot{DefaultNamespace: o.Namespace, Unavailable: map[string]snapshot.Unread{}}
 	what := "on their own (no cluster)"
 	if o.Kube != nil {
 		fmt.Fprintf(o.ErrOut, "reading namespace %s from the cluster...\n", o.Namespace)

@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/svc-doctor/svc-doctor/agent"
+	"github.com/svc-doctor/svc-doctor/semantics"
 )
 
 // StartError says why the agent container did not start. Its message names the pod, the reason
@@ -168,8 +169,15 @@ func waitForAgent(ctx context.Context, client kubernetes.Interface, pod *corev1.
 		return running, nil
 	}
 	selector := fields.OneTermEqualSelector("metadata.name", name).String()
+	// the first watch starts from the pod as given (just created: no GET needed); later rounds,
+	// after the server ended a watch, GET it again
+	current, first := pod, pod.ResourceVersion != ""
 	for {
-		current, err := pods.Get(wctx, name, metav1.GetOptions{})
+		var err error
+		if !first {
+			current, err = pods.Get(wctx, name, metav1.GetOptions{})
+		}
+		first = false
 		if err != nil {
 			if wctx.Err() != nil {
 				break
@@ -269,17 +277,7 @@ func lastWarning(ctx context.Context, client kubernetes.Interface, ns, name stri
 	if len(evs) == 0 {
 		return ""
 	}
-	sort.SliceStable(evs, func(i, j int) bool { return eventTime(evs[i]).Before(eventTime(evs[j])) })
+	sort.SliceStable(evs, func(i, j int) bool { return semantics.EventTime(evs[i]).Before(semantics.EventTime(evs[j])) })
 	last := evs[len(evs)-1]
 	return last.Reason + ": " + strings.TrimSpace(last.Message)
-}
-
-func eventTime(e corev1.Event) time.Time {
-	switch {
-	case !e.LastTimestamp.IsZero():
-		return e.LastTimestamp.Time
-	case !e.EventTime.IsZero():
-		return e.EventTime.Time
-	}
-	return e.CreationTimestamp.Time
 }

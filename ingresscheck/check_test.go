@@ -14,9 +14,10 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/svc-doctor/svc-doctor/agent"
 	"github.com/svc-doctor/svc-doctor/internal/cmdutil"
 	"github.com/svc-doctor/svc-doctor/manifest"
+	"github.com/svc-doctor/svc-doctor/report"
+	"github.com/svc-doctor/svc-doctor/route/ingress"
 	"github.com/svc-doctor/svc-doctor/rules"
 	"github.com/svc-doctor/svc-doctor/snapshot"
 )
@@ -108,19 +109,20 @@ func TestGolden(t *testing.T) {
 }
 
 // check runs Check on fixture files.
-func check(t *testing.T, target string, files ...string) *Report {
+func check(t *testing.T, target string, files ...string) *report.IngressCheckReport {
 	t.Helper()
 	res, err := manifest.Load(files, manifest.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tg, err := ParseTarget(target)
+	tg, err := ingress.ParseTarget(target)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg := rules.DefaultConfig()
 	cfg.Now = goldenNow
-	rep, err := Check(snapshot.FromManifests(res, "default"), tg, CheckOptions{Rules: cfg, Source: "manifests"})
+	snap := snapshot.FromManifests(res, "default")
+	rep, err := ingress.Check(snap, tg, ingress.CheckOptions{Findings: runRules(t, snap, cfg), Now: cfg.Now, Source: "manifests"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,8 +181,8 @@ func TestURLScenarios(t *testing.T) {
 			if tt.wantService != "" && rc.Backend.Service != tt.wantService {
 				t.Errorf("backend service %q, want %q", rc.Backend.Service, tt.wantService)
 			}
-			if rep.Verdict.OK != tt.wantOK {
-				t.Errorf("verdict OK = %v, want %v: %v", rep.Verdict.OK, tt.wantOK, rep.Verdict.Problems)
+			if rep.Verdict.OK() != tt.wantOK {
+				t.Errorf("verdict OK = %v, want %v: %v", rep.Verdict.OK(), tt.wantOK, rep.Verdict.Problems)
 			}
 			if tt.wantProblem != "" && !containsSub(rep.Verdict.Problems, tt.wantProblem) {
 				t.Errorf("problems %q do not mention %q", rep.Verdict.Problems, tt.wantProblem)
@@ -286,7 +288,7 @@ func TestParseTarget(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := ParseTarget(tt.arg)
+			got, err := ingress.ParseTarget(tt.arg)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tt.wantErr)
@@ -415,10 +417,11 @@ spec:
 			if err != nil {
 				t.Fatal(err)
 			}
-			tg, _ := ParseTarget(tt.url)
+			tg, _ := ingress.ParseTarget(tt.url)
 			cfg := rules.DefaultConfig()
 			cfg.Now = goldenNow
-			rep, err := Check(snapshot.FromManifests(res, "ns"), tg, CheckOptions{Rules: cfg, Class: tt.flagClass})
+			snap := snapshot.FromManifests(res, "ns")
+			rep, err := ingress.Check(snap, tg, ingress.CheckOptions{Findings: runRules(t, snap, cfg), Now: cfg.Now, Class: tt.flagClass})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -438,35 +441,12 @@ spec:
 	}
 }
 
-// TestProbeURLKeepsEncoding checks that --probe sends the normalised path as it is: escapes that
-// normalisation keeps (an encoded "/", a space) are not decoded nor encoded twice.
-func TestProbeURLKeepsEncoding(t *testing.T) {
-	tests := []struct {
-		name    string
-		path    string
-		wantURL string
-	}{
-		{name: "plain path", path: "/api/v1", wantURL: "http://10.96.0.50:80/api/v1"},
-		{name: "encoded slash", path: "/a%2Fb", wantURL: "http://10.96.0.50:80/a%2Fb"},
-		{name: "encoded space", path: "/a%20b", wantURL: "http://10.96.0.50:80/a%20b"},
-		{name: "rule path with a space", path: "/a b", wantURL: "http://10.96.0.50:80/a%20b"},
+// runRules runs the lint rules as the command does before the check.
+func runRules(t *testing.T, snap *snapshot.Snapshot, cfg rules.Config) []report.Finding {
+	t.Helper()
+	out, err := rules.Run(snap, cfg)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			req := agentRequestURL(probeChecks([]probePlan{{req: Request{Scheme: "http", Host: "shop.example.com", Path: tt.path, RawQuery: ""}, addr: "10.96.0.50:80"}}))
-			if req != tt.wantURL {
-				t.Errorf("probe URL %q, want %q", req, tt.wantURL)
-			}
-		})
-	}
-}
-
-// agentRequestURL is the URL of the first HTTP check of an agent request.
-func agentRequestURL(r agent.Request) string {
-	for _, c := range r.Checks {
-		if c.HTTP != nil {
-			return c.HTTP.URL
-		}
-	}
-	return ""
+	return out.Findings
 }

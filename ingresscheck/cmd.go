@@ -1,3 +1,10 @@
+// Package ingresscheck implements `kubectl svc-doctor ingresscheck`: it resolves a URL (or every
+// route of ing/NAME, or of every Ingress) through the Ingress route layer (route/ingress): the
+// winning rule and why the others lose, the backend Service and port, the backend's health, the
+// TLS material, the lint findings of the objects involved and the controller that serves the class.
+// With --probe it sends the request through the controller's Service from the helper pod and
+// compares what answered with the simulation. The same simulation runs offline on manifests and
+// live on a cluster; live, the backends are diagnosed by the Service trace's static hops.
 package ingresscheck
 
 import (
@@ -18,6 +25,7 @@ import (
 	"github.com/svc-doctor/svc-doctor/internal/version"
 	"github.com/svc-doctor/svc-doctor/manifest"
 	"github.com/svc-doctor/svc-doctor/report"
+	"github.com/svc-doctor/svc-doctor/route/ingress"
 	"github.com/svc-doctor/svc-doctor/rules"
 	"github.com/svc-doctor/svc-doctor/snapshot"
 )
@@ -48,7 +56,7 @@ type Options struct {
 	genericiooptions.IOStreams
 
 	factory cmdutil.Factory
-	target  Target
+	target  ingress.Target
 	live    bool
 	color   bool
 }
@@ -85,7 +93,7 @@ the report says where the controller really sends the request.
 header and TLS server name, and compares the status, the pod that answered and the certificate
 served with the simulation.
 
-` + ControllerHeuristic + `
+` + ingress.ControllerHeuristic + `
 
 Exit codes: 0 the route works, 1 a route is broken or no rule matches (or a probe disagrees),
 2 usage or input error, 3 could not complete.`,
@@ -117,14 +125,14 @@ Exit codes: 0 the route works, 1 a route is broken or no rule matches (or a prob
 	f.StringSliceVarP(&o.Filenames, "filename", "f", nil, "file, directory or - (stdin) to check offline; repeatable")
 	f.BoolVarP(&o.Recursive, "recursive", "R", false, "process directories recursively")
 	f.StringVarP(&o.Kustomize, "kustomize", "k", "", "render this kustomization directory in memory and check the result offline")
-	f.StringVarP(&o.Output, "output", "o", o.Output, "output format: "+strings.Join(Formats, "|"))
+	f.StringVarP(&o.Output, "output", "o", o.Output, "output format: "+strings.Join(report.TraceFormats, "|"))
 	f.StringVar(&o.Class, "class", "", "resolve the URL against this IngressClass (default: the class of the matching rules, else the default class)")
 	f.BoolVar(&o.Probe, "probe", false, "send the requests through the Ingress controller from a helper pod and compare with the simulation")
 	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "without an argument: check the Ingresses of every namespace")
 	f.DurationVar(&o.CertExpiryWarning, "cert-expiry-warning", o.CertExpiryWarning, "warn about certificates expiring within this duration")
 	o.Helper.AddFlags(f)
 	_ = cmd.MarkFlagDirname("kustomize")
-	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(Formats, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(report.TraceFormats, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
@@ -137,7 +145,7 @@ func (o *Options) Complete(_ *cobra.Command, factory cmdutil.Factory, args []str
 		}
 	}
 	if len(args) > 0 {
-		t, err := ParseTarget(args[0])
+		t, err := ingress.ParseTarget(args[0])
 		if err != nil {
 			return cmdutil.UsageError("%v", err)
 		}
@@ -150,7 +158,7 @@ func (o *Options) Complete(_ *cobra.Command, factory cmdutil.Factory, args []str
 
 // Validate checks the flag combinations.
 func (o *Options) Validate() error {
-	if err := cmdutil.ValidateOutput(o.Output, Formats); err != nil {
+	if err := cmdutil.ValidateOutput(o.Output, report.TraceFormats); err != nil {
 		return err
 	}
 	switch {
@@ -182,7 +190,8 @@ func (o *Options) rulesConfig() rules.Config {
 
 // Run checks and prints.
 func (o *Options) Run(ctx context.Context) error {
-	opts := CheckOptions{Class: o.Class, Rules: o.rulesConfig(), Tool: report.Tool{Name: "svc-doctor", Version: version.Current()}}
+	cfg := o.rulesConfig()
+	opts := ingress.CheckOptions{Class: o.Class, Now: cfg.Now, Tool: report.Tool{Name: "svc-doctor", Version: version.Current()}}
 	var snap *snapshot.Snapshot
 	var reader *clusterReader
 	if !o.live {
@@ -205,17 +214,15 @@ func (o *Options) Run(ctx context.Context) error {
 		if o.AllNamespaces {
 			scope = ""
 		}
-		reader = newClusterReader(o.Client, o.ErrOut, opts.Rules)
+		reader = newClusterReader(o.Client, o.ErrOut, cfg)
 		s, read, err := reader.snapshot(ctx, o.target, o.Namespace, scope)
 		if err != nil {
 			return cmdutil.Incomplete(err)
 		}
 		snap = s
-		for _, kind := range sortedKeys(snap.Unavailable) {
-			if !strings.HasPrefix(snap.Unavailable[kind], "not read") {
-				fmt.Fprintf(o.ErrOut, "warning: %s not checked: %s\n", kind, snap.Unavailable[kind])
-				reader.degraded = append(reader.degraded, snap.Unavailable[kind])
-			}
+		for _, d := range snap.Degraded() {
+			fmt.Fprintf(o.ErrOut, "warning: %s not checked: %s\n", d.Kind, d.Detail)
+			reader.degraded = append(reader.degraded, d.Detail)
 		}
 		opts.Source, opts.Namespace, opts.ReadNamespaces = "cluster", scope, read
 		if o.target.Ingress != "" {
@@ -224,7 +231,12 @@ func (o *Options) Run(ctx context.Context) error {
 		opts.Controllers = reader.controllers(ctx, snap)
 		opts.Diagnose = reader.diagnose(ctx)
 	}
-	rep, err := Check(snap, o.target, opts)
+	out, err := rules.Run(snap, cfg)
+	if err != nil {
+		return cmdutil.AsUsage(err)
+	}
+	opts.Findings = out.Findings
+	rep, err := ingress.Check(snap, o.target, opts)
 	if err != nil {
 		return cmdutil.AsUsage(err)
 	}
@@ -233,17 +245,17 @@ func (o *Options) Run(ctx context.Context) error {
 			return err
 		}
 	}
-	if err := Render(o.Out, o.Output, rep, o.color); err != nil {
+	if err := report.Render(o.Out, o.Output, rep, report.RenderOptions{Color: o.color}); err != nil {
 		return cmdutil.Incomplete(err)
 	}
 	if o.clients != nil && (o.Output == report.FormatTable || o.Output == report.FormatWide) {
 		fmt.Fprintf(o.ErrOut, "%d API requests\n", o.clients.Requests())
 	}
-	if !rep.Verdict.OK {
-		return &cmdutil.ExitError{Code: cmdutil.ExitFindings, Silent: true, Err: errors.New(rep.Verdict.Summary)}
+	if !rep.Verdict.OK() {
+		return &cmdutil.ExitError{Code: cmdutil.ExitFindings, Silent: true, Err: errors.New(rep.Verdict.Text())}
 	}
 	if reader != nil && len(reader.degraded) > 0 {
-		return cmdutil.Incomplete(fmt.Errorf("the check is incomplete: %d %s could not be done (see the warnings above)", len(reader.degraded), plural(len(reader.degraded), "read", "reads")))
+		return cmdutil.Incomplete(fmt.Errorf("the check is incomplete: %d %s could not be done (see the warnings above)", len(reader.degraded), report.Plural(len(reader.degraded), "read", "reads")))
 	}
 	return nil
 }
@@ -268,52 +280,34 @@ func (o *Options) connect() error {
 
 // probe sends the requests through the controller from the helper pod (or --from pod) and adds
 // the results to the report; a disagreement with the simulation makes the verdict fail.
-func (o *Options) probe(ctx context.Context, snap *snapshot.Snapshot, rep *Report, opts CheckOptions) error {
-	plans, err := planProbes(snap, rep, o.target, opts)
+func (o *Options) probe(ctx context.Context, snap *snapshot.Snapshot, rep *report.IngressCheckReport, opts ingress.CheckOptions) error {
+	probes, err := ingress.PlanProbes(snap, rep, o.target, opts)
 	if err != nil {
 		return cmdutil.AsUsage(err)
 	}
-	sendable := 0
-	for _, p := range plans {
-		if p.skip == "" {
-			sendable++
-		}
-	}
-	var probes []Probe
+	sendable := probes.Sendable()
 	if sendable == 0 {
-		probes, err = runProbes(ctx, nil, "", plans, snap, opts.Rules.Now)
-		if err != nil {
+		if err := probes.Run(ctx, nil, "", snap, rep, opts.Now); err != nil {
 			return cmdutil.Incomplete(err)
 		}
-	} else {
-		ctx, stop := helper.NotifyContext(ctx)
-		defer stop()
-		sess := &helper.Session{Client: o.Client, Config: o.Config, Namespace: o.Namespace, Flags: o.Helper,
-			Reason: "ingresscheck " + o.target.Raw, ErrOut: o.ErrOut}
-		defer func() {
-			if cerr := sess.Close(ctx); cerr != nil {
-				fmt.Fprintf(o.ErrOut, "warning: %v\n", cerr)
-			}
-		}()
-		ag, src, err := sess.Agent(ctx)
-		if err != nil {
-			return cmdutil.Incomplete(fmt.Errorf("--probe: %w", err))
-		}
-		fmt.Fprintf(o.ErrOut, "sending %d %s through the Ingress controller...\n", sendable, plural(sendable, "request", "requests"))
-		probes, err = runProbes(ctx, ag, src.Description, plans, snap, opts.Rules.Now)
-		if err != nil {
-			return cmdutil.Incomplete(fmt.Errorf("--probe: %w", err))
-		}
+		return nil
 	}
-	rep.Probes = probes
-	for _, p := range probes {
-		if p.Agrees != nil && !*p.Agrees {
-			rep.Verdict.OK = false
-			rep.Verdict.Problems = append(rep.Verdict.Problems, "probe "+p.URL+": "+p.Result)
+	ctx, stop := helper.NotifyContext(ctx)
+	defer stop()
+	sess := &helper.Session{Client: o.Client, Config: o.Config, Namespace: o.Namespace, Flags: o.Helper,
+		Reason: "ingresscheck " + o.target.Raw, ErrOut: o.ErrOut}
+	defer func() {
+		if cerr := sess.Close(ctx); cerr != nil {
+			fmt.Fprintf(o.ErrOut, "warning: %v\n", cerr)
 		}
+	}()
+	ag, src, err := sess.Agent(ctx)
+	if err != nil {
+		return cmdutil.Incomplete(fmt.Errorf("--probe: %w", err))
 	}
-	if !rep.Verdict.OK && !strings.Contains(rep.Verdict.Summary, "broken") && len(rep.Verdict.Problems) > 0 {
-		rep.Verdict.Summary = "the controller does not do what the simulation predicts: " + rep.Verdict.Problems[len(rep.Verdict.Problems)-1]
+	fmt.Fprintf(o.ErrOut, "sending %d %s through the Ingress controller...\n", sendable, report.Plural(sendable, "request", "requests"))
+	if err := probes.Run(ctx, ag, src.Description, snap, rep, opts.Now); err != nil {
+		return cmdutil.Incomplete(fmt.Errorf("--probe: %w", err))
 	}
 	return nil
 }

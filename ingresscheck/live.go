@@ -15,10 +15,11 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/svc-doctor/svc-doctor/internal/ingressroute"
 	"github.com/svc-doctor/svc-doctor/live"
 	"github.com/svc-doctor/svc-doctor/report"
+	"github.com/svc-doctor/svc-doctor/route/ingress"
 	"github.com/svc-doctor/svc-doctor/rules"
+	"github.com/svc-doctor/svc-doctor/semantics"
 	"github.com/svc-doctor/svc-doctor/snapshot"
 	"github.com/svc-doctor/svc-doctor/trace"
 	"github.com/svc-doctor/svc-doctor/trace/servicetrace"
@@ -46,8 +47,8 @@ func newClusterReader(client kubernetes.Interface, errOut io.Writer, cfg rules.C
 
 // snapshot reads the objects for target. defaultNS is -n (or the kubeconfig's namespace); scope is
 // the namespace of "every Ingress" ("" with -A).
-func (cr *clusterReader) snapshot(ctx context.Context, t Target, defaultNS, scope string) (*snapshot.Snapshot, map[string]bool, error) {
-	s := &snapshot.Snapshot{Live: true, DefaultNamespace: defaultNS, Unavailable: map[string]string{}}
+func (cr *clusterReader) snapshot(ctx context.Context, t ingress.Target, defaultNS, scope string) (*snapshot.Snapshot, map[string]bool, error) {
+	s := &snapshot.Snapshot{Live: true, DefaultNamespace: defaultNS, Unavailable: map[string]snapshot.Unread{}}
 	fmt.Fprintln(cr.errOut, "reading IngressClasses and the Ingresses of all namespaces...")
 	classes, err := live.ListAll(ctx, pageSize, func(ctx context.Context, lo metav1.ListOptions) ([]networkingv1.IngressClass, string, error) {
 		l, err := cr.client.NetworkingV1().IngressClasses().List(ctx, lo)
@@ -57,8 +58,8 @@ func (cr *clusterReader) snapshot(ctx context.Context, t Target, defaultNS, scop
 		return l.Items, l.Continue, nil
 	})
 	if err != nil {
-		s.Unavailable["IngressClass"] = live.DescribeAPIError(err, "list", "ingressclasses", "")
-		fmt.Fprintf(cr.errOut, "warning: IngressClasses not read: %s\n", s.Unavailable["IngressClass"])
+		s.Unavailable["IngressClass"] = live.UnreadOf(err, "list", "ingressclasses", "")
+		fmt.Fprintf(cr.errOut, "warning: IngressClasses not read: %s\n", s.Unavailable["IngressClass"].Detail)
 	}
 	for i := range classes {
 		v := &classes[i]
@@ -79,15 +80,17 @@ func (cr *clusterReader) snapshot(ctx context.Context, t Target, defaultNS, scop
 		if len(classes) == 0 {
 			return nil, nil, fmt.Errorf("could not read Ingresses: %s", live.DescribeAPIError(err, "list", "ingresses", ingNS))
 		}
-		s.Unavailable["Ingress"] = live.DescribeAPIError(err, "list", "ingresses", ingNS)
+		s.Unavailable["Ingress"] = live.UnreadOf(err, "list", "ingresses", ingNS)
 	}
 	for i := range ings {
 		v := &ings[i]
 		s.Ingresses = append(s.Ingresses, &snapshot.Ingress{Ingress: v, Src: snapshot.LiveSource("networking.k8s.io/v1", "Ingress", &v.ObjectMeta)})
 	}
+	s.Index()
 	namespaces := cr.relevantNamespaces(s, t, defaultNS, scope)
 	read := map[string]bool{}
-	unavailable := map[string][]string{}
+	unavailable := map[string][]snapshot.Unread{}
+	var parts []*snapshot.Snapshot
 	for _, ns := range namespaces {
 		fmt.Fprintf(cr.errOut, "reading namespace %s (Services, EndpointSlices, pods, TLS Secrets)...\n", ns)
 		nsSnap, err := cr.readsFor(ns).Snapshot(ctx)
@@ -96,31 +99,29 @@ func (cr *clusterReader) snapshot(ctx context.Context, t Target, defaultNS, scop
 			continue
 		}
 		read[ns] = true
-		s.Services = append(s.Services, nsSnap.Services...)
-		s.EndpointSlices = append(s.EndpointSlices, nsSnap.EndpointSlices...)
-		s.Workloads = append(s.Workloads, nsSnap.Workloads...)
-		s.Secrets = append(s.Secrets, nsSnap.Secrets...)
-		s.NetworkPolicies = append(s.NetworkPolicies, nsSnap.NetworkPolicies...)
+		// the namespace's objects; its Ingresses and IngressClasses are those read above
+		parts = append(parts, &snapshot.Snapshot{Services: nsSnap.Services, EndpointSlices: nsSnap.EndpointSlices,
+			Workloads: nsSnap.Workloads, Secrets: nsSnap.Secrets, NetworkPolicies: nsSnap.NetworkPolicies})
 		for kind, why := range nsSnap.Unavailable {
 			if kind != "Ingress" && kind != "IngressClass" {
 				unavailable[kind] = append(unavailable[kind], why)
 			}
 		}
 	}
+	marks := map[string]snapshot.Unread{}
 	for kind, whys := range unavailable {
-		// a kind read in one namespace and "not read" (nothing to read) in another is complete
+		// a kind read in one namespace and not asked for (nothing to read) in another is complete
 		if len(whys) < len(read) && allNotRead(whys) {
 			continue
 		}
-		s.Unavailable[kind] = whys[0]
+		marks[kind] = whys[0]
 	}
-	s.Index()
-	return s, read, nil
+	return snapshot.Merge(s, marks, parts...), read, nil
 }
 
-func allNotRead(whys []string) bool {
+func allNotRead(whys []snapshot.Unread) bool {
 	for _, w := range whys {
-		if !strings.HasPrefix(w, "not read") {
+		if w.Degraded() {
 			return false
 		}
 	}
@@ -150,25 +151,25 @@ func (cr *clusterReader) listIngresses(ctx context.Context, ns string) ([]networ
 
 // relevantNamespaces are the namespaces whose Services and Secrets the check needs: those of the
 // Ingresses with a rule (or default backend) for the URL, of the named Ingress, or of the scope.
-func (cr *clusterReader) relevantNamespaces(s *snapshot.Snapshot, t Target, defaultNS, scope string) []string {
+func (cr *clusterReader) relevantNamespaces(s *snapshot.Snapshot, t ingress.Target, defaultNS, scope string) []string {
 	set := map[string]bool{}
 	switch {
 	case t.URL != nil:
-		var routes []ingressroute.Route
+		var routes []ingress.Route
 		for _, ing := range s.Ingresses {
-			routes = append(routes, ingressroute.Routes(ing.Ingress, rules.EffectiveClass(s, ing))...)
+			routes = append(routes, ingress.Routes(ing.Ingress, semantics.EffectiveClass(s, ing))...)
 			if ing.Spec.DefaultBackend != nil {
 				set[ing.Namespace] = true
 			}
 			for _, tl := range ing.Spec.TLS {
 				for _, h := range tl.Hosts {
-					if ingressroute.HostMatches(h, t.URL.Host) {
+					if ingress.HostMatches(h, t.URL.Host) {
 						set[ing.Namespace] = true
 					}
 				}
 			}
 		}
-		for _, m := range ingressroute.Match(routes, t.URL.Host, t.URL.Path) {
+		for _, m := range ingress.Match(routes, t.URL.Host, t.URL.Path) {
 			set[m.Namespace] = true
 		}
 	case t.Ingress != "":
@@ -208,16 +209,16 @@ func (cr *clusterReader) diagnose(ctx context.Context) func(ns, svc, port string
 	}
 }
 
-// controllers finds the controller of every IngressClass (see ControllerHeuristic): one LIST of
+// controllers finds the controller of every IngressClass (see ingress.ControllerHeuristic): one LIST of
 // Deployments and one of DaemonSets in all namespaces, then one LIST of pods and one of Services
 // in each namespace that runs a controller.
-func (cr *clusterReader) controllers(ctx context.Context, s *snapshot.Snapshot) map[string]ControllerInfo {
-	out := map[string]ControllerInfo{}
+func (cr *clusterReader) controllers(ctx context.Context, s *snapshot.Snapshot) map[string]report.ControllerInfo {
+	out := map[string]report.ControllerInfo{}
 	if len(s.IngressClasses) == 0 {
 		return out
 	}
 	fmt.Fprintln(cr.errOut, "looking for the Ingress controllers (Deployments and DaemonSets of all namespaces)...")
-	var ws []Workload
+	var ws []ingress.Workload
 	var why []string
 	deps, err := live.ListAll(ctx, pageSize, func(ctx context.Context, lo metav1.ListOptions) ([]appsv1.Deployment, string, error) {
 		l, err := cr.client.AppsV1().Deployments("").List(ctx, lo)
@@ -232,7 +233,7 @@ func (cr *clusterReader) controllers(ctx context.Context, s *snapshot.Snapshot) 
 	for i := range deps {
 		d := &deps[i]
 		sel, _ := metav1.LabelSelectorAsSelector(d.Spec.Selector)
-		ws = append(ws, Workload{Kind: "Deployment", Namespace: d.Namespace, Name: d.Name, TemplateLabels: d.Spec.Template.Labels, Selector: sel, Spec: &d.Spec.Template.Spec})
+		ws = append(ws, ingress.Workload{Kind: "Deployment", Namespace: d.Namespace, Name: d.Name, TemplateLabels: d.Spec.Template.Labels, Selector: sel, Spec: &d.Spec.Template.Spec})
 	}
 	dss, err := live.ListAll(ctx, pageSize, func(ctx context.Context, lo metav1.ListOptions) ([]appsv1.DaemonSet, string, error) {
 		l, err := cr.client.AppsV1().DaemonSets("").List(ctx, lo)
@@ -247,7 +248,7 @@ func (cr *clusterReader) controllers(ctx context.Context, s *snapshot.Snapshot) 
 	for i := range dss {
 		d := &dss[i]
 		sel, _ := metav1.LabelSelectorAsSelector(d.Spec.Selector)
-		ws = append(ws, Workload{Kind: "DaemonSet", Namespace: d.Namespace, Name: d.Name, TemplateLabels: d.Spec.Template.Labels, Selector: sel, Spec: &d.Spec.Template.Spec})
+		ws = append(ws, ingress.Workload{Kind: "DaemonSet", Namespace: d.Namespace, Name: d.Name, TemplateLabels: d.Spec.Template.Labels, Selector: sel, Spec: &d.Spec.Template.Spec})
 	}
 	for _, w := range why {
 		fmt.Fprintf(cr.errOut, "warning: Ingress controllers not fully checked: %s\n", w)
@@ -257,13 +258,11 @@ func (cr *clusterReader) controllers(ctx context.Context, s *snapshot.Snapshot) 
 	nsPodsWhy := map[string]string{}
 	nsSvcs := map[string][]corev1.Service{}
 	for _, ic := range s.IngressClasses {
-		info := ControllerInfo{Class: ic.Name, Controller: ic.Spec.Controller, Checked: len(why) < 2}
-		if k := lookupKnown(ic.Spec.Controller); k != nil {
-			info.Name = k.name
-		}
+		info := report.ControllerInfo{Class: ic.Name, Controller: ic.Spec.Controller, Checked: len(why) < 2}
+		info.Name = ingress.KnownControllerName(ic.Spec.Controller)
 		var excluded []string
 		for _, w := range ws {
-			m, ex := matchWorkload(w, ic.Name, ic.Spec.Controller)
+			m, ex := ingress.MatchWorkload(w, ic.Name, ic.Spec.Controller)
 			if ex != "" {
 				excluded = append(excluded, ex)
 			}
@@ -271,9 +270,9 @@ func (cr *clusterReader) controllers(ctx context.Context, s *snapshot.Snapshot) 
 				continue
 			}
 			info.Found = true
-			info.strictPrefix = info.strictPrefix || strictPrefixArg(w.Spec)
-			info.classless = info.classless || servesClassless(w.Spec)
-			cw := ControllerWorkload{Kind: w.Kind, Namespace: w.Namespace, Name: w.Name, Image: firstImage(w.Spec), Why: m}
+			info.StrictPrefix = info.StrictPrefix || ingress.StrictPrefixArg(w.Spec)
+			info.Classless = info.Classless || ingress.ServesClassless(w.Spec)
+			cw := report.ControllerWorkload{Kind: w.Kind, Namespace: w.Namespace, Name: w.Name, Image: ingress.FirstImage(w.Spec), Why: m}
 			if _, done := nsPods[w.Namespace]; !done {
 				pods, err := live.ListAll(ctx, pageSize, func(ctx context.Context, lo metav1.ListOptions) ([]corev1.Pod, string, error) {
 					l, err := cr.client.CoreV1().Pods(w.Namespace).List(ctx, lo)
@@ -303,13 +302,13 @@ func (cr *clusterReader) controllers(ctx context.Context, s *snapshot.Snapshot) 
 						continue
 					}
 					cw.PodsTotal++
-					if servicetrace.IsReady(p) {
+					if semantics.IsReady(p) {
 						cw.PodsReady++
 					}
 				}
 			}
 			info.Workloads = append(info.Workloads, cw)
-			info.Services = append(info.Services, controllerServices(nsSvcs[w.Namespace], w.Namespace, w.TemplateLabels)...)
+			info.Services = append(info.Services, ingress.ControllerServices(nsSvcs[w.Namespace], w.Namespace, w.TemplateLabels)...)
 		}
 		switch {
 		case info.Found:

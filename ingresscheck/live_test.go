@@ -6,7 +6,6 @@ import (
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -18,9 +17,8 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/utils/ptr"
 
-	"github.com/svc-doctor/svc-doctor/agent"
-	"github.com/svc-doctor/svc-doctor/internal/ingressroute"
 	"github.com/svc-doctor/svc-doctor/report"
+	"github.com/svc-doctor/svc-doctor/route/ingress"
 	"github.com/svc-doctor/svc-doctor/snapshot"
 )
 
@@ -58,7 +56,7 @@ func liveObjects(t *testing.T) []runtime.Object {
 	webLabels := map[string]string{"app": "web"}
 	return []runtime.Object{
 		&networkingv1.IngressClass{ObjectMeta: metav1.ObjectMeta{Name: "traefik", Annotations: map[string]string{networkingv1.AnnotationIsDefaultIngressClass: "true"}},
-			Spec: networkingv1.IngressClassSpec{Controller: traefikController}},
+			Spec: networkingv1.IngressClassSpec{Controller: ingress.TraefikController}},
 		&networkingv1.IngressClass{ObjectMeta: metav1.ObjectMeta{Name: "nginx"}, Spec: networkingv1.IngressClassSpec{Controller: "k8s.io/ingress-nginx"}},
 		&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: "ingress", Name: "traefik"},
 			Spec: appsv1.DeploymentSpec{Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "traefik"}},
@@ -99,7 +97,7 @@ func TestLiveURL(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, stderr, stdout)
 	}
-	var rep Report
+	var rep report.IngressCheckReport
 	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
 		t.Fatal(err)
 	}
@@ -178,87 +176,26 @@ func TestMatchWorkload(t *testing.T) {
 	}
 	tests := []struct {
 		name       string
-		w          Workload
+		w          ingress.Workload
 		class, ctl string
 		wantWhy    string
 		wantExcl   string
 	}{
-		{name: "traefik by image", w: Workload{Spec: spec("docker.io/traefik:v3.6")}, class: "traefik", ctl: traefikController, wantWhy: "image docker.io/traefik:v3.6"},
-		{name: "traefik by label", w: Workload{Spec: spec("mirror/proxy:1"), TemplateLabels: map[string]string{"app.kubernetes.io/name": "traefik"}}, class: "traefik", ctl: traefikController, wantWhy: "labels app.kubernetes.io/name=traefik"},
-		{name: "traefik for another class", w: Workload{Kind: "Deployment", Namespace: "a", Name: "t", Spec: spec("traefik:v3", "--providers.kubernetesingress.ingressclass=internal")}, class: "traefik", ctl: traefikController,
+		{name: "traefik by image", w: ingress.Workload{Spec: spec("docker.io/traefik:v3.6")}, class: "traefik", ctl: ingress.TraefikController, wantWhy: "image docker.io/traefik:v3.6"},
+		{name: "traefik by label", w: ingress.Workload{Spec: spec("mirror/proxy:1"), TemplateLabels: map[string]string{"app.kubernetes.io/name": "traefik"}}, class: "traefik", ctl: ingress.TraefikController, wantWhy: "labels app.kubernetes.io/name=traefik"},
+		{name: "traefik for another class", w: ingress.Workload{Kind: "Deployment", Namespace: "a", Name: "t", Spec: spec("traefik:v3", "--providers.kubernetesingress.ingressclass=internal")}, class: "traefik", ctl: ingress.TraefikController,
 			wantExcl: "deployment a/t runs Traefik for class internal only (--providers.kubernetesingress.ingressclass=internal)"},
-		{name: "nginx by controller class argument", w: Workload{Spec: spec("registry.k8s.io/x:1", "--controller-class=k8s.io/ingress-nginx")}, class: "nginx", ctl: "k8s.io/ingress-nginx", wantWhy: "argument --controller-class=k8s.io/ingress-nginx"},
-		{name: "nginx image", w: Workload{Spec: spec("registry.k8s.io/ingress-nginx/controller:v1.12.0")}, class: "nginx", ctl: "k8s.io/ingress-nginx", wantWhy: "image registry.k8s.io/ingress-nginx/controller:v1.12.0"},
-		{name: "traefik image does not serve nginx", w: Workload{Spec: spec("traefik:v3")}, class: "nginx", ctl: "k8s.io/ingress-nginx"},
-		{name: "unknown controller by image name", w: Workload{Spec: spec("example.com/fancy-ingress:2")}, class: "fancy", ctl: "example.com/fancy-ingress", wantWhy: "image example.com/fancy-ingress:2 (named after example.com/fancy-ingress)"},
-		{name: "unknown generic controller name", w: Workload{Spec: spec("example.com/controller:2")}, class: "x", ctl: "example.com/controller"},
+		{name: "nginx by controller class argument", w: ingress.Workload{Spec: spec("registry.k8s.io/x:1", "--controller-class=k8s.io/ingress-nginx")}, class: "nginx", ctl: "k8s.io/ingress-nginx", wantWhy: "argument --controller-class=k8s.io/ingress-nginx"},
+		{name: "nginx image", w: ingress.Workload{Spec: spec("registry.k8s.io/ingress-nginx/controller:v1.12.0")}, class: "nginx", ctl: "k8s.io/ingress-nginx", wantWhy: "image registry.k8s.io/ingress-nginx/controller:v1.12.0"},
+		{name: "traefik image does not serve nginx", w: ingress.Workload{Spec: spec("traefik:v3")}, class: "nginx", ctl: "k8s.io/ingress-nginx"},
+		{name: "unknown controller by image name", w: ingress.Workload{Spec: spec("example.com/fancy-ingress:2")}, class: "fancy", ctl: "example.com/fancy-ingress", wantWhy: "image example.com/fancy-ingress:2 (named after example.com/fancy-ingress)"},
+		{name: "unknown generic controller name", w: ingress.Workload{Spec: spec("example.com/controller:2")}, class: "x", ctl: "example.com/controller"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			why, ex := matchWorkload(tt.w, tt.class, tt.ctl)
+			why, ex := ingress.MatchWorkload(tt.w, tt.class, tt.ctl)
 			if why != tt.wantWhy || ex != tt.wantExcl {
 				t.Errorf("matchWorkload = %q, %q; want %q, %q", why, ex, tt.wantWhy, tt.wantExcl)
-			}
-		})
-	}
-}
-
-func TestJudgeProbe(t *testing.T) {
-	snap := &snapshot.Snapshot{Live: true}
-	web := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web"}, Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "web"}}}
-	snap.Services = []*snapshot.Service{{Service: web, Src: &snapshot.Source{}}}
-	snap.Workloads = []*snapshot.Workload{snapshot.PodWorkload(pod("shop", "web-1", map[string]string{"app": "web"}, "10.0.0.1", true)),
-		snapshot.PodWorkload(pod("shop", "api-1", map[string]string{"app": "api"}, "10.0.0.2", true))}
-	snap.Index()
-	okSim := func(https, tlsOK bool) *Report {
-		scheme := "http"
-		if https {
-			scheme = "https"
-		}
-		return &Report{Request: &Request{Scheme: scheme}, Verdict: Verdict{OK: true}, Routes: []RouteCheck{{Ingress: ingRefOf("shop", "shop"), Backend: Backend{Service: "web"},
-			TLS: &TLSInfo{OK: tlsOK, Secret: "shop/tls", Certificate: &CertInfo{SHA256: "aaa"}}}}}
-	}
-	brokenSim := &Report{Request: &Request{Scheme: "http"}, Routes: []RouteCheck{{Ingress: ingRefOf("shop", "shop"), Backend: Backend{Service: "web"}, Problems: []string{"service web has no ready endpoint"}}}}
-	served := func(sha string, names ...string) *agent.HTTPResult {
-		return &agent.HTTPResult{StatusCode: 200, BodySnippet: "web-1\n", TLS: &agent.TLSInfo{PeerCertificates: []agent.CertSummary{{Subject: "CN=x", DNSNames: names, SHA256: sha,
-			NotBefore: goldenNow.Add(-time.Hour), NotAfter: goldenNow.Add(time.Hour)}}}}
-	}
-	tests := []struct {
-		name       string
-		host       string
-		sim        *Report
-		res        agent.Result
-		wantAgrees string // yes, no, ?
-		wantBy     string
-	}{
-		{name: "expected pod answered", host: "shop.example.com", sim: okSim(false, false), res: agent.Result{HTTP: &agent.HTTPResult{StatusCode: 200, BodySnippet: "web-1\n"}}, wantAgrees: "yes", wantBy: "web-1"},
-		{name: "another service answered", host: "shop.example.com", sim: okSim(false, false), res: agent.Result{HTTP: &agent.HTTPResult{StatusCode: 200, BodySnippet: "api-1"}}, wantAgrees: "no", wantBy: "api-1"},
-		{name: "a 404 naming no pod proves nothing", host: "shop.example.com", sim: okSim(false, false), res: agent.Result{HTTP: &agent.HTTPResult{StatusCode: 404, BodySnippet: "404 page not found"}}, wantAgrees: "?"},
-		{name: "bad gateway", host: "shop.example.com", sim: okSim(false, false), res: agent.Result{HTTP: &agent.HTTPResult{StatusCode: 502, BodySnippet: "Bad Gateway"}}, wantAgrees: "no"},
-		{name: "echo JSON names the pod", host: "shop.example.com", sim: okSim(false, false), res: agent.Result{HTTP: &agent.HTTPResult{StatusCode: 200, BodySnippet: `{"pod":"web-1","namespace":"shop","client":"10.0.0.9:3333","headers":{"Accept":["*/*"]`}}, wantAgrees: "yes", wantBy: "web-1"},
-		{name: "whoami names the pod", host: "shop.example.com", sim: okSim(false, false), res: agent.Result{HTTP: &agent.HTTPResult{StatusCode: 200, BodySnippet: "Hostname: api-1\nIP: 127.0.0.1\n"}}, wantAgrees: "no", wantBy: "api-1"},
-		{name: "unknown body", host: "shop.example.com", sim: okSim(false, false), res: agent.Result{HTTP: &agent.HTTPResult{StatusCode: 200, BodySnippet: "<html>"}}, wantAgrees: "?"},
-		{name: "broken as simulated", host: "shop.example.com", sim: brokenSim, res: agent.Result{HTTP: &agent.HTTPResult{StatusCode: 503}}, wantAgrees: "yes"},
-		{name: "broken but answered", host: "shop.example.com", sim: brokenSim, res: agent.Result{HTTP: &agent.HTTPResult{StatusCode: 200, BodySnippet: "web-1"}}, wantAgrees: "no", wantBy: "web-1"},
-		{name: "request failed", host: "shop.example.com", sim: okSim(false, false), res: agent.Result{Failure: agent.FailTimeout, Detail: "i/o timeout"}, wantAgrees: "no"},
-		{name: "right certificate", host: "shop.example.com", sim: okSim(true, true), res: agent.Result{HTTP: served("aaa", "shop.example.com")}, wantAgrees: "yes", wantBy: "web-1"},
-		{name: "default certificate instead of the Secret's", host: "shop.example.com", sim: okSim(true, true), res: agent.Result{HTTP: served("bbb", "TRAEFIK DEFAULT CERT")}, wantAgrees: "no", wantBy: "web-1"},
-		{name: "broken TLS predicted, default certificate served", host: "shop.example.com", sim: okSim(true, false), res: agent.Result{HTTP: served("bbb", "x.invalid")}, wantAgrees: "yes", wantBy: "web-1"},
-		{name: "broken TLS predicted, but an acceptable certificate served", host: "shop.example.com", sim: okSim(true, false), res: agent.Result{HTTP: served("aaa", "*.example.com")}, wantAgrees: "no", wantBy: "web-1"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			pr := Probe{Host: tt.host}
-			judge(&pr, &tt.res, tt.sim, snap, goldenNow)
-			got := "?"
-			if pr.Agrees != nil {
-				got = map[bool]string{true: "yes", false: "no"}[*pr.Agrees]
-			}
-			if got != tt.wantAgrees || pr.AnsweredBy != tt.wantBy {
-				t.Errorf("agrees %s by %q, want %s by %q (%s)", got, pr.AnsweredBy, tt.wantAgrees, tt.wantBy, pr.Result)
-			}
-			if pr.Result == "" || pr.Expected == "" {
-				t.Errorf("empty result or expectation: %+v", pr)
 			}
 		})
 	}
@@ -268,6 +205,6 @@ func ingRefOf(ns, name string) report.ObjectRef {
 	return report.ObjectRef{Kind: "Ingress", Namespace: ns, Name: name}
 }
 
-func routesOf(ing *snapshot.Ingress) []ingressroute.Route {
-	return ingressroute.Routes(ing.Ingress, "")
+func routesOf(ing *snapshot.Ingress) []ingress.Route {
+	return ingress.Routes(ing.Ingress, "")
 }

@@ -8,7 +8,8 @@ import (
 	"testing"
 
 	"github.com/svc-doctor/svc-doctor/manifest"
-	"github.com/svc-doctor/svc-doctor/rules"
+	"github.com/svc-doctor/svc-doctor/report"
+	"github.com/svc-doctor/svc-doctor/route/ingress"
 	"github.com/svc-doctor/svc-doctor/snapshot"
 )
 
@@ -62,11 +63,9 @@ spec:
 }
 
 // checkAll checks every Ingress of snap.
-func checkAll(tb testing.TB, snap *snapshot.Snapshot) *Report {
+func checkAll(tb testing.TB, snap *snapshot.Snapshot) *report.IngressCheckReport {
 	tb.Helper()
-	cfg := rules.DefaultConfig()
-	cfg.Now = goldenNow
-	rep, err := Check(snap, Target{}, CheckOptions{Rules: cfg, Source: "manifests"})
+	rep, err := ingress.Check(snap, ingress.Target{}, ingress.CheckOptions{Now: goldenNow, Source: "manifests"})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -90,7 +89,7 @@ func TestCheckAllScales(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var rep *Report
+			var rep *report.IngressCheckReport
 			allocs := func(n int) float64 {
 				snap := manyIngresses(t, n)
 				return testing.AllocsPerRun(1, func() { rep = checkAll(t, snap) })

@@ -271,11 +271,9 @@ func (o *Options) Run(ctx context.Context) error {
 		return err
 	}
 	var degraded []string
-	for _, kind := range sortedKeys(snap.Unavailable) {
-		if !strings.HasPrefix(snap.Unavailable[kind], "not read") {
-			fmt.Fprintf(o.ErrOut, "warning: %s not checked: %s\n", kind, snap.Unavailable[kind])
-			degraded = append(degraded, kind)
-		}
+	for _, d := range snap.Degraded() {
+		fmt.Fprintf(o.ErrOut, "warning: %s not checked: %s\n", d.Kind, d.Detail)
+		degraded = append(degraded, d.Kind)
 	}
 	rep, err := Lint(snap, o.cfg)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/svc-doctor/svc-doctor/snapshot"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 )
 
@@ -67,4 +68,19 @@ func DescribeAPIError(err error, verb, resource, namespace string) string {
 		namespace = "the cluster"
 	}
 	return describeAPIError(err, verb, resource, namespace)
+}
+
+// UnreadOf is the mark of a kind whose read failed with err.
+func UnreadOf(err error, verb, resource, scope string) snapshot.Unread {
+	reason := snapshot.Failed
+	var ue *UnresponsiveError
+	switch {
+	case apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err):
+		reason = snapshot.Forbidden
+	case apierrors.IsNotFound(err):
+		reason = snapshot.NotServed
+	case errors.As(err, &ue) || apierrors.IsTimeout(err) || apierrors.IsServerTimeout(err) || errors.Is(err, context.DeadlineExceeded):
+		reason = snapshot.TimedOut
+	}
+	return snapshot.Unread{Reason: reason, Detail: describeAPIError(err, verb, resource, scope)}
 }

@@ -38,6 +38,14 @@ type ClusterOptions struct {
 	// the pods it matches are read. Rules about other objects' pods then see a partial picture,
 	// so only findings about the objects that selector stands for are meaningful.
 	PodLabelSelector string
+	// EndpointSliceLabelSelector, when set, narrows the EndpointSlice LIST the same way (e.g.
+	// kubernetes.io/service-name=web).
+	EndpointSliceLabelSelector string
+	// Services, when not nil, are the Services already read (the diagnosis of one Service GETs
+	// it first): they are not listed, and the other Services of the scope are marked not read.
+	Services []corev1.Service
+	// SkipIngresses reads no Ingress and no IngressClass (marked not read).
+	SkipIngresses bool
 }
 
 // FromCluster reads a snapshot from a cluster with one paginated LIST per kind (Services,
@@ -54,24 +62,30 @@ func FromCluster(ctx context.Context, cs kubernetes.Interface, opts ClusterOptio
 		opts.MaxTLSSecrets = 50
 	}
 	ns := opts.Namespace
-	s := &snapshot.Snapshot{Live: true, DefaultNamespace: ns, Unavailable: map[string]string{}}
+	s := &snapshot.Snapshot{Live: true, DefaultNamespace: ns, Unavailable: map[string]snapshot.Unread{}}
 	fail := func(kind, scope string, err error) {
-		s.Unavailable[kind] = describeAPIError(err, "list", resourceNames[kind], scope)
+		s.Unavailable[kind] = UnreadOf(err, "list", resourceNames[kind], scope)
 	}
 	where := ns
 	if where == "" {
 		where = "all namespaces"
 	}
 
-	svcs, err := ListAll(ctx, opts.PageSize, func(ctx context.Context, lo metav1.ListOptions) ([]corev1.Service, string, error) {
-		l, err := cs.CoreV1().Services(ns).List(ctx, lo)
+	svcs := opts.Services
+	if svcs == nil {
+		var err error
+		svcs, err = ListAll(ctx, opts.PageSize, func(ctx context.Context, lo metav1.ListOptions) ([]corev1.Service, string, error) {
+			l, err := cs.CoreV1().Services(ns).List(ctx, lo)
+			if err != nil {
+				return nil, "", err
+			}
+			return l.Items, l.Continue, nil
+		})
 		if err != nil {
-			return nil, "", err
+			fail("Service", where, err)
 		}
-		return l.Items, l.Continue, nil
-	})
-	if err != nil {
-		fail("Service", where, err)
+	} else {
+		s.Unavailable["Service"] = snapshot.NotRead("only the Service diagnosed")
 	}
 	for i := range svcs {
 		v := &svcs[i]
@@ -79,6 +93,7 @@ func FromCluster(ctx context.Context, cs kubernetes.Interface, opts ClusterOptio
 	}
 
 	slices, err := ListAll(ctx, opts.PageSize, func(ctx context.Context, lo metav1.ListOptions) ([]discoveryv1.EndpointSlice, string, error) {
+		lo.LabelSelector = opts.EndpointSliceLabelSelector
 		l, err := cs.DiscoveryV1().EndpointSlices(ns).List(ctx, lo)
 		if err != nil {
 			return nil, "", err
@@ -108,34 +123,11 @@ func FromCluster(ctx context.Context, cs kubernetes.Interface, opts ClusterOptio
 		s.Workloads = append(s.Workloads, snapshot.PodWorkload(&pods[i]))
 	}
 
-	ings, err := ListAll(ctx, opts.PageSize, func(ctx context.Context, lo metav1.ListOptions) ([]networkingv1.Ingress, string, error) {
-		l, err := cs.NetworkingV1().Ingresses(ns).List(ctx, lo)
-		if err != nil {
-			return nil, "", err
-		}
-		return l.Items, l.Continue, nil
-	})
-	if err != nil {
-		fail("Ingress", where, err)
-	}
-	for i := range ings {
-		v := &ings[i]
-		s.Ingresses = append(s.Ingresses, &snapshot.Ingress{Ingress: v, Src: snapshot.LiveSource("networking.k8s.io/v1", "Ingress", &v.ObjectMeta)})
-	}
-
-	classes, err := ListAll(ctx, opts.PageSize, func(ctx context.Context, lo metav1.ListOptions) ([]networkingv1.IngressClass, string, error) {
-		l, err := cs.NetworkingV1().IngressClasses().List(ctx, lo)
-		if err != nil {
-			return nil, "", err
-		}
-		return l.Items, l.Continue, nil
-	})
-	if err != nil {
-		fail("IngressClass", "the cluster", err)
-	}
-	for i := range classes {
-		v := &classes[i]
-		s.IngressClasses = append(s.IngressClasses, &snapshot.IngressClass{IngressClass: v, Src: snapshot.LiveSource("networking.k8s.io/v1", "IngressClass", &v.ObjectMeta)})
+	if opts.SkipIngresses {
+		s.Unavailable["Ingress"] = snapshot.NotRead("not needed")
+		s.Unavailable["IngressClass"] = snapshot.NotRead("not needed")
+	} else {
+		readIngresses(ctx, cs, s, ns, where, opts.PageSize, fail)
 	}
 
 	pols, err := ListAll(ctx, opts.PageSize, func(ctx context.Context, lo metav1.ListOptions) ([]networkingv1.NetworkPolicy, string, error) {
@@ -169,22 +161,56 @@ func FromCluster(ctx context.Context, cs kubernetes.Interface, opts ClusterOptio
 			s.Nodes = append(s.Nodes, &snapshot.Node{Node: v, Src: snapshot.LiveSource("v1", "Node", &v.ObjectMeta)})
 		}
 	} else {
-		s.Unavailable["Node"] = "not read"
+		s.Unavailable["Node"] = snapshot.NotRead("not needed")
 	}
 
 	if opts.SkipSecrets {
-		s.Unavailable["Secret"] = "not read (not needed)"
+		s.Unavailable["Secret"] = snapshot.NotRead("not needed")
 	} else {
 		readTLSSecrets(ctx, s, cs, opts.MaxTLSSecrets)
 	}
 	// core/v1 Endpoints are not listed (deprecated since 1.33): manual Endpoints are mirrored into
 	// EndpointSlices, which the rules read.
-	s.Unavailable["Endpoints"] = "not read (deprecated API; the EndpointSlices mirrored from it are checked)"
+	s.Unavailable["Endpoints"] = snapshot.NotRead("deprecated API; the EndpointSlices mirrored from it are checked")
 	if len(s.Unavailable) >= 8 && len(s.Services) == 0 && len(s.Workloads) == 0 {
-		return nil, fmt.Errorf("could not read anything from the cluster: %s", s.Unavailable["Service"])
+		return nil, fmt.Errorf("could not read anything from the cluster: %s", s.Unavailable["Service"].Detail)
 	}
 	s.Index()
 	return s, nil
+}
+
+// readIngresses lists the Ingresses of the scope and the IngressClasses.
+func readIngresses(ctx context.Context, cs kubernetes.Interface, s *snapshot.Snapshot, ns, where string, pageSize int64, fail func(kind, scope string, err error)) {
+	ings, err := ListAll(ctx, pageSize, func(ctx context.Context, lo metav1.ListOptions) ([]networkingv1.Ingress, string, error) {
+		l, err := cs.NetworkingV1().Ingresses(ns).List(ctx, lo)
+		if err != nil {
+			return nil, "", err
+		}
+		return l.Items, l.Continue, nil
+	})
+	if err != nil {
+		fail("Ingress", where, err)
+	}
+	for i := range ings {
+		v := &ings[i]
+		s.Ingresses = append(s.Ingresses, &snapshot.Ingress{Ingress: v, Src: snapshot.LiveSource("networking.k8s.io/v1", "Ingress", &v.ObjectMeta)})
+	}
+
+	classes, err := ListAll(ctx, pageSize, func(ctx context.Context, lo metav1.ListOptions) ([]networkingv1.IngressClass, string, error) {
+		l, err := cs.NetworkingV1().IngressClasses().List(ctx, lo)
+		if err != nil {
+			return nil, "", err
+		}
+		return l.Items, l.Continue, nil
+	})
+	if err != nil {
+		fail("IngressClass", "the cluster", err)
+	}
+	for i := range classes {
+		v := &classes[i]
+		s.IngressClasses = append(s.IngressClasses, &snapshot.IngressClass{IngressClass: v, Src: snapshot.LiveSource("networking.k8s.io/v1", "IngressClass", &v.ObjectMeta)})
+	}
+
 }
 
 // resourceNames are the API resources of the kinds a live snapshot lists (for RBAC messages).
@@ -217,7 +243,7 @@ func readTLSSecrets(ctx context.Context, s *snapshot.Snapshot, cs kubernetes.Int
 		case apierrors.IsNotFound(err):
 			continue // absent: the rules say so
 		case err != nil:
-			s.Unavailable["Secret"] = describeAPIError(err, "get", "secrets", k.ns)
+			s.Unavailable["Secret"] = UnreadOf(err, "get", "secrets", k.ns)
 			continue
 		}
 		out := &snapshot.Secret{Src: snapshot.LiveSource("v1", "Secret", &sec.ObjectMeta), Type: sec.Type, Data: map[string][]byte{}}
@@ -228,7 +254,7 @@ func readTLSSecrets(ctx context.Context, s *snapshot.Snapshot, cs kubernetes.Int
 	}
 	// Secrets were only fetched by name: "not found" is authoritative for those names
 	if _, failed := s.Unavailable["Secret"]; !failed && len(keys) == 0 {
-		s.Unavailable["Secret"] = "not read (no Ingress TLS entry names one)"
+		s.Unavailable["Secret"] = snapshot.NotRead("no Ingress TLS entry names one")
 	}
 }
 

@@ -35,7 +35,7 @@ func TestFromClusterDegradesOneKind(t *testing.T) {
 		"Pod":          "forbidden: needs list on pods in namespace shop",
 		"IngressClass": "forbidden: needs list on ingressclasses in the cluster",
 	} {
-		if got := s.Unavailable[kind]; got != want {
+		if got := s.Unavailable[kind].Detail; got != want || !s.Unavailable[kind].Degraded() {
 			t.Errorf("Unavailable[%s] = %q, want %q", kind, got, want)
 		}
 	}

@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/url"
 	"slices"
@@ -34,9 +33,9 @@ import (
 	"github.com/svc-doctor/svc-doctor/live"
 	"github.com/svc-doctor/svc-doctor/report"
 	"github.com/svc-doctor/svc-doctor/rules"
+	"github.com/svc-doctor/svc-doctor/semantics"
 	"github.com/svc-doctor/svc-doctor/snapshot"
 	"github.com/svc-doctor/svc-doctor/trace"
-	"github.com/svc-doctor/svc-doctor/trace/servicetrace"
 )
 
 // MaxRunPods bounds the pods whose probes --run executes.
@@ -156,58 +155,6 @@ func (o *Options) Validate() error {
 	return o.Helper.Validate()
 }
 
-// Report is the envelope of `probes -o json|yaml` (kind ProbesReport).
-type Report struct {
-	APIVersion string           `json:"apiVersion"`
-	Kind       string           `json:"kind"`
-	Tool       report.Tool      `json:"tool"`
-	Target     report.ObjectRef `json:"target"`
-	Probes     []ProbeConfig    `json:"probes"`
-	Findings   []report.Finding `json:"findings"`
-	Pods       []PodReport      `json:"pods"`
-	Runs       []RunResult      `json:"runs,omitempty"`
-	// RunFrom is where --run executed the probes.
-	RunFrom string         `json:"runFrom,omitempty"`
-	Verdict report.Verdict `json:"verdict"`
-}
-
-// ProbeConfig is one probe of one container.
-type ProbeConfig struct {
-	Container           string `json:"container"`
-	Probe               string `json:"probe"`
-	Handler             string `json:"handler"`
-	InitialDelaySeconds int32  `json:"initialDelaySeconds"`
-	PeriodSeconds       int32  `json:"periodSeconds"`
-	TimeoutSeconds      int32  `json:"timeoutSeconds"`
-	SuccessThreshold    int32  `json:"successThreshold"`
-	FailureThreshold    int32  `json:"failureThreshold"`
-}
-
-// PodReport is one pod's readiness.
-type PodReport struct {
-	Name     string `json:"name"`
-	IP       string `json:"ip,omitempty"`
-	Ready    bool   `json:"ready"`
-	Restarts int32  `json:"restarts"`
-	// Problem says why the pod is not ready.
-	Problem string `json:"problem,omitempty"`
-	// LastProbeFailure is the newest readiness-probe failure event; ProbeFailures counts them.
-	LastProbeFailure string   `json:"lastProbeFailure,omitempty"`
-	ProbeFailures    int32    `json:"probeFailures"`
-	Notes            []string `json:"notes,omitempty"`
-}
-
-// RunResult is one readiness probe executed from the helper.
-type RunResult struct {
-	Pod       string             `json:"pod"`
-	Container string             `json:"container"`
-	Target    string             `json:"target"`
-	OK        bool               `json:"ok"`
-	Skipped   string             `json:"skipped,omitempty"`
-	Failure   agent.FailureClass `json:"failure,omitempty"`
-	Detail    string             `json:"detail"`
-}
-
 // RunCmd reviews and prints.
 func (o *Options) RunCmd(ctx context.Context) (err error) {
 	ctx, stop := helper.NotifyContext(ctx)
@@ -220,14 +167,14 @@ func (o *Options) RunCmd(ctx context.Context) (err error) {
 		return cmdutil.Incomplete(err)
 	}
 	if why, missing := snap.Unavailable["Pod"]; missing {
-		return cmdutil.Incomplete(errors.New("cannot read pods: " + why))
+		return cmdutil.Incomplete(errors.New("cannot read pods: " + why.Detail))
 	}
 	pods, err := o.pods(ctx, snap)
 	if err != nil {
 		return err
 	}
-	rep := &Report{APIVersion: report.APIVersion, Kind: "ProbesReport", Tool: report.Tool{Name: "svc-doctor", Version: version.Current()},
-		Target: report.ObjectRef{Kind: kindName(o.Kind), Namespace: o.Namespace, Name: o.Name}, Probes: []ProbeConfig{}, Findings: []report.Finding{}, Pods: []PodReport{}}
+	rep := &report.ProbesReport{APIVersion: report.APIVersion, Kind: "ProbesReport", Tool: report.Tool{Name: "svc-doctor", Version: version.Current()},
+		Target: report.ObjectRef{Kind: kindName(o.Kind), Namespace: o.Namespace, Name: o.Name}, Probes: []report.ProbeConfig{}, Findings: []report.Finding{}, Pods: []report.PodReport{}}
 	if len(pods) == 0 {
 		rep.Verdict = report.Verdict{Kind: report.VerdictFault, RootCause: fmt.Sprintf("%s/%s selects no pod in namespace %s", o.Kind, o.Name, o.Namespace),
 			Fix: fmt.Sprintf("kubectl svc-doctor diagnose svc/<service> -n %s explains selectors; kubectl -n %s get pods --show-labels", o.Namespace, o.Namespace)}
@@ -242,10 +189,10 @@ func (o *Options) RunCmd(ctx context.Context) (err error) {
 	if why != "" {
 		fmt.Fprintf(o.ErrOut, "warning: probe failure events not read: %s\n", why)
 	}
-	var first *servicetrace.PodProblem
+	var first *semantics.PodProblem
 	for _, p := range pods {
-		ps := servicetrace.ExaminePod(p, events[p.Name], o.Now())
-		pr := PodReport{Name: p.Name, IP: p.Status.PodIP, Ready: ps.Ready, LastProbeFailure: ps.LastProbeFailure, ProbeFailures: ps.ProbeFailures, Notes: ps.Notes}
+		ps := semantics.ExaminePod(p, events[p.Name], o.Now())
+		pr := report.PodReport{Name: p.Name, IP: p.Status.PodIP, Ready: ps.Ready, LastProbeFailure: ps.LastProbeFailure, ProbeFailures: ps.ProbeFailures, Notes: ps.Notes}
 		for _, cs := range p.Status.ContainerStatuses {
 			pr.Restarts += cs.RestartCount
 		}
@@ -364,8 +311,8 @@ func (o *Options) pods(ctx context.Context, snap *snapshot.Snapshot) ([]*corev1.
 }
 
 // probeConfigs lists the probes of a pod's containers (sidecars included).
-func probeConfigs(p *corev1.Pod) []ProbeConfig {
-	out := []ProbeConfig{}
+func probeConfigs(p *corev1.Pod) []report.ProbeConfig {
+	out := []report.ProbeConfig{}
 	cs := append(append([]corev1.Container{}, p.Spec.InitContainers...), p.Spec.Containers...)
 	for _, c := range cs {
 		for _, k := range []struct {
@@ -376,7 +323,7 @@ func probeConfigs(p *corev1.Pod) []ProbeConfig {
 				continue
 			}
 			pr := k.probe
-			out = append(out, ProbeConfig{Container: c.Name, Probe: k.name, Handler: servicetrace.ProbeText(pr),
+			out = append(out, report.ProbeConfig{Container: c.Name, Probe: k.name, Handler: semantics.ProbeText(pr),
 				InitialDelaySeconds: pr.InitialDelaySeconds, PeriodSeconds: orDefault(pr.PeriodSeconds, 10), TimeoutSeconds: orDefault(pr.TimeoutSeconds, 1),
 				SuccessThreshold: orDefault(pr.SuccessThreshold, 1), FailureThreshold: orDefault(pr.FailureThreshold, 3)})
 		}
@@ -417,13 +364,13 @@ func probeFindings(all []report.Finding, pods []*corev1.Pod) []report.Finding {
 // RunReadinessProbes executes every pod's readiness probes from the agent: httpGet as an HTTP
 // request (2xx and 3xx pass, as for the kubelet; certificates are not verified, as by the
 // kubelet), tcpSocket as a TCP connection; exec and grpc probes are reported as not run.
-func RunReadinessProbes(ctx context.Context, ag trace.Agent, pods []*corev1.Pod) ([]RunResult, error) {
-	var results []RunResult
+func RunReadinessProbes(ctx context.Context, ag trace.Agent, pods []*corev1.Pod) ([]report.RunResult, error) {
+	var results []report.RunResult
 	var checks []agent.Check
 	var idx []int
 	for i, p := range pods {
 		if i == MaxRunPods {
-			results = append(results, RunResult{Pod: fmt.Sprintf("(%d more)", len(pods)-MaxRunPods), Skipped: fmt.Sprintf("at most %d pods are probed", MaxRunPods)})
+			results = append(results, report.RunResult{Pod: fmt.Sprintf("(%d more)", len(pods)-MaxRunPods), Skipped: fmt.Sprintf("at most %d pods are probed", MaxRunPods)})
 			break
 		}
 		for _, c := range p.Spec.Containers {
@@ -431,7 +378,7 @@ func RunReadinessProbes(ctx context.Context, ag trace.Agent, pods []*corev1.Pod)
 			if pr == nil {
 				continue
 			}
-			rr := RunResult{Pod: p.Name, Container: c.Name, Target: servicetrace.ProbeText(pr)}
+			rr := report.RunResult{Pod: p.Name, Container: c.Name, Target: semantics.ProbeText(pr)}
 			check, why := probeCheck(fmt.Sprintf("p%d-%s", i, c.Name), p, &c, pr)
 			if why != "" {
 				rr.Skipped = why
@@ -552,7 +499,7 @@ func probeCheck(id string, p *corev1.Pod, c *corev1.Container, pr *corev1.Probe)
 }
 
 // verdict derives the probes command's verdict.
-func verdict(rep *Report, first *servicetrace.PodProblem) report.Verdict {
+func verdict(rep *report.ProbesReport, first *semantics.PodProblem) report.Verdict {
 	for _, r := range rep.Runs {
 		if r.Skipped == "" && !r.OK {
 			return report.Verdict{Kind: report.VerdictFault, Hop: "run",
@@ -585,93 +532,6 @@ func plural(n int, one, many string) string {
 	return many
 }
 
-func (o *Options) print(rep *Report) error {
-	switch o.Output {
-	case report.FormatJSON:
-		return report.WriteJSON(o.Out, rep)
-	case report.FormatYAML:
-		return report.WriteYAML(o.Out, rep)
-	}
-	return WriteTable(o.Out, rep)
-}
-
-// WriteTable prints the review as tables and the verdict.
-func WriteTable(w io.Writer, rep *Report) error {
-	section := func(title string) { fmt.Fprintf(w, "\n%s\n", title) }
-	if len(rep.Probes) > 0 {
-		fmt.Fprintln(w, "PROBES")
-		var rows [][]string
-		for _, p := range rep.Probes {
-			rows = append(rows, []string{p.Container, p.Probe, p.Handler, fmt.Sprintf("%ds", p.InitialDelaySeconds), fmt.Sprintf("%ds", p.PeriodSeconds),
-				fmt.Sprintf("%ds", p.TimeoutSeconds), fmt.Sprintf("%d/%d", p.SuccessThreshold, p.FailureThreshold)})
-		}
-		if err := report.WriteTable(w, []string{"container", "probe", "handler", "delay", "period", "timeout", "success/failure"}, rows, nil); err != nil {
-			return err
-		}
-	} else if len(rep.Pods) > 0 {
-		fmt.Fprintln(w, "PROBES\nno container has a probe")
-	}
-	if len(rep.Findings) > 0 {
-		section("CONFIGURATION")
-		var rows [][]string
-		for _, f := range rep.Findings {
-			rows = append(rows, []string{f.Severity.String(), f.Rule, f.Message})
-		}
-		if err := report.WriteTable(w, []string{"severity", "rule", "message"}, rows, nil); err != nil {
-			return err
-		}
-	}
-	if len(rep.Pods) > 0 {
-		section("PODS")
-		var rows [][]string
-		for _, p := range rep.Pods {
-			state := "ready"
-			if !p.Ready {
-				state = "not ready: " + p.Problem
-			}
-			last := p.LastProbeFailure
-			if last != "" && p.ProbeFailures > 1 {
-				last = fmt.Sprintf("%s (x%d)", last, p.ProbeFailures)
-			}
-			rows = append(rows, []string{p.Name, orNone(p.IP), strconv.Itoa(int(p.Restarts)), state, orNone(last)})
-		}
-		if err := report.WriteTable(w, []string{"pod", "ip", "restarts", "state", "last readiness failure"}, rows, nil); err != nil {
-			return err
-		}
-	}
-	if len(rep.Runs) > 0 {
-		section("READINESS PROBES RUN NOW from " + report.Sanitize(rep.RunFrom) + " (the kubelet probes from the node; NetworkPolicies apply to the helper only)")
-		var rows [][]string
-		for _, r := range rep.Runs {
-			result := "ok"
-			switch {
-			case r.Skipped != "":
-				result = "not run: " + r.Skipped
-			case !r.OK:
-				result = string(r.Failure) + ": " + r.Detail
-			case r.Detail != "":
-				result = "ok: " + r.Detail
-			}
-			rows = append(rows, []string{r.Pod, r.Container, r.Target, result})
-		}
-		if err := report.WriteTable(w, []string{"pod", "container", "probe", "result"}, rows, nil); err != nil {
-			return err
-		}
-	}
-	v := rep.Verdict
-	var err error
-	switch v.Kind {
-	case report.VerdictFault:
-		_, err = fmt.Fprintf(w, "\nROOT CAUSE  %s\nFIX         %s\n", report.Sanitize(v.RootCause), report.Sanitize(v.Fix))
-	default:
-		_, err = fmt.Fprintf(w, "\nHEALTHY  %s\n", report.Sanitize(v.Message))
-	}
-	return err
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
+func (o *Options) print(rep *report.ProbesReport) error {
+	return report.Render(o.Out, o.Output, rep, report.RenderOptions{Color: o.color})
 }

@@ -7,9 +7,6 @@ import (
 	"time"
 )
 
-// TraceFormats are the output formats of the commands that print a trace or a review.
-var TraceFormats = []string{FormatTable, FormatJSON, FormatYAML}
-
 // HopStatus is the outcome of one hop of a trace.
 type HopStatus string
 
@@ -54,6 +51,14 @@ type Verdict struct {
 
 // OK reports whether the verdict is healthy.
 func (v Verdict) OK() bool { return v.Kind == VerdictHealthy }
+
+// Text is the verdict in one sentence: the root cause of a fault, else the message.
+func (v Verdict) Text() string {
+	if v.Kind == VerdictFault {
+		return v.RootCause
+	}
+	return v.Message
+}
 
 // Plural returns one or many by n.
 func Plural(n int, one, many string) string {
@@ -173,4 +178,19 @@ func WriteVerdict(w io.Writer, v Verdict, color bool) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// WriteTable implements Document: the hops (wide: with their time and API requests) and the
+// verdict.
+func (rep *DiagnoseReport) WriteTable(w io.Writer, o TableOptions) error {
+	return WriteHopTable(w, rep.Hops, rep.Verdict, o.Color, o.Wide)
+}
+
+// JUnit implements Document: one case per hop and the verdict.
+func (rep *DiagnoseReport) JUnit() JUnitSuites {
+	class := "diagnose " + rep.Service.Namespace + "/" + rep.Service.Name
+	suite := JUnitSuite{Name: class, Cases: append(hopCases(class, rep.Hops), verdictCase(class, rep.Verdict))}
+	out := JUnitSuites{Name: "svc-doctor diagnose"}
+	out.Add(suite)
+	return out
 }

@@ -9,6 +9,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 
 	"github.com/svc-doctor/svc-doctor/report"
+	"github.com/svc-doctor/svc-doctor/semantics"
 	"github.com/svc-doctor/svc-doctor/snapshot"
 )
 
@@ -145,8 +146,8 @@ func checkEndpointPort(p *Pass, src *snapshot.Source, field string, svc *snapsho
 	var svcNames []string
 	for _, sp := range svc.Spec.Ports {
 		if sp.Name == name {
-			if protocolOf(sp.Protocol) != protocolOf(proto) {
-				p.Report(src, field+".protocol", "port %q is %s here but %s on service/%s", name, protocolOf(proto), protocolOf(sp.Protocol), svc.Name)
+			if semantics.Protocol(sp.Protocol) != semantics.Protocol(proto) {
+				p.Report(src, field+".protocol", "port %q is %s here but %s on service/%s", name, semantics.Protocol(proto), semantics.Protocol(sp.Protocol), svc.Name)
 			}
 			return
 		}

@@ -10,41 +10,13 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 
-	"github.com/svc-doctor/svc-doctor/internal/ingressroute"
 	"github.com/svc-doctor/svc-doctor/report"
+	"github.com/svc-doctor/svc-doctor/route/ingress"
+	"github.com/svc-doctor/svc-doctor/semantics"
 	"github.com/svc-doctor/svc-doctor/snapshot"
 )
 
-const (
-	classAnnotation        = "kubernetes.io/ingress.class"
-	defaultClassAnnotation = networkingv1.AnnotationIsDefaultIngressClass
-)
-
-// defaultClasses returns the IngressClasses marked as the default.
-func defaultClasses(s *snapshot.Snapshot) []*snapshot.IngressClass {
-	var out []*snapshot.IngressClass
-	for _, c := range s.IngressClasses {
-		if c.Annotations[defaultClassAnnotation] == "true" {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-// EffectiveClass is the class an Ingress is served by: spec.ingressClassName, the legacy
-// annotation, or the single default IngressClass ("" when none can be determined).
-func EffectiveClass(s *snapshot.Snapshot, ing *snapshot.Ingress) string {
-	if ing.Spec.IngressClassName != nil && *ing.Spec.IngressClassName != "" {
-		return *ing.Spec.IngressClassName
-	}
-	if c := ing.Annotations[classAnnotation]; c != "" {
-		return c
-	}
-	if d := defaultClasses(s); len(d) == 1 {
-		return d[0].Name
-	}
-	return ""
-}
+const defaultClassAnnotation = networkingv1.AnnotationIsDefaultIngressClass
 
 // backendRef is one backend of an Ingress with its field path.
 type backendRef struct {
@@ -286,7 +258,7 @@ var ruleIngressBackendPort = &Rule{
 					p.Report(ing.Src, field, "backend service %s has no port: set port.number or port.name", b.Service.Name)
 					continue
 				}
-				if svc == nil || isExternalName(svc) {
+				if svc == nil || semantics.IsExternalName(svc.Service) {
 					continue
 				}
 				if msg := backendPortProblem(svc, b.Service.Port); msg != "" {
@@ -304,14 +276,14 @@ func backendPortProblem(svc *snapshot.Service, port networkingv1.ServiceBackendP
 		if port.Name != "" && sp.Name == port.Name || port.Name == "" && sp.Port == port.Number {
 			return ""
 		}
-		have = append(have, portLabel(&sp))
+		have = append(have, semantics.PortLabel(&sp))
 	}
 	if port.Name != "" {
 		return fmt.Sprintf("service/%s has no port named %q (it has %s)", svc.Name, port.Name, strings.Join(have, ", "))
 	}
 	for _, sp := range svc.Spec.Ports {
 		if sp.TargetPort.IntVal == port.Number && sp.TargetPort.IntVal != 0 {
-			return fmt.Sprintf("%d is the targetPort of service/%s's %s: an Ingress backend uses the Service port, %d", port.Number, svc.Name, portLabel(&sp), sp.Port)
+			return fmt.Sprintf("%d is the targetPort of service/%s's %s: an Ingress backend uses the Service port, %d", port.Number, svc.Name, semantics.PortLabel(&sp), sp.Port)
 		}
 	}
 	return fmt.Sprintf("service/%s has no port %d (it has %s)", svc.Name, port.Number, strings.Join(have, ", "))
@@ -330,7 +302,7 @@ var ruleIngressConflict = &Rule{
 	Check: func(p *Pass) {
 		type owner struct {
 			ing *snapshot.Ingress
-			r   ingressroute.Route
+			r   ingress.Route
 		}
 		first := map[string]owner{}
 		ings := append([]*snapshot.Ingress(nil), p.Snap.Ingresses...)
@@ -342,7 +314,7 @@ var ruleIngressConflict = &Rule{
 			return a.Namespace+"/"+a.Name < b.Namespace+"/"+b.Name
 		})
 		for _, ing := range ings {
-			for _, r := range ingressroute.Routes(ing.Ingress, EffectiveClass(p.Snap, ing)) {
+			for _, r := range ingress.Routes(ing.Ingress, semantics.EffectiveClass(p.Snap, ing)) {
 				k := r.Key()
 				o, dup := first[k]
 				if !dup {
@@ -433,7 +405,7 @@ var ruleIngressClass = &Rule{
 		"`ingressclass.kubernetes.io/is-default-class: \"true\"`. With none of these the Ingress never gets an address. " +
 		"When the input holds no IngressClass at all this is informational: the cluster may have a default class.",
 	Check: func(p *Pass) {
-		defaults := defaultClasses(p.Snap)
+		defaults := semantics.DefaultClasses(p.Snap)
 		for _, ing := range p.Snap.Ingresses {
 			if cn := ing.Spec.IngressClassName; cn != nil && *cn != "" {
 				if !p.Snap.HasKind("IngressClass") {
@@ -450,8 +422,8 @@ var ruleIngressClass = &Rule{
 				}
 				continue
 			}
-			if c := ing.Annotations[classAnnotation]; c != "" {
-				p.ReportSeverity(report.Info, ing.Src, "metadata.annotations["+classAnnotation+"]", "the %s annotation is deprecated: use spec.ingressClassName: %s", classAnnotation, c)
+			if c := ing.Annotations[semantics.ClassAnnotation]; c != "" {
+				p.ReportSeverity(report.Info, ing.Src, "metadata.annotations["+semantics.ClassAnnotation+"]", "the %s annotation is deprecated: use spec.ingressClassName: %s", semantics.ClassAnnotation, c)
 				continue
 			}
 			switch {
@@ -549,7 +521,7 @@ var ruleTLSHostUnserved = &Rule{
 		// rule hosts per class, indexed once
 		hosts := map[string]*hostIndex{}
 		for _, ing := range p.Snap.Ingresses {
-			class := EffectiveClass(p.Snap, ing)
+			class := semantics.EffectiveClass(p.Snap, ing)
 			x := hosts[class]
 			if x == nil {
 				x = &hostIndex{hosts: map[string]bool{}}
@@ -563,7 +535,7 @@ var ruleTLSHostUnserved = &Rule{
 			}
 		}
 		for _, ing := range p.Snap.Ingresses {
-			class := EffectiveClass(p.Snap, ing)
+			class := semantics.EffectiveClass(p.Snap, ing)
 			for ti, t := range ing.Spec.TLS {
 				for hi, h := range t.Hosts {
 					if hosts[class].serves(h) {
@@ -587,7 +559,7 @@ func (x *hostIndex) add(h string) {
 		x.any = true
 		return
 	}
-	x.hosts[ingressroute.NormalizeHost(h)] = true
+	x.hosts[ingress.NormalizeHost(h)] = true
 }
 
 // serves reports whether a TLS host is served by a rule: the same host, a wildcard rule covering
@@ -599,7 +571,7 @@ func (x *hostIndex) serves(h string) bool {
 	if x.any {
 		return true
 	}
-	h = ingressroute.NormalizeHost(h)
+	h = ingress.NormalizeHost(h)
 	if x.hosts[h] {
 		return true
 	}
@@ -608,7 +580,7 @@ func (x *hostIndex) serves(h string) bool {
 	}
 	if strings.HasPrefix(h, "*.") {
 		for rh := range x.hosts {
-			if ingressroute.HostMatches(h, rh) {
+			if ingress.HostMatches(h, rh) {
 				return true
 			}
 		}

@@ -5,8 +5,9 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/svc-doctor/svc-doctor/internal/ingressroute"
 	"github.com/svc-doctor/svc-doctor/report"
+	"github.com/svc-doctor/svc-doctor/route/ingress"
+	"github.com/svc-doctor/svc-doctor/semantics"
 	"github.com/svc-doctor/svc-doctor/snapshot"
 )
 
@@ -26,7 +27,7 @@ var ruleIngressHostWithoutTLS = &Rule{
 		type tlsHost struct{ host, where string }
 		covered := map[string][]tlsHost{} // class -> TLS hosts
 		for _, ing := range p.Snap.Ingresses {
-			class := EffectiveClass(p.Snap, ing)
+			class := semantics.EffectiveClass(p.Snap, ing)
 			for _, t := range ing.Spec.TLS {
 				hosts := t.Hosts
 				if len(hosts) == 0 {
@@ -42,7 +43,7 @@ var ruleIngressHostWithoutTLS = &Rule{
 			}
 		}
 		for _, ing := range p.Snap.Ingresses {
-			class := EffectiveClass(p.Snap, ing)
+			class := semantics.EffectiveClass(p.Snap, ing)
 			tls := covered[class]
 			if len(tls) == 0 {
 				continue
@@ -75,7 +76,7 @@ var ruleIngressHostWithoutTLS = &Rule{
 func tlsCovers[T any](tls []T, h string, host func(T) string) bool {
 	for _, t := range tls {
 		th := host(t)
-		if th == h || (strings.HasPrefix(th, "*.") && !strings.HasPrefix(h, "*.") && ingressroute.HostMatches(th, h)) {
+		if th == h || (strings.HasPrefix(th, "*.") && !strings.HasPrefix(h, "*.") && ingress.HostMatches(th, h)) {
 			return true
 		}
 	}
@@ -99,17 +100,17 @@ var ruleIngressRouteShadowed = &Rule{
 		"`ImplementationSpecific` path next to a `Prefix` path with the same value (controllers that treat the former as a " +
 		"prefix see two identical routes). svc-doctor simulates ImplementationSpecific paths as prefixes.",
 	Check: func(p *Pass) {
-		var routes []ingressroute.Route
+		var routes []ingress.Route
 		srcs := map[string]*snapshot.Ingress{}
 		for _, ing := range p.Snap.Ingresses {
 			srcs[ing.Namespace+"/"+ing.Name] = ing
-			routes = append(routes, ingressroute.Routes(ing.Ingress, EffectiveClass(p.Snap, ing))...)
+			routes = append(routes, ingress.Routes(ing.Ingress, semantics.EffectiveClass(p.Snap, ing))...)
 		}
-		implicit := func(r ingressroute.Route) bool {
+		implicit := func(r ingress.Route) bool {
 			ing := srcs[r.Namespace+"/"+r.Ingress]
 			return ing.Legacy || ing.Spec.Rules[r.RuleIndex].HTTP.Paths[r.PathIndex].PathType == nil
 		}
-		for _, s := range ingressroute.NeverWins(routes) {
+		for _, s := range ingress.NeverWins(routes) {
 			if s.Duplicate || implicit(s.Route) || implicit(s.By) {
 				continue // duplicates: ingress-route-conflict; no pathType: ingress-path-type-missing
 			}

@@ -210,4 +210,7 @@ func checkSuppressions(p *Pass) {
 	for _, o := range s.Other {
 		visit(o)
 	}
+	for _, src := range s.GatewayAPI.Sources() {
+		visit(src)
+	}
 }

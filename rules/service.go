@@ -11,20 +11,15 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/svc-doctor/svc-doctor/report"
+	"github.com/svc-doctor/svc-doctor/semantics"
 	"github.com/svc-doctor/svc-doctor/snapshot"
 )
-
-func isExternalName(svc *snapshot.Service) bool {
-	return svc.Spec.Type == corev1.ServiceTypeExternalName
-}
-
-func isHeadless(svc *snapshot.Service) bool { return svc.Spec.ClusterIP == corev1.ClusterIPNone }
 
 // selectorServices are the Services whose endpoints a selector decides.
 func selectorServices(s *snapshot.Snapshot) []*snapshot.Service {
 	var out []*snapshot.Service
 	for _, svc := range s.Services {
-		if len(svc.Spec.Selector) > 0 && !isExternalName(svc) {
+		if len(svc.Spec.Selector) > 0 && !semantics.IsExternalName(svc.Service) {
 			out = append(out, svc)
 		}
 	}
@@ -48,7 +43,7 @@ var ruleSelectorNoMatch = &Rule{
 			if len(p.Snap.SelectedWorkloads(svc)) > 0 {
 				continue
 			}
-			sel := selectorString(svc.Spec.Selector)
+			sel := semantics.SelectorString(svc.Spec.Selector)
 			hints := nearMisses(p.Snap, svc)
 			if rtc := p.Snap.SelectedRunToCompletion(svc); len(rtc) > 0 {
 				what := "pod template"
@@ -56,7 +51,7 @@ var ruleSelectorNoMatch = &Rule{
 					what = "pod"
 				}
 				sev := report.Warning
-				if isHeadless(svc) {
+				if semantics.IsHeadless(svc.Service) {
 					sev = report.Info
 				}
 				p.ReportSeverity(sev, svc.Src, "spec.selector",
@@ -164,7 +159,7 @@ var ruleNoEndpoints = &Rule{
 		"finding is informational.",
 	Check: func(p *Pass) {
 		for _, svc := range p.Snap.Services {
-			if len(svc.Spec.Selector) > 0 || isExternalName(svc) {
+			if len(svc.Spec.Selector) > 0 || semantics.IsExternalName(svc.Service) {
 				continue
 			}
 			if hasManualEndpoints(p.Snap, svc) {
@@ -210,7 +205,7 @@ var rulePortNameRequired = &Rule{
 			for i, sp := range svc.Spec.Ports {
 				// a port without a port number is service-ports-missing's finding, and only that
 				if sp.Name == "" && sp.Port != 0 {
-					p.Report(svc.Src, fmt.Sprintf("spec.ports[%d]", i), "%s has no name; a Service with %d ports needs a name on each", portLabel(&svc.Spec.Ports[i]), len(svc.Spec.Ports))
+					p.Report(svc.Src, fmt.Sprintf("spec.ports[%d]", i), "%s has no name; a Service with %d ports needs a name on each", semantics.PortLabel(&svc.Spec.Ports[i]), len(svc.Spec.Ports))
 				}
 			}
 		}
@@ -261,14 +256,14 @@ var rulePortDuplicate = &Rule{
 					}
 				}
 				// a missing port number (0) is service-ports-missing's finding, not a duplicate
-				key := fmt.Sprintf("%d/%s", sp.Port, protocolOf(sp.Protocol))
+				key := fmt.Sprintf("%d/%s", sp.Port, semantics.Protocol(sp.Protocol))
 				if j, ok := pairs[key]; ok && sp.Port != 0 {
 					p.Report(svc.Src, fmt.Sprintf("spec.ports[%d].port", i), "port %s is also exposed by spec.ports[%d]", key, j)
 				} else if !ok {
 					pairs[key] = i
 				}
 				if sp.NodePort != 0 {
-					nk := fmt.Sprintf("%d/%s", sp.NodePort, protocolOf(sp.Protocol))
+					nk := fmt.Sprintf("%d/%s", sp.NodePort, semantics.Protocol(sp.Protocol))
 					if j, ok := nodePorts[nk]; ok {
 						p.Report(svc.Src, fmt.Sprintf("spec.ports[%d].nodePort", i), "nodePort %s is also used by spec.ports[%d]", nk, j)
 					} else {
@@ -295,16 +290,16 @@ var ruleTargetPortUndeclared = &Rule{
 				if sp.Port == 0 {
 					continue // no port number: service-ports-missing says so, nothing else applies
 				}
-				tp := effectiveTargetPort(sp)
+				tp := semantics.EffectiveTargetPort(sp)
 				if tp.Type != intstr.Int {
 					continue
 				}
 				var missing []*snapshot.Workload
 				for _, w := range ws {
-					if !declaresAnyPort(w) {
+					if !semantics.DeclaresAnyPort(w) {
 						continue // nothing declared at all: nothing to compare with
 					}
-					if found, _ := declaresNumber(w, tp.IntVal); !found {
+					if found, _ := semantics.DeclaresNumber(w, tp.IntVal); !found {
 						missing = append(missing, w)
 					}
 				}
@@ -316,7 +311,7 @@ var ruleTargetPortUndeclared = &Rule{
 					field = fmt.Sprintf("spec.ports[%d].port", i)
 				}
 				p.Report(svc.Src, field, "targetPort %d of %s is not declared by %s (%s); it still works if the process listens on %d",
-					tp.IntVal, portLabel(sp), names(missing, svc.Namespace), declaredPorts(missing[0]), tp.IntVal)
+					tp.IntVal, semantics.PortLabel(sp), names(missing, svc.Namespace), semantics.DeclaredPorts(missing[0]), tp.IntVal)
 			}
 		}
 	},
@@ -337,24 +332,24 @@ var ruleTargetPortUnresolved = &Rule{
 				if sp.Port == 0 {
 					continue // no port number: service-ports-missing says so, nothing else applies
 				}
-				tp := effectiveTargetPort(sp)
+				tp := semantics.EffectiveTargetPort(sp)
 				if tp.Type != intstr.String {
 					continue
 				}
 				for _, w := range ws {
-					r := resolveTargetPort(w, sp)
-					if r.number != 0 {
+					r := semantics.ResolveTargetPort(w, sp)
+					if r.Number != 0 {
 						continue
 					}
-					why := declaredPorts(w)
+					why := semantics.DeclaredPorts(w)
 					switch {
-					case r.wrongProtocol != "":
-						why = fmt.Sprintf("it is declared as %s, the Service port is %s", r.wrongProtocol, protocolOf(sp.Protocol))
-					case r.plainInit != "":
-						why = fmt.Sprintf("only init container %s declares it, and it is not a sidecar (restartPolicy: Always)", r.plainInit)
+					case r.WrongProtocol != "":
+						why = fmt.Sprintf("it is declared as %s, the Service port is %s", r.WrongProtocol, semantics.Protocol(sp.Protocol))
+					case r.PlainInit != "":
+						why = fmt.Sprintf("only init container %s declares it, and it is not a sidecar (restartPolicy: Always)", r.PlainInit)
 					}
 					p.Report(svc.Src, fmt.Sprintf("spec.ports[%d].targetPort", i), "targetPort %q of %s is not a port of %s (%s): its pods get no endpoint for this port",
-						tp.StrVal, portLabel(sp), objNameNS(w.Src, svc.Namespace), why)
+						tp.StrVal, semantics.PortLabel(sp), objNameNS(w.Src, svc.Namespace), why)
 				}
 			}
 		}
@@ -375,13 +370,13 @@ var ruleTargetPortInconsistent = &Rule{
 				if sp.Port == 0 {
 					continue // no port number: service-ports-missing says so, nothing else applies
 				}
-				if effectiveTargetPort(sp).Type != intstr.String {
+				if semantics.EffectiveTargetPort(sp).Type != intstr.String {
 					continue
 				}
 				byNumber := map[int32][]string{}
 				for _, w := range ws {
-					if r := resolveTargetPort(w, sp); r.number != 0 {
-						byNumber[r.number] = append(byNumber[r.number], objName(w.Src))
+					if r := semantics.ResolveTargetPort(w, sp); r.Number != 0 {
+						byNumber[r.Number] = append(byNumber[r.Number], objName(w.Src))
 					}
 				}
 				if len(byNumber) < 2 {
@@ -411,24 +406,24 @@ var ruleProtocolMismatch = &Rule{
 				if sp.Port == 0 {
 					continue // no port number: service-ports-missing says so, nothing else applies
 				}
-				tp := effectiveTargetPort(sp)
+				tp := semantics.EffectiveTargetPort(sp)
 				if tp.Type != intstr.Int {
 					continue
 				}
 				for _, w := range p.Snap.SelectedWorkloads(svc) {
-					found, protos := declaresNumber(w, tp.IntVal)
+					found, protos := semantics.DeclaresNumber(w, tp.IntVal)
 					if !found {
 						continue
 					}
 					ok := false
 					for _, pr := range protos {
-						if pr == protocolOf(sp.Protocol) {
+						if pr == semantics.Protocol(sp.Protocol) {
 							ok = true
 						}
 					}
 					if !ok {
 						p.Report(svc.Src, fmt.Sprintf("spec.ports[%d].protocol", i), "%s targets %d, which %s declares only as %s",
-							portLabel(sp), tp.IntVal, objNameNS(w.Src, svc.Namespace), protos[0])
+							semantics.PortLabel(sp), tp.IntVal, objNameNS(w.Src, svc.Namespace), protos[0])
 					}
 				}
 			}
@@ -574,7 +569,7 @@ var ruleExternalName = &Rule{
 		"so a selector is ignored and a clusterIP is rejected.",
 	Check: func(p *Pass) {
 		for _, svc := range p.Snap.Services {
-			if !isExternalName(svc) {
+			if !semantics.IsExternalName(svc.Service) {
 				if svc.Spec.ExternalName != "" {
 					p.ReportSeverity(report.Warning, svc.Src, "spec.externalName", "externalName is ignored on a %s Service: set type: ExternalName or remove it", typeOf(svc))
 				}
@@ -616,7 +611,7 @@ var ruleHeadlessType = &Rule{
 		"balancers need the proxy, so the API server rejects `clusterIP: None` on those types.",
 	Check: func(p *Pass) {
 		for _, svc := range p.Snap.Services {
-			if isHeadless(svc) && (svc.Spec.Type == corev1.ServiceTypeNodePort || svc.Spec.Type == corev1.ServiceTypeLoadBalancer) {
+			if semantics.IsHeadless(svc.Service) && (svc.Spec.Type == corev1.ServiceTypeNodePort || svc.Spec.Type == corev1.ServiceTypeLoadBalancer) {
 				p.Report(svc.Src, "spec.clusterIP", "clusterIP: None (headless) cannot be used with type %s", svc.Spec.Type)
 			}
 		}
@@ -649,7 +644,7 @@ var ruleRequiredPorts = &Rule{
 	Docs:        "A ClusterIP, NodePort or LoadBalancer Service needs at least one port, and each port a `port` number: the API server rejects it otherwise.",
 	Check: func(p *Pass) {
 		for _, svc := range p.Snap.Services {
-			if len(svc.Spec.Ports) == 0 && !isHeadless(svc) && !isExternalName(svc) {
+			if len(svc.Spec.Ports) == 0 && !semantics.IsHeadless(svc.Service) && !semantics.IsExternalName(svc.Service) {
 				p.Report(svc.Src, "spec.ports", "a %s Service needs at least one port", typeOf(svc))
 			}
 			for i, sp := range svc.Spec.Ports {

@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/svc-doctor/svc-doctor/report"
+	"github.com/svc-doctor/svc-doctor/semantics"
 	"github.com/svc-doctor/svc-doctor/snapshot"
 )
 
@@ -32,40 +33,6 @@ func tlsSecrets(s *snapshot.Snapshot) []*snapshot.Secret {
 			out = append(out, sec)
 		}
 	}
-	return out
-}
-
-// parsedTLS is the certificate material of a Secret.
-type parsedTLS struct {
-	certs  []*x509.Certificate
-	certOK bool
-	err    string // why tls.crt does not parse
-}
-
-func parseCerts(data []byte) parsedTLS {
-	var out parsedTLS
-	rest := data
-	for {
-		var b *pem.Block
-		b, rest = pem.Decode(rest)
-		if b == nil {
-			break
-		}
-		if b.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := x509.ParseCertificate(b.Bytes)
-		if err != nil {
-			out.err = "a CERTIFICATE block does not parse: " + err.Error()
-			return out
-		}
-		out.certs = append(out.certs, c)
-	}
-	if len(out.certs) == 0 {
-		out.err = "it holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
-		return out
-	}
-	out.certOK = true
 	return out
 }
 
@@ -125,8 +92,8 @@ var ruleTLSCertInvalid = &Rule{
 			crt, okC := sec.Data[corev1.TLSCertKey]
 			key, okK := sec.Data[corev1.TLSPrivateKeyKey]
 			if okC {
-				if pc := parseCerts(crt); !pc.certOK {
-					p.Report(sec.Src, sec.Field(corev1.TLSCertKey), "tls.crt is not a certificate: %s", pc.err)
+				if pc := semantics.ParseCerts(crt); !pc.OK() {
+					p.Report(sec.Src, sec.Field(corev1.TLSCertKey), "tls.crt is not a certificate: %s", pc.Err)
 				}
 			}
 			if okK {
@@ -147,7 +114,7 @@ var ruleTLSKeyMismatch = &Rule{
 		for _, sec := range tlsSecrets(p.Snap) {
 			crt, okC := sec.Data[corev1.TLSCertKey]
 			key, okK := sec.Data[corev1.TLSPrivateKeyKey]
-			if !okC || !okK || !parseCerts(crt).certOK {
+			if !okC || !okK || !semantics.ParseCerts(crt).OK() {
 				continue
 			}
 			if b, _ := pem.Decode(key); b == nil || !strings.Contains(b.Type, "PRIVATE KEY") {
@@ -174,11 +141,11 @@ var ruleTLSCertExpired = &Rule{
 	Check: func(p *Pass) {
 		now := p.Config.Now
 		for _, sec := range tlsSecrets(p.Snap) {
-			pc := parseCerts(sec.Data[corev1.TLSCertKey])
-			if !pc.certOK {
+			pc := semantics.ParseCerts(sec.Data[corev1.TLSCertKey])
+			if !pc.OK() {
 				continue
 			}
-			leaf := pc.certs[0]
+			leaf := pc.Leaf()
 			field := sec.Field(corev1.TLSCertKey)
 			switch {
 			case now.After(leaf.NotAfter):
@@ -224,13 +191,13 @@ var ruleTLSHostMismatch = &Rule{
 				if sec == nil {
 					continue
 				}
-				pc := parseCerts(sec.Data[corev1.TLSCertKey])
-				if !pc.certOK {
+				pc := semantics.ParseCerts(sec.Data[corev1.TLSCertKey])
+				if !pc.OK() {
 					continue
 				}
-				leaf := pc.certs[0]
+				leaf := pc.Leaf()
 				for hi, h := range t.Hosts {
-					if CertCovers(leaf, h) {
+					if semantics.CertCovers(leaf, h) {
 						continue
 					}
 					sans := "no DNS subjectAltNames (a CN-only certificate is refused by modern clients)"
@@ -242,19 +209,4 @@ var ruleTLSHostMismatch = &Rule{
 			}
 		}
 	},
-}
-
-// CertCovers reports whether a certificate's DNS subjectAltNames cover host, with RFC 6125
-// wildcards (one label). A wildcard host needs the same wildcard in the certificate.
-func CertCovers(c *x509.Certificate, host string) bool {
-	host = strings.ToLower(strings.TrimSuffix(host, "."))
-	if strings.HasPrefix(host, "*.") {
-		for _, n := range c.DNSNames {
-			if strings.EqualFold(n, host) {
-				return true
-			}
-		}
-		return false
-	}
-	return c.VerifyHostname(host) == nil
 }

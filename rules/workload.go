@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/svc-doctor/svc-doctor/report"
+	"github.com/svc-doctor/svc-doctor/semantics"
 	"github.com/svc-doctor/svc-doctor/snapshot"
 )
 
@@ -32,15 +33,15 @@ func (r probeRef) field(sub string) string {
 }
 
 // allContainers lists every container of a template (init containers included) with its path.
-func allContainers(w *snapshot.Workload) []containerRef {
-	var out []containerRef
+func allContainers(w *snapshot.Workload) []semantics.ServingContainer {
+	var out []semantics.ServingContainer
 	for i := range w.Spec.InitContainers {
 		c := &w.Spec.InitContainers[i]
-		out = append(out, containerRef{c: c, path: fmt.Sprintf("%s.initContainers[%d]", w.SpecPath, i),
-			sidecar: c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways})
+		out = append(out, semantics.ServingContainer{Container: c, Path: fmt.Sprintf("%s.initContainers[%d]", w.SpecPath, i),
+			Sidecar: c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways})
 	}
 	for i := range w.Spec.Containers {
-		out = append(out, containerRef{c: &w.Spec.Containers[i], path: fmt.Sprintf("%s.containers[%d]", w.SpecPath, i)})
+		out = append(out, semantics.ServingContainer{Container: &w.Spec.Containers[i], Path: fmt.Sprintf("%s.containers[%d]", w.SpecPath, i)})
 	}
 	return out
 }
@@ -52,9 +53,9 @@ func probes(s *snapshot.Snapshot) []probeRef {
 			for _, k := range []struct {
 				name string
 				p    *corev1.Probe
-			}{{"readinessProbe", cr.c.ReadinessProbe}, {"livenessProbe", cr.c.LivenessProbe}, {"startupProbe", cr.c.StartupProbe}} {
+			}{{"readinessProbe", cr.Container.ReadinessProbe}, {"livenessProbe", cr.Container.LivenessProbe}, {"startupProbe", cr.Container.StartupProbe}} {
 				if k.p != nil {
-					out = append(out, probeRef{w: w, c: cr.c, cpath: cr.path, kind: k.name, probe: k.p})
+					out = append(out, probeRef{w: w, c: cr.Container, cpath: cr.Path, kind: k.name, probe: k.p})
 				}
 			}
 		}
@@ -212,11 +213,11 @@ var ruleProbeIdentical = &Rule{
 	Check: func(p *Pass) {
 		for _, w := range p.Snap.Workloads {
 			for _, cr := range allContainers(w) {
-				r, l := cr.c.ReadinessProbe, cr.c.LivenessProbe
+				r, l := cr.Container.ReadinessProbe, cr.Container.LivenessProbe
 				if r == nil || l == nil || !reflect.DeepEqual(r, l) {
 					continue
 				}
-				p.Report(w.Src, cr.path+".livenessProbe", "container %s has identical readiness and liveness probes: a failing check restarts the pod instead of only taking it out of the Service", cr.c.Name)
+				p.Report(w.Src, cr.Path+".livenessProbe", "container %s has identical readiness and liveness probes: a failing check restarts the pod instead of only taking it out of the Service", cr.Container.Name)
 			}
 		}
 	},
@@ -235,22 +236,22 @@ var ruleReadinessMissing = &Rule{
 		for _, w := range p.Snap.Workloads {
 			var svcs []*snapshot.Service
 			for _, svc := range p.Snap.SelectingServices(w) {
-				if !isExternalName(svc) {
+				if !semantics.IsExternalName(svc.Service) {
 					svcs = append(svcs, svc)
 				}
 			}
 			if len(svcs) == 0 {
 				continue
 			}
-			for _, cr := range servingContainers(w) {
-				if cr.c.ReadinessProbe != nil {
+			for _, cr := range semantics.ServingContainers(w) {
+				if cr.Container.ReadinessProbe != nil {
 					continue
 				}
-				svc, ok := servedBy(w, cr.c, svcs)
+				svc, ok := servedBy(w, cr.Container, svcs)
 				if !ok {
 					continue
 				}
-				p.Report(w.Src, cr.path, "container %s serves service/%s but has no readinessProbe: it receives traffic as soon as it starts", cr.c.Name, svc.Name)
+				p.Report(w.Src, cr.Path, "container %s serves service/%s but has no readinessProbe: it receives traffic as soon as it starts", cr.Container.Name, svc.Name)
 			}
 		}
 	},
@@ -263,15 +264,15 @@ func servedBy(w *snapshot.Workload, c *corev1.Container, svcs []*snapshot.Servic
 	for _, svc := range svcs {
 		for i := range svc.Spec.Ports {
 			sp := &svc.Spec.Ports[i]
-			r := resolveTargetPort(w, sp)
-			if r.number == 0 {
+			r := semantics.ResolveTargetPort(w, sp)
+			if r.Number == 0 {
 				continue
 			}
-			for _, cr := range servingContainers(w) {
-				for _, cp := range cr.c.Ports {
-					if cp.ContainerPort == r.number {
+			for _, cr := range semantics.ServingContainers(w) {
+				for _, cp := range cr.Container.Ports {
+					if cp.ContainerPort == r.Number {
 						anyDeclared = true
-						if cr.c == c {
+						if cr.Container == c {
 							return svc, true
 						}
 					}
@@ -316,7 +317,7 @@ func labelsOrNone(l map[string]string) string {
 	if len(l) == 0 {
 		return "(none)"
 	}
-	return selectorString(l)
+	return semantics.SelectorString(l)
 }
 
 var ruleContainerPortName = &Rule{
@@ -332,17 +333,17 @@ var ruleContainerPortName = &Rule{
 			inPod := map[string]string{}
 			for _, cr := range allContainers(w) {
 				inContainer := map[string]bool{}
-				for i, cp := range cr.c.Ports {
+				for i, cp := range cr.Container.Ports {
 					if cp.Name == "" {
 						continue
 					}
-					field := fmt.Sprintf("%s.ports[%d].name", cr.path, i)
+					field := fmt.Sprintf("%s.ports[%d].name", cr.Path, i)
 					if errs := validation.IsValidPortName(cp.Name); len(errs) > 0 {
 						p.Report(w.Src, field, "port name %q is invalid: %s", cp.Name, strings.Join(errs, "; "))
 						continue
 					}
 					if inContainer[cp.Name] {
-						p.Report(w.Src, field, "port name %q is used twice in container %s", cp.Name, cr.c.Name)
+						p.Report(w.Src, field, "port name %q is used twice in container %s", cp.Name, cr.Container.Name)
 						continue
 					}
 					inContainer[cp.Name] = true
@@ -350,7 +351,7 @@ var ruleContainerPortName = &Rule{
 						p.ReportSeverity(report.Warning, w.Src, field, "port name %q is also used by container %s: a Service's named targetPort resolves to %s's port, never to this one", cp.Name, other, other)
 						continue
 					}
-					inPod[cp.Name] = cr.c.Name
+					inPod[cp.Name] = cr.Container.Name
 				}
 			}
 		}
@@ -417,18 +418,18 @@ var ruleContainerRequired = &Rule{
 			}
 			for _, cr := range allContainers(w) {
 				var missing []string
-				if cr.c.Name == "" {
+				if cr.Container.Name == "" {
 					missing = append(missing, "name")
 				}
-				if cr.c.Image == "" {
+				if cr.Container.Image == "" {
 					missing = append(missing, "image")
 				}
 				if len(missing) > 0 {
 					who := "container"
-					if cr.c.Name != "" {
-						who += " " + cr.c.Name
+					if cr.Container.Name != "" {
+						who += " " + cr.Container.Name
 					}
-					p.Report(w.Src, cr.path, "%s has no %s", who, strings.Join(missing, " and "))
+					p.Report(w.Src, cr.Path, "%s has no %s", who, strings.Join(missing, " and "))
 				}
 			}
 		}

@@ -129,6 +129,7 @@ func (s *Snapshot) dropSuperseded(drop map[*Source]bool) {
 	s.Secrets = keep(s.Secrets, func(v *Secret) *Source { return v.Src }, drop)
 	s.Workloads = keep(s.Workloads, func(v *Workload) *Source { return v.Src }, drop)
 	s.Other = keep(s.Other, func(v *Source) *Source { return v }, drop)
+	s.GatewayAPI.drop(drop)
 	s.Superseded += before - s.Objects()
 }
 
@@ -143,6 +144,7 @@ func (s *Snapshot) merge(o *Snapshot) {
 	s.Secrets = append(s.Secrets, o.Secrets...)
 	s.Workloads = append(s.Workloads, o.Workloads...)
 	s.Other = append(s.Other, o.Other...)
+	s.GatewayAPI.merge(&o.GatewayAPI)
 	s.Issues = append(s.Issues, o.Issues...)
 }
 
@@ -239,6 +241,9 @@ func (d *decoder) add(o *manifest.Object) {
 }
 
 func (d *decoder) decode(src *Source, av, kind string, legacy bool) {
+	if d.decodeGateway(src, av, kind) { // Gateway API kinds and Namespaces: snapshot/gateway.go
+		return
+	}
 	o := src.Manifest
 	// lenient decoding for removed API versions read into today's types: their old fields are
 	// not errors, the removed-api-version finding already says what to change

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -200,5 +202,22 @@ func TestLivePodsRunToCompletionByWhatTheyAre(t *testing.T) {
 				t.Errorf("RunsToCompletion = %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestBuiltinSchemeMatchesClientGo checks that the snapshot's own registration of the built-in
+// API types (it may not import client-go) knows exactly the group/version/kinds of client-go's
+// scheme.
+func TestBuiltinSchemeMatchesClientGo(t *testing.T) {
+	ours, theirs := builtinScheme.AllKnownTypes(), clientgoscheme.Scheme.AllKnownTypes()
+	for gvk := range theirs {
+		if _, ok := ours[gvk]; !ok {
+			t.Errorf("client-go's scheme has %s, the snapshot's does not: add its group to snapshot/scheme.go", gvk)
+		}
+	}
+	for gvk := range ours {
+		if _, ok := theirs[gvk]; !ok {
+			t.Errorf("the snapshot's scheme has %s, client-go's does not", gvk)
+		}
 	}
 }

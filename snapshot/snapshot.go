@@ -200,12 +200,15 @@ type Snapshot struct {
 	Secrets         []*Secret
 	Workloads       []*Workload
 	Nodes           []*Node
+	// GatewayAPI holds the Gateway API objects and the Namespaces (snapshot/gateway.go).
+	GatewayAPI
 	// Other lists objects of kinds no rule models (ConfigMaps, CRDs, ...): passed through.
 	Other []*Source
 	// Issues are problems found while reading and decoding; the input rules report them.
 	Issues []Issue
-	// Unavailable maps a kind that could not be read from the cluster to the reason.
-	Unavailable map[string]string
+	// Unavailable maps a kind that a live snapshot does not hold to why: not asked for, or could
+	// not be read (see Unread.Degraded).
+	Unavailable map[string]Unread
 	// Files lists the manifest files read.
 	Files []string
 	// Superseded counts the objects left out of the graph because the input defines them again
@@ -222,7 +225,8 @@ type Snapshot struct {
 // defined more than once.
 func (s *Snapshot) Objects() int {
 	return len(s.Services) + len(s.Endpoints) + len(s.EndpointSlices) + len(s.Ingresses) + len(s.IngressClasses) +
-		len(s.NetworkPolicies) + len(s.Secrets) + len(s.Workloads) + len(s.Nodes) + len(s.Other) + s.Superseded
+		len(s.NetworkPolicies) + len(s.Secrets) + len(s.Workloads) + len(s.Nodes) + len(s.Other) + s.Superseded +
+		s.GatewayAPI.count()
 }
 
 // Complete reports whether the snapshot holds every object of kind in namespace ns, so that
@@ -401,6 +405,7 @@ func (s *Snapshot) Index() {
 	for _, v := range s.Other {
 		mark(v)
 	}
+	s.GatewayAPI.index(mark)
 }
 
 // Namespaces lists the namespaces that hold any object, sorted.

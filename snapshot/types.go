@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/kubernetes/scheme"
 )
 
 // removal describes an API version the API server no longer serves for a kind.
@@ -100,13 +99,13 @@ var clusterScoped = map[string]bool{
 	"PriorityLevelConfiguration": true, "TokenReview": true, "SubjectAccessReview": true,
 	"SelfSubjectAccessReview": true, "SelfSubjectRulesReview": true, "SelfSubjectReview": true,
 	"DeviceClass": true, "ResourceSlice": true, "DeviceTaintRule": true, "StorageVersion": true,
-	"StorageVersionMigration": true,
+	"StorageVersionMigration": true, "GatewayClass": true,
 }
 
 // kindKey is an apiVersion and a kind (a map key that needs no string concatenation).
 type kindKey struct{ apiVersion, kind string }
 
-// lookupTables are derived once, at start-up, from the client-go scheme and the literals above.
+// lookupTables are derived once, at start-up, from the built-in API types and the literals above.
 type lookupTables struct {
 	// served holds the kinds of GA versions (v1, v2...): served by default.
 	served map[kindKey]bool
@@ -122,8 +121,8 @@ type lookupTables struct {
 
 var tables = buildTables(schemeTypes())
 
-// schemeTypes returns the group/version/kinds of the client-go scheme: every built-in API type.
-func schemeTypes() map[schema.GroupVersionKind]reflect.Type { return scheme.Scheme.AllKnownTypes() }
+// schemeTypes returns the group/version/kinds of every built-in API type.
+func schemeTypes() map[schema.GroupVersionKind]reflect.Type { return builtinScheme.AllKnownTypes() }
 
 // buildTables derives the lookup tables from the scheme's group/version/kinds.
 func buildTables(known map[schema.GroupVersionKind]reflect.Type) lookupTables {

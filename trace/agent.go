@@ -2,6 +2,7 @@ package trace
 
 import (
 	"context"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -73,4 +74,21 @@ func (s *AgentSlot) Acquired() (*Source, bool) {
 		return s.source, true
 	}
 	return nil, false
+}
+
+// Shared returns a provider that acquires p's agent once, for every trace that asks (the traces of
+// the Services of one namespace share one helper pod), safely from many goroutines.
+func Shared(p AgentProvider) AgentProvider { return &sharedProvider{p: p} }
+
+type sharedProvider struct {
+	p    AgentProvider
+	once sync.Once
+	a    Agent
+	src  *Source
+	err  error
+}
+
+func (s *sharedProvider) Agent(ctx context.Context) (Agent, *Source, error) {
+	s.once.Do(func() { s.a, s.src, s.err = s.p.Agent(ctx) })
+	return s.a, s.src, s.err
 }

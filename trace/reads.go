@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"time"
+	"sync"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -18,6 +18,7 @@ import (
 	"github.com/svc-doctor/svc-doctor/live"
 	"github.com/svc-doctor/svc-doctor/report"
 	"github.com/svc-doctor/svc-doctor/rules"
+	"github.com/svc-doctor/svc-doctor/semantics"
 	"github.com/svc-doctor/svc-doctor/snapshot"
 )
 
@@ -27,6 +28,10 @@ import (
 // fails is remembered with its reason ("forbidden: needs list on events in namespace shop") and
 // degrades only the hop that needed it. One Reads can serve many Services of its scope (-A).
 type Reads struct {
+	// mu makes one Reads safe for the traces of many Services at once (diagnose -A): a read is
+	// made once, under the lock, and every trace gets its answer.
+	mu sync.Mutex
+
 	Client kubernetes.Interface
 	// Scope is the namespace read, or "" for all namespaces.
 	Scope string
@@ -40,8 +45,11 @@ type Reads struct {
 	TLSSecrets bool
 
 	podSelector string // the server-side selector of the pod LIST ("" = every pod)
-	nsPods      map[string][]*corev1.Pod
-	nsPodsWhy   map[string]string
+	// one is the Service a OneService Reads diagnoses, once read (Focus): the snapshot holds it and
+	// lists only what it needs (its pods and EndpointSlices by label, no Ingress)
+	one       *corev1.Service
+	nsPods    map[string][]*corev1.Pod
+	nsPodsWhy map[string]string
 
 	snap     *snapshot.Snapshot
 	snapErr  error
@@ -84,34 +92,61 @@ func (r *Reads) scopeNS(ns string) string {
 
 // Snapshot is the live snapshot of the scope (nodes are read separately, when needed).
 func (r *Reads) Snapshot(ctx context.Context) (*snapshot.Snapshot, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.snapshotLocked(ctx)
+}
+
+func (r *Reads) snapshotLocked(ctx context.Context) (*snapshot.Snapshot, error) {
 	if !r.snapDone {
 		r.snapDone = true
-		r.snap, r.snapErr = live.FromCluster(ctx, r.Client, live.ClusterOptions{Namespace: r.Scope, SkipNodes: true,
-			SkipSecrets: !r.TLSSecrets, PodLabelSelector: r.podSelector})
+		opts := live.ClusterOptions{Namespace: r.Scope, SkipNodes: true, SkipSecrets: !r.TLSSecrets, PodLabelSelector: r.podSelector}
+		if r.one != nil {
+			opts.Services = []corev1.Service{*r.one}
+			opts.EndpointSliceLabelSelector = discoveryv1.LabelServiceName + "=" + r.one.Name
+			opts.SkipIngresses = true
+		}
+		r.snap, r.snapErr = live.FromCluster(ctx, r.Client, opts)
 	}
 	return r.snap, r.snapErr
 }
 
-// Focus narrows the snapshot of a OneService Reads to what the diagnosis of svc needs: only the
-// pods its selector matches are listed (a server-side label selector: the cost does not grow with
-// the other pods of the namespace). It has no effect once the snapshot was read.
+// Focus narrows the snapshot of a OneService Reads to what the diagnosis of svc needs: svc itself
+// (read already: the other Services are not listed), the pods its selector matches and its
+// EndpointSlices (server-side label selectors: the cost does not grow with the other objects of
+// the namespace), no Ingress. It has no effect once the snapshot was read.
 func (r *Reads) Focus(svc *corev1.Service) {
-	if !r.OneService || r.snapDone || len(svc.Spec.Selector) == 0 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.focusLocked(svc)
+}
+
+func (r *Reads) focusLocked(svc *corev1.Service) {
+	if !r.OneService || r.snapDone || svc.Namespace != r.Scope {
 		return
 	}
-	r.podSelector = labels.SelectorFromSet(svc.Spec.Selector).String()
+	r.one = svc
+	if len(svc.Spec.Selector) > 0 {
+		r.podSelector = labels.SelectorFromSet(svc.Spec.Selector).String()
+	}
 }
 
 // NamespacePods returns the pods of ns that are not finished or helpers' (for near misses): from
 // the snapshot when it holds every pod, else one paginated LIST (only a failing selector needs it).
 func (r *Reads) NamespacePods(ctx context.Context, ns string) ([]*corev1.Pod, string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.namespacePodsLocked(ctx, ns)
+}
+
+func (r *Reads) namespacePodsLocked(ctx context.Context, ns string) ([]*corev1.Pod, string) {
 	if r.podSelector == "" {
-		snap, err := r.Snapshot(ctx)
+		snap, err := r.snapshotLocked(ctx)
 		if err != nil {
 			return nil, err.Error()
 		}
 		if why, missing := snap.Unavailable["Pod"]; missing {
-			return nil, why
+			return nil, why.Detail
 		}
 		var out []*corev1.Pod
 		for _, w := range snap.WorkloadsIn(ns) {
@@ -150,9 +185,15 @@ func (r *Reads) NamespacePods(ctx context.Context, ns string) ([]*corev1.Pod, st
 
 // Findings are the lint findings on the snapshot (run once).
 func (r *Reads) Findings(ctx context.Context) []report.Finding {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.findingsLocked(ctx)
+}
+
+func (r *Reads) findingsLocked(ctx context.Context) []report.Finding {
 	if !r.findingsDone {
 		r.findingsDone = true
-		snap, err := r.Snapshot(ctx)
+		snap, err := r.snapshotLocked(ctx)
 		if err != nil {
 			return nil
 		}
@@ -167,6 +208,12 @@ func (r *Reads) Findings(ctx context.Context) []report.Finding {
 // Service GETs one Service (the first read of a diagnosis: it also tells whether the cluster
 // answers at all).
 func (r *Reads) Service(ctx context.Context, ns, name string) (*corev1.Service, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.serviceLocked(ctx, ns, name)
+}
+
+func (r *Reads) serviceLocked(ctx context.Context, ns, name string) (*corev1.Service, error) {
 	if r.snapDone && r.snapErr == nil {
 		if _, missing := r.snap.Unavailable["Service"]; !missing {
 			if s := r.snap.Service(ns, name); s != nil {
@@ -183,6 +230,12 @@ func (r *Reads) Service(ctx context.Context, ns, name string) (*corev1.Service, 
 // ServicesNamed lists the Services called name in every namespace (one LIST with a field
 // selector).
 func (r *Reads) ServicesNamed(ctx context.Context, name string) ([]corev1.Service, string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.servicesNamedLocked(ctx, name)
+}
+
+func (r *Reads) servicesNamedLocked(ctx context.Context, name string) ([]corev1.Service, string) {
 	l, err := r.Client.CoreV1().Services("").List(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", name).String()})
 	if err != nil {
 		return nil, live.DescribeAPIError(err, "list", "services", "")
@@ -199,11 +252,17 @@ func (r *Reads) ServicesNamed(ctx context.Context, name string) ([]corev1.Servic
 // PodsMatching lists, across all namespaces, the pods a selector matches (one LIST with a
 // server-side label selector; answered from the snapshot when the scope is every namespace).
 func (r *Reads) PodsMatching(ctx context.Context, sel labels.Selector) ([]corev1.Pod, string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.podsMatchingLocked(ctx, sel)
+}
+
+func (r *Reads) podsMatchingLocked(ctx context.Context, sel labels.Selector) ([]corev1.Pod, string) {
 	if r.Scope == "" {
-		snap, err := r.Snapshot(ctx)
+		snap, err := r.snapshotLocked(ctx)
 		if err == nil {
 			if why, missing := snap.Unavailable["Pod"]; missing {
-				return nil, why
+				return nil, why.Detail
 			}
 			var out []corev1.Pod
 			for _, w := range snap.Workloads {
@@ -241,6 +300,12 @@ type Template struct {
 
 // Templates lists the Deployments and StatefulSets of ns (one LIST each).
 func (r *Reads) Templates(ctx context.Context, ns string) ([]Template, string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.templatesLocked(ctx, ns)
+}
+
+func (r *Reads) templatesLocked(ctx context.Context, ns string) ([]Template, string) {
 	key := r.scopeNS(ns)
 	if _, ok := r.workloads[key]; !ok {
 		if _, failed := r.workWhy[key]; !failed {
@@ -297,6 +362,12 @@ func replicas(p *int32) int32 {
 // UnhealthyEvents returns the Unhealthy events (probe failures) of the pods of ns, newest last,
 // keyed by pod name: one LIST of events with a field selector, for all pods at once.
 func (r *Reads) UnhealthyEvents(ctx context.Context, ns string) (map[string][]corev1.Event, string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.unhealthyEventsLocked(ctx, ns)
+}
+
+func (r *Reads) unhealthyEventsLocked(ctx context.Context, ns string) (map[string][]corev1.Event, string) {
 	key := r.scopeNS(ns)
 	if _, ok := r.events[key]; !ok {
 		if why, failed := r.eventsWhy[key]; failed {
@@ -318,7 +389,7 @@ func (r *Reads) UnhealthyEvents(ctx context.Context, ns string) (map[string][]co
 		}
 		for k := range m {
 			evs := m[k]
-			sort.SliceStable(evs, func(i, j int) bool { return EventTime(evs[i]).Before(EventTime(evs[j])) })
+			sort.SliceStable(evs, func(i, j int) bool { return semantics.EventTime(evs[i]).Before(semantics.EventTime(evs[j])) })
 		}
 		r.events[key] = m
 	}
@@ -331,19 +402,14 @@ func (r *Reads) UnhealthyEvents(ctx context.Context, ns string) (map[string][]co
 	return out, ""
 }
 
-// EventTime is when an event last happened.
-func EventTime(e corev1.Event) time.Time {
-	switch {
-	case !e.LastTimestamp.IsZero():
-		return e.LastTimestamp.Time
-	case !e.EventTime.IsZero():
-		return e.EventTime.Time
-	}
-	return e.CreationTimestamp.Time
-}
-
 // Endpoints GETs the v1 Endpoints object of a selector-less Service (nil when there is none).
 func (r *Reads) Endpoints(ctx context.Context, ns, name string) (*corev1.Endpoints, string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.endpointsLocked(ctx, ns, name)
+}
+
+func (r *Reads) endpointsLocked(ctx context.Context, ns, name string) (*corev1.Endpoints, string) {
 	key := ns + "/" + name
 	if why, ok := r.endWhy[key]; ok {
 		return r.endpoints[key], why
@@ -362,6 +428,12 @@ func (r *Reads) Endpoints(ctx context.Context, ns, name string) (*corev1.Endpoin
 
 // Nodes lists the nodes (one LIST, for node ports).
 func (r *Reads) Nodes(ctx context.Context) ([]corev1.Node, string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.nodesLocked(ctx)
+}
+
+func (r *Reads) nodesLocked(ctx context.Context) ([]corev1.Node, string) {
 	if !r.nodesDone {
 		r.nodesDone = true
 		l, err := r.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
@@ -377,6 +449,12 @@ func (r *Reads) Nodes(ctx context.Context) ([]corev1.Node, string) {
 // NamespaceLabels GETs a namespace's labels (for NetworkPolicy namespaceSelectors). When it
 // cannot be read, the labels the API server always sets are returned with the reason.
 func (r *Reads) NamespaceLabels(ctx context.Context, ns string) (map[string]string, string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.namespaceLabelsLocked(ctx, ns)
+}
+
+func (r *Reads) namespaceLabelsLocked(ctx context.Context, ns string) (map[string]string, string) {
 	if l, ok := r.nsLabels[ns]; ok {
 		return l, r.nsWhy[ns]
 	}
@@ -409,6 +487,12 @@ type DNSBackend struct {
 // ClusterDNS reads the cluster DNS Service's EndpointSlices and the coredns Deployment in
 // kube-system (one LIST and one GET, only when a DNS check failed).
 func (r *Reads) ClusterDNS(ctx context.Context) (*DNSBackend, string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.clusterDNSLocked(ctx)
+}
+
+func (r *Reads) clusterDNSLocked(ctx context.Context) (*DNSBackend, string) {
 	if r.dnsInfo != nil || r.dnsInfoWhy != "" {
 		return r.dnsInfo, r.dnsInfoWhy
 	}

@@ -110,6 +110,15 @@ func ValidateOutput(value string, allowed []string) error {
 	return UsageError("--output %q is not supported: use one of %s", value, strings.Join(allowed, ", "))
 }
 
+// IsTerminal reports whether w is a terminal (progress lines are drawn only there).
+func IsTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	return isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())
+}
+
 // ColorEnabled reports whether w is a terminal that wants colour: a TTY, NO_COLOR unset or empty
 // (no-color.org) and TERM not "dumb".
 func ColorEnabled(w io.Writer) bool {

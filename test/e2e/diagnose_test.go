@@ -533,7 +533,8 @@ spec:
   ports: [{port: 80}]
 `)
 	diagWaitEndpoints(f, "web", 1)
-	res := f.SvcDoctor("diagnose", "-A", "-n", f.Namespace)
+	// --static: the static hops only, no helper pod
+	res := f.SvcDoctor("diagnose", "-A", "-n", f.Namespace, "--static")
 	if res.ExitCode != 1 || !strings.Contains(res.Stdout, "static hops only") {
 		t.Fatalf("exit %d\n%s%s", res.ExitCode, res.Stdout, res.Stderr)
 	}
@@ -549,6 +550,35 @@ spec:
 	}
 	if !faultTypo || !healthyWeb {
 		t.Errorf("summary does not show typo as FAULT and web as HEALTHY:\n%s", res.Stdout)
+	}
+	diagNoHelperLeft(t, f)
+
+	// every Service of the namespace (no Service named), the network checks from one helper pod
+	res = f.SvcDoctor(append([]string{"diagnose", "-n", f.Namespace, "-o", "json"}, diagHelperFlags()...)...)
+	if res.ExitCode != 1 {
+		t.Fatalf("exit %d, want 1 (a fault)\n%s%s", res.ExitCode, res.Stdout, res.Stderr)
+	}
+	var sum report.DiagnoseSummary
+	if err := json.Unmarshal([]byte(res.Stdout), &sum); err != nil {
+		t.Fatalf("%v\n%s", err, res.Stdout)
+	}
+	if sum.Static || sum.Counts.Fault != 1 || len(sum.Services) != 2 {
+		t.Fatalf("summary: static %v, counts %+v, %d Services\n%s", sum.Static, sum.Counts, len(sum.Services), res.Stdout)
+	}
+	typo, web := sum.Services[0], sum.Services[1]
+	if typo.Name != "typo" || typo.Verdict.Kind != report.VerdictFault || typo.Verdict.Hop != servicetrace.HopSelector || len(typo.Trace) == 0 {
+		t.Errorf("typo: %+v", typo)
+	}
+	hops := map[string]report.HopStatus{}
+	for _, h := range web.Hops {
+		hops[h.ID] = h.Status
+	}
+	if web.Name != "web" || web.Verdict.Kind != report.VerdictHealthy || hops[servicetrace.HopDNS] != trace.Pass ||
+		hops[servicetrace.HopConnectivity] != trace.Pass || !strings.Contains(web.From, "helper pod "+f.Namespace+"/") {
+		t.Errorf("web: verdict %+v, hops %v, from %q", web.Verdict, hops, web.From)
+	}
+	if strings.Count(res.Stderr, "starting helper pod") != 1 {
+		t.Errorf("want exactly one helper pod for the namespace:\n%s", res.Stderr)
 	}
 	diagNoHelperLeft(t, f)
 }

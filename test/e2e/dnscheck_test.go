@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/svc-doctor/svc-doctor/dnscheck"
 	"github.com/svc-doctor/svc-doctor/report"
 	"github.com/svc-doctor/svc-doctor/test/e2e/framework"
 	"github.com/svc-doctor/svc-doctor/trace"
@@ -24,11 +23,11 @@ func TestDNSCheck(t *testing.T) {
 	f.Apply(diagWebService)
 	late := f.ClientPod("late")
 
-	run := func(extra ...string) (dnscheck.Report, framework.Result) {
+	run := func(extra ...string) (report.DNSCheckReport, framework.Result) {
 		t.Helper()
 		args := append([]string{"dnscheck", "web", "-n", f.Namespace, "-o", "json"}, diagHelperFlags()...)
 		res := f.SvcDoctor(append(args, extra...)...)
-		var rep dnscheck.Report
+		var rep report.DNSCheckReport
 		if err := json.Unmarshal([]byte(res.Stdout), &rep); err != nil {
 			t.Fatalf("exit %d: %v\n%s\n%s", res.ExitCode, err, res.Stdout, res.Stderr)
 		}

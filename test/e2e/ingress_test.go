@@ -26,7 +26,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/svc-doctor/svc-doctor/ingresscheck"
+	"github.com/svc-doctor/svc-doctor/report"
 	"github.com/svc-doctor/svc-doctor/test/e2e/framework"
 )
 
@@ -43,7 +43,7 @@ const (
 )
 
 // icRun runs ingresscheck with -o json (and the helper flags when probing) and decodes the report.
-func icRun(t *testing.T, f *framework.F, args ...string) (ingresscheck.Report, framework.Result) {
+func icRun(t *testing.T, f *framework.F, args ...string) (report.IngressCheckReport, framework.Result) {
 	t.Helper()
 	args = append([]string{"ingresscheck", "-o", "json"}, args...)
 	for _, a := range args {
@@ -53,7 +53,7 @@ func icRun(t *testing.T, f *framework.F, args ...string) (ingresscheck.Report, f
 		}
 	}
 	res := f.SvcDoctor(args...)
-	var rep ingresscheck.Report
+	var rep report.IngressCheckReport
 	if err := json.Unmarshal([]byte(res.Stdout), &rep); err != nil {
 		t.Fatalf("ingresscheck %v: exit %d, output is not a report: %v\nstdout:\n%s\nstderr:\n%s", args, res.ExitCode, err, res.Stdout, res.Stderr)
 	}
@@ -122,7 +122,7 @@ func waitServed(f *framework.F, scheme, hostName, path string, pods []string) {
 
 // assertProbesAgree checks that every probe of a route the simulation calls healthy agrees with it,
 // and that each answered by a pod of the expected Service.
-func assertProbesAgree(t *testing.T, rep ingresscheck.Report, wantProbes int) {
+func assertProbesAgree(t *testing.T, rep report.IngressCheckReport, wantProbes int) {
 	t.Helper()
 	if len(rep.Probes) != wantProbes {
 		t.Errorf("%d probes, want %d: %+v", len(rep.Probes), wantProbes, rep.Probes)
@@ -189,7 +189,7 @@ spec:
 
 	t.Run("fan-out /echo/x goes to api", func(t *testing.T) {
 		rep, res := icRun(t, f, "http://"+fan+"/echo/x")
-		if res.ExitCode != 0 || !rep.Verdict.OK {
+		if res.ExitCode != 0 || !rep.Verdict.OK() {
 			t.Fatalf("exit %d, verdict %+v", res.ExitCode, rep.Verdict)
 		}
 		rc := rep.Routes[0]
@@ -422,7 +422,7 @@ spec:
 	})
 
 	rep, res := icRun(t, f, "http://"+h+"/", "-n", f.Namespace, "--probe")
-	if res.ExitCode != 1 || rep.Verdict.OK {
+	if res.ExitCode != 1 || rep.Verdict.OK() {
 		t.Errorf("exit %d, verdict %+v: a port mismatch must fail", res.ExitCode, rep.Verdict)
 	}
 	if !strings.Contains(strings.Join(rep.Verdict.Problems, "\n"), "service web has no port 8080: 8080 is the container port that targetPort http of its port 80 resolves to") {
@@ -481,7 +481,7 @@ spec:
 	}
 	// and the URL resolves against that class, with the same verdict
 	rep, _ := icRun(t, f, "http://"+host(f, "orphan")+"/")
-	if rep.Class == nil || rep.Class.Name != class || rep.Verdict.OK {
+	if rep.Class == nil || rep.Class.Name != class || rep.Verdict.OK() {
 		t.Errorf("class %+v verdict %+v", rep.Class, rep.Verdict)
 	}
 }
@@ -526,7 +526,7 @@ spec:
 
 	const keyMsg = "tls.key does not match the certificate in tls.crt"
 	rep, res := icRun(t, f, "https://"+h+"/", "-n", f.Namespace, "--probe")
-	if res.ExitCode != 1 || rep.Verdict.OK {
+	if res.ExitCode != 1 || rep.Verdict.OK() {
 		t.Errorf("exit %d, verdict %+v: a key that does not match must fail", res.ExitCode, rep.Verdict)
 	}
 	found := false
@@ -607,7 +607,7 @@ spec:
 	}
 	// with a single default (traefik) the Ingress is served
 	rep, res := icRun(t, f, "ing/classless", "-n", f.Namespace)
-	if res.ExitCode != 0 || !rep.Verdict.OK {
+	if res.ExitCode != 0 || !rep.Verdict.OK() {
 		t.Fatalf("with one default class: exit %d, verdict %+v", res.ExitCode, rep.Verdict)
 	}
 
@@ -634,10 +634,10 @@ spec: {controller: example.com/e2e-nobody}
 	// the second default goes away as soon as the checks ran
 	f.Delete(classYAML)
 
-	if res.ExitCode != 1 || rep.Verdict.OK || !strings.Contains(strings.Join(rep.Verdict.Problems, "\n"), wantProblem) {
+	if res.ExitCode != 1 || rep.Verdict.OK() || !strings.Contains(strings.Join(rep.Verdict.Problems, "\n"), wantProblem) {
 		t.Errorf("ing/classless: exit %d, problems %q; want exit 1 and %q", res.ExitCode, rep.Verdict.Problems, wantProblem)
 	}
-	if urlRes.ExitCode != 1 || urlRep.Verdict.OK || !strings.Contains(strings.Join(urlRep.Verdict.Problems, "\n"), wantProblem) {
+	if urlRes.ExitCode != 1 || urlRep.Verdict.OK() || !strings.Contains(strings.Join(urlRep.Verdict.Problems, "\n"), wantProblem) {
 		t.Errorf("URL: exit %d, problems %q; want exit 1 and %q", urlRes.ExitCode, urlRep.Verdict.Problems, wantProblem)
 	}
 	if c := urlRep.Class; c == nil || c.Name != "" || strings.Join(c.Defaults, ",") != second+",traefik" {
@@ -653,7 +653,7 @@ spec: {controller: example.com/e2e-nobody}
 		return apierrors.IsNotFound(err), nil
 	})
 	rep, res = icRun(t, f, "ing/classless", "-n", f.Namespace)
-	if res.ExitCode != 0 || !rep.Verdict.OK {
+	if res.ExitCode != 0 || !rep.Verdict.OK() {
 		t.Errorf("after deleting %s: exit %d, verdict %+v", second, res.ExitCode, rep.Verdict)
 	}
 }
@@ -732,7 +732,7 @@ spec:
 				t.Errorf("the probe disagrees with the simulation: %s", p.Result)
 			}
 			if tt.ruleHost == "" {
-				if res.ExitCode != 1 || rep.Verdict.OK || len(rep.Candidates) != 0 {
+				if res.ExitCode != 1 || rep.Verdict.OK() || len(rep.Candidates) != 0 {
 					t.Errorf("exit %d, verdict %+v, candidates %+v: *.%s must not match %s", res.ExitCode, rep.Verdict, rep.Candidates, wild, tt.host)
 				}
 				if !strings.Contains(strings.Join(rep.Verdict.Problems, "\n"), "no rule of class traefik matches "+tt.host+"/") {
@@ -743,7 +743,7 @@ spec:
 				}
 				return
 			}
-			if res.ExitCode != 0 || !rep.Verdict.OK || len(rep.Routes) != 1 {
+			if res.ExitCode != 0 || !rep.Verdict.OK() || len(rep.Routes) != 1 {
 				t.Fatalf("exit %d, verdict %+v, routes %+v", res.ExitCode, rep.Verdict, rep.Routes)
 			}
 			rc := rep.Routes[0]

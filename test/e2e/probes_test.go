@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/svc-doctor/svc-doctor/probes"
 	"github.com/svc-doctor/svc-doctor/report"
 	"github.com/svc-doctor/svc-doctor/test/e2e/framework"
 )
@@ -17,11 +16,11 @@ func TestProbes(t *testing.T) {
 	f := framework.New(t)
 	f.Apply(diagFailingProbe(framework.TestserverSpec{Name: "web", Replicas: 2}))
 	diagWaitProbeEvent(f, "web")
-	run := func(extra ...string) (probes.Report, framework.Result) {
+	run := func(extra ...string) (report.ProbesReport, framework.Result) {
 		t.Helper()
 		args := append([]string{"probes", "deploy/web", "-n", f.Namespace, "-o", "json"}, diagHelperFlags()...)
 		res := f.SvcDoctor(append(args, extra...)...)
-		var rep probes.Report
+		var rep report.ProbesReport
 		if err := json.Unmarshal([]byte(res.Stdout), &rep); err != nil {
 			t.Fatalf("exit %d: %v\n%s\n%s", res.ExitCode, err, res.Stdout, res.Stderr)
 		}

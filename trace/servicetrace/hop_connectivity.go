@@ -16,6 +16,7 @@ import (
 
 	"github.com/svc-doctor/svc-doctor/agent"
 	"github.com/svc-doctor/svc-doctor/report"
+	"github.com/svc-doctor/svc-doctor/semantics"
 	"github.com/svc-doctor/svc-doctor/trace"
 )
 
@@ -77,39 +78,14 @@ func (p *probe) line() string {
 
 func runConnectivity(ctx context.Context, st *State) trace.Result {
 	svc := st.Service
-	if isExternalName(svc) {
+	if semantics.IsExternalName(svc) {
 		return trace.Result{Status: trace.Skip, Summary: "not applicable: ExternalName Service (no proxying; see hop dns)"}
 	}
 	ag, src, err := st.agentFor(ctx)
 	if err != nil {
 		return trace.Result{Status: trace.Skip, Incomplete: true, Summary: "skipped: no helper: " + err.Error()}
 	}
-	var probes []*probe
-	var notes []string
-	clusterIP := svc.Spec.ClusterIP
-	if !isHeadless(svc) && clusterIP != "" {
-		for i, sp := range st.Ports {
-			if protocolOf(sp.Protocol) == corev1.ProtocolSCTP {
-				notes = append(notes, "port "+portLabel(&sp)+": SCTP is not tested")
-				continue
-			}
-			probes = append(probes, st.planChecks(fmt.Sprintf("cip-%d", i), Target{IP: clusterIP, Port: sp.Port, PortName: sp.Name, Protocol: protocolOf(sp.Protocol)}, true)...)
-		}
-	}
-	targets := st.Targets
-	if st.SlicesUnread != "" && !st.ManualEndpoints {
-		notes = append(notes, "the endpoints were not tested directly: the EndpointSlices could not be read ("+st.SlicesUnread+")")
-	}
-	if len(targets) > st.MaxEndpoints {
-		notes = append(notes, fmt.Sprintf("%d of %d endpoint targets tested", st.MaxEndpoints, len(targets)))
-		targets = targets[:st.MaxEndpoints]
-	}
-	for i, t := range targets {
-		probes = append(probes, st.planChecks(fmt.Sprintf("ep-%d", i), t, false)...)
-	}
-	if len(probes) > agent.MaxChecks {
-		probes = probes[:agent.MaxChecks]
-	}
+	probes, notes := st.planConnectivity()
 	if len(probes) == 0 {
 		return trace.Result{Status: trace.Skip, Summary: "nothing to test: no ClusterIP and no ready endpoint", Evidence: notes}
 	}
@@ -347,7 +323,7 @@ func (st *State) notListening(r trace.Result, g failureGroup, ep []*probe) trace
 	var other []corev1.ContainerPort
 	if pod != nil {
 		for _, cp := range servingPorts(&pod.Spec) {
-			if cp.port.ContainerPort != t.Port && protocolOf(cp.port.Protocol) == t.Protocol {
+			if cp.port.ContainerPort != t.Port && semantics.Protocol(cp.port.Protocol) == t.Protocol {
 				other = append(other, cp.port)
 			}
 		}
@@ -460,4 +436,37 @@ func distinctTargets(ps []*probe) []string {
 		set[net.JoinHostPort(p.target.IP, strconv.Itoa(int(p.target.Port)))] = true
 	}
 	return sortedKeys(set)
+}
+
+// planConnectivity lists the checks of the connectivity hop: every port of the ClusterIP, then
+// every endpoint target directly (at most MaxEndpoints), with notes on what is left out.
+func (st *State) planConnectivity() ([]*probe, []string) {
+	svc := st.Service
+	var probes []*probe
+	var notes []string
+	clusterIP := svc.Spec.ClusterIP
+	if !semantics.IsHeadless(svc) && clusterIP != "" {
+		for i, sp := range st.Ports {
+			if semantics.Protocol(sp.Protocol) == corev1.ProtocolSCTP {
+				notes = append(notes, "port "+semantics.PortName(&sp)+": SCTP is not tested")
+				continue
+			}
+			probes = append(probes, st.planChecks(fmt.Sprintf("cip-%d", i), Target{IP: clusterIP, Port: sp.Port, PortName: sp.Name, Protocol: semantics.Protocol(sp.Protocol)}, true)...)
+		}
+	}
+	targets := st.Targets
+	if st.SlicesUnread != "" && !st.ManualEndpoints {
+		notes = append(notes, "the endpoints were not tested directly: the EndpointSlices could not be read ("+st.SlicesUnread+")")
+	}
+	if len(targets) > st.MaxEndpoints {
+		notes = append(notes, fmt.Sprintf("%d of %d endpoint targets tested", st.MaxEndpoints, len(targets)))
+		targets = targets[:st.MaxEndpoints]
+	}
+	for i, t := range targets {
+		probes = append(probes, st.planChecks(fmt.Sprintf("ep-%d", i), t, false)...)
+	}
+	if len(probes) > agent.MaxChecks {
+		probes = probes[:agent.MaxChecks]
+	}
+	return probes, notes
 }

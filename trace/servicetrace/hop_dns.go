@@ -7,41 +7,15 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	discoveryv1 "k8s.io/api/discovery/v1"
 
 	"github.com/svc-doctor/svc-doctor/agent"
 	"github.com/svc-doctor/svc-doctor/report"
+	"github.com/svc-doctor/svc-doctor/semantics"
 	"github.com/svc-doctor/svc-doctor/trace"
 )
-
-// DNSQuery is one name looked up from the agent, with the answer the API objects predict.
-type DNSQuery struct {
-	// Purpose says what the query proves: "short name", "name.namespace", "FQDN", ...
-	Purpose string `json:"purpose"`
-	Name    string `json:"name"`
-	Type    string `json:"type"`
-	// Expected are the answers the API predicts (sorted); ExpectedFrom says where they come from.
-	Expected     []string `json:"expected"`
-	ExpectedFrom string   `json:"expectedFrom"`
-	// AnyAnswer: any address is right (an ExternalName target).
-	AnyAnswer bool     `json:"anyAnswer,omitempty"`
-	Got       []string `json:"got"`
-	// Failure is the agent's failure class ("" when the query got an answer).
-	Failure agent.FailureClass `json:"failure,omitempty"`
-	Detail  string             `json:"detail,omitempty"`
-	Status  trace.Status       `json:"status"`
-	Note    string             `json:"note,omitempty"`
-}
-
-// DNSReport is what the DNS hop saw: the resolver configuration and every query.
-type DNSReport struct {
-	Source      string            `json:"source"`
-	ResolvConf  *agent.ResolvConf `json:"resolvConf,omitempty"`
-	Domain      string            `json:"clusterDomain"`
-	DomainGuess bool              `json:"clusterDomainAssumed,omitempty"`
-	Queries     []DNSQuery        `json:"queries"`
-}
 
 // ClusterDomainFromSearch derives the cluster domain from a pod's search path (the entry
 // "svc.<domain>"); ok is false when the path has none.
@@ -105,24 +79,24 @@ func ipv4(ips []string) []string {
 }
 
 // dnsQueries plans the queries for a Service, with their expected answers.
-func dnsQueries(st *State, slices []*discoveryv1.EndpointSlice, domain string, sameNamespace bool) []DNSQuery {
+func dnsQueries(st *State, slices []*discoveryv1.EndpointSlice, domain string, sameNamespace bool) []report.DNSQuery {
 	svc := st.Service
 	fqdn := fmt.Sprintf("%s.%s.svc.%s", svc.Name, svc.Namespace, domain)
 	var expected []string
 	from := ""
 	switch {
-	case isExternalName(svc):
-		var qs []DNSQuery
-		qs = append(qs, DNSQuery{Purpose: "FQDN", Name: fqdn + ".", Type: agent.QueryCNAME, Expected: []string{strings.TrimSuffix(svc.Spec.ExternalName, ".") + "."}, ExpectedFrom: "spec.externalName"})
+	case semantics.IsExternalName(svc):
+		var qs []report.DNSQuery
+		qs = append(qs, report.DNSQuery{Purpose: "FQDN", Name: fqdn + ".", Type: agent.QueryCNAME, Expected: []string{strings.TrimSuffix(svc.Spec.ExternalName, ".") + "."}, ExpectedFrom: "spec.externalName"})
 		if sameNamespace {
-			qs = append(qs, DNSQuery{Purpose: "short name", Name: svc.Name, Type: agent.QueryCNAME, Expected: []string{strings.TrimSuffix(svc.Spec.ExternalName, ".") + "."}, ExpectedFrom: "spec.externalName"})
+			qs = append(qs, report.DNSQuery{Purpose: "short name", Name: svc.Name, Type: agent.QueryCNAME, Expected: []string{strings.TrimSuffix(svc.Spec.ExternalName, ".") + "."}, ExpectedFrom: "spec.externalName"})
 		}
 		target := strings.TrimSuffix(svc.Spec.ExternalName, ".")
 		if net.ParseIP(target) == nil {
-			qs = append(qs, DNSQuery{Purpose: "ExternalName target", Name: target + ".", Type: agent.QueryA, AnyAnswer: true, ExpectedFrom: "any address (the target must resolve)"})
+			qs = append(qs, report.DNSQuery{Purpose: "ExternalName target", Name: target + ".", Type: agent.QueryA, AnyAnswer: true, ExpectedFrom: "any address (the target must resolve)"})
 		}
 		return qs
-	case isHeadless(svc):
+	case semantics.IsHeadless(svc):
 		expected = headlessAddresses(slices)
 		from = fmt.Sprintf("%d ready %s (headless: one A record per ready pod)", len(expected), report.Plural(len(expected), "endpoint", "endpoints"))
 		if svc.Spec.PublishNotReadyAddresses {
@@ -132,21 +106,21 @@ func dnsQueries(st *State, slices []*discoveryv1.EndpointSlice, domain string, s
 		expected = ipv4(nonEmpty(svc.Spec.ClusterIPs, svc.Spec.ClusterIP))
 		from = "the ClusterIP"
 	}
-	var qs []DNSQuery
+	var qs []report.DNSQuery
 	if sameNamespace {
-		qs = append(qs, DNSQuery{Purpose: "short name", Name: svc.Name, Type: agent.QueryA, Expected: expected, ExpectedFrom: from})
+		qs = append(qs, report.DNSQuery{Purpose: "short name", Name: svc.Name, Type: agent.QueryA, Expected: expected, ExpectedFrom: from})
 	}
 	qs = append(qs,
-		DNSQuery{Purpose: "name.namespace", Name: svc.Name + "." + svc.Namespace, Type: agent.QueryA, Expected: expected, ExpectedFrom: from},
-		DNSQuery{Purpose: "FQDN", Name: fqdn + ".", Type: agent.QueryA, Expected: expected, ExpectedFrom: from})
+		report.DNSQuery{Purpose: "name.namespace", Name: svc.Name + "." + svc.Namespace, Type: agent.QueryA, Expected: expected, ExpectedFrom: from},
+		report.DNSQuery{Purpose: "FQDN", Name: fqdn + ".", Type: agent.QueryA, Expected: expected, ExpectedFrom: from})
 	// SRV records for named ports
 	for _, sp := range st.Ports {
 		if sp.Name == "" || len(qs) >= 12 {
 			continue
 		}
-		name := fmt.Sprintf("_%s._%s.%s.", sp.Name, strings.ToLower(string(protocolOf(sp.Protocol))), fqdn)
-		q := DNSQuery{Purpose: "SRV " + sp.Name, Name: name, Type: agent.QuerySRV}
-		if isHeadless(svc) {
+		name := fmt.Sprintf("_%s._%s.%s.", sp.Name, strings.ToLower(string(semantics.Protocol(sp.Protocol))), fqdn)
+		q := report.DNSQuery{Purpose: "SRV " + sp.Name, Name: name, Type: agent.QuerySRV}
+		if semantics.IsHeadless(svc) {
 			sp := sp
 			for _, s := range slices {
 				p, ok := slicePort(s, &sp)
@@ -180,12 +154,27 @@ func dnsInfraFailure(f agent.FailureClass) bool {
 
 // CheckDNS runs the DNS hop's queries from the agent and compares them with the API's
 // expectations. It needs st.Service; st.Ports selects the SRV records.
-func CheckDNS(ctx context.Context, st *State) (*DNSReport, trace.Result) {
+func CheckDNS(ctx context.Context, st *State) (*report.DNSReport, trace.Result) {
 	ag, src, err := st.agentFor(ctx)
 	if err != nil {
 		return nil, trace.Result{Status: trace.Skip, Incomplete: true, Summary: "skipped: no helper: " + err.Error()}
 	}
-	rep := &DNSReport{Source: src.Description}
+	rep := &report.DNSReport{Source: src.Description}
+	sameNS := src.Namespace == st.Service.Namespace
+	if st.prefetch && !st.prefetched {
+		// one exec for the resolver configuration, the queries (for the usual cluster domain:
+		// another one asks again) and the connectivity hop's checks
+		st.prefetched = true
+		checks := append([]agent.Check{{ID: "resolvconf", Type: agent.CheckResolvConf}},
+			dnsChecks(dnsQueries(st, serviceSlices(ctx, st), defaultClusterDomain, sameNS), st.CheckTimeout)...)
+		if !semantics.IsExternalName(st.Service) {
+			probes, _ := st.planConnectivity()
+			for _, p := range probes {
+				checks = append(checks, p.check)
+			}
+		}
+		_ = st.batch.prefetch(ctx, checks) // on error, each hop sends its own request and says so
+	}
 	// first the resolver configuration, to know the cluster domain
 	resp, err := ag.Run(ctx, agent.NewRequest(agent.Check{ID: "resolvconf", Type: agent.CheckResolvConf}))
 	if err != nil {
@@ -200,14 +189,8 @@ func CheckDNS(ctx context.Context, st *State) (*DNSReport, trace.Result) {
 	}
 	domain, ok := ClusterDomainFromSearch(search)
 	rep.Domain, rep.DomainGuess = domain, !ok
-	sameNS := src.Namespace == st.Service.Namespace
 	qs := dnsQueries(st, serviceSlices(ctx, st), domain, sameNS)
-	var checks []agent.Check
-	for i, q := range qs {
-		checks = append(checks, agent.Check{ID: fmt.Sprintf("dns-%d", i), Type: agent.CheckDNS, Timeout: agent.Duration{Duration: st.CheckTimeout},
-			DNS: &agent.DNSCheck{Name: q.Name, QType: q.Type}})
-	}
-	resp, err = ag.Run(ctx, agent.NewRequest(checks...))
+	resp, err = ag.Run(ctx, agent.NewRequest(dnsChecks(qs, st.CheckTimeout)...))
 	if err != nil {
 		return rep, trace.Result{Status: trace.Skip, Incomplete: true, Summary: "skipped: the agent did not run: " + err.Error()}
 	}
@@ -218,8 +201,21 @@ func CheckDNS(ctx context.Context, st *State) (*DNSReport, trace.Result) {
 	return rep, st.judgeDNS(ctx, rep, sameNS)
 }
 
+// defaultClusterDomain is the cluster domain of most clusters (the prefetch's guess).
+const defaultClusterDomain = "cluster.local"
+
+// dnsChecks are the agent checks of the DNS queries.
+func dnsChecks(qs []report.DNSQuery, timeout time.Duration) []agent.Check {
+	var checks []agent.Check
+	for i, q := range qs {
+		checks = append(checks, agent.Check{ID: fmt.Sprintf("dns-%d", i), Type: agent.CheckDNS, Timeout: agent.Duration{Duration: timeout},
+			DNS: &agent.DNSCheck{Name: q.Name, QType: q.Type}})
+	}
+	return checks
+}
+
 // evalDNS compares one answer with the expectation.
-func evalDNS(q *DNSQuery, res agent.Result) {
+func evalDNS(q *report.DNSQuery, res agent.Result) {
 	q.Detail = res.Detail
 	q.Failure = res.Failure
 	q.Got = []string{}
@@ -274,7 +270,7 @@ func overlap(a, b []string) bool {
 	return false
 }
 
-func dnsLine(q DNSQuery) string {
+func dnsLine(q report.DNSQuery) string {
 	got := strings.Join(q.Got, ",")
 	if q.Failure != "" {
 		got = string(q.Failure)
@@ -299,7 +295,7 @@ func dnsLine(q DNSQuery) string {
 }
 
 // judgeDNS turns the queries into the hop's result.
-func (st *State) judgeDNS(ctx context.Context, rep *DNSReport, sameNS bool) trace.Result {
+func (st *State) judgeDNS(ctx context.Context, rep *report.DNSReport, sameNS bool) trace.Result {
 	svc := st.Service
 	r := trace.Result{Status: trace.Pass}
 	if rc := rep.ResolvConf; rc != nil {
@@ -315,7 +311,7 @@ func (st *State) judgeDNS(ctx context.Context, rep *DNSReport, sameNS bool) trac
 		r.Evidence = append(r.Evidence, fmt.Sprintf("the short name %q is not tested: it resolves only from namespace %s", svc.Name, svc.Namespace))
 	}
 	infra, fails := 0, 0
-	var firstFail, fqdn *DNSQuery
+	var firstFail, fqdn *report.DNSQuery
 	for i := range rep.Queries {
 		q := &rep.Queries[i]
 		r.Evidence = append(r.Evidence, dnsLine(*q))
@@ -345,7 +341,7 @@ func (st *State) judgeDNS(ctx context.Context, rep *DNSReport, sameNS bool) trac
 		r.Summary = fmt.Sprintf("DNS does not answer: %s (%s)", firstFail.Failure, firstFail.Detail)
 		r.Cause = st.dnsDownCause(ctx, &r, nameserver, firstFail)
 		return r
-	case isExternalName(svc) && firstFail.Purpose == "ExternalName target":
+	case semantics.IsExternalName(svc) && firstFail.Purpose == "ExternalName target":
 		r.Status = trace.Fail
 		r.Summary = fmt.Sprintf("the ExternalName target %s does not resolve from inside the cluster (%s)", strings.TrimSuffix(firstFail.Name, "."), firstFail.Failure)
 		r.Cause = &trace.Cause{RootCause: fmt.Sprintf("service/%s is a CNAME to %s, which does not resolve from inside the cluster (%s): clients get no address",
@@ -363,7 +359,7 @@ func (st *State) judgeDNS(ctx context.Context, rep *DNSReport, sameNS bool) trac
 	}
 	r.Status = trace.Fail
 	r.Summary = fmt.Sprintf("%s %s: %s", firstFail.Type, firstFail.Name, failText(firstFail))
-	if isHeadless(svc) && len(firstFail.Expected) > 0 {
+	if semantics.IsHeadless(svc) && len(firstFail.Expected) > 0 {
 		r.Cause = &trace.Cause{RootCause: fmt.Sprintf("the headless name %s does not return the ready endpoints (%s)", strings.TrimSuffix(firstFail.Name, "."), failText(firstFail)),
 			Fix: "check CoreDNS (kubectl -n kube-system logs -l k8s-app=kube-dns): it may not see the EndpointSlices (RBAC: list/watch endpointslices.discovery.k8s.io)"}
 		return r
@@ -373,7 +369,7 @@ func (st *State) judgeDNS(ctx context.Context, rep *DNSReport, sameNS bool) trac
 	return r
 }
 
-func failText(q *DNSQuery) string {
+func failText(q *report.DNSQuery) string {
 	if q.Failure != "" {
 		return string(q.Failure) + ": " + q.Detail
 	}
@@ -385,7 +381,7 @@ func failText(q *DNSQuery) string {
 }
 
 // dnsDownCause explains a cluster DNS that does not answer, with what the API says about it.
-func (st *State) dnsDownCause(ctx context.Context, r *trace.Result, nameserver string, q *DNSQuery) *trace.Cause {
+func (st *State) dnsDownCause(ctx context.Context, r *trace.Result, nameserver string, q *report.DNSQuery) *trace.Cause {
 	c := &trace.Cause{RootCause: fmt.Sprintf("cluster DNS does not answer: %s gives %s for %s", nameserver, q.Failure, strings.TrimSuffix(q.Name, "."))}
 	info, why := st.Reads.ClusterDNS(ctx)
 	switch {
@@ -421,7 +417,7 @@ func runDNS(ctx context.Context, st *State) trace.Result {
 			return trace.SkippedBy(r, id)
 		}
 	}
-	if isHeadless(svc) {
+	if semantics.IsHeadless(svc) {
 		// a headless name resolves to the ready pods: no ready pod, nothing to resolve
 		for _, id := range []string{HopSelector, HopReadiness} {
 			if r, blocked := st.SkipBecause(id); blocked {

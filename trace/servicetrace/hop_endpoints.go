@@ -10,6 +10,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 
 	"github.com/svc-doctor/svc-doctor/report"
+	"github.com/svc-doctor/svc-doctor/semantics"
 	"github.com/svc-doctor/svc-doctor/trace"
 )
 
@@ -37,7 +38,7 @@ func slicePort(s *discoveryv1.EndpointSlice, sp *corev1.ServicePort) (discoveryv
 		if p.Protocol != nil {
 			proto = *p.Protocol
 		}
-		if name == sp.Name && proto == protocolOf(sp.Protocol) {
+		if name == sp.Name && proto == semantics.Protocol(sp.Protocol) {
 			return p, true
 		}
 	}
@@ -65,7 +66,7 @@ func slicePortNames(s *discoveryv1.EndpointSlice) string {
 
 func runEndpoints(ctx context.Context, st *State) trace.Result {
 	svc := st.Service
-	if isExternalName(svc) {
+	if semantics.IsExternalName(svc) {
 		return trace.Result{Status: trace.Skip, Summary: "not applicable: ExternalName Service (no endpoints)"}
 	}
 	snap, err := st.Reads.Snapshot(ctx)
@@ -74,8 +75,8 @@ func runEndpoints(ctx context.Context, st *State) trace.Result {
 		return trace.Result{Status: trace.Skip, Incomplete: true, Summary: "cannot read EndpointSlices: " + err.Error()}
 	}
 	if why, missing := snap.Unavailable["EndpointSlice"]; missing {
-		st.SlicesUnread = why
-		return trace.Result{Status: trace.Skip, Incomplete: true, Summary: "cannot read EndpointSlices: " + why}
+		st.SlicesUnread = why.Detail
+		return trace.Result{Status: trace.Skip, Incomplete: true, Summary: "cannot read EndpointSlices: " + why.Detail}
 	}
 	for _, s := range snap.EndpointSlices {
 		if s.Namespace == svc.Namespace && s.Labels[discoveryv1.LabelServiceName] == svc.Name {
@@ -141,7 +142,7 @@ func selectorEndpoints(st *State) trace.Result {
 				if !ok || ep.Port == nil {
 					continue
 				}
-				st.Targets = append(st.Targets, Target{IP: e.Addresses[0], Port: *ep.Port, PortName: sp.Name, Protocol: protocolOf(sp.Protocol),
+				st.Targets = append(st.Targets, Target{IP: e.Addresses[0], Port: *ep.Port, PortName: sp.Name, Protocol: semantics.Protocol(sp.Protocol),
 					Pod: pod, Node: deref(e.NodeName), Ready: rd, Serving: sv, Terminating: tm})
 			}
 		}
@@ -186,7 +187,7 @@ func selectorEndpoints(st *State) trace.Result {
 			r.Status = trace.Fail
 			r.Summary = fmt.Sprintf("service/%s has no ready endpoint (%d in its EndpointSlices)", svc.Name, total)
 			r.Cause = &trace.Cause{RootCause: fmt.Sprintf("service/%s has no ready endpoint: nothing can answer; the pods could not be read to say why (%s)", svc.Name, st.PodsUnread),
-				Fix: fmt.Sprintf("look at the selected pods: kubectl -n %s get pods -l %s -o wide (and grant list on pods to run the full diagnosis)", svc.Namespace, selectorString(svc.Spec.Selector))}
+				Fix: fmt.Sprintf("look at the selected pods: kubectl -n %s get pods -l %s -o wide (and grant list on pods to run the full diagnosis)", svc.Namespace, semantics.SelectorString(svc.Spec.Selector))}
 		}
 		return r
 	}
@@ -276,7 +277,7 @@ func manualEndpoints(ctx context.Context, st *State) trace.Result {
 		for _, sp := range st.Ports {
 			sp := sp
 			if _, ok := slicePort(s, &sp); !ok {
-				mismatches = append(mismatches, fmt.Sprintf("endpointslice/%s has no port named %q/%s (it has %s)", s.Name, sp.Name, protocolOf(sp.Protocol), slicePortNames(s)))
+				mismatches = append(mismatches, fmt.Sprintf("endpointslice/%s has no port named %q/%s (it has %s)", s.Name, sp.Name, semantics.Protocol(sp.Protocol), slicePortNames(s)))
 			}
 		}
 		for _, e := range s.Endpoints {
@@ -289,9 +290,9 @@ func manualEndpoints(ctx context.Context, st *State) trace.Result {
 						continue
 					}
 					rd := cond(e.Conditions.Ready, true)
-					r.Evidence = append(r.Evidence, fmt.Sprintf("%s:%d (port %s) ready=%v", a, *p.Port, portLabel(&sp), rd))
+					r.Evidence = append(r.Evidence, fmt.Sprintf("%s:%d (port %s) ready=%v", a, *p.Port, semantics.PortName(&sp), rd))
 					if rd {
-						st.Targets = append(st.Targets, Target{IP: a, Port: *p.Port, PortName: sp.Name, Protocol: protocolOf(sp.Protocol), Ready: true, Serving: true})
+						st.Targets = append(st.Targets, Target{IP: a, Port: *p.Port, PortName: sp.Name, Protocol: semantics.Protocol(sp.Protocol), Ready: true, Serving: true})
 					}
 				}
 			}

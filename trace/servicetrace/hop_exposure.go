@@ -12,6 +12,7 @@ import (
 
 	"github.com/svc-doctor/svc-doctor/agent"
 	"github.com/svc-doctor/svc-doctor/report"
+	"github.com/svc-doctor/svc-doctor/semantics"
 	"github.com/svc-doctor/svc-doctor/trace"
 )
 
@@ -51,7 +52,7 @@ func runExposure(ctx context.Context, st *State) trace.Result {
 	svc := st.Service
 	r := trace.Result{Status: trace.Pass}
 	var parts []string
-	if isExternalName(svc) {
+	if semantics.IsExternalName(svc) {
 		return trace.Result{Status: trace.Skip, Summary: "not applicable: ExternalName Service (no node ports, no load balancer, no backends for policies)"}
 	}
 	// session affinity
@@ -179,7 +180,7 @@ func (st *State) nodePorts(ctx context.Context, r *trace.Result) string {
 	for _, sp := range st.Ports {
 		if sp.NodePort != 0 {
 			ports = append(ports, sp)
-			r.Evidence = append(r.Evidence, fmt.Sprintf("nodePort %d/%s -> port %s", sp.NodePort, protocolOf(sp.Protocol), portLabel(&sp)))
+			r.Evidence = append(r.Evidence, fmt.Sprintf("nodePort %d/%s -> port %s", sp.NodePort, semantics.Protocol(sp.Protocol), semantics.PortName(&sp)))
 		}
 	}
 	if why != "" {
@@ -255,7 +256,7 @@ func (st *State) nodePorts(ctx context.Context, r *trace.Result) string {
 		for _, sp := range ports {
 			id := fmt.Sprintf("np-%d-%d", i, sp.NodePort)
 			c := agent.Check{ID: id, Timeout: agent.Duration{Duration: st.CheckTimeout}}
-			switch protocolOf(sp.Protocol) {
+			switch semantics.Protocol(sp.Protocol) {
 			case corev1.ProtocolTCP:
 				c.Type, c.TCP = agent.CheckTCP, &agent.TCPCheck{Host: ip, Port: int(sp.NodePort)}
 			case corev1.ProtocolUDP:
@@ -311,7 +312,7 @@ func (st *State) nodePorts(ctx context.Context, r *trace.Result) string {
 func nodePortList(ports []corev1.ServicePort) string {
 	var out []string
 	for _, sp := range ports {
-		out = append(out, fmt.Sprintf("%d/%s", sp.NodePort, protocolOf(sp.Protocol)))
+		out = append(out, fmt.Sprintf("%d/%s", sp.NodePort, semantics.Protocol(sp.Protocol)))
 	}
 	return strings.Join(out, ",")
 }

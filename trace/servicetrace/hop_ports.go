@@ -10,12 +10,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
-	"github.com/svc-doctor/svc-doctor/rules"
+	"github.com/svc-doctor/svc-doctor/semantics"
 	"github.com/svc-doctor/svc-doctor/snapshot"
 	"github.com/svc-doctor/svc-doctor/trace"
 )
-
-func targetPortOf(sp *corev1.ServicePort) intstr.IntOrString { return rules.EffectiveTargetPort(sp) }
 
 // containerPort is a port a serving container (regular or sidecar) declares.
 type containerPort struct {
@@ -44,7 +42,7 @@ func servingPorts(spec *corev1.PodSpec) []containerPort {
 
 func runPorts(ctx context.Context, st *State) trace.Result {
 	svc := st.Service
-	if isExternalName(svc) {
+	if semantics.IsExternalName(svc) {
 		return trace.Result{Status: trace.Skip, Summary: "not applicable: ExternalName Service"}
 	}
 	if st.ManualEndpoints {
@@ -56,18 +54,18 @@ func runPorts(ctx context.Context, st *State) trace.Result {
 	var failCause *trace.Cause
 	for _, sp := range st.Ports {
 		sp := sp
-		tp := targetPortOf(&sp)
+		tp := semantics.EffectiveTargetPort(&sp)
 		resolved := map[string][]string{} // description -> pods
 		type miss struct{ pod, why string }
 		var missing []miss
 		for _, p := range st.Pods {
 			w := snapshot.PodWorkload(p)
-			res := rules.ResolveTargetPort(w, &sp)
+			res := semantics.ResolveTargetPort(w, &sp)
 			if res.Number == 0 {
-				why := fmt.Sprintf("no container declares a port named %q with protocol %s (%s)", tp.StrVal, protocolOf(sp.Protocol), rules.DeclaredPorts(w))
+				why := fmt.Sprintf("no container declares a port named %q with protocol %s (%s)", tp.StrVal, semantics.Protocol(sp.Protocol), semantics.DeclaredPorts(w))
 				switch {
 				case res.WrongProtocol != "":
-					why = fmt.Sprintf("port %q is declared with protocol %s, the Service port uses %s", tp.StrVal, res.WrongProtocol, protocolOf(sp.Protocol))
+					why = fmt.Sprintf("port %q is declared with protocol %s, the Service port uses %s", tp.StrVal, res.WrongProtocol, semantics.Protocol(sp.Protocol))
 				case res.PlainInit != "":
 					why = fmt.Sprintf("only init container %s declares %q, and init containers (other than sidecars) do not serve", res.PlainInit, tp.StrVal)
 				}
@@ -81,14 +79,14 @@ func runPorts(ctx context.Context, st *State) trace.Result {
 			var desc string
 			if tp.Type == intstr.String {
 				desc = fmt.Sprintf("container %s port %s = %d", res.Container, tp.StrVal, res.Number)
-			} else if c := declaredBy(p, res.Number, protocolOf(sp.Protocol)); c != "" {
+			} else if c := declaredBy(p, res.Number, semantics.Protocol(sp.Protocol)); c != "" {
 				desc = fmt.Sprintf("container %s port %d", c, res.Number)
 			} else {
 				desc = fmt.Sprintf("%d (no container declares it: declarations are informational, hop connectivity tests it)", res.Number)
 			}
 			resolved[desc] = append(resolved[desc], p.Name)
 		}
-		label := portLabel(&sp)
+		label := semantics.PortName(&sp)
 		for _, d := range sortedKeys(resolved) {
 			r.Evidence = append(r.Evidence, fmt.Sprintf("port %s -> targetPort %s -> %s (%d/%d pods)", label, tp.String(), d, len(resolved[d]), len(st.Pods)))
 		}
@@ -125,7 +123,7 @@ func runPorts(ctx context.Context, st *State) trace.Result {
 // declaredBy names the serving container that declares port n with protocol proto, or "".
 func declaredBy(p *corev1.Pod, n int32, proto corev1.Protocol) string {
 	for _, cp := range servingPorts(&p.Spec) {
-		if cp.port.ContainerPort == n && protocolOf(cp.port.Protocol) == proto {
+		if cp.port.ContainerPort == n && semantics.Protocol(cp.port.Protocol) == proto {
 			return cp.container
 		}
 	}
@@ -134,7 +132,7 @@ func declaredBy(p *corev1.Pod, n int32, proto corev1.Protocol) string {
 
 // unresolvedCause explains a named targetPort that no pod declares and proposes the fix.
 func unresolvedCause(svc *corev1.Service, sp *corev1.ServicePort, pod *corev1.Pod, why string) *trace.Cause {
-	tp := targetPortOf(sp)
+	tp := semantics.EffectiveTargetPort(sp)
 	idx := 0
 	for i := range svc.Spec.Ports {
 		if svc.Spec.Ports[i].Name == sp.Name && svc.Spec.Ports[i].Port == sp.Port {
@@ -142,11 +140,11 @@ func unresolvedCause(svc *corev1.Service, sp *corev1.ServicePort, pod *corev1.Po
 		}
 	}
 	c := &trace.Cause{RootCause: fmt.Sprintf("targetPort %s of service/%s port %s matches no container port of the selected pods (%s): the pods get no endpoint for this port",
-		tp.String(), svc.Name, portLabel(sp), why)}
+		tp.String(), svc.Name, semantics.PortName(sp), why)}
 	// propose the one declared port of the right protocol, if there is exactly one
 	var candidates []corev1.ContainerPort
 	for _, cp := range servingPorts(&pod.Spec) {
-		if protocolOf(cp.port.Protocol) == protocolOf(sp.Protocol) {
+		if semantics.Protocol(cp.port.Protocol) == semantics.Protocol(sp.Protocol) {
 			candidates = append(candidates, cp.port)
 		}
 	}
@@ -156,9 +154,9 @@ func unresolvedCause(svc *corev1.Service, sp *corev1.ServicePort, pod *corev1.Po
 			value = candidates[0].Name
 		}
 		patch, _ := json.Marshal([]map[string]any{{"op": "replace", "path": fmt.Sprintf("/spec/ports/%d/targetPort", idx), "value": value}})
-		c.Fix = fmt.Sprintf("kubectl -n %s patch service %s --type json -p '%s'   (or name the container port %q in %s)", svc.Namespace, svc.Name, patch, tp.String(), ownerName(pod))
+		c.Fix = fmt.Sprintf("kubectl -n %s patch service %s --type json -p '%s'   (or name the container port %q in %s)", svc.Namespace, svc.Name, patch, tp.String(), semantics.OwnerName(pod))
 		return c
 	}
-	c.Fix = fmt.Sprintf("set spec.ports[%d].targetPort of service/%s to the port the container listens on, or declare a container port named %q in %s", idx, svc.Name, tp.String(), ownerName(pod))
+	c.Fix = fmt.Sprintf("set spec.ports[%d].targetPort of service/%s to the port the container listens on, or declare a container port named %q in %s", idx, svc.Name, tp.String(), semantics.OwnerName(pod))
 	return c
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/svc-doctor/svc-doctor/helper"
 	"github.com/svc-doctor/svc-doctor/report"
+	"github.com/svc-doctor/svc-doctor/semantics"
 	"github.com/svc-doctor/svc-doctor/trace"
 )
 
@@ -21,7 +22,7 @@ const maxListed = 8
 func runSelector(ctx context.Context, st *State) trace.Result {
 	svc := st.Service
 	ns := svc.Namespace
-	if isExternalName(svc) {
+	if semantics.IsExternalName(svc) {
 		return trace.Result{Status: trace.Skip, Summary: "not applicable: an ExternalName Service has no pods (DNS only, see hop dns)"}
 	}
 	if len(svc.Spec.Selector) == 0 {
@@ -34,8 +35,8 @@ func runSelector(ctx context.Context, st *State) trace.Result {
 		return trace.Result{Status: trace.Skip, Incomplete: true, Summary: "cannot read pods: " + err.Error()}
 	}
 	if why, missing := snap.Unavailable["Pod"]; missing {
-		st.PodsUnread = why
-		return trace.Result{Status: trace.Skip, Incomplete: true, Summary: "cannot read pods: " + why}
+		st.PodsUnread = why.Detail
+		return trace.Result{Status: trace.Skip, Incomplete: true, Summary: "cannot read pods: " + why.Detail}
 	}
 	sel := labels.SelectorFromSet(svc.Spec.Selector)
 	var finished []*corev1.Pod
@@ -50,7 +51,7 @@ func runSelector(ctx context.Context, st *State) trace.Result {
 		st.Pods = append(st.Pods, p)
 	}
 	sort.Slice(st.Pods, func(i, j int) bool { return st.Pods[i].Name < st.Pods[j].Name })
-	selText := selectorString(svc.Spec.Selector)
+	selText := semantics.SelectorString(svc.Spec.Selector)
 	if len(st.Pods) > 0 {
 		r := trace.Result{Status: trace.Pass, Summary: fmt.Sprintf("selector %s matches %d %s", selText, len(st.Pods), report.Plural(len(st.Pods), "pod", "pods"))}
 		for i, p := range st.Pods {
@@ -58,7 +59,7 @@ func runSelector(ctx context.Context, st *State) trace.Result {
 				r.Evidence = append(r.Evidence, fmt.Sprintf("... and %d more", len(st.Pods)-maxListed))
 				break
 			}
-			r.Evidence = append(r.Evidence, fmt.Sprintf("pod/%s (%s) IP %s on node %s", p.Name, ownerName(p), orNone(p.Status.PodIP), orNone(p.Spec.NodeName)))
+			r.Evidence = append(r.Evidence, fmt.Sprintf("pod/%s (%s) IP %s on node %s", p.Name, semantics.OwnerName(p), orNone(p.Status.PodIP), orNone(p.Spec.NodeName)))
 		}
 		if len(finished) > 0 {
 			r.Evidence = append(r.Evidence, fmt.Sprintf("%d matching %s finished (phase Succeeded/Failed) and %s ignored", len(finished), report.Plural(len(finished), "pod", "pods"), report.Plural(len(finished), "is", "are")))
@@ -80,23 +81,6 @@ func isHelperPod(p *corev1.Pod) bool {
 }
 
 // ownerName names the workload that owns a pod: deployment/web, statefulset/db, or the pod.
-func ownerName(p *corev1.Pod) string {
-	for _, o := range p.OwnerReferences {
-		if o.Controller == nil || !*o.Controller {
-			continue
-		}
-		switch o.Kind {
-		case "ReplicaSet":
-			if h := p.Labels["pod-template-hash"]; h != "" && strings.HasSuffix(o.Name, "-"+h) {
-				return "deployment/" + strings.TrimSuffix(o.Name, "-"+h)
-			}
-			return "replicaset/" + o.Name
-		default:
-			return strings.ToLower(o.Kind) + "/" + o.Name
-		}
-	}
-	return "pod/" + p.Name
-}
 
 type podGroup struct {
 	owner string
@@ -128,7 +112,7 @@ func labelDiff(sel, lbls map[string]string) (diffs []string, patch map[string]an
 // misses in the namespace, matching pods in other namespaces.
 func noMatch(ctx context.Context, st *State, finished []*corev1.Pod) trace.Result {
 	svc := st.Service
-	ns, selText := svc.Namespace, selectorString(svc.Spec.Selector)
+	ns, selText := svc.Namespace, semantics.SelectorString(svc.Spec.Selector)
 	r := trace.Result{Status: trace.Fail, Summary: fmt.Sprintf("selector %s matches no pod in namespace %s", selText, ns)}
 	var causes []*trace.Cause
 
@@ -176,10 +160,10 @@ func noMatch(ctx context.Context, st *State, finished []*corev1.Pod) trace.Resul
 		if len(diffs) != 1 {
 			continue
 		}
-		key := ownerName(p) + "|" + diffs[0]
+		key := semantics.OwnerName(p) + "|" + diffs[0]
 		g, ok := groups[key]
 		if !ok {
-			g = &podGroup{owner: ownerName(p), diff: diffs[0], patch: patch}
+			g = &podGroup{owner: semantics.OwnerName(p), diff: diffs[0], patch: patch}
 			groups[key] = g
 			order = append(order, key)
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/svc-doctor/svc-doctor/live"
 	"github.com/svc-doctor/svc-doctor/report"
+	"github.com/svc-doctor/svc-doctor/semantics"
 	"github.com/svc-doctor/svc-doctor/snapshot"
 	"github.com/svc-doctor/svc-doctor/trace"
 )
@@ -48,7 +49,7 @@ func runService(ctx context.Context, st *State) trace.Result {
 
 	// the requested port
 	st.Ports = svc.Spec.Ports
-	if st.Port != "" && !isExternalName(svc) {
+	if st.Port != "" && !semantics.IsExternalName(svc) {
 		sp, ok := findServicePort(svc, st.Port)
 		if !ok {
 			return trace.Result{Status: trace.Fail, Evidence: r.Evidence,
@@ -60,7 +61,7 @@ func runService(ctx context.Context, st *State) trace.Result {
 		}
 		st.Ports = []corev1.ServicePort{sp}
 	}
-	if len(st.Ports) == 0 && !isExternalName(svc) {
+	if len(st.Ports) == 0 && !semantics.IsExternalName(svc) {
 		return trace.Result{Status: trace.Fail, Evidence: r.Evidence, Summary: fmt.Sprintf("service/%s has no ports", name),
 			Cause: &trace.Cause{RootCause: fmt.Sprintf("service/%s has no ports: nothing is forwarded", name),
 				Fix: fmt.Sprintf("add spec.ports to service/%s (e.g. - {name: http, port: 80, targetPort: 8080})", name)}}
@@ -94,9 +95,9 @@ func runService(ctx context.Context, st *State) trace.Result {
 
 func serviceSummary(svc *corev1.Service, ports []corev1.ServicePort) string {
 	switch {
-	case isExternalName(svc):
+	case semantics.IsExternalName(svc):
 		return fmt.Sprintf("service/%s: ExternalName -> %s", svc.Name, svc.Spec.ExternalName)
-	case isHeadless(svc):
+	case semantics.IsHeadless(svc):
 		return fmt.Sprintf("service/%s: headless (clusterIP None), %s", svc.Name, portsText(ports))
 	}
 	return fmt.Sprintf("service/%s: %s %s, %s", svc.Name, svc.Spec.Type, svc.Spec.ClusterIP, portsText(ports))
@@ -110,9 +111,9 @@ func describeService(svc *corev1.Service) []string {
 	}
 	line := "type " + t
 	switch {
-	case isExternalName(svc):
+	case semantics.IsExternalName(svc):
 		line += ", externalName " + svc.Spec.ExternalName
-	case isHeadless(svc):
+	case semantics.IsHeadless(svc):
 		line += ", headless (clusterIP: None)"
 	default:
 		line += ", clusterIP " + strings.Join(nonEmpty(svc.Spec.ClusterIPs, svc.Spec.ClusterIP), ",")
@@ -121,13 +122,13 @@ func describeService(svc *corev1.Service) []string {
 	for i := range svc.Spec.Ports {
 		ev = append(ev, "port "+portDesc(&svc.Spec.Ports[i]))
 	}
-	if isExternalName(svc) {
+	if semantics.IsExternalName(svc) {
 		return ev
 	}
 	if len(svc.Spec.Selector) == 0 {
 		ev = append(ev, "no selector: endpoints are written by hand (EndpointSlices or Endpoints)")
 	} else {
-		ev = append(ev, "selector "+selectorString(svc.Spec.Selector))
+		ev = append(ev, "selector "+semantics.SelectorString(svc.Spec.Selector))
 	}
 	return ev
 }
@@ -141,23 +142,14 @@ func nonEmpty(list []string, one string) []string {
 
 // portDesc renders a Service port: "http 80/TCP -> targetPort http (nodePort 30080)".
 func portDesc(sp *corev1.ServicePort) string {
-	s := fmt.Sprintf("%d/%s", sp.Port, protocolOf(sp.Protocol))
+	s := fmt.Sprintf("%d/%s", sp.Port, semantics.Protocol(sp.Protocol))
 	if sp.Name != "" {
 		s = sp.Name + " " + s
 	}
-	tp := targetPortOf(sp)
+	tp := semantics.EffectiveTargetPort(sp)
 	s += " -> targetPort " + tp.String()
 	if sp.NodePort != 0 {
 		s += fmt.Sprintf(" (nodePort %d)", sp.NodePort)
-	}
-	return s
-}
-
-// portLabel names a Service port briefly: "http (80/TCP)" or "80/TCP".
-func portLabel(sp *corev1.ServicePort) string {
-	s := fmt.Sprintf("%d/%s", sp.Port, protocolOf(sp.Protocol))
-	if sp.Name != "" {
-		return sp.Name + " (" + s + ")"
 	}
 	return s
 }
@@ -168,7 +160,7 @@ func portsText(ports []corev1.ServicePort) string {
 	}
 	parts := make([]string, len(ports))
 	for i := range ports {
-		parts[i] = "port " + portLabel(&ports[i])
+		parts[i] = "port " + semantics.PortName(&ports[i])
 	}
 	return strings.Join(parts, ", ")
 }
@@ -179,7 +171,7 @@ func portList(svc *corev1.Service) string {
 	}
 	parts := make([]string, len(svc.Spec.Ports))
 	for i := range svc.Spec.Ports {
-		parts[i] = portLabel(&svc.Spec.Ports[i])
+		parts[i] = semantics.PortName(&svc.Spec.Ports[i])
 	}
 	return strings.Join(parts, ", ")
 }
@@ -268,14 +260,6 @@ func similarName(a, b string) bool {
 }
 
 // selectorString renders a selector as k=v,k2=v2 in key order.
-func selectorString(sel map[string]string) string {
-	keys := sortedKeys(sel)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = k + "=" + sel[k]
-	}
-	return strings.Join(parts, ",")
-}
 
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/svc-doctor/svc-doctor/report"
+	"github.com/svc-doctor/svc-doctor/semantics"
 	"github.com/svc-doctor/svc-doctor/trace"
 )
 
@@ -118,7 +119,7 @@ func portMatches(ports []networkingv1.NetworkPolicyPort, port int32, proto corev
 			}
 		case dst != nil:
 			for _, cp := range servingPorts(&dst.Spec) {
-				if cp.port.Name == p.Port.StrVal && protocolOf(cp.port.Protocol) == proto && cp.port.ContainerPort == port {
+				if cp.port.Name == p.Port.StrVal && semantics.Protocol(cp.port.Protocol) == proto && cp.port.ContainerPort == port {
 					return true
 				}
 			}
@@ -267,7 +268,7 @@ func (st *State) evaluatePolicies(ctx context.Context, src *trace.Source) *polic
 		return e
 	}
 	if why, missing := snap.Unavailable["NetworkPolicy"]; missing {
-		e.Unknown = "cannot read NetworkPolicies: " + why
+		e.Unknown = "cannot read NetworkPolicies: " + why.Detail
 		return e
 	}
 	svcNS := st.Service.Namespace
@@ -282,7 +283,8 @@ func (st *State) evaluatePolicies(ctx context.Context, src *trace.Source) *polic
 	var source peerInfo
 	if src != nil {
 		source = peerInfo{namespace: src.Namespace, labels: src.Labels, ip: src.IP, isPod: true, pod: src.Pod}
-		if len(inNS) > 0 {
+		source.nsLabels = map[string]string{corev1.LabelMetadataName: src.Namespace}
+		if usesNamespaceSelectors(inNS) {
 			l, why := st.Reads.NamespaceLabels(ctx, src.Namespace)
 			source.nsLabels = l
 			if why != "" {
@@ -315,11 +317,11 @@ func (st *State) evaluatePolicies(ctx context.Context, src *trace.Source) *polic
 				continue
 			}
 			e.Checked++
-			target := fmt.Sprintf("pod/%s %d/%s", pod.Name, port, protocolOf(sp.Protocol))
+			target := fmt.Sprintf("pod/%s %d/%s", pod.Name, port, semantics.Protocol(sp.Protocol))
 			if len(selecting) > 0 {
 				ok := false
 				for _, p := range selecting {
-					if ingressAdmits(p, source, dst, port, protocolOf(sp.Protocol)) {
+					if ingressAdmits(p, source, dst, port, semantics.Protocol(sp.Protocol)) {
 						ok = true
 						break
 					}
@@ -340,7 +342,7 @@ func (st *State) evaluatePolicies(ctx context.Context, src *trace.Source) *polic
 				if len(egress) > 0 {
 					ok := false
 					for _, p := range egress {
-						if egressAdmits(p, dst, port, protocolOf(sp.Protocol)) {
+						if egressAdmits(p, dst, port, semantics.Protocol(sp.Protocol)) {
 							ok = true
 							break
 						}
@@ -367,7 +369,7 @@ func (st *State) evaluatePolicies(ctx context.Context, src *trace.Source) *polic
 	if src != nil && e.Checked > 0 {
 		switch {
 		case len(e.DeniedIngress) > 0:
-			e.Lines = append(e.Lines, fmt.Sprintf("%s (labels %s) is NOT admitted to %d/%d backend %s (e.g. %s)", src.Description, selectorString(src.Labels), len(e.DeniedIngress), e.Checked, report.Plural(e.Checked, "target", "targets"), e.DeniedIngress[0]))
+			e.Lines = append(e.Lines, fmt.Sprintf("%s (labels %s) is NOT admitted to %d/%d backend %s (e.g. %s)", src.Description, semantics.SelectorString(src.Labels), len(e.DeniedIngress), e.Checked, report.Plural(e.Checked, "target", "targets"), e.DeniedIngress[0]))
 		case len(e.Ingress) > 0:
 			e.Lines = append(e.Lines, fmt.Sprintf("%s is admitted to every backend target by the policies", src.Description))
 		}
@@ -378,18 +380,40 @@ func (st *State) evaluatePolicies(ctx context.Context, src *trace.Source) *polic
 	return e
 }
 
+// usesNamespaceSelectors reports whether a policy has a peer with a namespaceSelector: only
+// those need the namespaces' labels (read only then).
+func usesNamespaceSelectors(ps []*networkingv1.NetworkPolicy) bool {
+	for _, p := range ps {
+		for _, r := range p.Spec.Ingress {
+			for _, peer := range r.From {
+				if peer.NamespaceSelector != nil {
+					return true
+				}
+			}
+		}
+		for _, r := range p.Spec.Egress {
+			for _, peer := range r.To {
+				if peer.NamespaceSelector != nil {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
 // policyFix proposes the ingress rule that admits the clients.
 func policyFix(st *State, e *policyEvaluation) string {
 	ns := st.Service.Namespace
 	if len(e.DeniedIngress) == 0 && len(e.DeniedEgress) > 0 {
-		return fmt.Sprintf("add an egress rule to the client's policy (%s) that admits the backends (podSelector %s) on their target port", policyNames(e.Egress), selectorString(st.Service.Spec.Selector))
+		return fmt.Sprintf("add an egress rule to the client's policy (%s) that admits the backends (podSelector %s) on their target port", policyNames(e.Egress), semantics.SelectorString(st.Service.Spec.Selector))
 	}
 	port := int32(0)
 	proto := "TCP"
 	for _, p := range st.Pods {
 		for _, sp := range st.Ports {
 			if n := st.TargetPorts[p.Name][sp.Name]; n != 0 && port == 0 {
-				port, proto = n, string(protocolOf(sp.Protocol))
+				port, proto = n, string(semantics.Protocol(sp.Protocol))
 			}
 		}
 	}
