@@ -6,7 +6,7 @@ import (
 	"runtime"
 	"testing"
 
-	"github.com/svc-doctor/svc-doctor/internal/benchgen"
+	"github.com/svc-doctor/svc-doctor/test/benchgen"
 	"github.com/svc-doctor/svc-doctor/manifest"
 	"github.com/svc-doctor/svc-doctor/rules"
 	"github.com/svc-doctor/svc-doctor/snapshot"

@@ -11,7 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/svc-doctor/svc-doctor/internal/benchgen"
+	"github.com/svc-doctor/svc-doctor/test/benchgen"
 	"github.com/svc-doctor/svc-doctor/manifest"
 	"github.com/svc-doctor/svc-doctor/report"
 	"github.com/svc-doctor/svc-doctor/rules"
