@@ -29,9 +29,6 @@ import (
 	"github.com/svc-doctor/svc-doctor/trace/tracetest"
 )
 
-// costPageSize is the page size the readers ask for (live.FromCluster, trace.Reads).
-const costPageSize = 500
-
 // costCluster is a fake API server for the cost test: LISTs are paginated by limit and continue
 // token as the API server does, created pods start the agent (a kubelet), and every request is
 // counted, each exec of the agent included.

@@ -13,7 +13,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -281,13 +280,4 @@ func (o *Options) print(rep report.Document, stats report.Stats) error {
 		fmt.Fprintf(o.ErrOut, "%d API requests in %s\n", stats.Requests, stats.Duration())
 	}
 	return nil
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -1,8 +1,6 @@
 package rules
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"net"
 	"strings"
@@ -167,7 +165,7 @@ func checkEndpointPort(p *Pass, src *snapshot.Source, field string, svc *snapsho
 		}
 		switch {
 		case number == nil || *number == 0:
-			if !hasIssueUnder(p.Snap, src, field+".port") {
+			if !p.Snap.HasIssueUnder(src, field+".port") {
 				p.Report(src, field, "port %s has no port number: kube-proxy skips it, so %s of service/%s gets no endpoints", shown, semantics.PortLabel(sp), svc.Name)
 			}
 		case len(svc.Spec.Selector) == 0 && targetPortContradicts(svc, i, *number):
@@ -375,27 +373,18 @@ func podIPIndex(s *snapshot.Snapshot) func(ns, name string) ([]string, bool) {
 				if w.Src.Ref.Kind != "Pod" {
 					continue
 				}
-				var st corev1.PodStatus
-				switch {
-				case w.Pod != nil:
-					st = w.Pod.Status
-				case w.Src.Manifest != nil && bytes.Contains(w.Src.Manifest.JSON, []byte(`"podIP`)):
-					var v struct {
-						Status corev1.PodStatus `json:"status"`
+				ips := w.PodIPs
+				if w.Pod != nil {
+					ips = nil
+					for _, ip := range w.Pod.Status.PodIPs {
+						ips = append(ips, ip.IP)
 					}
-					if json.Unmarshal(w.Src.Manifest.JSON, &v) != nil {
-						continue
+					if len(ips) == 0 && w.Pod.Status.PodIP != "" {
+						ips = []string{w.Pod.Status.PodIP}
 					}
-					st = v.Status
-				default:
-					continue
 				}
-				var ips []string
-				for _, ip := range st.PodIPs {
-					ips = append(ips, ip.IP)
-				}
-				if len(ips) == 0 && st.PodIP != "" {
-					ips = []string{st.PodIP}
+				if len(ips) == 0 {
+					continue // no status: nothing to compare with
 				}
 				idx[w.Src.Ref.Namespace+"/"+w.Src.Ref.Name] = ips
 			}

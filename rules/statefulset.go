@@ -1,7 +1,6 @@
 package rules
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -26,6 +25,7 @@ var ruleTolerateUnready = &Rule{
 		"honoured it. With only the annotation, not-ready pods get no DNS record and no traffic, so a cluster that " +
 		"needs its peers to become ready never does (a warning). Together with `publishNotReadyAddresses: true` it " +
 		"is only dead weight (info).",
+	PerService: true,
 	Check: func(p *Pass) {
 		for _, svc := range p.Snap.Services {
 			v, ok := svc.Src.Annotations[TolerateUnreadyAnnotation]
@@ -58,18 +58,10 @@ var ruleStatefulSetService = &Rule{
 		"informational.",
 	Check: func(p *Pass) {
 		for _, w := range p.Snap.Workloads {
-			if w.Src.Ref.Kind != "StatefulSet" || w.Src.Manifest == nil {
+			if w.Src.Ref.Kind != "StatefulSet" || w.ServiceName == "" {
 				continue
 			}
-			var v struct {
-				Spec struct {
-					ServiceName string `json:"serviceName"`
-				} `json:"spec"`
-			}
-			if json.Unmarshal(w.Src.Manifest.JSON, &v) != nil || v.Spec.ServiceName == "" {
-				continue
-			}
-			ns, name := w.Src.Ref.Namespace, v.Spec.ServiceName
+			ns, name := w.Src.Ref.Namespace, w.ServiceName
 			svc := p.Snap.Service(ns, name)
 			switch {
 			case svc == nil && !p.Snap.Complete("Service", ns):

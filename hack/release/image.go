@@ -15,7 +15,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
-	"github.com/svc-doctor/svc-doctor/internal/ociimage"
+	"github.com/svc-doctor/svc-doctor/hack/internal/ociimage"
 	"github.com/svc-doctor/svc-doctor/internal/version"
 )
 
@@ -77,7 +77,7 @@ func writeAgentImage(dist string, st buildStamp, bins map[string]string) (*Image
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(tmp)
+	defer func() { _ = os.RemoveAll(tmp) }()
 	p, err := layout.Write(tmp, empty.Index)
 	if err != nil {
 		return nil, err

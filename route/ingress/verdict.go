@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/svc-doctor/svc-doctor/report"
+
+	"github.com/svc-doctor/svc-doctor/rules/ruleid"
 )
 
 func (c *checker) collectFindings() {
@@ -28,7 +30,7 @@ func (c *checker) collectFindings() {
 		ref := report.ObjectRef{Kind: f.Object.Kind, Namespace: f.Object.Namespace, Name: f.Object.Name}.String()
 		switch {
 		case c.shown[ref] && (f.Object.Kind == "Ingress" || f.Object.Kind == "Secret" || f.Object.Kind == "Service"):
-		case f.Object.Kind == "Ingress" && (f.Rule == "ingress-route-conflict" || f.Rule == "ingress-route-shadowed") && mentions(f):
+		case f.Object.Kind == "Ingress" && (f.Rule == string(ruleid.IngressRouteConflict) || f.Rule == string(ruleid.IngressRouteShadowed)) && mentions(f):
 		default:
 			continue
 		}

@@ -169,7 +169,7 @@ func TestAccuracyStatefulSetOrderedReady(t *testing.T) {
 	// the fix for peers that must find each other before they are ready: publish them
 	f.Apply(strings.Replace(strings.SplitN(fmt.Sprintf(accStatefulSet, framework.TestserverImage), "---", 2)[0], "clusterIP: None", "clusterIP: None\n  publishNotReadyAddresses: true", 1))
 	diagWaitEndpoints(f, "db", 1)
-	rep, res = diagRunPastDNS(t, f, "svc/db")
+	rep, res = diagRun(t, f, "svc/db")
 	if h := diagHop(rep, servicetrace.HopReadiness); h.Status != trace.Warn || !strings.Contains(h.Summary, "publishNotReadyAddresses is set: they still get traffic") {
 		t.Errorf("readiness after publishNotReadyAddresses = %s %q, want a warning that they still get traffic\n%s", h.Status, h.Summary, diagDump(rep))
 	}
@@ -227,7 +227,7 @@ func TestAccuracyDeclaredPorts(t *testing.T) {
 	f.DeployTestserver(framework.TestserverSpec{Name: "web", Replicas: 1})
 	f.Apply(strings.Replace(diagWebService, "targetPort: http", "targetPort: 9090", 1))
 	diagWaitEndpoints(f, "web", 1)
-	rep, res := diagRunPastDNS(t, f, "svc/web")
+	rep, res := diagRun(t, f, "svc/web")
 	diagExpectFault(t, rep, res, servicetrace.HopConnectivity, "does not listen on targetPort 9090")
 	if h := diagHop(rep, servicetrace.HopPorts); h.Status != trace.Warn || !strings.Contains(h.Summary, "no container declares 9090 (declared: http 8080/TCP): declarations are informational") {
 		t.Errorf("ports hop = %s %q, want the warning of the declared-ports policy", h.Status, h.Summary)
@@ -283,7 +283,7 @@ spec:
 `, framework.TestserverImage))
 	f.WaitPodsReady("app=shop", 1, 2*time.Minute)
 	diagWaitEndpoints(f, "shop", 1)
-	rep, _ = diagRunPastDNS(t, f, "svc/shop")
+	rep, _ = diagRun(t, f, "svc/shop")
 	if h := diagHop(rep, servicetrace.HopPorts); h.Status != trace.Warn ||
 		!strings.Contains(h.Summary, "targetPort api resolves only in container helper, which is not the one serving the application (it has no readiness probe, container app has one): the traffic goes to that sidecar") {
 		t.Errorf("ports hop = %s %q, want the sidecar warning\n%s", h.Status, h.Summary, diagDump(rep))
@@ -354,7 +354,7 @@ spec:
 ---
 ` + slice(pod.Status.PodIP, "metric"))
 	diagWaitEndpoints(f, "legacy", 1)
-	rep, res := diagRunPastDNS(t, f, "svc/legacy")
+	rep, res := diagRun(t, f, "svc/legacy")
 	diagExpectFault(t, rep, res, servicetrace.HopEndpoints, "serve port http (80/TCP) but not port metrics (9100/TCP)", `no EndpointSlice has a port named "metrics"`)
 
 	// the address of a pod that was recreated: the targetRef pod has another IP
@@ -364,7 +364,7 @@ spec:
 		ready, _ := f.Endpoints("legacy")
 		return len(ready) == 1 && ready[0] == stale, nil
 	})
-	rep, res = diagRunPastDNS(t, f, "svc/legacy")
+	rep, res = diagRun(t, f, "svc/legacy")
 	diagExpectFault(t, rep, res, servicetrace.HopEndpoints, fmt.Sprintf("list %s for pod/%s, but that pod has IP %s now", stale, pod.Name, pod.Status.PodIP))
 	accContains(t, "fix", rep.Verdict.Fix, fmt.Sprintf("replace %s with %s", stale, pod.Status.PodIP))
 	live := f.SvcDoctor("lint", "--live", "-n", f.Namespace)
