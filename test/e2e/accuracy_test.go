@@ -169,7 +169,7 @@ func TestAccuracyStatefulSetOrderedReady(t *testing.T) {
 	// the fix for peers that must find each other before they are ready: publish them
 	f.Apply(strings.Replace(strings.SplitN(fmt.Sprintf(accStatefulSet, framework.TestserverImage), "---", 2)[0], "clusterIP: None", "clusterIP: None\n  publishNotReadyAddresses: true", 1))
 	diagWaitEndpoints(f, "db", 1)
-	rep, res = diagRun(t, f, "svc/db")
+	rep, _ = diagRun(t, f, "svc/db")
 	if h := diagHop(rep, servicetrace.HopReadiness); h.Status != trace.Warn || !strings.Contains(h.Summary, "publishNotReadyAddresses is set: they still get traffic") {
 		t.Errorf("readiness after publishNotReadyAddresses = %s %q, want a warning that they still get traffic\n%s", h.Status, h.Summary, diagDump(rep))
 	}
