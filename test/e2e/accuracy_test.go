@@ -156,7 +156,15 @@ func TestAccuracyStatefulSetOrderedReady(t *testing.T) {
 	f := framework.New(t)
 	f.Apply(fmt.Sprintf(accStatefulSet, framework.TestserverImage))
 	diagWaitProbeEvent(f, "db")
-	time.Sleep(3 * time.Second) // OrderedReady: db-1 must still not exist
+	// OrderedReady: once the controller has seen db-0 not ready (its status says 1 pod, none
+	// ready, for the current generation), it does not create db-1
+	f.WaitFor("statefulset/db to report db-0 not ready", 2*time.Minute, func(ctx context.Context) (bool, error) {
+		s, err := f.Client.AppsV1().StatefulSets(f.Namespace).Get(ctx, "db", metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		return s.Status.ObservedGeneration >= s.Generation && s.Status.Replicas >= 1 && s.Status.ReadyReplicas == 0, nil
+	})
 	if pods := f.Pods("app=db"); len(pods) != 1 {
 		t.Fatalf("%d pods of statefulset/db, want only db-0 (OrderedReady waits for it)", len(pods))
 	}
