@@ -11,6 +11,9 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+
 	"github.com/svc-doctor/svc-doctor/agent"
 	"github.com/svc-doctor/svc-doctor/report"
 	"github.com/svc-doctor/svc-doctor/snapshot"
@@ -318,12 +321,7 @@ func judge(pr *report.RouteProbe, res *agent.Result, sim *report.IngressCheckRep
 		pr.Error = res.Detail
 	}
 	// which backend answered: a body that names a pod of the snapshot
-	for _, name := range podNamesIn(body(h)) {
-		if pod, svcs := podAndServices(snap, name); pod != "" {
-			pr.AnsweredBy, pr.AnsweredService = pod, strings.Join(svcs, ",")
-			break
-		}
-	}
+	pr.AnsweredBy, pr.AnsweredService = answeringPod(snap, sim, body(h))
 	var tlsAgrees *bool
 	if e.https {
 		var served *agent.CertSummary
@@ -435,6 +433,112 @@ func podNamesIn(b string) []string {
 		}
 	}
 	return out
+}
+
+// answeringPod names the pod that answered and the Services that select it ("" when nothing in
+// the body identifies it): a pod name where echo servers put it (podNamesIn), else the name or IP
+// of a backend pod (one that a backend Service of an Ingress or of the simulated routes selects)
+// anywhere in the body, the first to appear. Only backend pods count there: bodies that echo the
+// request carry the controller's pod name (X-Forwarded-Server) and IP (RemoteAddr) and the
+// client's IP (X-Forwarded-For).
+func answeringPod(snap *snapshot.Snapshot, sim *report.IngressCheckReport, b string) (string, string) {
+	for _, name := range podNamesIn(b) {
+		if pod, svcs := podAndServices(snap, name); pod != "" {
+			return pod, strings.Join(svcs, ",")
+		}
+	}
+	if b == "" {
+		return "", ""
+	}
+	best, at := "", len(b)
+	for _, p := range backendPods(snap, sim) {
+		tokens := []string{p.Name, p.Status.PodIP}
+		for _, ip := range p.Status.PodIPs {
+			tokens = append(tokens, ip.IP)
+		}
+		for _, tok := range tokens {
+			if i := tokenIndex(b, tok); i >= 0 && i < at {
+				best, at = p.Name, i
+			}
+		}
+	}
+	if best == "" {
+		return "", ""
+	}
+	pod, svcs := podAndServices(snap, best)
+	return pod, strings.Join(svcs, ",")
+}
+
+// backendPods are the live pods that a backend Service selects: of an Ingress of the snapshot or
+// of one of the simulated routes.
+func backendPods(snap *snapshot.Snapshot, sim *report.IngressCheckReport) []*corev1.Pod {
+	backends := map[string]bool{}
+	add := func(ns string, b *networkingv1.IngressBackend) {
+		if b != nil && b.Service != nil {
+			backends[ns+"/"+b.Service.Name] = true
+		}
+	}
+	for _, ing := range snap.Ingresses {
+		add(ing.Namespace, ing.Spec.DefaultBackend)
+		for _, r := range ing.Spec.Rules {
+			if r.HTTP == nil {
+				continue
+			}
+			for i := range r.HTTP.Paths {
+				add(ing.Namespace, &r.HTTP.Paths[i].Backend)
+			}
+		}
+	}
+	if sim != nil {
+		for _, rc := range sim.Routes {
+			if ns := rc.Backend.Namespace; rc.Backend.Service != "" {
+				if ns == "" {
+					ns = rc.Ingress.Namespace
+				}
+				backends[ns+"/"+rc.Backend.Service] = true
+			}
+		}
+	}
+	var out []*corev1.Pod
+	for _, w := range snap.Workloads {
+		if w.Pod == nil {
+			continue
+		}
+		for _, s := range snap.Services {
+			if backends[s.Namespace+"/"+s.Name] && s.Namespace == w.Pod.Namespace && snapshot.Selects(s.Spec.Selector, w) {
+				out = append(out, w.Pod)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// tokenIndex is the index of the first occurrence of tok in b that is a whole name or address: not
+// part of a longer one (web-1 is not in web-10, 10.0.0.1 not in 10.0.0.12).
+func tokenIndex(b, tok string) int {
+	if tok == "" {
+		return -1
+	}
+	part := func(c byte) bool {
+		return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_'
+	}
+	for from := 0; from < len(b); {
+		i := strings.Index(b[from:], tok)
+		if i < 0 {
+			return -1
+		}
+		i += from
+		end := i + len(tok)
+		before := i == 0 || !part(b[i-1]) && b[i-1] != '.'
+		// a dot ends a name or address only at the end of a sentence (not before another label)
+		after := end == len(b) || !part(b[end]) && (b[end] != '.' || end+1 == len(b) || !part(b[end+1]))
+		if before && after {
+			return i
+		}
+		from = i + 1
+	}
+	return -1
 }
 
 // certCoversName checks DNS names as clients do (a wildcard covers one label).

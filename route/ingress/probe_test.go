@@ -31,9 +31,12 @@ func ingRefOf(ns, name string) report.ObjectRef {
 func TestJudgeProbe(t *testing.T) {
 	snap := &snapshot.Snapshot{Live: true}
 	web := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web"}, Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "web"}}}
-	snap.Services = []*snapshot.Service{{Service: web, Src: &snapshot.Source{}}}
+	// the ingress controller's pod is selected by its Service, which no route has as a backend
+	traefik := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "traefik"}, Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "traefik"}}}
+	snap.Services = []*snapshot.Service{{Service: web, Src: &snapshot.Source{}}, {Service: traefik, Src: &snapshot.Source{}}}
 	snap.Workloads = []*snapshot.Workload{snapshot.PodWorkload(testPod("shop", "web-1", map[string]string{"app": "web"}, "10.0.0.1", true)),
-		snapshot.PodWorkload(testPod("shop", "api-1", map[string]string{"app": "api"}, "10.0.0.2", true))}
+		snapshot.PodWorkload(testPod("shop", "api-1", map[string]string{"app": "api"}, "10.0.0.2", true)),
+		snapshot.PodWorkload(testPod("shop", "traefik-1", map[string]string{"app": "traefik"}, "10.0.0.50", true))}
 	snap.Index()
 	okSim := func(https, tlsOK bool) *report.IngressCheckReport {
 		scheme := "http"
@@ -63,6 +66,13 @@ func TestJudgeProbe(t *testing.T) {
 		{name: "echo JSON names the pod", host: "shop.example.com", sim: okSim(false, false), res: agent.Result{HTTP: &agent.HTTPResult{StatusCode: 200, BodySnippet: `{"pod":"web-1","namespace":"shop","client":"10.0.0.9:3333","headers":{"Accept":["*/*"]`}}, wantAgrees: "yes", wantBy: "web-1"},
 		{name: "whoami names the pod", host: "shop.example.com", sim: okSim(false, false), res: agent.Result{HTTP: &agent.HTTPResult{StatusCode: 200, BodySnippet: "Hostname: api-1\nIP: 127.0.0.1\n"}}, wantAgrees: "no", wantBy: "api-1"},
 		{name: "unknown body", host: "shop.example.com", sim: okSim(false, false), res: agent.Result{HTTP: &agent.HTTPResult{StatusCode: 200, BodySnippet: "<html>"}}, wantAgrees: "?"},
+		{name: "a backend pod's name in another format", host: "shop.example.com", sim: okSim(false, false), res: agent.Result{HTTP: &agent.HTTPResult{StatusCode: 200, BodySnippet: "<h1>Served by web-1.</h1>"}}, wantAgrees: "yes", wantBy: "web-1"},
+		{name: "a backend pod's IP", host: "shop.example.com", sim: okSim(false, false), res: agent.Result{HTTP: &agent.HTTPResult{StatusCode: 200, BodySnippet: `{"server_addr":"10.0.0.1:8080"}`}}, wantAgrees: "yes", wantBy: "web-1"},
+		{name: "a longer name or address is not the pod", host: "shop.example.com", sim: okSim(false, false), res: agent.Result{HTTP: &agent.HTTPResult{StatusCode: 200, BodySnippet: "served by web-10 at 10.0.0.12, web-1.shop.example"}}, wantAgrees: "?"},
+		{name: "an echoed request names the controller and the client only", host: "shop.example.com", sim: okSim(false, false),
+			res: agent.Result{HTTP: &agent.HTTPResult{StatusCode: 200, BodySnippet: "GET / HTTP/1.1\nX-Forwarded-Server: traefik-1\nX-Forwarded-For: 10.0.0.9\nRemoteAddr: 10.0.0.50:40000\n"}}, wantAgrees: "?"},
+		{name: "an echoed request with the backend's address after the controller's", host: "shop.example.com", sim: okSim(false, false),
+			res: agent.Result{HTTP: &agent.HTTPResult{StatusCode: 200, BodySnippet: "RemoteAddr: 10.0.0.50:40000\nX-Forwarded-Server: traefik-1\nIP: 10.0.0.1\n"}}, wantAgrees: "yes", wantBy: "web-1"},
 		{name: "broken as simulated", host: "shop.example.com", sim: brokenSim, res: agent.Result{HTTP: &agent.HTTPResult{StatusCode: 503}}, wantAgrees: "yes"},
 		{name: "broken but answered", host: "shop.example.com", sim: brokenSim, res: agent.Result{HTTP: &agent.HTTPResult{StatusCode: 200, BodySnippet: "web-1"}}, wantAgrees: "no", wantBy: "web-1"},
 		{name: "request failed", host: "shop.example.com", sim: okSim(false, false), res: agent.Result{Failure: agent.FailTimeout, Detail: "i/o timeout"}, wantAgrees: "no"},
