@@ -187,10 +187,18 @@ func (c *checker) checkURL(req *report.RouteRequest) {
 		defs = append(defs, ing)
 	}
 	sort.Strings(ignored)
+	// the rules that almost matched, why each lost, and the change that would make it match
+	var near []string
+	for _, m := range NearMisses(inClass, req.Host, req.Path, 3) {
+		c.show("Ingress", m.Route.Namespace, m.Route.Ingress)
+		near = append(near, fmt.Sprintf("near miss: ingress %s/%s %s%s (%s): %s; fix: %s", m.Route.Namespace, m.Route.Ingress,
+			describeHost(m.Route.Host), m.Route.Path, m.Route.PathType, m.Why, m.Fix))
+	}
 	if len(defs) == 0 {
 		rc := report.RouteCheck{Class: cls, Host: req.Host, Path: req.Path, Default: true,
 			Problems: []string{fmt.Sprintf("no rule of class %s matches %s%s: the controller's own default backend answers (404)", report.ClassText(cls), req.Host, req.Path)}}
 		rc.Problems = append(rc.Problems, c.classProblems[cls]...)
+		rc.Warnings = append(rc.Warnings, near...)
 		rc.Warnings = append(rc.Warnings, ignored...)
 		rc.Warnings = append(rc.Warnings, c.classWarnings[cls]...)
 		if traefik {
@@ -206,6 +214,7 @@ func (c *checker) checkURL(req *report.RouteRequest) {
 	} else {
 		rc.Warnings = append(rc.Warnings, fmt.Sprintf("no rule matches %s%s: by the Ingress specification the request goes to the default backend of ingress %s/%s; svc-doctor does not model how %s treats spec.defaultBackend (Traefik, for one, ignores it on an Ingress that has rules)", req.Host, req.Path, defs[0].Namespace, defs[0].Name, c.controllerText(cls)))
 	}
+	rc.Warnings = append(rc.Warnings, near...)
 	rc.Warnings = append(rc.Warnings, ignored...)
 	if len(defs) > 1 {
 		var names []string
