@@ -53,7 +53,8 @@ func gatewayModel(p *Pass) *gatewayView {
 // own refer to (snapshot.GatewayRefs), which the route layer gets too.
 func GatewayObjects(s *snapshot.Snapshot, cfg Config) gateway.Objects {
 	g := &s.GatewayAPI
-	objs := gateway.Objects{Now: cfg.Now, ExpiryWarning: cfg.CertExpiryWarning}
+	objs := gateway.Objects{Now: cfg.Now, ExpiryWarning: cfg.CertExpiryWarning, StatusExpected: s.Live,
+		AllNamespaces: s.Live && (g.Refs == nil || g.Refs.Scope == "") && s.Complete(gateway.KindHTTPRoute, "") && s.Complete(gateway.KindGRPCRoute, "")}
 	for _, v := range g.GatewayClasses {
 		objs.GatewayClasses = append(objs.GatewayClasses, v.GatewayClass)
 	}
@@ -154,7 +155,8 @@ var gatewayRuleIDs = []string{"gateway-class-missing", "gateway-listener-conflic
 	"gateway-certificate-ref-invalid", "gateway-certificate-ref-not-permitted", "gateway-certificate-expired",
 	"gateway-certificate-host-mismatch", "route-parent-no-match", "route-not-allowed-by-listeners",
 	"route-no-matching-listener-hostname", "route-backend-not-found", "route-backend-ref-not-permitted",
-	"route-backend-invalid-kind", "route-backend-weights-zero", "route-match-shadowed"}
+	"route-backend-invalid-kind", "route-backend-weights-zero", "route-match-shadowed", "gateway-status-mismatch",
+	"route-status-mismatch"}
 
 // idEnabled is isEnabled for a rule that is on by default, known by its ID.
 func idEnabled(id string, cfg *Config) bool {

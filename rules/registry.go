@@ -83,6 +83,8 @@ func All() []*Rule {
 		ruleRouteBackendInvalidKind,
 		ruleRouteWeightsZero,
 		ruleRouteMatchShadowed,
+		ruleGatewayStatusMismatch,
+		ruleRouteStatusMismatch,
 		// workloads and probes
 		ruleWorkloadSelector,
 		ruleContainerRequired,
