@@ -66,16 +66,21 @@ func (t *tableWriter) write() error {
 			}
 			t.line("CLASS", "%s", s)
 		}
-	} else {
+		t.requestLine()
+	} else if len(r.Listeners) == 0 && len(r.GatewayRoutes) == 0 {
 		t.line("INGRESSES", "%s", ingressesText(r))
 	}
 	t.controllers()
-	if r.Request != nil {
+	switch {
+	case r.Request != nil:
 		t.candidates()
 		for _, rc := range r.Routes {
 			t.routeDetail(rc)
 		}
-	} else {
+		t.gateway()
+	case len(r.Listeners) > 0 || len(r.GatewayRoutes) > 0:
+		t.gatewayObjects()
+	default:
 		t.routes()
 	}
 	t.findings()
@@ -491,6 +496,7 @@ func (t *tableWriter) verdict() {
 			}
 		}
 	}
+	t.gatewayVerdictLines()
 }
 
 // ClassText names an IngressClass in messages ("(none)" for no class).
@@ -532,6 +538,7 @@ func (r *IngressCheckReport) JUnit() JUnitSuites {
 		}
 		suite.Cases = append(suite.Cases, c)
 	}
+	r.gatewayJUnit(&suite, class)
 	suite.Cases = append(suite.Cases, verdictCase(class, r.Verdict))
 	out := JUnitSuites{Name: "svc-doctor ingresscheck"}
 	out.Add(suite)

@@ -98,6 +98,8 @@ func GatewayObjects(s *snapshot.Snapshot, cfg Config) gateway.Objects {
 		switch {
 		case refs.Complete(kind, ns):
 			return true // every object of kind referred to in ns was read by name
+		case refs != nil && refs.Namespaces != nil && (kind == gateway.KindService || kind == gateway.KindSecret) && !refs.Namespaces[ns]:
+			return false // a namespace whose Services and Secrets were not read
 		case refs != nil && refs.Scope != "" && ns != "" && ns != refs.Scope:
 			return false // a namespace outside the live read
 		case kind == gateway.KindSecret && s.Live:

@@ -76,8 +76,11 @@ type GatewayAPI struct {
 // Gateway route layer resolves references with them; no rule reports on them and they are not part
 // of the graph the other rules check (their namespace's pods, for one, were not read).
 type GatewayRefs struct {
-	// Scope is the namespace whose objects were listed.
-	Scope           string
+	// Scope is the namespace whose Gateway API objects were listed ("" every namespace).
+	Scope string
+	// Namespaces, when set, are the namespaces whose Services and Secrets the snapshot holds
+	// (a read of the namespaces a check concerns): those of other namespaces are unknown.
+	Namespaces      map[string]bool
 	Gateways        []*Gateway
 	Services        []*Service
 	ReferenceGrants []*ReferenceGrant

@@ -12,40 +12,63 @@ import (
 	"github.com/svc-doctor/svc-doctor/report"
 )
 
-// Target is what to check: a URL, one Ingress, or every Ingress.
+// Target is what to check: a URL, one Ingress, one HTTPRoute, one Gateway, or every Ingress.
 type Target struct {
 	// Raw is the argument as given ("" for every Ingress).
 	Raw string
 	// URL is set in URL mode.
 	URL *report.RouteRequest
-	// Ingress is the name in ing/NAME mode; Namespace its namespace ("" = the default namespace).
-	Ingress, Namespace string
+	// Ingress is the name in ing/NAME mode, HTTPRoute in httproute/NAME mode, Gateway in
+	// gateway/NAME mode; Namespace their namespace ("" = the default namespace).
+	Ingress, HTTPRoute, Gateway, Namespace string
 }
 
 // All reports whether the target is every Ingress.
-func (t Target) All() bool { return t.URL == nil && t.Ingress == "" }
+func (t Target) All() bool { return t.URL == nil && t.Ingress == "" && t.HTTPRoute == "" && t.Gateway == "" }
 
-// ParseTarget reads the argument: a URL (http:// or https://; a bare host/path means http), or
-// ing/NAME (also ingress/NAME, ingresses/NAME, ingress.networking.k8s.io/NAME, or NS/NAME after
-// the kind).
+// Object names the object of an ing/NAME, httproute/NAME or gateway/NAME target ("" otherwise).
+func (t Target) Object() string {
+	switch {
+	case t.Ingress != "":
+		return "ing/" + t.Ingress
+	case t.HTTPRoute != "":
+		return "httproute/" + t.HTTPRoute
+	case t.Gateway != "":
+		return "gateway/" + t.Gateway
+	}
+	return ""
+}
+
+// ParseTarget reads the argument: a URL (http:// or https://; a bare host/path means http),
+// ing/NAME (also ingress/NAME, ingresses/NAME, ingress.networking.k8s.io/NAME), httproute/NAME
+// (httproutes/NAME, httproute.gateway.networking.k8s.io/NAME) or gateway/NAME (gateways/NAME,
+// gtw/NAME, gateway.gateway.networking.k8s.io/NAME), each also with NS/NAME after the kind.
 func ParseTarget(arg string) (Target, error) {
 	arg = strings.TrimSpace(arg)
 	t := Target{Raw: arg}
 	if arg == "" {
 		return t, nil
 	}
-	if kind, rest, ok := strings.Cut(arg, "/"); ok && isIngressKind(kind) {
+	if kind, rest, ok := strings.Cut(arg, "/"); ok && objectKind(kind) != "" {
+		what := objectKind(kind)
 		name := rest
 		if ns, n, ok := strings.Cut(rest, "/"); ok {
 			t.Namespace, name = ns, n
 		}
 		if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 || strings.Contains(name, "/") {
-			return t, fmt.Errorf("%q is not an Ingress name: write ing/NAME", arg)
+			return t, fmt.Errorf("%q is not %s name: write %s/NAME", arg, map[string]string{"ing": "an Ingress", "httproute": "an HTTPRoute", "gateway": "a Gateway"}[what], what)
 		}
 		if t.Namespace != "" && len(validation.IsDNS1123Label(t.Namespace)) > 0 {
 			return t, fmt.Errorf("%q: %q is not a namespace name", arg, t.Namespace)
 		}
-		t.Ingress = name
+		switch what {
+		case "ing":
+			t.Ingress = name
+		case "httproute":
+			t.HTTPRoute = name
+		default:
+			t.Gateway = name
+		}
 		return t, nil
 	}
 	raw := arg
@@ -76,6 +99,9 @@ func ParseTarget(arg string) (Target, error) {
 	given := u.EscapedPath()
 	path, changes := NormalizePath(given)
 	req := &report.RouteRequest{Scheme: u.Scheme, Host: NormalizeHost(host), Path: path, RawQuery: u.RawQuery}
+	if n, err := strconv.Atoi(port); err == nil {
+		req.Port = int32(n)
+	}
 	if len(changes) > 0 && given != "" {
 		req.GivenPath, req.PathNormalised = given, changes
 	}
@@ -106,10 +132,15 @@ func unescapedPath(r *report.RouteRequest) string {
 	return p
 }
 
-func isIngressKind(k string) bool {
+// objectKind maps a kind as kubectl accepts it to ing, httproute or gateway ("" for others).
+func objectKind(k string) string {
 	switch strings.ToLower(k) {
 	case "ing", "ingress", "ingresses", "ingress.networking.k8s.io", "ingresses.networking.k8s.io":
-		return true
+		return "ing"
+	case "httproute", "httproutes", "httproute.gateway.networking.k8s.io", "httproutes.gateway.networking.k8s.io":
+		return "httproute"
+	case "gateway", "gateways", "gtw", "gateway.gateway.networking.k8s.io", "gateways.gateway.networking.k8s.io":
+		return "gateway"
 	}
-	return false
+	return ""
 }
