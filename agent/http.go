@@ -182,7 +182,7 @@ func (r *Runner) checkHTTP(ctx context.Context, c *HTTPCheck) Result {
 		}
 		return res
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	h := res.HTTP
 	h.ResponseTime = Duration{time.Since(start).Round(time.Microsecond)}
 	h.StatusCode, h.Status, h.Proto = resp.StatusCode, resp.Status, resp.Proto

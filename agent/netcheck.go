@@ -25,7 +25,7 @@ func checkTCP(ctx context.Context, c *TCPCheck) Result {
 		res.Failure, res.Detail = Classify(err), err.Error()
 		return res
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	res.TCP.LocalAddr, res.TCP.RemoteAddr = conn.LocalAddr().String(), conn.RemoteAddr().String()
 	res.Detail = fmt.Sprintf("connected to %s from %s", res.TCP.RemoteAddr, res.TCP.LocalAddr)
 	return res
@@ -42,7 +42,7 @@ func checkUDP(ctx context.Context, c *UDPCheck) Result {
 		res.Failure, res.Detail = Classify(err), err.Error()
 		return res
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	if dl, ok := ctx.Deadline(); ok {
 		_ = conn.SetDeadline(dl)
 	}

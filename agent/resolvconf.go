@@ -66,7 +66,7 @@ func (r *Runner) loadResolvConf() (ResolvConf, error) {
 	if err != nil {
 		return ResolvConf{}, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	rc, err := ParseResolvConf(f)
 	if err != nil {
 		return ResolvConf{}, fmt.Errorf("reading %s: %w", path, err)

@@ -13,7 +13,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -60,6 +59,9 @@ type Options struct {
 	Requests func() int64
 	// Agents replaces the helper pod (tests inject canned agent results).
 	Agents trace.AgentProvider
+	// HelperExec runs the agent's command in the helper pod (nil: the pods/exec subresource;
+	// tests run it in-process, keeping the helper pod's lifecycle real).
+	HelperExec helper.ExecFunc
 	// Now is the clock (tests fix it).
 	Now func() time.Time
 
@@ -199,7 +201,7 @@ func (o *Options) Run(ctx context.Context) (err error) {
 		return o.runAll(ctx)
 	}
 	session := &helper.Session{Client: o.Client, Config: o.Config, Namespace: o.Namespace, Flags: o.Helper,
-		Reason: "diagnose svc/" + o.Name, ErrOut: o.ErrOut}
+		Reason: "diagnose svc/" + o.Name, ErrOut: o.ErrOut, Exec: o.HelperExec}
 	defer func() {
 		if cerr := session.Close(ctx); cerr != nil {
 			fmt.Fprintf(o.ErrOut, "error: %v\n(remove leftovers with: kubectl svc-doctor cleanup -n %s)\n", cerr, o.Namespace)
@@ -261,13 +263,4 @@ func (o *Options) print(rep report.Document, stats report.Stats) error {
 		fmt.Fprintf(o.ErrOut, "%d API requests in %s\n", stats.Requests, stats.Duration())
 	}
 	return nil
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs svc-doctor's end-to-end tests on the local test cluster, from a fresh machine or clone:
+# Runs svc-doctor's end-to-end tests on the local test cluster (SVCDOC_NODES nodes, default 2), from a
+# fresh machine or clone:
 #   setup (cached after the first run) -> start -> project images -> go test ./test/e2e/... -> stop
 # The cluster this script started is ALWAYS stopped at the end (trap), and the exit code is the tests'.
 # A cluster that was already running when it began (a developer's, shared with others) is reused and
@@ -45,13 +46,15 @@ if [ "$RUNNING" = 0 ]; then
 fi
 "$C/start.sh"
 "$C/images.sh"
-echo "e2e: cluster ready in $(($(date +%s) - s))s"
+echo "e2e: cluster ready in $(($(date +%s) - s))s; nodes (number name IP pod-CIDR netns):"
+"$C/status.sh" nodes | sed 's/^/e2e:   /'
 KUBECONFIG="$("$C/status.sh" kubeconfig)"
 export KUBECONFIG SVCDOC_E2E=1
 cd "$REPO"
 rc=0
 go test ./test/e2e/... -count=1 -v -parallel "${E2E_PARALLEL:-4}" -timeout "${E2E_TIMEOUT:-30m}" ${E2E_RUN:+-run "$E2E_RUN"} || rc=$?
-echo "e2e: go test exit code $rc after $(($(date +%s) - s))s"
+echo "e2e: go test exit code $rc after $(($(date +%s) - s))s; memory at the end of the tests:"
+"$C/status.sh" memory | sed 's/^/e2e:   /'
 if [ "$KEEP" = 0 ] && [ "$RUNNING" = 0 ] && [ "${E2E_STOP_TEST:-1}" != 0 ]; then
   "$C/stop-test.sh" || { echo "e2e: stop.sh left the host unclean (see above)"; [ "$rc" != 0 ] || rc=1; }
 fi

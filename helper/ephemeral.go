@@ -115,6 +115,7 @@ func Attach(ctx context.Context, client kubernetes.Interface, config *rest.Confi
 		return nil, err
 	}
 	h := newHelper(client, config, updated, container.Name, false)
+	h.setExec(opts.Exec)
 	h.ephemeral, h.image = true, container.Image
 	if _, err := waitForAgent(ctx, client, updated, container.Name, true, opts.StartTimeout); err != nil {
 		return nil, fmt.Errorf("%w; the ephemeral container stays in the pod's spec until the pod is deleted", err)

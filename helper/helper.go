@@ -34,9 +34,9 @@ const CloseTimeout = 15 * time.Second
 // reuse it.
 const MinReuseLifetime = 2 * time.Minute
 
-// execFunc runs cmd in the helper's container with stdin, writing to stdout and stderr. The real one
+// ExecFunc runs cmd in the helper's container with stdin, writing to stdout and stderr. The real one
 // goes through the pods/exec subresource; tests substitute one that runs the agent in-process.
-type execFunc func(ctx context.Context, h *Helper, cmd []string, stdin io.Reader, stdout, stderr io.Writer) error
+type ExecFunc func(ctx context.Context, h *Helper, cmd []string, stdin io.Reader, stdout, stderr io.Writer) error
 
 // Helper is an agent container that is running and can run checks: the helper pod's, or an
 // ephemeral container in another pod (Attach).
@@ -51,7 +51,9 @@ type Helper struct {
 	node      string
 	keep      bool
 	ephemeral bool
-	exec      execFunc
+	exec      ExecFunc
+	// pod is the pod as last seen running (its IP and labels), nil when not known
+	pod *corev1.Pod
 
 	mu     sync.Mutex
 	closed bool
@@ -65,6 +67,10 @@ func (h *Helper) Name() string { return h.name }
 
 // Container is the agent's container name.
 func (h *Helper) Container() string { return h.container }
+
+// Pod is the helper's pod as it was when the agent started (nil when not known): its IP and
+// labels are what NetworkPolicies see.
+func (h *Helper) Pod() *corev1.Pod { return h.pod }
 
 // Node is the node the agent runs on.
 func (h *Helper) Node() string { return h.node }
@@ -114,6 +120,7 @@ func Start(ctx context.Context, client kubernetes.Interface, config *rest.Config
 		return nil, err
 	}
 	h := newHelper(client, config, created, ContainerName, opts.Keep)
+	h.setExec(opts.Exec)
 	pod, err := waitForAgent(ctx, client, created, ContainerName, false, opts.StartTimeout)
 	if err != nil {
 		h.keep = false // a pod that never ran is never worth keeping
@@ -122,7 +129,7 @@ func Start(ctx context.Context, client kubernetes.Interface, config *rest.Config
 		}
 		return nil, err
 	}
-	h.node = pod.Spec.NodeName
+	h.node, h.pod = pod.Spec.NodeName, pod
 	return h, nil
 }
 
@@ -144,6 +151,13 @@ func newHelper(client kubernetes.Interface, config *rest.Config, pod *corev1.Pod
 		}
 	}
 	return h
+}
+
+// setExec replaces the exec of the agent's command (tests); nil keeps the pods/exec subresource.
+func (h *Helper) setExec(e ExecFunc) {
+	if e != nil {
+		h.exec = e
+	}
 }
 
 // Acquire returns a helper for opts: with opts.Keep, a running kept helper of the same image (Find)
@@ -305,7 +319,9 @@ func Find(ctx context.Context, client kubernetes.Interface, config *rest.Config,
 	if pod == nil {
 		return nil, nil
 	}
-	return newHelper(client, config, pod, ContainerName, true), nil
+	h := newHelper(client, config, pod, ContainerName, true)
+	h.setExec(opts.Exec)
+	return h, nil
 }
 
 // pickReusable is Find's choice among the listed pods.

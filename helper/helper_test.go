@@ -82,7 +82,7 @@ func podNames(t *testing.T, client *fake.Clientset, ns string) []string {
 }
 
 // inProcessExec runs `svc-doctor-agent check` in this process instead of in a pod.
-func inProcessExec(r *agent.Runner) execFunc {
+func inProcessExec(r *agent.Runner) ExecFunc {
 	return func(ctx context.Context, _ *Helper, cmd []string, stdin io.Reader, stdout, _ io.Writer) error {
 		if !slices.Equal(cmd, []string{agent.BinaryName, agent.CheckArg}) {
 			return fmt.Errorf("unexpected command %q", cmd)
@@ -338,7 +338,7 @@ func TestRunErrors(t *testing.T) {
 	req := agent.NewRequest(agent.Check{ID: "rc", Type: agent.CheckResolvConf})
 	tests := []struct {
 		name    string
-		exec    execFunc
+		exec    ExecFunc
 		req     agent.Request
 		wantErr string
 	}{

@@ -86,6 +86,9 @@ type Options struct {
 	// StartTimeout bounds the wait for the pod to run (Start and Attach); empty means
 	// DefaultStartTimeout.
 	StartTimeout time.Duration
+	// Exec runs the agent's command in the container; nil goes through the pods/exec subresource
+	// (tests run the agent in-process).
+	Exec ExecFunc
 }
 
 // Complete returns opts with every empty field set to its default, except RunID (see NewRunID).

@@ -91,6 +91,8 @@ type Session struct {
 	// TargetContainer (with --from) is the container of the pod whose process namespace the
 	// agent shares (to read its environment).
 	TargetContainer string
+	// Exec runs the agent's command (nil: the pods/exec subresource; tests run it in-process).
+	Exec ExecFunc
 
 	h *Helper
 }
@@ -120,6 +122,7 @@ func (s *Session) options() Options {
 		Reason:          s.Reason,
 		StartTimeout:    start,
 		TargetContainer: s.TargetContainer,
+		Exec:            s.Exec,
 	}
 }
 
@@ -152,7 +155,12 @@ func (s *Session) Agent(ctx context.Context) (trace.Agent, *trace.Source, error)
 		return nil, nil, err
 	}
 	src := &trace.Source{Description: s.h.String(), Namespace: s.h.Namespace(), Node: s.h.Node()}
-	if pod, err := s.Client.CoreV1().Pods(s.h.Namespace()).Get(ctx, s.h.Name(), metav1.GetOptions{}); err == nil {
+	pod := s.h.Pod()
+	if pod == nil {
+		// a reused or attached helper: its pod was not watched into running by this run
+		pod, _ = s.Client.CoreV1().Pods(s.h.Namespace()).Get(ctx, s.h.Name(), metav1.GetOptions{})
+	}
+	if pod != nil {
 		src.Labels, src.IP, src.Pod = pod.Labels, pod.Status.PodIP, pod
 		if src.Node == "" {
 			src.Node = pod.Spec.NodeName

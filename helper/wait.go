@@ -169,8 +169,15 @@ func waitForAgent(ctx context.Context, client kubernetes.Interface, pod *corev1.
 		return running, nil
 	}
 	selector := fields.OneTermEqualSelector("metadata.name", name).String()
+	// the first watch starts from the pod as given (just created: no GET needed); later rounds,
+	// after the server ended a watch, GET it again
+	current, first := pod, pod.ResourceVersion != ""
 	for {
-		current, err := pods.Get(wctx, name, metav1.GetOptions{})
+		var err error
+		if !first {
+			current, err = pods.Get(wctx, name, metav1.GetOptions{})
+		}
+		first = false
 		if err != nil {
 			if wctx.Err() != nil {
 				break

@@ -11,7 +11,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -315,13 +314,4 @@ func (o *Options) probe(ctx context.Context, snap *snapshot.Snapshot, rep *repor
 func (o *Options) load() (*manifest.Result, error) {
 	res, err := manifest.LoadInputs(o.Filenames, manifest.Options{Recursive: o.Recursive, Stdin: o.In}, o.Kustomize)
 	return res, cmdutil.AsUsage(err)
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -19,7 +19,6 @@ import (
 
 	"github.com/svc-doctor/svc-doctor/report"
 	"github.com/svc-doctor/svc-doctor/route/ingress"
-	"github.com/svc-doctor/svc-doctor/snapshot"
 )
 
 func readB64(t *testing.T, name string) []byte {
@@ -199,12 +198,4 @@ func TestMatchWorkload(t *testing.T) {
 			}
 		})
 	}
-}
-
-func ingRefOf(ns, name string) report.ObjectRef {
-	return report.ObjectRef{Kind: "Ingress", Namespace: ns, Name: name}
-}
-
-func routesOf(ing *snapshot.Ingress) []ingress.Route {
-	return ingress.Routes(ing.Ingress, "")
 }

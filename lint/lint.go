@@ -5,13 +5,17 @@ package lint
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -30,6 +34,16 @@ import (
 // DefaultConfigFile is read from the working directory when --config is not given.
 const DefaultConfigFile = ".svc-doctor.yaml"
 
+// DefaultMaxFindings is how many findings of one rule are listed by default.
+const DefaultMaxFindings = 100
+
+// typedServices is how many Services a run keeps decoded; beyond, the rest are kept as their text
+// and checked a window at a time (see rules.Collector.RunStream).
+const typedServices = 5000
+
+// interruptGrace is how long Run waits, after Ctrl-C, for the work to stop by itself.
+const interruptGrace = 300 * time.Millisecond
+
 // Options are the inputs of a lint run.
 type Options struct {
 	Filenames         []string
@@ -46,6 +60,14 @@ type Options struct {
 	// Live lints the objects of a cluster instead of manifests.
 	Live          bool
 	AllNamespaces bool
+	// MaxFindings caps the findings listed per rule (0: all).
+	MaxFindings int
+	// AllowEmpty accepts an input that holds no Kubernetes object.
+	AllowEmpty bool
+	// StdinTimeout gives up on -f - when standard input sends nothing for this long (0: never).
+	StdinTimeout time.Duration
+	// StdinFilename names what is read from -f - in positions and reports.
+	StdinFilename string
 
 	factory cmdutil.Factory
 
@@ -54,18 +76,27 @@ type Options struct {
 
 	genericiooptions.IOStreams
 
-	failOn  report.Severity
-	cfg     rules.Config
-	color   bool
-	reports []reportFile
+	failOn    report.Severity
+	cfg       rules.Config
+	color     bool
+	reports   []reportFile
+	reportsMu sync.Mutex // Run closes the report files of an interrupted run while it may write them
+	outputSet bool
+	// phase is what Run is doing, for the message when it is interrupted
+	phase atomic.Value
 }
 
-type reportFile struct{ format, path string }
+type reportFile struct {
+	format, path string
+	f            *os.File
+	created      bool // the file did not exist before the run
+}
 
 // NewOptions returns options with the defaults.
 func NewOptions(streams genericiooptions.IOStreams) *Options {
 	return &Options{IOStreams: streams, Output: report.FormatTable, FailOn: "error", Now: time.Now,
-		NodePortRange: "30000-32767", CertExpiryWarning: 30 * 24 * time.Hour}
+		NodePortRange: "30000-32767", CertExpiryWarning: 30 * 24 * time.Hour,
+		MaxFindings: DefaultMaxFindings, StdinTimeout: manifest.DefaultStdinTimeout}
 }
 
 // NewCmd returns the lint command.
@@ -78,7 +109,13 @@ func NewCmd(factory cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.
 target ports no container defines, Ingress backends and TLS Secrets that do not fit, probes that
 cannot work, removed API versions, YAML that kubectl would reject. No cluster is needed.
 
-Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage or input error, 3 could not complete.`,
+Inputs are read as a stream, one document at a time: memory grows with the objects the rules
+relate (Services, pod templates, Ingresses...), not with the input. An input that holds no
+Kubernetes object is an error (exit code 2), unless --allow-empty. Named pipes and devices are
+refused: pipe them to standard input with -f -, which gives up after --stdin-timeout without a byte.
+
+Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage or input error, 3 could not complete
+(--live), 130 interrupted (Ctrl-C, SIGTERM).`,
 		Example: `  # lint a directory tree
   kubectl svc-doctor lint -R -f deploy/
 
@@ -86,7 +123,10 @@ Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage or input error, 3
   helm template my-release ./chart | kubectl svc-doctor lint -f - --fail-on warning
 
   # lint a kustomization, write SARIF for code scanning and show the table
-  kubectl svc-doctor lint -k overlays/prod --report-file sarif=results.sarif`,
+  kubectl svc-doctor lint -k overlays/prod --report-file sarif=results.sarif
+
+  # SARIF of rendered output on standard output, with the chart's path in its locations
+  helm template web ./chart | kubectl svc-doctor lint -f - --stdin-filename chart/rendered.yaml --report-file sarif=-`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(cmd, factory, args); err != nil {
 				return err
@@ -102,7 +142,7 @@ Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage or input error, 3
 	f.BoolVarP(&o.Recursive, "recursive", "R", false, "process directories recursively")
 	f.StringVarP(&o.Kustomize, "kustomize", "k", "", "render this kustomization directory in memory and lint the result")
 	f.StringVarP(&o.Output, "output", "o", o.Output, "output format: "+strings.Join(report.LintFormats, "|"))
-	f.StringArrayVar(&o.ReportFiles, "report-file", nil, "also write a report to a file, as FORMAT=PATH (e.g. sarif=out.sarif, junit=junit.xml); repeatable")
+	f.StringArrayVar(&o.ReportFiles, "report-file", nil, "also write a report to a file, as FORMAT=PATH (e.g. sarif=out.sarif, junit=junit.xml; PATH - is standard output, instead of -o); repeatable")
 	f.StringVar(&o.FailOn, "fail-on", o.FailOn, "exit 1 when a finding is at or above this severity: error|warning|info|none")
 	f.StringSliceVar(&o.Disable, "disable", nil, "rule IDs to skip; repeatable")
 	f.StringSliceVar(&o.Enable, "enable", nil, "rule IDs to run even if disabled by default or in the config file; repeatable")
@@ -111,6 +151,10 @@ Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage or input error, 3
 	f.DurationVar(&o.CertExpiryWarning, "cert-expiry-warning", o.CertExpiryWarning, "warn about certificates expiring within this duration")
 	f.BoolVar(&o.Live, "live", false, "lint the objects of the cluster (namespace -n, or all with -A) instead of manifests")
 	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "with --live: lint every namespace")
+	f.IntVar(&o.MaxFindings, "max-findings", o.MaxFindings, "list at most this many findings per rule, then one line with the number of the others (they still count for --fail-on); 0 lists all")
+	f.BoolVar(&o.AllowEmpty, "allow-empty", false, "accept an input that holds no Kubernetes object (by default an error, exit code 2: an empty input usually means that what produced it failed)")
+	f.DurationVar(&o.StdinTimeout, "stdin-timeout", o.StdinTimeout, "with -f -: give up when standard input sends nothing for this long (0 waits forever)")
+	f.StringVar(&o.StdinFilename, "stdin-filename", "", "with -f -: the file name to give what is read from standard input in positions and reports (e.g. its path in the repository, for SARIF)")
 	_ = cmd.MarkFlagDirname("kustomize")
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(report.LintFormats, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("fail-on", cobra.FixedCompletions([]string{"error", "warning", "info", "none"}, cobra.ShellCompDirectiveNoFileComp))
@@ -158,8 +202,7 @@ func (o *Options) Complete(cmd *cobra.Command, f cmdutil.Factory, args []string)
 			return err
 		}
 	}
-	o.color = o.Output == report.FormatTable || o.Output == report.FormatWide
-	o.color = o.color && cmdutil.ColorEnabled(o.Out)
+	o.outputSet = cmd != nil && cmd.Flags().Changed("output")
 	return nil
 }
 
@@ -226,6 +269,7 @@ func (o *Options) Validate() error {
 		o.failOn = s
 	}
 	o.reports = nil
+	stdout := ""
 	for _, rf := range o.ReportFiles {
 		format, path, ok := strings.Cut(rf, "=")
 		if !ok || path == "" {
@@ -234,7 +278,26 @@ func (o *Options) Validate() error {
 		if err := cmdutil.ValidateOutput(format, report.LintFormats); err != nil {
 			return cmdutil.UsageError("--report-file %q: format must be one of %s", rf, strings.Join(report.LintFormats, ", "))
 		}
-		o.reports = append(o.reports, reportFile{format, path})
+		if path == "-" {
+			switch {
+			case stdout != "":
+				return cmdutil.UsageError("--report-file %s and --report-file %s both write to standard output: keep one", stdout, rf)
+			case o.outputSet:
+				return cmdutil.UsageError("--report-file %s writes to standard output, which already carries -o %s: drop one of them", rf, o.Output)
+			}
+			stdout, o.Output = rf, format
+			continue
+		}
+		o.reports = append(o.reports, reportFile{format: format, path: path})
+	}
+	o.color = (o.Output == report.FormatTable || o.Output == report.FormatWide) && cmdutil.ColorEnabled(o.Out)
+	switch {
+	case o.MaxFindings < 0:
+		return cmdutil.UsageError("--max-findings %d: give a number of findings per rule, or 0 to list them all", o.MaxFindings)
+	case o.StdinTimeout < 0:
+		return cmdutil.UsageError("--stdin-timeout %s: give a duration such as 30s, or 0 to wait forever", o.StdinTimeout)
+	case o.StdinFilename != "" && !slices.Contains(o.Filenames, "-"):
+		return cmdutil.UsageError("--stdin-filename names what is read from standard input: it needs -f -")
 	}
 	r, err := parsePortRange(o.NodePortRange)
 	if err != nil {
@@ -245,6 +308,7 @@ func (o *Options) Validate() error {
 	o.cfg.Disable, o.cfg.Enable = o.Disable, o.Enable
 	o.cfg.Now = o.Now()
 	o.cfg.CertExpiryWarning = o.CertExpiryWarning
+	o.cfg.MaxPerRule = o.MaxFindings
 	if _, err := rules.Enabled(o.cfg); err != nil {
 		return cmdutil.AsUsage(err)
 	}
@@ -264,37 +328,88 @@ func parsePortRange(s string) (rules.PortRange, error) {
 	return rules.PortRange{Min: int32(a), Max: int32(b)}, nil
 }
 
-// Run lints and prints.
+// Run lints and prints. Ctrl-C or SIGTERM (ctx cancelled) ends it within interruptGrace with an
+// error that exits 130, whatever it is doing: reading a pipe that never ends, checking, printing.
 func (o *Options) Run(ctx context.Context) error {
-	snap, err := o.snapshot(ctx)
-	if err != nil {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	o.setPhase("starting")
+	done := make(chan error, 1)
+	go func() { done <- o.run(ctx) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	// the work notices the cancellation at its next document or write; give it a moment to say so
+	select {
+	case err := <-done:
+		if err == nil {
+			return nil // it had finished
+		}
+	case <-time.After(interruptGrace):
+	}
+	o.closeReports(false)
+	return &cmdutil.ExitError{Code: cmdutil.ExitInterrupted, Err: fmt.Errorf("interrupted while %s: %s", o.phase.Load(), o.interruptedResult())}
+}
+
+func (o *Options) setPhase(p string) { o.phase.Store(p) }
+
+func (o *Options) interruptedResult() string {
+	if o.phase.Load() == "writing the report" {
+		return "the report is incomplete"
+	}
+	return "nothing was reported"
+}
+
+// run does the work of Run.
+func (o *Options) run(ctx context.Context) error {
+	if err := o.openReports(); err != nil {
 		return err
 	}
+	defer o.closeReports(false)
+	var rep *report.LintReport
 	var degraded []string
-	for _, d := range snap.Degraded() {
-		fmt.Fprintf(o.ErrOut, "warning: %s not checked: %s\n", d.Kind, d.Detail)
-		degraded = append(degraded, d.Kind)
-	}
-	rep, err := Lint(snap, o.cfg)
-	if err != nil {
-		return cmdutil.AsUsage(err)
+	if o.Live {
+		o.setPhase("reading the cluster")
+		snap, err := o.liveSnapshot(ctx)
+		if err != nil {
+			return err
+		}
+		for _, d := range snap.Degraded() {
+			fmt.Fprintf(o.ErrOut, "warning: %s not checked: %s\n", d.Kind, d.Detail)
+			degraded = append(degraded, d.Kind)
+		}
+		o.setPhase("checking")
+		if rep, err = Lint(snap, o.cfg); err != nil {
+			return cmdutil.AsUsage(err)
+		}
+	} else {
+		var err error
+		if rep, err = o.lintManifests(ctx); err != nil {
+			return err
+		}
 	}
 	rep.Summary.FailOn = o.FailOn
 	if o.failOn != 0 {
 		rep.Summary.Failed = rep.Summary.Findings.AtOrAbove(o.failOn) > 0
 	}
+	o.setPhase("writing the report")
 	ropts := report.RenderOptions{Rules: RuleMetas(), Color: o.color, FailOn: o.failOn}
-	for _, rf := range o.reports {
-		if err := writeReportFile(rf, rep, ropts); err != nil {
-			return cmdutil.Incomplete(err)
+	if err := report.RenderLint(ctxWriter{ctx, o.Out}, o.Output, rep, ropts); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
 		}
-	}
-	if err := report.RenderLint(o.Out, o.Output, rep, ropts); err != nil {
-		return cmdutil.Incomplete(err)
+		return cmdutil.UsageError("writing the report to standard output: %v", err)
 	}
 	if o.Output == report.FormatTable || o.Output == report.FormatWide {
 		fmt.Fprintln(o.ErrOut, SummaryLine(rep))
 	}
+	if err := o.writeReports(rep, ropts); err != nil {
+		return err
+	}
+	o.closeReports(true)
 	if len(degraded) > 0 {
 		// the report came out, but without the checks that needed these kinds: not a clean run
 		return cmdutil.Incomplete(fmt.Errorf("the report is incomplete: %s could not be read (see the warnings above)", strings.Join(degraded, ", ")))
@@ -305,14 +420,168 @@ func (o *Options) Run(ctx context.Context) error {
 	return nil
 }
 
-func (o *Options) snapshot(ctx context.Context) (*snapshot.Snapshot, error) {
-	if !o.Live {
-		res, err := o.load()
-		if err != nil {
-			return nil, err
-		}
-		return snapshot.FromManifests(res, o.Namespace), nil
+// lintManifests reads the inputs as a stream and runs the rules; memory grows with what the rules
+// relate, not with the input (see snapshot.FromStream and rules.Collector).
+func (o *Options) lintManifests(ctx context.Context) (*report.LintReport, error) {
+	o.setPhase("reading the manifests")
+	st, err := manifest.Open(ctx, o.Filenames, o.Kustomize, manifest.Options{Recursive: o.Recursive, Stdin: o.In,
+		StdinName: o.StdinFilename, StdinTimeout: o.StdinTimeout})
+	if err != nil {
+		return nil, cmdutil.AsUsage(err)
 	}
+	defer func() { _ = st.Close() }()
+	if !o.AllowEmpty {
+		// a directory without manifest files is known before anything is read
+		for _, in := range st.Inputs() {
+			if in.Kind == manifest.InputDir && len(in.Files) == 0 {
+				return nil, emptyInputError(in)
+			}
+		}
+	}
+	c, err := rules.NewCollector(o.cfg)
+	if err != nil {
+		return nil, cmdutil.AsUsage(err)
+	}
+	res, err := snapshot.FromStream(ctx, st, snapshot.StreamOptions{DefaultNamespace: o.Namespace, Issues: c.Issue,
+		KeepPassThrough: c.KeepPassThrough, TypedServices: typedServices, Trim: true})
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, cmdutil.AsUsage(err)
+	}
+	if !o.AllowEmpty {
+		for i, in := range res.Inputs {
+			if res.Objects[i] == 0 {
+				return nil, emptyInputError(in)
+			}
+		}
+	}
+	o.setPhase("checking")
+	defer manifest.CloseFiles() // the objects' files, opened again for the lines of findings
+	err = c.RunStream(res, rules.ServiceWindow)
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	if err != nil {
+		return nil, cmdutil.AsUsage(err)
+	}
+	snap := res.Snapshot
+	return newReport(c.Outcome(), len(snap.Files), res.Read(), len(snap.Other)+snap.PassedThrough), nil
+}
+
+// emptyInputError says that an input holds no Kubernetes object, and what to do.
+func emptyInputError(in *manifest.Input) error {
+	allow := "pass --allow-empty to accept an empty input"
+	switch in.Kind {
+	case manifest.InputStdin:
+		return cmdutil.UsageError("no Kubernetes objects in standard input (-f -): it was empty or held only comments; if the command that should write the manifests failed, fix it first, or %s", allow)
+	case manifest.InputDir:
+		switch {
+		case len(in.Files) == 0 && in.SkippedDirs > 0:
+			return cmdutil.UsageError("no Kubernetes objects in %s: it has %d %s but no .yaml, .yml or .json file of its own: pass -R to read them", in.Arg, in.SkippedDirs, plural(in.SkippedDirs, "subdirectory", "subdirectories"))
+		case len(in.Files) == 0:
+			return cmdutil.UsageError("no Kubernetes objects in %s: it holds no .yaml, .yml or .json file; %s", in.Arg, allow)
+		}
+		return cmdutil.UsageError("no Kubernetes objects in %s: its %d %s are empty or hold only comments; %s", in.Arg, len(in.Files), plural(len(in.Files), "file", "files"), allow)
+	case manifest.InputKustomize:
+		return cmdutil.UsageError("no Kubernetes objects in kustomization %s: it renders nothing; %s", in.Arg, allow)
+	}
+	return cmdutil.UsageError("no Kubernetes objects in %s: the file is empty or holds only comments; %s", in.Arg, allow)
+}
+
+// ctxWriter stops writing once ctx is cancelled.
+type ctxWriter struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (c ctxWriter) Write(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.w.Write(p)
+}
+
+// openReports opens the report files before any work starts, so that a path that cannot be
+// written is an error at once (exit code 2) instead of at the end of a long run. A file is not
+// truncated until its report is written; one this run created is removed if the run fails.
+func (o *Options) openReports() error {
+	for i := range o.reports {
+		rf := &o.reports[i]
+		st, err := os.Stat(rf.path)
+		switch {
+		case err == nil && st.IsDir():
+			return cmdutil.UsageError("--report-file %s=%s: %s is a directory: name a file", rf.format, rf.path, rf.path)
+		case err != nil && !errors.Is(err, fs.ErrNotExist):
+			return cmdutil.UsageError("--report-file %s=%s: %v", rf.format, rf.path, err)
+		}
+		rf.created = err != nil
+		// O_NONBLOCK: a named pipe without a reader is an error instead of a wait
+		f, err := os.OpenFile(rf.path, os.O_WRONLY|os.O_CREATE|syscall.O_NONBLOCK, 0o644)
+		if err != nil {
+			return cmdutil.UsageError("--report-file %s=%s: cannot write it: %v (check that the directory exists and is writable)", rf.format, rf.path, unwrapPathError(err))
+		}
+		rf.f = f
+	}
+	return nil
+}
+
+func unwrapPathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// closeReports closes the report files; unless the run wrote them, the ones it created are removed.
+func (o *Options) closeReports(written bool) {
+	o.reportsMu.Lock()
+	defer o.reportsMu.Unlock()
+	for i := range o.reports {
+		rf := &o.reports[i]
+		if rf.f == nil {
+			continue
+		}
+		_ = rf.f.Close()
+		rf.f = nil
+		if !written && rf.created {
+			_ = os.Remove(rf.path)
+		}
+	}
+}
+
+// writeReports writes the report files.
+func (o *Options) writeReports(rep *report.LintReport, ropts report.RenderOptions) error {
+	o.reportsMu.Lock()
+	defer o.reportsMu.Unlock()
+	for i := range o.reports {
+		if o.reports[i].f == nil {
+			return nil // closed: the run was interrupted
+		}
+		if err := o.reports[i].write(rep, ropts); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// write writes the report into the file opened for it.
+func (rf *reportFile) write(rep *report.LintReport, ropts report.RenderOptions) error {
+	if st, err := rf.f.Stat(); err == nil && st.Mode().IsRegular() {
+		if err := rf.f.Truncate(0); err != nil {
+			return cmdutil.UsageError("--report-file %s=%s: %v", rf.format, rf.path, unwrapPathError(err))
+		}
+	}
+	ropts.Color = false
+	if err := report.RenderLint(rf.f, rf.format, rep, ropts); err != nil {
+		return cmdutil.UsageError("--report-file %s=%s: %v", rf.format, rf.path, unwrapPathError(err))
+	}
+	return nil
+}
+
+func (o *Options) liveSnapshot(ctx context.Context) (*snapshot.Snapshot, error) {
 	c, err := o.factory.Clients()
 	if err != nil {
 		return nil, err
@@ -336,47 +605,21 @@ func nsText(ns string) string {
 	return "namespace " + ns
 }
 
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
-func (o *Options) load() (*manifest.Result, error) {
-	res, err := manifest.LoadInputs(o.Filenames, manifest.Options{Recursive: o.Recursive, Stdin: o.In}, o.Kustomize)
-	return res, cmdutil.AsUsage(err)
-}
-
-func writeReportFile(rf reportFile, rep *report.LintReport, ropts report.RenderOptions) error {
-	f, err := os.Create(rf.path)
-	if err != nil {
-		return fmt.Errorf("--report-file %s: %w", rf.path, err)
-	}
-	ropts.Color = false
-	if err := report.RenderLint(f, rf.format, rep, ropts); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
 // Lint runs the rules over a snapshot and returns the report (FailOn and Failed unset).
 func Lint(snap *snapshot.Snapshot, cfg rules.Config) (*report.LintReport, error) {
 	out, err := rules.Run(snap, cfg)
 	if err != nil {
 		return nil, err
 	}
+	return newReport(out, len(snap.Files), snap.Objects(), len(snap.Other)+snap.PassedThrough), nil
+}
+
+func newReport(out *rules.Outcome, files, objects, passed int) *report.LintReport {
 	rep := report.NewLintReport(report.Tool{Name: "svc-doctor", Version: version.Current()})
 	rep.Findings = append(rep.Findings, out.Findings...)
-	rep.Summary = report.Summary{Files: len(snap.Files), Objects: snap.Objects(), PassedThrough: len(snap.Other),
-		Rules: out.Rules, Suppressed: out.Suppressed}
-	for _, f := range out.Findings {
-		rep.Summary.Findings.Add(f.Severity)
-	}
-	return rep, nil
+	rep.Summary = report.Summary{Files: files, Objects: objects, PassedThrough: passed,
+		Rules: out.Rules, Suppressed: out.Suppressed, Findings: out.Counts}
+	return rep
 }
 
 // RuleMetas describes every rule for renderers.
@@ -402,6 +645,13 @@ func SummaryLine(r *report.LintReport) string {
 	if s.Suppressed > 0 {
 		line += fmt.Sprintf(", %d suppressed", s.Suppressed)
 	}
+	omitted := 0
+	for _, f := range r.Findings {
+		omitted += f.Omitted
+	}
+	if omitted > 0 {
+		line += fmt.Sprintf(", %d not listed (--max-findings)", omitted)
+	}
 	return line
 }
 
@@ -411,5 +661,3 @@ func plural(n int, one, many string) string {
 	}
 	return many
 }
-
-var _ io.Writer = (*os.File)(nil)

@@ -3,13 +3,15 @@ package lint
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/owenrumney/go-sarif/v3/pkg/report/v210/sarif"
+	"github.com/xeipuuv/gojsonschema"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/svc-doctor/svc-doctor/internal/cmdutil"
@@ -17,8 +19,6 @@ import (
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
-
-var goldenNow = time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
 
 // runLint runs the lint command with args and returns stdout, stderr and the exit code.
 func runLint(t *testing.T, stdin string, args ...string) (string, string, int) {
@@ -82,33 +82,86 @@ func TestOutputFormats(t *testing.T) {
 	}
 }
 
-// TestSARIFValidates checks the SARIF output against the SARIF 2.1.0 JSON schema and that every
-// result has a real start line and a rule from the registry.
-func TestSARIFValidates(t *testing.T) {
-	stdout, _, _ := runLint(t, "", "-f", "testdata/golden-input.yaml", "-f", "../examples/seed/broken", "-o", "sarif")
-	log, err := sarif.FromString(stdout)
+// sarifSchema is the path of the SARIF 2.1.0 JSON schema (OASIS errata01), as the go-sarif module
+// v3.3.1 carries it (pkg/report/v210/sarif/schema.go); see ../report/testdata/README.md. It is
+// found from this file, so that tests that change directory find it too.
+func sarifSchema() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "report", "testdata", "sarif-schema-2.1.0.json")
+}
+
+// validateSARIF validates the bytes of a SARIF log against the SARIF 2.1.0 JSON schema: the
+// bytes written, not a Go value read back from them (which would drop what the types do not
+// know, such as a property the schema does not allow).
+func validateSARIF(t *testing.T, data []byte) error {
+	t.Helper()
+	schema, err := os.ReadFile(sarifSchema())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := log.Validate(); err != nil {
-		t.Fatalf("SARIF does not validate against the 2.1.0 schema: %v", err)
+	res, err := gojsonschema.Validate(gojsonschema.NewBytesLoader(schema), gojsonschema.NewBytesLoader(data))
+	if err != nil {
+		return err
 	}
-	run := log.Runs[0]
-	if len(run.Tool.Driver.Rules) != len(RuleMetas()) {
-		t.Errorf("driver lists %d rules, registry has %d", len(run.Tool.Driver.Rules), len(RuleMetas()))
-	}
-	if len(run.Results) == 0 {
-		t.Fatal("no results")
-	}
-	for _, r := range run.Results {
-		if r.RuleIndex < 0 || *run.Tool.Driver.Rules[r.RuleIndex].ID != *r.RuleID {
-			t.Errorf("result %s has rule index %d pointing elsewhere", *r.RuleID, r.RuleIndex)
+	if !res.Valid() {
+		var errs []string
+		for _, e := range res.Errors() {
+			errs = append(errs, e.String())
 		}
-		reg := r.Locations[0].PhysicalLocation.Region
-		if reg == nil || reg.StartLine == nil || *reg.StartLine < 1 {
-			t.Errorf("result %s has no start line", *r.RuleID)
-		}
+		return fmt.Errorf("%d schema errors: %s", len(errs), strings.Join(errs, "; "))
 	}
+	return nil
+}
+
+// TestSARIFValidates checks the SARIF that lint writes against the SARIF 2.1.0 JSON schema, and
+// that every result has a real start line and a rule from the registry; the validation itself is
+// shown to refuse a log with a property the schema does not allow.
+func TestSARIFValidates(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+	}{
+		{name: "golden input and the chapter", args: []string{"-f", "testdata/golden-input.yaml", "-f", "../examples/seed/broken"}},
+		{name: "findings left out by --max-findings", args: []string{"-f", "../examples/seed/broken", "--max-findings", "1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stdout, _, _ := runLint(t, "", append(tt.args, "-o", "sarif")...)
+			if err := validateSARIF(t, []byte(stdout)); err != nil {
+				t.Fatalf("SARIF does not validate against the 2.1.0 schema: %v", err)
+			}
+			log, err := sarif.FromString(stdout)
+			if err != nil {
+				t.Fatal(err)
+			}
+			run := log.Runs[0]
+			if len(run.Tool.Driver.Rules) != len(RuleMetas()) {
+				t.Errorf("driver lists %d rules, registry has %d", len(run.Tool.Driver.Rules), len(RuleMetas()))
+			}
+			if len(run.Results) == 0 {
+				t.Fatal("no results")
+			}
+			for _, r := range run.Results {
+				if r.RuleIndex < 0 || *run.Tool.Driver.Rules[r.RuleIndex].ID != *r.RuleID {
+					t.Errorf("result %s has rule index %d pointing elsewhere", *r.RuleID, r.RuleIndex)
+				}
+				reg := r.Locations[0].PhysicalLocation.Region
+				if reg == nil || reg.StartLine == nil || *reg.StartLine < 1 {
+					t.Errorf("result %s has no start line", *r.RuleID)
+				}
+			}
+		})
+	}
+	t.Run("the validation refuses a property outside the schema", func(t *testing.T) {
+		stdout, _, _ := runLint(t, "", "-f", "testdata/golden-input.yaml", "-o", "sarif")
+		bad := strings.Replace(stdout, `"ruleId":`, `"ruleIdentifier": "x", "ruleId":`, 1)
+		if bad == stdout {
+			t.Fatal("no result to alter")
+		}
+		if err := validateSARIF(t, []byte(bad)); err == nil {
+			t.Error("a result with a property the schema does not allow validated")
+		}
+	})
 }
 
 func TestExitCodesAndErrors(t *testing.T) {
@@ -242,3 +295,65 @@ func TestKustomize(t *testing.T) {
 }
 
 var _ = report.FormatJSON
+
+// TestSARIFLocations: SARIF from a kustomization points into the files the objects came from
+// (repository-relative URIs, the line of the field in that file), and SARIF from standard input
+// into the file --stdin-filename names; both validate against the schema.
+func TestSARIFLocations(t *testing.T) {
+	root := t.TempDir()
+	t.Chdir(root)
+	files := map[string]string{
+		"kz/base/kustomization.yaml": "resources: [app.yaml]\n",
+		// two objects in one file: each is found again by its kind and name
+		"kz/base/app.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  selector: {matchLabels: {app: web}}\n" +
+			"  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers:\n      - name: web\n        image: nginx:1.27\n" +
+			"        ports: [{name: www, containerPort: 80}]\n        readinessProbe: {httpGet: {path: /, port: www}}\n---\n" +
+			"apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  selector: {app: web}\n  ports:\n  - port: 80\n    targetPort: http\n",
+		"kz/overlays/prod/kustomization.yaml": "namespace: shop\nnamePrefix: prod-\nresources: [../../base]\nconfigMapGenerator:\n- name: settings\n  literals: [MODE=prod]\n",
+	}
+	for name, content := range files {
+		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(name, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stdout, stderr, code := runLint(t, "", "-k", "kz/overlays/prod", "-o", "sarif")
+	if code != 1 {
+		t.Fatalf("exit code %d, want 1\n%s", code, stderr)
+	}
+	if err := validateSARIF(t, []byte(stdout)); err != nil {
+		t.Fatal(err)
+	}
+	log, err := sarif.FromString(stdout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, r := range log.Runs[0].Results {
+		pl := r.Locations[0].PhysicalLocation
+		uri := *pl.ArtifactLocation.URI
+		if strings.Contains(uri, "kustomize") {
+			t.Errorf("result %s points into the rendered stream: %s", *r.RuleID, uri)
+		}
+		if *r.RuleID == "service-target-port-unresolved" {
+			found = true
+			if uri != "kz/base/app.yaml" || pl.Region == nil || *pl.Region.StartLine != 23 {
+				t.Errorf("targetPort finding at %s:%v, want kz/base/app.yaml:23", uri, pl.Region)
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("no service-target-port-unresolved result:\n%s", stdout)
+	}
+
+	stdin := "apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec:\n  type: ExternalName\n  externalName: 10.1.2.3\n"
+	stdout, _, _ = runLint(t, stdin, "-f", "-", "--stdin-filename", "charts/web/rendered.yaml", "-o", "sarif")
+	if err := validateSARIF(t, []byte(stdout)); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stdout, `"uri": "charts/web/rendered.yaml"`) || strings.Contains(stdout, "stdin") {
+		t.Errorf("SARIF of standard input does not use --stdin-filename:\n%s", stdout)
+	}
+}

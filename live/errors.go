@@ -6,8 +6,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/svc-doctor/svc-doctor/snapshot"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
+	"github.com/svc-doctor/svc-doctor/snapshot"
 )
 
 // UnresponsiveError is the error of a request to an API server that did not answer in time. Once

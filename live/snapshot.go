@@ -42,6 +42,14 @@ type ClusterOptions struct {
 	// Gateway, when set, also reads the Gateway API objects of the scope (ReadGatewayAPI) with
 	// this client; without it they are marked not requested.
 	Gateway gatewayclient.Interface
+	// EndpointSliceLabelSelector, when set, narrows the EndpointSlice LIST the same way (e.g.
+	// kubernetes.io/service-name=web).
+	EndpointSliceLabelSelector string
+	// Services, when not nil, are the Services already read (the diagnosis of one Service GETs
+	// it first): they are not listed, and the other Services of the scope are marked not read.
+	Services []corev1.Service
+	// SkipIngresses reads no Ingress and no IngressClass (marked not read).
+	SkipIngresses bool
 }
 
 // FromCluster reads a snapshot from a cluster with one paginated LIST per kind (Services,
@@ -67,15 +75,21 @@ func FromCluster(ctx context.Context, cs kubernetes.Interface, opts ClusterOptio
 		where = "all namespaces"
 	}
 
-	svcs, err := ListAll(ctx, opts.PageSize, func(ctx context.Context, lo metav1.ListOptions) ([]corev1.Service, string, error) {
-		l, err := cs.CoreV1().Services(ns).List(ctx, lo)
+	svcs := opts.Services
+	if svcs == nil {
+		var err error
+		svcs, err = ListAll(ctx, opts.PageSize, func(ctx context.Context, lo metav1.ListOptions) ([]corev1.Service, string, error) {
+			l, err := cs.CoreV1().Services(ns).List(ctx, lo)
+			if err != nil {
+				return nil, "", err
+			}
+			return l.Items, l.Continue, nil
+		})
 		if err != nil {
-			return nil, "", err
+			fail("Service", where, err)
 		}
-		return l.Items, l.Continue, nil
-	})
-	if err != nil {
-		fail("Service", where, err)
+	} else {
+		s.Unavailable["Service"] = snapshot.NotRead("only the Service diagnosed")
 	}
 	for i := range svcs {
 		v := &svcs[i]
@@ -83,6 +97,7 @@ func FromCluster(ctx context.Context, cs kubernetes.Interface, opts ClusterOptio
 	}
 
 	slices, err := ListAll(ctx, opts.PageSize, func(ctx context.Context, lo metav1.ListOptions) ([]discoveryv1.EndpointSlice, string, error) {
+		lo.LabelSelector = opts.EndpointSliceLabelSelector
 		l, err := cs.DiscoveryV1().EndpointSlices(ns).List(ctx, lo)
 		if err != nil {
 			return nil, "", err
@@ -112,34 +127,11 @@ func FromCluster(ctx context.Context, cs kubernetes.Interface, opts ClusterOptio
 		s.Workloads = append(s.Workloads, snapshot.PodWorkload(&pods[i]))
 	}
 
-	ings, err := ListAll(ctx, opts.PageSize, func(ctx context.Context, lo metav1.ListOptions) ([]networkingv1.Ingress, string, error) {
-		l, err := cs.NetworkingV1().Ingresses(ns).List(ctx, lo)
-		if err != nil {
-			return nil, "", err
-		}
-		return l.Items, l.Continue, nil
-	})
-	if err != nil {
-		fail("Ingress", where, err)
-	}
-	for i := range ings {
-		v := &ings[i]
-		s.Ingresses = append(s.Ingresses, &snapshot.Ingress{Ingress: v, Src: snapshot.LiveSource("networking.k8s.io/v1", "Ingress", &v.ObjectMeta)})
-	}
-
-	classes, err := ListAll(ctx, opts.PageSize, func(ctx context.Context, lo metav1.ListOptions) ([]networkingv1.IngressClass, string, error) {
-		l, err := cs.NetworkingV1().IngressClasses().List(ctx, lo)
-		if err != nil {
-			return nil, "", err
-		}
-		return l.Items, l.Continue, nil
-	})
-	if err != nil {
-		fail("IngressClass", "the cluster", err)
-	}
-	for i := range classes {
-		v := &classes[i]
-		s.IngressClasses = append(s.IngressClasses, &snapshot.IngressClass{IngressClass: v, Src: snapshot.LiveSource("networking.k8s.io/v1", "IngressClass", &v.ObjectMeta)})
+	if opts.SkipIngresses {
+		s.Unavailable["Ingress"] = snapshot.NotRead("not needed")
+		s.Unavailable["IngressClass"] = snapshot.NotRead("not needed")
+	} else {
+		readIngresses(ctx, cs, s, ns, where, opts.PageSize, fail)
 	}
 
 	pols, err := ListAll(ctx, opts.PageSize, func(ctx context.Context, lo metav1.ListOptions) ([]networkingv1.NetworkPolicy, string, error) {
@@ -195,6 +187,40 @@ func FromCluster(ctx context.Context, cs kubernetes.Interface, opts ClusterOptio
 	gw := ReadGatewayAPI(ctx, opts.Gateway, cs, GatewayOptions{Namespace: ns, PageSize: opts.PageSize,
 		SkipSecrets: opts.SkipSecrets, HaveSecret: func(ns, name string) bool { return s.Secret(ns, name) != nil }})
 	return snapshot.Merge(s, gw.Unread, gw.Part), nil
+}
+
+// readIngresses lists the Ingresses of the scope and the IngressClasses.
+func readIngresses(ctx context.Context, cs kubernetes.Interface, s *snapshot.Snapshot, ns, where string, pageSize int64, fail func(kind, scope string, err error)) {
+	ings, err := ListAll(ctx, pageSize, func(ctx context.Context, lo metav1.ListOptions) ([]networkingv1.Ingress, string, error) {
+		l, err := cs.NetworkingV1().Ingresses(ns).List(ctx, lo)
+		if err != nil {
+			return nil, "", err
+		}
+		return l.Items, l.Continue, nil
+	})
+	if err != nil {
+		fail("Ingress", where, err)
+	}
+	for i := range ings {
+		v := &ings[i]
+		s.Ingresses = append(s.Ingresses, &snapshot.Ingress{Ingress: v, Src: snapshot.LiveSource("networking.k8s.io/v1", "Ingress", &v.ObjectMeta)})
+	}
+
+	classes, err := ListAll(ctx, pageSize, func(ctx context.Context, lo metav1.ListOptions) ([]networkingv1.IngressClass, string, error) {
+		l, err := cs.NetworkingV1().IngressClasses().List(ctx, lo)
+		if err != nil {
+			return nil, "", err
+		}
+		return l.Items, l.Continue, nil
+	})
+	if err != nil {
+		fail("IngressClass", "the cluster", err)
+	}
+	for i := range classes {
+		v := &classes[i]
+		s.IngressClasses = append(s.IngressClasses, &snapshot.IngressClass{IngressClass: v, Src: snapshot.LiveSource("networking.k8s.io/v1", "IngressClass", &v.ObjectMeta)})
+	}
+
 }
 
 // resourceNames are the API resources of the kinds a live snapshot lists (for RBAC messages).

@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -293,6 +294,27 @@ func TestLoadKustomizeRefusesRemote(t *testing.T) {
 			wantField: "helmGlobals.chartHome",
 		},
 		{
+			name:      "helmGlobals: configHome is a URL",
+			files:     map[string]string{"kustomization.yaml": "resources: [svc.yaml]\nhelmGlobals:\n  configHome: '{URL}/helm'\n", "svc.yaml": testService},
+			wantFile:  "kustomization.yaml",
+			wantField: "helmGlobals.configHome",
+			wantMsg:   "helm template",
+		},
+		{
+			name:      "helmGlobals: configHome is a local directory, refused like any Helm use",
+			files:     map[string]string{"kustomization.yaml": "resources: [svc.yaml]\nhelmGlobals:\n  configHome: helm-config\n", "svc.yaml": testService, "helm-config/repositories.yaml": "repositories: []\n"},
+			wantFile:  "kustomization.yaml",
+			wantField: "helmGlobals.configHome",
+			wantMsg:   "helm template",
+		},
+		{
+			name:      "helmGlobals: chartHome is a local directory",
+			files:     map[string]string{"kustomization.yaml": "resources: [svc.yaml]\nhelmGlobals:\n  chartHome: charts\n", "svc.yaml": testService, "charts/web/Chart.yaml": "name: web\n"},
+			wantFile:  "kustomization.yaml",
+			wantField: "helmGlobals.chartHome",
+			wantMsg:   "helm template",
+		},
+		{
 			name:      "a local base two levels down references a remote",
 			files:     map[string]string{"kustomization.yaml": "resources: [overlays/prod]\n", "overlays/prod/kustomization.yaml": "resources: [../../base]\n", "base/kustomization.yaml": "resources:\n- svc.yaml\n- https://github.com/org/repo//base?ref=v1\n", "base/svc.yaml": testService},
 			wantFile:  "base/kustomization.yaml",
@@ -462,7 +484,7 @@ func TestBuildOfflineCutsTheNetwork(t *testing.T) {
 			trap := newNetTrap(t)
 			dir := t.TempDir()
 			writeTree(t, dir, map[string]string{"kustomization.yaml": trap.expand(tt.kustomization), "svc.yaml": testService, "patch.yaml": testService})
-			if _, err := buildOffline(dir); err == nil {
+			if _, err := buildOffline(dir, filesys.MakeFsOnDisk()); err == nil {
 				t.Error("buildOffline succeeded, want an error")
 			}
 			if n, runs := trap.requests.Load(), trap.gitRuns(); n != 0 || len(runs) != 0 {
@@ -504,6 +526,90 @@ func TestRemoteRef(t *testing.T) {
 		t.Run(tt.ref, func(t *testing.T) {
 			if got := remoteRef(tt.ref); got != tt.want {
 				t.Errorf("remoteRef(%q) = %v, want %v", tt.ref, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestKustomizeObjectsPointAtTheirFiles: the objects of a rendered kustomization point at the
+// file and document they were read from (kustomize's origin tracking, turned on for the build and
+// its annotations removed again), at the lines of their fields there; a generated object points
+// at the generator in its kustomization; an object that cannot be told apart from another of its
+// file points at the file only.
+func TestKustomizeObjectsPointAtTheirFiles(t *testing.T) {
+	root := t.TempDir()
+	writeTree(t, root, map[string]string{
+		"base/kustomization.yaml":            "resources: [app.yaml]\n",
+		"base/app.yaml":                      "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: other}\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  ports:\n  - port: 80\n",
+		"overlay/kustomization.yaml":         "namePrefix: prod-\nnamespace: shop\nresources: [../base]\nconfigMapGenerator:\n- name: settings\n  literals: [A=b]\n",
+		"overlay/unrelated/readme.yaml":      "not: used\n",
+		"overlay/../base/ignored.txt":        "",
+		"overlay-origins/kustomization.yaml": "resources: [../base]\nbuildMetadata: [originAnnotations]\n",
+	})
+	res, err := LoadKustomize(filepath.Join(root, "overlay"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, o := range res.Objects {
+		line, _ := o.FieldLine("spec.ports[0].port")
+		got[o.Kind+"/"+o.Name] = fmt.Sprintf("%s doc %d line %d port line %d", filepath.ToSlash(strings.TrimPrefix(o.File, root)), o.Doc, o.Line, line)
+		if strings.Contains(string(o.JSON), "config.kubernetes.io/origin") {
+			t.Errorf("%s/%s keeps the origin annotation svc-doctor asked for: %s", o.Kind, o.Name, o.JSON)
+		}
+	}
+	want := map[string]string{
+		"Service/prod-web":        "/base/app.yaml doc 2 line 5 port line 11",
+		"ConfigMap/prod-other":    "/base/app.yaml doc 1 line 1 port line 1",
+		"ConfigMap/prod-settings": "/overlay/kustomization.yaml doc 1 line 4 port line 4",
+	}
+	for k, w := range want {
+		var g string
+		for name, v := range got {
+			if strings.HasPrefix(name, k) {
+				g = v
+			}
+		}
+		if g != w {
+			t.Errorf("%s: %q, want %q", k, g, w)
+		}
+	}
+	// a kustomization that asks for origin annotations keeps them
+	res, err = LoadKustomize(filepath.Join(root, "overlay-origins"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Objects) == 0 || !strings.Contains(string(res.Objects[0].JSON), "config.kubernetes.io/origin") {
+		t.Errorf("the kustomization's own buildMetadata was dropped")
+	}
+}
+
+func TestMatchSource(t *testing.T) {
+	obj := func(kind, name, ns string) *Object { return &Object{Kind: kind, Name: name, Namespace: ns} }
+	src := []*Object{obj("Service", "web", ""), obj("Service", "web-admin", ""), obj("Secret", "p", ""), obj("Secret", "r", ""),
+		obj("ConfigMap", "a", ""), obj("Deployment", "api", "x"), obj("Deployment", "api", "y")}
+	tests := []struct {
+		name string
+		o    *Object
+		want int // index in src, -1 for none
+	}{
+		{name: "same name", o: obj("Service", "web", "shop"), want: 0},
+		{name: "prefixed: the longest contained name", o: obj("Service", "prod-web-admin", "shop"), want: 1},
+		{name: "two names contained equally: ambiguous", o: obj("Secret", "prod-p", ""), want: -1},
+		{name: "the only object of its kind, renamed", o: obj("ConfigMap", "settings", ""), want: 4},
+		{name: "same name, the namespace decides", o: obj("Deployment", "api", "y"), want: 6},
+		{name: "same name in two namespaces, neither kept: ambiguous", o: obj("Deployment", "api", "z"), want: -1},
+		{name: "no object of the kind", o: obj("Ingress", "web", ""), want: -1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := matchSource(src, tt.o)
+			want := (*Object)(nil)
+			if tt.want >= 0 {
+				want = src[tt.want]
+			}
+			if got != want {
+				t.Errorf("matchSource = %+v, want %+v", got, want)
 			}
 		})
 	}

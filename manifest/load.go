@@ -1,20 +1,14 @@
 package manifest
 
 import (
-	"errors"
+	"bytes"
+	"context"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"runtime"
-	"sort"
-	"strings"
 	"sync"
+	"time"
 )
-
-// MaxFileSize bounds what is read from one file or from stdin.
-const MaxFileSize = 64 << 20
 
 // StdinName is the file name given to objects read from standard input.
 const StdinName = "<stdin>"
@@ -30,149 +24,92 @@ func inputErrorf(format string, args ...any) error {
 	return &InputError{fmt.Errorf(format, args...)}
 }
 
-// Options controls Load.
+// Options controls Load and Open.
 type Options struct {
 	// Recursive descends into subdirectories of directory arguments (kubectl's -R).
 	Recursive bool
 	// Stdin is read for the path "-".
 	Stdin io.Reader
+	// StdinName is the file name of what is read from stdin in positions ("<stdin>" when empty).
+	StdinName string
+	// StdinTimeout gives up on stdin when it sends nothing for this long (0: wait forever).
+	StdinTimeout time.Duration
 }
 
-type source struct {
-	name string
-	data []byte
-}
-
-// Load reads files, directories and "-" (stdin) in the order given. Directories contribute their
-// .yaml, .yml and .json files in lexical order. A path that does not exist, a URL or a second "-"
-// is an InputError.
+// Load reads files, directories and "-" (stdin) in the order given, whole, into one Result.
+// Directories contribute their .yaml, .yml and .json files in lexical order. A path that does not
+// exist, a URL, a second "-" or a path that is not a regular file or a directory is an
+// InputError. Commands that may read large inputs use Open, which streams.
 func Load(paths []string, opts Options) (*Result, error) {
-	var srcs []source
-	stdinUsed := false
-	for _, p := range paths {
-		switch {
-		case p == "-":
-			if stdinUsed {
-				return nil, inputErrorf("standard input (-) given twice")
-			}
-			stdinUsed = true
-			if opts.Stdin == nil {
-				return nil, inputErrorf("no standard input to read for -")
-			}
-			data, err := readLimited(opts.Stdin, StdinName)
-			if err != nil {
-				return nil, err
-			}
-			srcs = append(srcs, source{StdinName, data})
-		case strings.Contains(p, "://"):
-			return nil, inputErrorf("%s: URLs are not read (svc-doctor lint never uses the network); download the file and pass its path", p)
-		default:
-			files, err := expand(p, opts.Recursive)
-			if err != nil {
-				return nil, err
-			}
-			for _, f := range files {
-				data, err := readFile(f)
-				if err != nil {
-					return nil, err
-				}
-				srcs = append(srcs, source{f, data})
-			}
-		}
-	}
-	return parseAll(srcs), nil
+	return LoadInputs(paths, opts, "")
 }
 
-func expand(p string, recursive bool) ([]string, error) {
-	st, err := os.Stat(p)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, inputErrorf("%s: no such file or directory", p)
-		}
-		return nil, &InputError{err}
-	}
-	if !st.IsDir() {
-		return []string{p}, nil
-	}
-	var files []string
-	err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return &InputError{err}
-		}
-		if d.IsDir() {
-			if path == p {
-				return nil
-			}
-			if !recursive || strings.HasPrefix(d.Name(), ".") {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if IsManifestFile(path) {
-			files = append(files, path)
-		}
-		return nil
-	})
+// LoadInputs reads what a command's -f/-R/-k flags name: the files, directories and stdin first,
+// then the rendered kustomization.
+func LoadInputs(paths []string, opts Options, kustomization string) (*Result, error) {
+	st, err := Open(context.Background(), paths, kustomization, opts)
 	if err != nil {
 		return nil, err
 	}
-	sort.Strings(files)
-	return files, nil
-}
-
-// IsManifestFile reports whether a directory walk should read this file.
-func IsManifestFile(path string) bool {
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".yaml", ".yml", ".json":
-		return true
+	defer func() { _ = st.Close() }()
+	var docs []Document
+	for {
+		d, err := st.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		docs = append(docs, d)
 	}
-	return false
-}
-
-func readFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, &InputError{err}
-	}
-	defer f.Close()
-	return readLimited(f, path)
-}
-
-func readLimited(r io.Reader, name string) ([]byte, error) {
-	data, err := io.ReadAll(io.LimitReader(r, MaxFileSize+1))
-	if err != nil {
-		return nil, &InputError{fmt.Errorf("%s: %w", name, err)}
-	}
-	if len(data) > MaxFileSize {
-		return nil, inputErrorf("%s: larger than %d MiB", name, MaxFileSize>>20)
-	}
-	return data, nil
-}
-
-// parseAll parses every document of every source, spreading documents over the CPUs, and returns
-// objects and problems in input order.
-func parseAll(srcs []source) *Result {
-	type job struct {
-		src, doc int
-		c        chunk
-	}
-	var jobs []job
-	res := &Result{}
-	for si, s := range srcs {
-		res.Files = append(res.Files, s.name)
-		for di, c := range splitStream(s.data) {
-			jobs = append(jobs, job{si, di + 1, c})
+	res := parseDocs(docs)
+	for _, in := range st.Inputs() {
+		res.Files = append(res.Files, in.Files...)
+		if in.Kind == InputStdin {
+			res.Files = append(res.Files, st.StdinName())
 		}
 	}
+	return res, nil
+}
+
+// StdinName is the file name of what is read from standard input.
+func (s *Stream) StdinName() string {
+	if s.opts.StdinName != "" {
+		return s.opts.StdinName
+	}
+	return StdinName
+}
+
+// Parse reads every document of one YAML stream or stream of JSON values, as kubectl does: null
+// and empty documents are skipped. It never panics and never stops at a bad document.
+func Parse(file string, data []byte) *Result {
+	sp := newDocSplitter(context.Background(), bytes.NewReader(data), file)
+	sp.max = len(data) + 1
+	var docs []Document
+	for {
+		c, err := sp.next()
+		if err != nil {
+			break // io.EOF: reading memory cannot fail otherwise
+		}
+		for _, jc := range splitJSONValues(c) {
+			docs = append(docs, Document{File: file, Index: len(docs) + 1, c: jc})
+		}
+	}
+	res := parseDocs(docs)
+	res.Files = []string{file}
+	return res
+}
+
+// parseDocs parses documents, spreading them over the CPUs, and returns objects and problems in
+// input order.
+func parseDocs(docs []Document) *Result {
 	type out struct {
 		objs  []*Object
 		probs []Problem
 	}
-	outs := make([]out, len(jobs))
-	workers := runtime.GOMAXPROCS(0)
-	if workers > len(jobs) {
-		workers = len(jobs)
-	}
+	outs := make([]out, len(docs))
+	workers := min(runtime.GOMAXPROCS(0), len(docs))
 	var wg sync.WaitGroup
 	next := make(chan int, workers)
 	for w := 0; w < workers; w++ {
@@ -180,16 +117,16 @@ func parseAll(srcs []source) *Result {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				j := jobs[i]
-				outs[i].objs, outs[i].probs = parseDocument(srcs[j.src].name, j.doc, j.c)
+				outs[i].objs, outs[i].probs = ParseDocument(docs[i])
 			}
 		}()
 	}
-	for i := range jobs {
+	for i := range docs {
 		next <- i
 	}
 	close(next)
 	wg.Wait()
+	res := &Result{}
 	for _, o := range outs {
 		res.Objects = append(res.Objects, o.objs...)
 		res.Problems = append(res.Problems, o.probs...)

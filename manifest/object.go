@@ -2,17 +2,18 @@ package manifest
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 
 	yaml "go.yaml.in/yaml/v3"
 )
 
 // Object is one Kubernetes object read from a manifest, with where it came from.
 type Object struct {
-	// File is the path as given ("<stdin>" for standard input, "<kustomize DIR>" for a rendered
-	// kustomization).
+	// File is the path as given ("<stdin>" for standard input, or the --stdin-filename; for a
+	// rendered kustomization the source file the object came from, or "<kustomize DIR>" when it
+	// cannot be told).
 	File string
 	// Doc is the 1-based index of the YAML document in File.
 	Doc int
@@ -25,62 +26,113 @@ type Object struct {
 	Kind       string
 	Name       string
 	Namespace  string
-	// JSON is the object converted to JSON with Kubernetes' YAML scalar rules.
+	// JSON is the object converted to JSON with Kubernetes' YAML scalar rules. A consumer that
+	// has decoded it may drop it (set it to nil): ReadJSON derives it again from the text.
 	JSON []byte
 	// TabWidth is set when the document used tabs for indentation and was read by expanding them
 	// to this many spaces (a Problem reports the tabs).
 	TabWidth int
 
-	text     []byte // document text, tabs already expanded
+	text     []byte // document text, tabs already expanded (a List item's own lines when it has them)
 	textLine int    // line in File of text's first line
-	item     int    // index in items[] of a List, -1 otherwise
-
-	once sync.Once
-	root *yaml.Node
-	fast *fnode // the fast path's tree, when it reads this document
+	item     int    // index in items[] of a List whose whole text is text, -1 otherwise
+	// pos, when set, is the text positions point into instead of text: the source file of an
+	// object a kustomization rendered
+	pos *position
+	// src, when set, is where text is in its file (ReleaseText)
+	src *fileText
 }
 
-// node returns the object's YAML node, parsing the document again on first use. Only objects with
-// findings pay for this.
-func (o *Object) node() *yaml.Node {
-	o.once.Do(func() {
-		if fastPathEnabled && o.item < 0 && o.TabWidth == 0 {
-			if root, ok := fastParse(o.text); ok && root.kind == 'm' {
-				o.fast = root
-				return
-			}
+// position is text that positions point into.
+type position struct {
+	text     []byte
+	textLine int
+	item     int
+}
+
+// parseTree parses text with the fast path when it applies, nil when it does not (a List item
+// without its own text, a document read with tabs expanded, JSON, YAML outside the fast path's
+// subset). Nothing is cached: an object kept for later checks costs only its text, and only
+// objects with findings pay for parsing again.
+func parseTree(text []byte, item int, tabbed bool) *fnode {
+	if fastPathEnabled && item < 0 && !tabbed {
+		if root, ok := fastParse(text); ok && root.kind == 'm' {
+			return root
 		}
-		var doc yaml.Node
-		if err := yaml.Unmarshal(o.text, &doc); err != nil || len(doc.Content) == 0 {
-			return
+	}
+	return nil
+}
+
+// yamlTree parses text with the general parser and returns the object's node.
+func yamlTree(text []byte, item int) *yaml.Node {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(text, &doc); err != nil || len(doc.Content) == 0 {
+		return nil
+	}
+	n := doc.Content[0]
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	if item >= 0 {
+		items := lookupKey(n, "items")
+		if items == nil || items.Kind != yaml.SequenceNode || item >= len(items.Content) {
+			return nil
 		}
-		n := doc.Content[0]
-		if o.item >= 0 {
-			items := lookupKey(n, "items")
-			if items == nil || items.Kind != yaml.SequenceNode || o.item >= len(items.Content) {
-				return
-			}
-			n = items.Content[o.item]
-		}
-		o.root = n
-	})
-	return o.root
+		n = items.Content[item]
+	}
+	return n
 }
 
 // FieldLine returns the line in File of the field at path (for example
 // "spec.ports[0].targetPort" or "metadata.labels[app.kubernetes.io/name]"). When the field is
 // absent it returns the line of its nearest present ancestor and exact=false; 0 when unknown.
 func (o *Object) FieldLine(path string) (line int, exact bool) {
-	n := o.node()
-	if o.fast != nil {
-		line, exact = o.fast.fieldLine(ParsePath(path))
-		return line + o.textLine - 1, exact
+	text, textLine, item := o.text, o.textLine, o.item
+	tabbed := o.TabWidth > 0
+	if o.pos != nil {
+		text, textLine, item, tabbed = o.pos.text, o.pos.textLine, o.pos.item, false
+	} else if text == nil {
+		var err error
+		if text, err = o.textBytes(); err != nil {
+			return o.Line, path == ""
+		}
 	}
+	if root := parseTree(text, item, tabbed); root != nil {
+		line, exact = root.fieldLine(ParsePath(path))
+		return line + textLine - 1, exact
+	}
+	n := yamlTree(text, item)
 	if n == nil {
 		return o.Line, path == ""
 	}
 	line, exact = nodeFieldLine(n, ParsePath(path))
-	return line + o.textLine - 1, exact
+	return line + textLine - 1, exact
+}
+
+// ReadJSON converts the object's text to JSON again, exactly as reading it did: for a consumer
+// that dropped JSON after decoding it and needs the object once more.
+func (o *Object) ReadJSON() ([]byte, error) {
+	if o.JSON != nil {
+		return o.JSON, nil
+	}
+	text, err := o.textBytes()
+	if err != nil {
+		return nil, err
+	}
+	if fastPathEnabled && o.item < 0 && o.TabWidth == 0 && !isJSONish(text) {
+		if root, ok := fastParse(text); ok && root.kind == 'm' && !isListKind(root.str("kind")) {
+			return root.emit(make([]byte, 0, len(text))), nil
+		}
+	}
+	n := yamlTree(text, o.item)
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("%s:%d: the object cannot be read again", o.File, o.Line)
+	}
+	e := encoder{}
+	if err := e.encode(n, "", 0); err != nil {
+		return nil, err
+	}
+	return e.buf, nil
 }
 
 // nodeFieldLine walks a field path in the general parser's tree: the line of the last key found,
@@ -187,7 +239,9 @@ type Value struct {
 	Line int    // line in the file
 	JSON string // the value as JSON
 	Text string // the scalar as written in YAML ("" for mappings and sequences)
-	node *yaml.Node
+	// Plain is set for a scalar written without quotes (its type comes from YAML's rules)
+	Plain bool
+	node  *yaml.Node
 }
 
 // Patcher keeps decoding going past type errors: it finds the value a JSON decoder choked on (by
@@ -202,8 +256,12 @@ type Patcher struct {
 
 // NewPatcher parses the object again (its own copy, the cached node is not touched).
 func (o *Object) NewPatcher() (*Patcher, bool) {
+	text, err := o.textBytes()
+	if err != nil {
+		return nil, false
+	}
 	var doc yaml.Node
-	if err := yaml.Unmarshal(o.text, &doc); err != nil || len(doc.Content) == 0 {
+	if err := yaml.Unmarshal(text, &doc); err != nil || len(doc.Content) == 0 {
 		return nil, false
 	}
 	n := doc.Content[0]
@@ -239,12 +297,41 @@ func (p *Patcher) At(off int) (Value, bool) {
 	if best < 0 {
 		return Value{}, false
 	}
-	s := p.spans[best]
+	return p.value(p.spans[best]), true
+}
+
+func (p *Patcher) value(s span) Value {
 	v := Value{Path: s.path, Line: s.line + p.o.textLine - 1, JSON: string(p.JSON[s.start:s.end]), node: s.node}
 	if s.node != nil && s.node.Kind == yaml.ScalarNode {
 		v.Text = s.node.Value
+		v.Plain = s.node.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) == 0
 	}
-	return v, true
+	return v
+}
+
+// Values lists every value of the object, each nested value before the one that holds it.
+func (p *Patcher) Values() []Value {
+	out := make([]Value, len(p.spans))
+	for i, s := range p.spans {
+		out[i] = p.value(s)
+	}
+	return out
+}
+
+// Without returns the object's JSON with v replaced by null; the patcher is left as it was.
+func (p *Patcher) Without(v Value) []byte {
+	if v.node == nil {
+		return p.JSON
+	}
+	saved := *v.node
+	*v.node = yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Value: "null", Line: saved.Line, Column: saved.Column}
+	e := encoder{}
+	err := e.encode(p.root, "", 0)
+	*v.node = saved
+	if err != nil {
+		return p.JSON
+	}
+	return e.buf
 }
 
 // Null replaces v with null and re-encodes the object.

@@ -3,6 +3,7 @@ package manifest
 import (
 	"bytes"
 	"fmt"
+	"hash/crc32"
 	"regexp"
 	"strconv"
 	"strings"
@@ -55,10 +56,23 @@ var fastPathEnabled = true
 // nullTag is the resolved tag of a null scalar ("null", "~", an empty value).
 const nullTag = "!!null"
 
-// Parse reads every document of one YAML stream or stream of JSON values, as kubectl does: null
-// and empty documents are skipped. It never panics and never stops at a bad document.
-func Parse(file string, data []byte) *Result {
-	return parseAll([]source{{file, data}})
+// ParseDocument parses one document of a stream into the objects it holds (one, the items of a
+// List, or none for a null or empty document) and the problems found. It never panics.
+func ParseDocument(d Document) (objs []*Object, probs []Problem) {
+	objs, probs = parseDocument(d.File, d.Index, d.c)
+	for _, o := range objs {
+		if d.origins != nil {
+			d.origins.locate(d.Index, o)
+		}
+		if o.src != nil {
+			if d.path == "" {
+				o.src = nil // not a file it can be read from again
+			} else {
+				o.src.path = d.path
+			}
+		}
+	}
+	return objs, probs
 }
 
 func parseDocument(file string, docIndex int, c chunk) (objs []*Object, probs []Problem) {
@@ -142,10 +156,24 @@ func parseDocument(file string, docIndex int, c chunk) (objs []*Object, probs []
 	if isListKind(kind) {
 		items := lookupKey(root, "items")
 		if items != nil && items.Kind == yaml.SequenceNode {
+			own := itemTexts(text, root, items)
+			var whole *fileText // the items without their own text share the document's
+			if own == nil {
+				whole = docText(c, tabWidth)
+			}
 			for i, it := range items.Content {
 				o, ps := newObject(file, docIndex, c, text, tabWidth, it, i)
 				probs = append(probs, ps...)
 				if o != nil {
+					o.src = whole
+					if own != nil {
+						it := own[i]
+						o.text, o.textLine, o.item = it.text, c.line+it.line-1, -1
+						o.src = nil
+						if !isJSONish(c.text) && tabWidth == 0 { // the item's bytes are the file's
+							o.src = &fileText{off: c.off + int64(it.start), n: len(it.text), crc: crc32.ChecksumIEEE(c.text[it.start : it.start+len(it.text)]), dash: it.dash}
+						}
+					}
 					objs = append(objs, o)
 				}
 			}
@@ -155,9 +183,93 @@ func parseDocument(file string, docIndex int, c chunk) (objs []*Object, probs []
 	o, ps := newObject(file, docIndex, c, text, tabWidth, root, -1)
 	probs = append(probs, ps...)
 	if o != nil {
+		o.src = docText(c, tabWidth)
 		objs = append(objs, o)
 	}
 	return objs, probs
+}
+
+// itemText is the text of one item of a List: its own lines, the sequence indicator blanked.
+type itemText struct {
+	text  []byte
+	line  int // line of the item's first line in the document
+	start int // offset of text in the document
+	dash  int // offset in text of the "-" replaced by a space
+}
+
+// itemTexts cuts the lines of each item of a block-style List (as `kubectl get -o yaml` writes
+// them) out of the document, so that an item is read again (for the line of a field, or its JSON)
+// without parsing the whole List: a List of thousands of objects would otherwise be parsed once per
+// item. Each item's text is its lines, from the line of its "- " to the line before the next item
+// (or before the next key of the List), with the "-" replaced by a space: the same mapping at the
+// same lines. It returns nil when that does not hold for every item (flow style, an item not
+// starting on its "- " line, several items on one line) or when the document uses anchors,
+// aliases, tags or merge keys, which an item could share with another part of the document.
+func itemTexts(text []byte, root, items *yaml.Node) []itemText {
+	if items.Style&yaml.FlowStyle != 0 || len(items.Content) == 0 || bytes.ContainsAny(text, "&*!") || bytes.Contains(text, []byte("<<")) {
+		return nil
+	}
+	starts := []int{0} // byte offset of each line (0-based index = line-1)
+	for i, b := range text {
+		if b == '\n' {
+			starts = append(starts, i+1)
+		}
+	}
+	lineEnd := func(l int) int { // offset after line l (1-based), or len(text)
+		if l < len(starts) {
+			return starts[l]
+		}
+		return len(text)
+	}
+	last := items.Content[len(items.Content)-1].Line
+	end := len(starts) + 1 // the line after the last item's text
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if k := root.Content[i]; k.Line > last && k.Line < end {
+			end = k.Line
+		}
+	}
+	out := make([]itemText, len(items.Content))
+	prev := 0
+	for i, it := range items.Content {
+		if it.Kind != yaml.MappingNode || it.Line <= prev || it.Line > len(starts) {
+			return nil
+		}
+		prev = it.Line
+		ls := starts[it.Line-1]
+		col := it.Column - 1 // bytes before the item's first key on its line: spaces, "-", spaces
+		if ls+col > len(text) {
+			return nil
+		}
+		lead := text[ls : ls+col]
+		dash := bytes.IndexByte(lead, '-')
+		if dash < 0 || len(bytes.Trim(lead, " ")) != 1 {
+			return nil
+		}
+		next := end
+		if i+1 < len(items.Content) {
+			next = items.Content[i+1].Line
+		}
+		if next <= it.Line {
+			return nil
+		}
+		t := append([]byte(nil), text[ls:lineEnd(next-1)]...)
+		t[dash] = ' '
+		out[i] = itemText{text: t, line: it.Line, start: ls, dash: dash}
+	}
+	return out
+}
+
+// docText describes where in its file the text of a document's object comes from: the
+// document's bytes, with its tabs replaced as reading it did.
+func docText(c chunk, tabWidth int) *fileText {
+	t := &fileText{off: c.off, n: len(c.text), crc: crc32.ChecksumIEEE(c.text), dash: -1}
+	switch {
+	case isJSONish(c.text):
+		t.jsonTabs = true
+	case tabWidth > 0:
+		t.tabWidth = tabWidth
+	}
+	return t
 }
 
 func isListKind(kind string) bool {
@@ -238,7 +350,7 @@ func fastObject(file string, docIndex int, c chunk) (*Object, []Problem, bool) {
 	if !ok || root.kind != 'm' || isListKind(root.str("kind")) {
 		return nil, nil, false
 	}
-	o := &Object{File: file, Doc: docIndex, Line: c.line + root.line - 1, text: c.text, textLine: c.line, item: -1,
+	o := &Object{File: file, Doc: docIndex, Line: c.line + root.line - 1, text: c.text, textLine: c.line, item: -1, src: docText(c, 0),
 		APIVersion: root.str("apiVersion"), Kind: root.str("kind"), Name: root.str("metadata", "name"), Namespace: root.str("metadata", "namespace")}
 	if o.Name == "" {
 		if gn := root.str("metadata", "generateName"); gn != "" {

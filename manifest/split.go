@@ -12,24 +12,14 @@ import (
 type chunk struct {
 	text []byte
 	line int
+	// off is the byte offset of text in its file
+	off int64
 	// problem, when set, is a syntax problem found while splitting the stream (text that is not
 	// JSON after a stream of JSON values), reported at line instead of parsing text.
 	problem string
 	// afterJSON is set on the text that follows a single JSON value: a YAML document to kubectl,
 	// but text that is not a YAML collection there is garbage after the JSON, a syntax problem.
 	afterJSON bool
-}
-
-// splitStream cuts a stream into the documents kubectl reads from it: at YAML document markers
-// (splitDocuments), then each document that holds several JSON values one after another (as
-// `jq -c` or a loop over `kubectl get -o json` writes them) into one document per value.
-func splitStream(data []byte) []chunk {
-	docs := splitDocuments(data)
-	out := docs[:0:0]
-	for _, c := range docs {
-		out = append(out, splitJSONValues(c)...)
-	}
-	return out
 }
 
 // splitJSONValues splits a document whose content starts with '{' or '[' into its JSON values,
@@ -64,7 +54,7 @@ func splitJSONValues(c chunk) []chunk {
 		}
 		if err == nil {
 			values++
-			out = append(out, chunk{text: c.text[from : start+int(dec.InputOffset())], line: lineAt(from)})
+			out = append(out, chunk{text: c.text[from : start+int(dec.InputOffset())], line: lineAt(from), off: c.off + int64(from)})
 			continue
 		}
 		rest := c.text[from:]
@@ -79,7 +69,7 @@ func splitJSONValues(c chunk) []chunk {
 			if len(bytes.TrimLeft(c.text[ls:from], " \t")) == 0 {
 				from = ls
 			}
-			return append(out, chunk{text: c.text[from:], line: lineAt(from), afterJSON: true})
+			return append(out, chunk{text: c.text[from:], line: lineAt(from), off: c.off + int64(from), afterJSON: true})
 		}
 		at, msg := from, fmt.Sprintf("text after JSON value %d is not JSON (%v)", values, err)
 		var syn *json.SyntaxError
@@ -122,33 +112,6 @@ func skipJSONSpace(b []byte, off int) int {
 		off++
 	}
 	return off
-}
-
-// splitDocuments cuts a YAML stream at document markers ("---" at the start of a line). A marker
-// line stays at the top of the document it opens, so that content written after the marker on the
-// same line ("--- {a: 1}") is kept and line numbers stay exact. An empty preamble before the first
-// marker is dropped.
-func splitDocuments(data []byte) []chunk {
-	var out []chunk
-	start, startLine, line := 0, 1, 1
-	for i := 0; i < len(data); {
-		end := bytes.IndexByte(data[i:], '\n')
-		next := len(data)
-		if end >= 0 {
-			next = i + end + 1
-		}
-		if i > start && isDocMarker(data[i:next]) {
-			out = append(out, chunk{text: data[start:i], line: startLine})
-			start, startLine = i, line
-		}
-		i = next
-		line++
-	}
-	out = append(out, chunk{text: data[start:], line: startLine})
-	if len(out) > 1 && isBlank(out[0].text) {
-		out = out[1:]
-	}
-	return out
 }
 
 func isDocMarker(line []byte) bool {

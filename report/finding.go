@@ -130,6 +130,9 @@ type Finding struct {
 	Remediation string     `json:"remediation,omitempty"`
 	Object      *ObjectRef `json:"object,omitempty"`
 	Location    *Location  `json:"location,omitempty"`
+	// Omitted is set on the one finding that stands for the findings of its rule left out of the
+	// report (lint --max-findings): how many there are. Its severity is theirs, the highest.
+	Omitted int `json:"omitted,omitempty"`
 }
 
 // Counts tallies findings per severity.

@@ -4,10 +4,10 @@ import (
 	"time"
 )
 
-// Kind is the kind of the -o json|yaml document.
+// KindIngressCheck is the kind of the ingresscheck -o json|yaml document.
 const KindIngressCheck = "IngressCheckReport"
 
-// Report is the result of one ingresscheck run, also its -o json|yaml envelope.
+// IngressCheckReport is the result of one ingresscheck run, also its -o json|yaml envelope.
 type IngressCheckReport struct {
 	APIVersion string `json:"apiVersion"`
 	Kind       string `json:"kind"`
@@ -42,7 +42,7 @@ type IngressCheckReport struct {
 	Verdict Verdict      `json:"verdict"`
 }
 
-// Request is the URL under test, split as the controller sees it.
+// RouteRequest is the URL under test, split as the controller sees it.
 type RouteRequest struct {
 	URL    string `json:"url"`
 	Scheme string `json:"scheme"`
@@ -66,7 +66,7 @@ type RouteRequest struct {
 	Headers []HTTPHeader `json:"headers,omitempty"`
 }
 
-// ClassInfo is how the IngressClass of a URL was chosen.
+// IngressClassInfo is how the IngressClass of a URL was chosen.
 type IngressClassInfo struct {
 	// Name is "" when no class could be determined.
 	Name string `json:"name"`
@@ -131,7 +131,7 @@ type ControllerService struct {
 	HTTPSNodePort int32 `json:"httpsNodePort,omitempty"`
 }
 
-// Candidate is a route that matches the URL.
+// RouteCandidate is a route that matches the URL.
 type RouteCandidate struct {
 	Rank     int       `json:"rank"`
 	Ingress  ObjectRef `json:"ingress"`
@@ -187,7 +187,7 @@ type RouteCheck struct {
 // OK reports whether the route has no problem.
 func (r RouteCheck) OK() bool { return len(r.Problems) == 0 }
 
-// Backend is a route's backend: a Service port, or a resource.
+// RouteBackend is a route's backend: a Service port, or a resource.
 type RouteBackend struct {
 	// Service is the Service name ("" for a resource backend).
 	Service   string `json:"service,omitempty"`
@@ -206,7 +206,7 @@ type RouteBackend struct {
 	Health *BackendHealth `json:"health,omitempty"`
 }
 
-// ServicePort is a resolved Service port.
+// BackendPort is a resolved Service port.
 type BackendPort struct {
 	Name       string `json:"name,omitempty"`
 	Port       int32  `json:"port"`
@@ -214,7 +214,7 @@ type BackendPort struct {
 	TargetPort string `json:"targetPort"`
 }
 
-// Health is the state of a backend's endpoints and pods.
+// BackendHealth is the state of a backend's endpoints and pods.
 type BackendHealth struct {
 	// Checked is false offline when the input has no EndpointSlices for the Service.
 	Checked bool `json:"checked"`
@@ -232,7 +232,7 @@ type BackendHealth struct {
 	Diagnosis *Verdict `json:"diagnosis,omitempty"`
 }
 
-// Endpoint is one EndpointSlice endpoint of the backend port.
+// BackendEndpoint is one EndpointSlice endpoint of the backend port.
 type BackendEndpoint struct {
 	Address     string `json:"address"`
 	Port        int32  `json:"port"`

@@ -40,9 +40,13 @@ func lintJUnit(r *LintReport, failOn Severity) JUnitSuites {
 			file = f.Location.File
 		}
 		obj := "(document)"
-		if f.Object != nil {
+		switch {
+		case f.Omitted > 0:
+			obj = "(not listed)" // the findings of the rule left out by --max-findings
+			file = "(not listed)"
+		case f.Object != nil:
 			obj = f.Object.String()
-		} else if f.Location != nil {
+		case f.Location != nil:
 			obj = fmt.Sprintf("document %d", f.Location.Document)
 		}
 		k := key{file, obj, f.Rule}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -38,7 +39,21 @@ func BuildSARIF(r *LintReport, rules []RuleMeta) *sarif.Report {
 		run.Tool.Driver.Rules = append(run.Tool.Driver.Rules, d)
 		index[m.ID] = i
 	}
+	var omitted []*sarif.Notification
 	for _, f := range r.Findings {
+		if f.Omitted > 0 {
+			// not a result (it is about no place in the code): a notification of the run
+			n := sarif.NewNotification()
+			n.Level = sarifLevel(f.Severity)
+			n.Message = sarif.NewTextMessage(f.Message)
+			ref := sarif.NewReportingDescriptorReference().WithID(f.Rule)
+			if i, ok := index[f.Rule]; ok {
+				ref.Index = i
+			}
+			n.AssociatedRule = ref
+			omitted = append(omitted, n)
+			continue
+		}
 		res := sarif.NewResult()
 		res.RuleID = ptr(f.Rule)
 		if i, ok := index[f.Rule]; ok {
@@ -74,6 +89,12 @@ func BuildSARIF(r *LintReport, rules []RuleMeta) *sarif.Report {
 			res.Locations = append(res.Locations, loc)
 		}
 		run.AddResult(res)
+	}
+	if len(omitted) > 0 {
+		inv := sarif.NewInvocation()
+		inv.ExecutionSuccessful = ptr(true)
+		inv.ToolExecutionNotifications = omitted
+		run.AddInvocation(inv)
 	}
 	log.AddRun(run)
 	return log
@@ -117,8 +138,17 @@ func ruleName(id string) string {
 	return b.String()
 }
 
-// fileURI renders a file path as a relative URI reference (forward slashes, escaped).
+// fileURI renders a file path as a URI reference relative to the working directory (forward
+// slashes, escaped), which code scanning resolves from the repository's root: an absolute path
+// below the working directory is made relative to it.
 func fileURI(file string) string {
+	if filepath.IsAbs(file) {
+		if wd, err := os.Getwd(); err == nil {
+			if rel, err := filepath.Rel(wd, file); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+				file = rel
+			}
+		}
+	}
 	p := filepath.ToSlash(file)
 	return (&url.URL{Path: p}).String()
 }

@@ -16,8 +16,6 @@ import (
 	"github.com/svc-doctor/svc-doctor/snapshot"
 )
 
-const defaultClassAnnotation = networkingv1.AnnotationIsDefaultIngressClass
-
 // backendRef is one backend of an Ingress with its field path.
 type backendRef struct {
 	b    *networkingv1.IngressBackend
@@ -220,7 +218,7 @@ var ruleIngressBackendService = &Rule{
 				}
 				field := svcField(ing, br.path, "name")
 				if b.Service.Name == "" {
-					if !hasIssueUnder(p.Snap, ing.Src, br.path) { // a misspelt field is reported already
+					if !p.Snap.HasIssueUnder(ing.Src, br.path) { // a misspelt field is reported already
 						p.Report(ing.Src, field, "backend service has no name")
 					}
 					continue
@@ -583,17 +581,6 @@ func (x *hostIndex) serves(h string) bool {
 			if ingress.HostMatches(h, rh) {
 				return true
 			}
-		}
-	}
-	return false
-}
-
-// hasIssueUnder reports whether reading the input already found a problem at or below field of
-// this object (so that a rule does not report its consequence a second time).
-func hasIssueUnder(s *snapshot.Snapshot, src *snapshot.Source, field string) bool {
-	for _, is := range s.Issues {
-		if is.Src == src && strings.HasPrefix(is.Field, field) {
-			return true
 		}
 	}
 	return false

@@ -73,6 +73,24 @@ var ruleNameMissing = &Rule{
 	Check: forward,
 }
 
+var ruleNameInvalid = &Rule{
+	ID: snapshot.RuleNameInvalid, Severity: report.Error, Category: CatInput,
+	Summary:     "object name or namespace that the API server rejects (Web_Bad, longer than 63 characters)",
+	Remediation: "Rename the object (and what refers to it) to a name of the form the message gives: lower-case letters, digits and '-', within the length limit.",
+	Docs: "The API server validates names as its own validation code does, per kind: a Service name must be a " +
+		"DNS-1035 label (at most 63 characters, lower-case letters, digits and `-`, starting with a letter: it " +
+		"becomes a DNS name), a Namespace and every object's metadata.namespace a DNS-1123 label (the same, " +
+		"but it may start with a digit), RBAC roles and bindings a path segment (`system:controller:x` is " +
+		"fine), and most other kinds (Pods, Deployments, ConfigMaps, Secrets, Ingresses...) a DNS-1123 " +
+		"subdomain (at most 253 characters, dots allowed). A Job name is at most 63 characters (its pods carry " +
+		"it in a label) and a CronJob name at most 52 (the Jobs it creates add 11). `generateName` is checked as " +
+		"a prefix. kubectl apply fails on the whole file with `metadata.name: Invalid value`. The check uses " +
+		"k8s.io/apimachinery's validation functions; kinds whose names follow other rules (CRDs, APIServices...) " +
+		"and kinds outside the built-in API groups are not checked. Clusters with the alpha feature " +
+		"RelaxedServiceNameValidation enabled also accept Service names that start with a digit.",
+	Check: forward,
+}
+
 var ruleUnknownField = &Rule{
 	ID: snapshot.RuleUnknownField, Severity: report.Error, Category: CatInput,
 	Summary:     "a field the object's type does not have (often a typo)",
@@ -154,63 +172,76 @@ var ruleInvalidSuppression = &Rule{
 	Check: func(*Pass) {}, // run by the engine after the other rules, see checkSuppressions
 }
 
-// checkSuppressions reports suppression annotations that name no rule or give no reason.
-func checkSuppressions(p *Pass) {
-	known := map[string]bool{}
-	for _, r := range All() {
-		known[r.ID] = true
-	}
-	visit := func(src *snapshot.Source) {
-		if src == nil {
-			return
-		}
-		keys := make([]string, 0)
-		for k := range src.Annotations {
-			if strings.HasPrefix(k, SuppressPrefix) {
-				keys = append(keys, k)
-			}
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			id := strings.TrimPrefix(k, SuppressPrefix)
-			field := "metadata.annotations[" + k + "]"
-			switch {
-			case !known[id]:
-				p.Report(src, field, "annotation %s names no rule%s", k, didYouMean(id, All()))
-			case strings.TrimSpace(src.Annotations[k]) == "":
-				p.Report(src, field, "annotation %s gives no reason, so it silences nothing: say why the finding does not apply", k)
-			}
-		}
-	}
+// checkSuppressions reports suppression annotations that name no rule or give no reason, on the
+// Services of the snapshot and (others) on its other objects.
+func checkSuppressions(p *Pass, services, others bool) {
 	s := p.Snap
-	for _, o := range s.Services {
-		visit(o.Src)
+	if services {
+		for _, o := range s.Services {
+			checkAnnotations(p, o.Src)
+		}
+	}
+	if !others {
+		return
 	}
 	for _, o := range s.Endpoints {
-		visit(o.Src)
+		checkAnnotations(p, o.Src)
 	}
 	for _, o := range s.EndpointSlices {
-		visit(o.Src)
+		checkAnnotations(p, o.Src)
 	}
 	for _, o := range s.Ingresses {
-		visit(o.Src)
+		checkAnnotations(p, o.Src)
 	}
 	for _, o := range s.IngressClasses {
-		visit(o.Src)
+		checkAnnotations(p, o.Src)
 	}
 	for _, o := range s.NetworkPolicies {
-		visit(o.Src)
+		checkAnnotations(p, o.Src)
 	}
 	for _, o := range s.Secrets {
-		visit(o.Src)
+		checkAnnotations(p, o.Src)
 	}
 	for _, o := range s.Workloads {
-		visit(o.Src)
+		checkAnnotations(p, o.Src)
 	}
 	for _, o := range s.Other {
-		visit(o)
+		checkAnnotations(p, o)
 	}
 	for _, src := range s.GatewayAPI.Sources() {
-		visit(src)
+		checkAnnotations(p, src)
+	}
+}
+
+// checkAnnotations reports the suppression annotations of one object that name no rule or give
+// no reason.
+func checkAnnotations(p *Pass, src *snapshot.Source) {
+	if src == nil {
+		return
+	}
+	var keys []string
+	for k := range src.Annotations {
+		if strings.HasPrefix(k, SuppressPrefix) {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return
+	}
+	sort.Strings(keys)
+	all := All()
+	known := map[string]bool{}
+	for _, r := range all {
+		known[r.ID] = true
+	}
+	for _, k := range keys {
+		id := strings.TrimPrefix(k, SuppressPrefix)
+		field := "metadata.annotations[" + k + "]"
+		switch {
+		case !known[id]:
+			p.Report(src, field, "annotation %s names no rule%s", k, didYouMean(id, all))
+		case strings.TrimSpace(src.Annotations[k]) == "":
+			p.Report(src, field, "annotation %s gives no reason, so it silences nothing: say why the finding does not apply", k)
+		}
 	}
 }

@@ -11,6 +11,7 @@ func All() []*Rule {
 		ruleInvalidDocument,
 		ruleMissingTypeMeta,
 		ruleNameMissing,
+		ruleNameInvalid,
 		ruleUnknownField,
 		ruleInvalidValue,
 		ruleKindCase,

@@ -7,7 +7,6 @@ package rules
 import (
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/svc-doctor/svc-doctor/report"
@@ -37,6 +36,11 @@ type Rule struct {
 	Docs        string // markdown: why it matters, examples
 	// DefaultOff rules run only when enabled with --enable or the config file.
 	DefaultOff bool
+	// PerService marks a check that reports on Services one at a time and reads no Service but the
+	// one it checks (other kinds it may read): on a large input it runs over the Services a window
+	// at a time (Collector.RunStream). The streaming test in lint compares every fixture's findings
+	// both ways, with windows of one Service.
+	PerService bool
 	Check      func(p *Pass)
 }
 
@@ -67,6 +71,10 @@ type Config struct {
 	Now time.Time
 	// CertExpiryWarning is how close to expiry a certificate gets a warning.
 	CertExpiryWarning time.Duration
+	// MaxPerRule caps the findings listed per rule: past that many (the first in report order are
+	// kept), one summary finding of the rule gives the number of the others, which are still
+	// counted. 0 lists every finding.
+	MaxPerRule int
 }
 
 // DefaultConfig returns the defaults: node ports 30000-32767, certificates warned 30 days
@@ -80,12 +88,7 @@ type Pass struct {
 	Snap   *snapshot.Snapshot
 	Config *Config
 	rule   *Rule
-	out    *[]result
-}
-
-type result struct {
-	f   report.Finding
-	src *snapshot.Source
+	c      *Collector
 }
 
 // Report records a finding at the rule's default severity on field of the object src.
@@ -99,26 +102,13 @@ func (p *Pass) ReportSeverity(sev report.Severity, src *snapshot.Source, field, 
 	if src != nil {
 		ref := src.Ref
 		f.Object = &ref
-		f.Location = src.Location(field)
 	}
-	*p.out = append(*p.out, result{f: f, src: src})
+	p.c.add(&pending{f: f, src: src, field: field, lazy: src != nil})
 }
 
 // reportIssue forwards an issue found while reading the input.
 func (p *Pass) reportIssue(is snapshot.Issue) {
-	f := report.Finding{Rule: p.rule.ID, Severity: p.rule.Severity, Message: is.Message, Remediation: p.rule.Remediation}
-	if is.Src != nil {
-		ref := is.Src.Ref
-		f.Object = &ref
-	}
-	switch {
-	case is.Loc != nil:
-		loc := *is.Loc
-		f.Location = &loc
-	case is.Src != nil:
-		f.Location = is.Src.Location(is.Field)
-	}
-	*p.out = append(*p.out, result{f: f, src: is.Src})
+	p.c.issue(p.rule, is)
 }
 
 // SuppressPrefix is the annotation prefix that silences a rule for one object:
@@ -127,7 +117,11 @@ const SuppressPrefix = "ignore.svc-doctor.io/"
 
 // Outcome is the result of a run.
 type Outcome struct {
+	// Findings are sorted (SortFindings); with Config.MaxPerRule, the summary finding of each rule
+	// that had more (Finding.Omitted) follows them.
 	Findings []report.Finding
+	// Counts tallies every finding by severity, those left out of Findings by MaxPerRule included.
+	Counts report.Counts
 	// Suppressed counts findings silenced by annotations.
 	Suppressed int
 	// Rules is the number of rules that ran.
@@ -137,32 +131,12 @@ type Outcome struct {
 // Run runs the enabled rules over the snapshot. The order of findings is stable: by file,
 // document, line, then rule.
 func Run(snap *snapshot.Snapshot, cfg Config) (*Outcome, error) {
-	enabled, err := Enabled(cfg)
+	c, err := NewCollector(cfg)
 	if err != nil {
 		return nil, err
 	}
-	var out []result
-	for _, r := range enabled {
-		p := &Pass{Snap: snap, Config: &cfg, rule: r, out: &out}
-		r.Check(p)
-	}
-	// suppression annotations are themselves checked
-	suppressCheck := &Pass{Snap: snap, Config: &cfg, rule: ruleInvalidSuppression, out: &out}
-	if isEnabled(ruleInvalidSuppression, cfg) {
-		checkSuppressions(suppressCheck)
-	}
-	oc := &Outcome{Rules: len(enabled)}
-	for _, r := range out {
-		if r.src != nil && r.f.Rule != ruleInvalidSuppression.ID {
-			if reason, ok := r.src.Annotations[SuppressPrefix+r.f.Rule]; ok && strings.TrimSpace(reason) != "" {
-				oc.Suppressed++
-				continue
-			}
-		}
-		oc.Findings = append(oc.Findings, r.f)
-	}
-	SortFindings(oc.Findings)
-	return oc, nil
+	c.Run(snap)
+	return c.Outcome(), nil
 }
 
 // SortFindings orders findings by file, document, line, then rule and message.

@@ -38,6 +38,7 @@ var ruleSelectorNoMatch = &Rule{
 		"that run to completion (Jobs, CronJobs, Pods with restartPolicy Never or OnFailure, Helm hooks such as " +
 		"the `helm create` test Pod) do not count as matches: a Service that selects only those has endpoints " +
 		"only while they run (a warning; informational for a headless Service, the way a Job's pods find each other).",
+	PerService: true,
 	Check: func(p *Pass) {
 		for _, svc := range selectorServices(p.Snap) {
 			if len(p.Snap.SelectedWorkloads(svc)) > 0 {
@@ -157,6 +158,7 @@ var ruleNoEndpoints = &Rule{
 		"EndpointSlice belongs to the Service named by its `kubernetes.io/service-name` label; an Endpoints object " +
 		"to the Service with the same name. When the input holds no endpoints objects in that namespace the " +
 		"finding is informational.",
+	PerService: true,
 	Check: func(p *Pass) {
 		for _, svc := range p.Snap.Services {
 			if len(svc.Spec.Selector) > 0 || semantics.IsExternalName(svc.Service) {
@@ -197,6 +199,7 @@ var rulePortNameRequired = &Rule{
 	Docs: "When a Service has more than one port, each needs a name: the API server rejects the Service otherwise " +
 		"(`spec.ports[1].name: Required value`). Names also tie Service ports to EndpointSlice ports and SRV records " +
 		"(`_http._tcp.<service>`).",
+	PerService: true,
 	Check: func(p *Pass) {
 		for _, svc := range p.Snap.Services {
 			if len(svc.Spec.Ports) < 2 {
@@ -219,6 +222,7 @@ var rulePortNameInvalid = &Rule{
 	Docs: "A Service port name must be a DNS label (lower case, digits, `-`, at most 63 characters). A named " +
 		"`targetPort` refers to a container port name, which must be an IANA service name: at most 15 characters, " +
 		"at least one letter, no `--`. The API server rejects the Service otherwise.",
+	PerService: true,
 	Check: func(p *Pass) {
 		for _, svc := range p.Snap.Services {
 			for i, sp := range svc.Spec.Ports {
@@ -242,6 +246,7 @@ var rulePortDuplicate = &Rule{
 	Summary:     "two ports of one Service with the same name, the same port and protocol, or the same nodePort",
 	Remediation: "Make each port's name, port/protocol pair and nodePort unique within the Service.",
 	Docs:        "The API server rejects a Service whose ports repeat a name or a port/protocol pair (`Duplicate value`).",
+	PerService:  true,
 	Check: func(p *Pass) {
 		for _, svc := range p.Snap.Services {
 			names := map[string]int{}
@@ -282,6 +287,7 @@ var ruleTargetPortUndeclared = &Rule{
 	Docs: "Traffic still reaches the pod on that port whether or not a container declares it (container ports are " +
 		"informational), so this is only a hint: a targetPort that no container mentions is often a typo or a stale " +
 		"value after the application's port changed.",
+	PerService: true,
 	Check: func(p *Pass) {
 		for _, svc := range selectorServices(p.Snap) {
 			ws := p.Snap.SelectedWorkloads(svc)
@@ -324,6 +330,7 @@ var ruleTargetPortUnresolved = &Rule{
 	Docs: "A named `targetPort` is looked up in each pod: the first container port (of a regular container, or of a " +
 		"sidecar, an init container with `restartPolicy: Always`) with that name and the Service port's protocol. A " +
 		"pod without it is left out of the Service's endpoints, silently. Every selected template must define it.",
+	PerService: true,
 	Check: func(p *Pass) {
 		for _, svc := range selectorServices(p.Snap) {
 			ws := p.Snap.SelectedWorkloads(svc)
@@ -362,6 +369,7 @@ var ruleTargetPortInconsistent = &Rule{
 	Remediation: "Check that this is intended (for example during a port migration).",
 	Docs: "A named targetPort can legitimately map to different container ports per pod; it is a common way to " +
 		"migrate ports. It is reported so that an accidental mismatch (two workloads selected by one Service) is seen.",
+	PerService: true,
 	Check: func(p *Pass) {
 		for _, svc := range selectorServices(p.Snap) {
 			ws := p.Snap.SelectedWorkloads(svc)
@@ -399,6 +407,7 @@ var ruleProtocolMismatch = &Rule{
 	Remediation: "Use the same protocol (TCP, UDP or SCTP) on the Service port and the container port.",
 	Docs: "A Service port forwards only its own protocol. A UDP Service in front of a container that declares the " +
 		"port only as TCP (a classic with DNS on port 53) never reaches the application.",
+	PerService: true,
 	Check: func(p *Pass) {
 		for _, svc := range selectorServices(p.Snap) {
 			for i := range svc.Spec.Ports {
@@ -438,6 +447,7 @@ var ruleNodePortRange = &Rule{
 	Docs: "The API server allocates node ports from `--service-node-port-range` (30000-32767 unless the cluster " +
 		"changed it; pass the cluster's range with `--node-port-range`) and rejects others. A nodePort on a " +
 		"ClusterIP or ExternalName Service is rejected too (`may not be used when type is 'ClusterIP'`).",
+	PerService: true,
 	Check: func(p *Pass) {
 		r := p.Config.NodePortRange
 		for _, svc := range p.Snap.Services {
@@ -509,6 +519,7 @@ var ruleTrafficPolicy = &Rule{
 		"ClusterIP Service without externalIPs, or an ExternalName Service, the API server rejects it (`may only be " +
 		"set for externally-accessible services`); `healthCheckNodePort` needs a LoadBalancer with policy Local. " +
 		"With `Local`, nodes without a ready endpoint drop the traffic: svc-doctor diagnose shows which nodes have one.",
+	PerService: true,
 	Check: func(p *Pass) {
 		for _, svc := range p.Snap.Services {
 			external := svc.Spec.Type == corev1.ServiceTypeNodePort || svc.Spec.Type == corev1.ServiceTypeLoadBalancer ||
@@ -536,6 +547,7 @@ var ruleSessionAffinity = &Rule{
 		"API server rejects other timeouts. A config while sessionAffinity is None is silently dropped (a warning): " +
 		"the affinity the author wanted is not there. Affinity works on the client's IP only: there is " +
 		"no cookie affinity in a Service (that is an Ingress controller feature).",
+	PerService: true,
 	Check: func(p *Pass) {
 		for _, svc := range p.Snap.Services {
 			cfg := svc.Spec.SessionAffinityConfig
@@ -567,6 +579,7 @@ var ruleExternalName = &Rule{
 		"the externalName. An IP address there becomes a CNAME to a name that does not exist; use a Service without " +
 		"selector plus an EndpointSlice holding the IP instead. Such a Service gets no cluster IP and no proxying, " +
 		"so a selector is ignored and a clusterIP is rejected.",
+	PerService: true,
 	Check: func(p *Pass) {
 		for _, svc := range p.Snap.Services {
 			if !semantics.IsExternalName(svc.Service) {
@@ -609,6 +622,7 @@ var ruleHeadlessType = &Rule{
 	Remediation: "Use type: ClusterIP for a headless Service, or give the NodePort/LoadBalancer Service a cluster IP.",
 	Docs: "A headless Service has no virtual IP: DNS returns the pod IPs and nothing is proxied. Node ports and load " +
 		"balancers need the proxy, so the API server rejects `clusterIP: None` on those types.",
+	PerService: true,
 	Check: func(p *Pass) {
 		for _, svc := range p.Snap.Services {
 			if semantics.IsHeadless(svc.Service) && (svc.Spec.Type == corev1.ServiceTypeNodePort || svc.Spec.Type == corev1.ServiceTypeLoadBalancer) {
@@ -623,6 +637,7 @@ var ruleLBSourceRanges = &Rule{
 	Summary:     "loadBalancerSourceRanges with an invalid CIDR, or on a Service that is not a LoadBalancer",
 	Remediation: "Write each range as a CIDR (203.0.113.0/24) and use the field only on LoadBalancer Services.",
 	Docs:        "Each entry must be an IP range in CIDR notation; the API server rejects other values, and the field on any other Service type.",
+	PerService:  true,
 	Check: func(p *Pass) {
 		for _, svc := range p.Snap.Services {
 			for i, r := range svc.Spec.LoadBalancerSourceRanges {
@@ -642,6 +657,7 @@ var ruleRequiredPorts = &Rule{
 	Summary:     "Service without ports, or a port without a port number",
 	Remediation: "Add spec.ports with at least one port (headless and ExternalName Services may omit them).",
 	Docs:        "A ClusterIP, NodePort or LoadBalancer Service needs at least one port, and each port a `port` number: the API server rejects it otherwise.",
+	PerService:  true,
 	Check: func(p *Pass) {
 		for _, svc := range p.Snap.Services {
 			if len(svc.Spec.Ports) == 0 && !semantics.IsHeadless(svc.Service) && !semantics.IsExternalName(svc.Service) {
@@ -651,7 +667,7 @@ var ruleRequiredPorts = &Rule{
 				if sp.Port < 1 || sp.Port > 65535 {
 					field := fmt.Sprintf("spec.ports[%d].port", i)
 					switch {
-					case sp.Port == 0 && hasIssueUnder(p.Snap, svc.Src, field):
+					case sp.Port == 0 && p.Snap.HasIssueUnder(svc.Src, field):
 						// a value of the wrong type, reported as invalid-value already
 					case sp.Port == 0 && !written(svc.Src, field):
 						p.Report(svc.Src, field, "spec.ports[%d] has no port: every Service port needs a port number (1-65535)", i)

@@ -377,7 +377,7 @@ var ruleContainerPortInvalid = &Rule{
 					field := entry + ".containerPort"
 					switch {
 					case valid(cp.ContainerPort):
-					case cp.ContainerPort == 0 && hasIssueUnder(p.Snap, w.Src, field):
+					case cp.ContainerPort == 0 && p.Snap.HasIssueUnder(w.Src, field):
 						// a value of the wrong type, reported as invalid-value already
 					case cp.ContainerPort == 0 && !written(w.Src, field):
 						what := fmt.Sprintf("ports[%d]", i)

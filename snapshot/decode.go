@@ -168,6 +168,8 @@ type decoder struct {
 	s *Snapshot
 	// keys identify the named objects decoded, in order, for duplicate detection
 	keys []keyed
+	// trim keeps only what the rules read of pod templates (trimWorkload)
+	trim bool
 }
 
 type keyed struct {
@@ -201,7 +203,8 @@ func (d *decoder) add(o *manifest.Object) {
 	} else if ns == "" {
 		ns = d.s.DefaultNamespace
 	}
-	src.Ref = report.ObjectRef{APIVersion: av, Kind: kind, Namespace: ns, Name: o.Name}
+	// a name no object can have (longer than any valid one) is shortened wherever it is shown
+	src.Ref = report.ObjectRef{APIVersion: av, Kind: kind, Namespace: shortName(ns), Name: shortName(o.Name)}
 
 	legacy := false
 	if rm, ok := removedAPIs[av+"/"+kind]; ok {
@@ -231,6 +234,7 @@ func (d *decoder) add(o *manifest.Object) {
 	if o.Name == "" && IsBuiltinGroup(av) && namedKind(kind) {
 		d.issue(RuleNameMissing, src, "metadata.name", "%s has no metadata.name (nor generateName): the API server rejects an object without a name", kind)
 	}
+	d.checkNames(src, o.Name, o.Namespace, kind, av)
 	d.decode(src, av, kind, legacy)
 	// objects are told apart by the group they are checked as: a removed API version read into
 	// today's type is the same object as one written in today's version
@@ -250,19 +254,15 @@ func (d *decoder) decode(src *Source, av, kind string, legacy bool) {
 	strict := !legacy
 	switch av + "/" + kind {
 	case "v1/Service":
-		var v corev1.Service
-		if d.into(src, &v, true) {
-			d.serviceEnums(src, &v)
-			src.Annotations = v.Annotations
-			v.Namespace = src.Ref.Namespace
-			d.s.Services = append(d.s.Services, &Service{Service: &v, Src: src})
+		if svc := d.service(src); svc != nil {
+			d.s.Services = append(d.s.Services, svc)
 		}
 	case "v1/Endpoints":
 		var v corev1.Endpoints
 		if d.into(src, &v, true) {
 			d.endpointsEnums(src, &v)
 			src.Annotations = v.Annotations
-			v.Namespace = src.Ref.Namespace
+			v.Namespace, v.Name = src.Ref.Namespace, src.Ref.Name
 			d.s.Endpoints = append(d.s.Endpoints, &Endpoints{Endpoints: &v, Src: src})
 		}
 	case "discovery.k8s.io/v1/EndpointSlice":
@@ -270,7 +270,7 @@ func (d *decoder) decode(src *Source, av, kind string, legacy bool) {
 		if d.into(src, &v, strict) {
 			d.sliceEnums(src, &v)
 			src.Annotations = v.Annotations
-			v.Namespace = src.Ref.Namespace
+			v.Namespace, v.Name = src.Ref.Namespace, src.Ref.Name
 			d.s.EndpointSlices = append(d.s.EndpointSlices, &EndpointSlice{EndpointSlice: &v, Src: src})
 		}
 	case "networking.k8s.io/v1/Ingress":
@@ -278,7 +278,7 @@ func (d *decoder) decode(src *Source, av, kind string, legacy bool) {
 		if d.into(src, &v, true) {
 			d.ingressEnums(src, &v)
 			src.Annotations = v.Annotations
-			v.Namespace = src.Ref.Namespace
+			v.Namespace, v.Name = src.Ref.Namespace, src.Ref.Name
 			d.s.Ingresses = append(d.s.Ingresses, &Ingress{Ingress: &v, Src: src})
 		}
 	case "extensions/v1beta1/Ingress":
@@ -302,7 +302,7 @@ func (d *decoder) decode(src *Source, av, kind string, legacy bool) {
 		var v networkingv1.NetworkPolicy
 		if d.into(src, &v, strict) {
 			src.Annotations = v.Annotations
-			v.Namespace = src.Ref.Namespace
+			v.Namespace, v.Name = src.Ref.Namespace, src.Ref.Name
 			d.s.NetworkPolicies = append(d.s.NetworkPolicies, &NetworkPolicy{NetworkPolicy: &v, Src: src})
 		}
 	case "v1/Secret":
@@ -393,7 +393,23 @@ func (d *decoder) addTemplate(w *Workload) {
 		w.Spec = &corev1.PodSpec{}
 	}
 	d.podSpecEnums(w.Src, w.SpecPath, w.Spec)
+	if d.trim {
+		trimWorkload(w)
+	}
 	d.s.Workloads = append(d.s.Workloads, w)
+}
+
+// service decodes a v1 Service.
+func (d *decoder) service(src *Source) *Service {
+	var v corev1.Service
+	if !d.into(src, &v, true) {
+		return nil
+	}
+	d.serviceEnums(src, &v)
+	src.Annotations = v.Annotations
+	v.Namespace, v.Name = src.Ref.Namespace, src.Ref.Name
+	v.Name = src.Ref.Name
+	return &Service{Service: &v, Src: src}
 }
 
 func (d *decoder) appsTemplate(src *Source, sel *metav1.LabelSelector, t *corev1.PodTemplateSpec, replicas *int32) *Workload {
@@ -411,7 +427,7 @@ func (d *decoder) appsTemplate(src *Source, sel *metav1.LabelSelector, t *corev1
 
 func (d *decoder) legacyIngress(src *Source, v *networkingv1.Ingress) {
 	src.Annotations = v.Annotations
-	v.Namespace = src.Ref.Namespace
+	v.Namespace, v.Name = src.Ref.Namespace, src.Ref.Name
 	rm := removedAPIs[src.Ref.APIVersion+"/Ingress"]
 	d.issue(RuleRemovedAPI, src, "apiVersion", "%s Ingress was removed in Kubernetes %s: use apiVersion %s, where %s",
 		src.Ref.APIVersion, rm.removedIn, rm.replacement, v1IngressForm(v))
@@ -508,21 +524,28 @@ var strictErrRE = regexp.MustCompile(`^(unknown|duplicate) field "(.*)"$`)
 // into decodes the object's JSON into v (a pointer). Unknown fields (when strict) and values of
 // the wrong type become issues; decoding goes on past a wrong value (it is treated as absent), so
 // that one mistake does not hide the others. It returns false only when nothing usable was
-// decoded.
+// decoded. An object whose JSON was dropped after a first decode is read again from its text.
 func (d *decoder) into(src *Source, v any, strict bool) bool {
 	o := src.Manifest
 	data := o.JSON
+	if data == nil {
+		var err error
+		if data, err = o.ReadJSON(); err != nil {
+			d.issue(RuleInvalidValue, src, "", "%s cannot be read: %v", src.Ref.Kind, err)
+			return false
+		}
+	}
 	var patcher *manifest.Patcher
 	rt := reflect.TypeOf(v).Elem()
-	for attempt := 0; attempt < 8; attempt++ {
+	decode := func(data []byte) ([]error, error) {
 		reflect.ValueOf(v).Elem().Set(reflect.Zero(rt))
-		var strictErrs []error
-		var err error
 		if strict {
-			strictErrs, err = sjson.UnmarshalStrict(data, v)
-		} else {
-			err = sjson.UnmarshalCaseSensitivePreserveInts(data, v)
+			return sjson.UnmarshalStrict(data, v)
 		}
+		return nil, sjson.UnmarshalCaseSensitivePreserveInts(data, v)
+	}
+	for attempt := 0; attempt < maxBadValues; attempt++ {
+		strictErrs, err := decode(data)
 		if err == nil {
 			for _, se := range strictErrs {
 				m := strictErrRE.FindStringSubmatch(se.Error())
@@ -537,50 +560,125 @@ func (d *decoder) into(src *Source, v any, strict bool) bool {
 			}
 			return true
 		}
-		off, desc, ok := typeErrorOffset(err)
-		if !ok {
-			d.issue(RuleInvalidValue, src, "", "%s cannot be read: %v", src.Ref.Kind, err)
-			return false
-		}
 		if patcher == nil {
 			var pok bool
 			if patcher, pok = o.NewPatcher(); !pok {
-				d.issue(RuleInvalidValue, src, "", "%v", err)
+				d.issue(RuleInvalidValue, src, "", "%s cannot be read: %v", src.Ref.Kind, err)
 				return false
 			}
 		}
-		val, found := patcher.At(int(off))
+		val, msg, found := badValue(patcher, err, func(data []byte) error { _, err := decode(data); return err })
 		if !found {
-			d.issue(RuleInvalidValue, src, "", "%v", err)
+			d.issue(RuleInvalidValue, src, "", "%s cannot be read: %v", src.Ref.Kind, err)
 			return false
 		}
-		d.issue(RuleInvalidValue, src, val.Path, "%s", typeErrorMessage(val, desc))
+		d.issue(RuleInvalidValue, src, val.Path, "%s", msg)
 		if patcher.Null(val) != nil {
 			return false
 		}
 		data = patcher.JSON
 	}
-	return true
+	d.issue(RuleInvalidValue, src, "", "%s has more than %d values that cannot be read; fix the ones reported and lint it again", src.Ref.Kind, maxBadValues)
+	return false
 }
 
-// typeErrorOffset extracts the byte offset and a description from the decoder's type error
-// (its type lives in an internal package, so its exported fields are read by reflection).
-func typeErrorOffset(err error) (int64, string, bool) {
+// maxBadValues bounds how many wrong values of one object are reported (and worked around).
+const maxBadValues = 16
+
+// maxSearch bounds how many values are tried to find one the decoder rejected without saying
+// where.
+const maxSearch = 4096
+
+// typeError is what the decoder's type error says (its type lives in an internal package, so its
+// exported fields are read by reflection).
+type typeError struct {
+	off   int64
+	typ   reflect.Type
+	field string // the Go field path, e.g. spec.ports.targetPort
+}
+
+func asTypeError(err error) (typeError, bool) {
 	rv := reflect.ValueOf(err)
 	if rv.Kind() != reflect.Pointer || rv.IsNil() || rv.Elem().Kind() != reflect.Struct || rv.Elem().Type().Name() != "UnmarshalTypeError" {
-		return 0, "", false
+		return typeError{}, false
 	}
 	e := rv.Elem()
-	off := e.FieldByName("Offset")
-	typ := e.FieldByName("Type")
+	off, typ, field := e.FieldByName("Offset"), e.FieldByName("Type"), e.FieldByName("Field")
 	if !off.IsValid() || !typ.IsValid() {
-		return 0, "", false
+		return typeError{}, false
 	}
-	want := ""
-	if t, ok := typ.Interface().(reflect.Type); ok && t != nil {
-		want = describeType(t)
+	te := typeError{off: off.Int()}
+	te.typ, _ = typ.Interface().(reflect.Type)
+	if field.IsValid() && field.Kind() == reflect.String {
+		te.field = field.String()
 	}
-	return off.Int(), want, true
+	return te, true
+}
+
+// badValue finds the value a decode error is about and describes it. A type error gives a byte
+// offset, but a type that decodes itself (IntOrString, Quantity, Time) counts it from the start
+// of its own value: the value found must then be at the field the error names, or else the
+// value of that field that does not decode into the type is the one. An error without a position
+// (a Time or a Quantity that does not parse) is traced to the value whose removal makes it go away.
+func badValue(p *manifest.Patcher, err error, decode func([]byte) error) (manifest.Value, string, bool) {
+	if te, ok := asTypeError(err); ok {
+		val, found := p.At(int(te.off))
+		if found && (te.field == "" || fieldMatches(val.Path, te.field)) {
+			return val, typeErrorMessage(val, te.typ), true
+		}
+		if te.field != "" && te.typ != nil {
+			for _, val := range p.Values() {
+				if fieldMatches(val.Path, te.field) && !decodesInto(val.JSON, te.typ) {
+					return val, typeErrorMessage(val, te.typ), true
+				}
+			}
+		}
+	}
+	// try the scalars first, those the message quotes before the others
+	vals := p.Values()
+	order := make([]manifest.Value, 0, len(vals))
+	msg := err.Error()
+	for _, v := range vals {
+		if v.Text != "" && strings.Contains(msg, v.Text) {
+			order = append(order, v)
+		}
+	}
+	for _, v := range vals {
+		if v.Text == "" || !strings.Contains(msg, v.Text) {
+			order = append(order, v)
+		}
+	}
+	for i, v := range order {
+		if i >= maxSearch {
+			break
+		}
+		if e := decode(p.Without(v)); e == nil || e.Error() != msg {
+			return v, fmt.Sprintf("%s is %s, which cannot be read: %v", v.Path, describeValue(v), err), true
+		}
+	}
+	return manifest.Value{}, "", false
+}
+
+// fieldMatches reports whether a field path (spec.ports[0].targetPort) is the Go field path a
+// decoder names (spec.ports.targetPort), or a map entry below it.
+func fieldMatches(path, field string) bool {
+	var b strings.Builder
+	for i := 0; i < len(path); i++ {
+		if path[i] == '[' {
+			if j := strings.IndexByte(path[i:], ']'); j >= 0 {
+				i += j
+				continue
+			}
+		}
+		b.WriteByte(path[i])
+	}
+	p := b.String()
+	return p == field || strings.HasPrefix(p, field+".")
+}
+
+// decodesInto reports whether JSON text decodes into a value of type t.
+func decodesInto(text string, t reflect.Type) bool {
+	return json.Unmarshal([]byte(text), reflect.New(t).Interface()) == nil
 }
 
 func describeType(t reflect.Type) string {
@@ -610,19 +708,55 @@ func describeType(t reflect.Type) string {
 	return t.String()
 }
 
-func typeErrorMessage(v manifest.Value, want string) string {
-	got := "a mapping"
+// describeValue says what a value is: "a mapping", "the string \"80x\"", "the number 80.5"...
+func describeValue(v manifest.Value) string {
 	switch {
+	case strings.HasPrefix(v.JSON, "{"):
+		return "a mapping"
 	case strings.HasPrefix(v.JSON, "["):
-		got = "a list"
+		return "a list"
 	case strings.HasPrefix(v.JSON, "\""):
-		got = "the string " + v.JSON
+		return "the string " + v.JSON
 	case v.JSON == "true" || v.JSON == "false":
-		got = "the boolean " + v.JSON
+		return "the boolean " + v.JSON
 	case v.JSON == "null":
-		got = "null"
-	case !strings.HasPrefix(v.JSON, "{"):
-		got = "the number " + v.JSON
+		return "null"
+	case v.Plain && v.Text != "":
+		return "the number " + v.Text
+	}
+	return "the number " + v.JSON
+}
+
+// integerRE matches an integer as YAML or JSON writes it.
+var integerRE = regexp.MustCompile(`^[-+]?[0-9][0-9_]*$`)
+
+// intRange describes the values an integer type holds.
+func intRange(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Int:
+		bits := t.Bits()
+		return fmt.Sprintf("an integer from %d to %d", int64(-1)<<(bits-1), int64(1)<<(bits-1)-1)
+	case reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uint:
+		return fmt.Sprintf("an integer from 0 to %d", uint64(1)<<t.Bits()-1)
+	}
+	return "an integer"
+}
+
+func typeErrorMessage(v manifest.Value, t reflect.Type) string {
+	want := ""
+	if t != nil {
+		want = describeType(t)
+	}
+	got := describeValue(v)
+	if want == "an integer" && strings.HasPrefix(got, "the number ") {
+		written := strings.TrimPrefix(got, "the number ")
+		if integerRE.MatchString(written) {
+			return fmt.Sprintf("%s is %s, which is out of range: it must be %s", v.Path, written, intRange(t))
+		}
+		return fmt.Sprintf("%s is %s, but it must be a whole number (an integer)", v.Path, got)
+	}
+	if strings.HasPrefix(v.JSON, "\"") && v.Plain && want == "an integer" {
+		return fmt.Sprintf("%s is %s, which Kubernetes cannot read as a number (it reads it as text): it must be %s", v.Path, v.Text, intRange(t))
 	}
 	msg := fmt.Sprintf("%s is %s, but it must be %s", v.Path, got, want)
 	if (v.JSON == "true" || v.JSON == "false") && v.Text != "" && v.Text != "true" && v.Text != "false" && want == "a string" {

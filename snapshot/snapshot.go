@@ -214,6 +214,16 @@ type Snapshot struct {
 	// Superseded counts the objects left out of the graph because the input defines them again
 	// later (duplicate-object): only the last definition applied survives, so only it is checked.
 	Superseded int
+	// PassedThrough counts the objects of kinds no rule models that a streaming read (FromStream)
+	// counted without keeping them: Other lists none of those.
+	PassedThrough int
+
+	// issueFields lists, per object, the fields the input issues were found on (HasIssueUnder)
+	issueFields map[*Source][]string
+	issueOnce   sync.Once
+	// present marks the kinds and namespaces of objects this graph leaves out (partial snapshots
+	// of a streaming read), which Index adds to the ones it finds
+	extraPresent map[string]map[string]bool
 
 	sel      selection
 	present  map[string]map[string]bool // kind -> namespace -> any object
@@ -225,7 +235,7 @@ type Snapshot struct {
 // defined more than once.
 func (s *Snapshot) Objects() int {
 	return len(s.Services) + len(s.Endpoints) + len(s.EndpointSlices) + len(s.Ingresses) + len(s.IngressClasses) +
-		len(s.NetworkPolicies) + len(s.Secrets) + len(s.Workloads) + len(s.Nodes) + len(s.Other) + s.Superseded +
+		len(s.NetworkPolicies) + len(s.Secrets) + len(s.Workloads) + len(s.Nodes) + len(s.Other) + s.Superseded + s.PassedThrough +
 		s.GatewayAPI.count()
 }
 
@@ -406,6 +416,14 @@ func (s *Snapshot) Index() {
 		mark(v)
 	}
 	s.GatewayAPI.index(mark)
+	for k, nss := range s.extraPresent {
+		if s.present[k] == nil {
+			s.present[k] = map[string]bool{}
+		}
+		for ns := range nss {
+			s.present[k][ns] = true
+		}
+	}
 }
 
 // Namespaces lists the namespaces that hold any object, sorted.

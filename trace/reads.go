@@ -45,8 +45,11 @@ type Reads struct {
 	TLSSecrets bool
 
 	podSelector string // the server-side selector of the pod LIST ("" = every pod)
-	nsPods      map[string][]*corev1.Pod
-	nsPodsWhy   map[string]string
+	// one is the Service a OneService Reads diagnoses, once read (Focus): the snapshot holds it and
+	// lists only what it needs (its pods and EndpointSlices by label, no Ingress)
+	one       *corev1.Service
+	nsPods    map[string][]*corev1.Pod
+	nsPodsWhy map[string]string
 
 	snap     *snapshot.Snapshot
 	snapErr  error
@@ -97,15 +100,21 @@ func (r *Reads) Snapshot(ctx context.Context) (*snapshot.Snapshot, error) {
 func (r *Reads) snapshotLocked(ctx context.Context) (*snapshot.Snapshot, error) {
 	if !r.snapDone {
 		r.snapDone = true
-		r.snap, r.snapErr = live.FromCluster(ctx, r.Client, live.ClusterOptions{Namespace: r.Scope, SkipNodes: true,
-			SkipSecrets: !r.TLSSecrets, PodLabelSelector: r.podSelector})
+		opts := live.ClusterOptions{Namespace: r.Scope, SkipNodes: true, SkipSecrets: !r.TLSSecrets, PodLabelSelector: r.podSelector}
+		if r.one != nil {
+			opts.Services = []corev1.Service{*r.one}
+			opts.EndpointSliceLabelSelector = discoveryv1.LabelServiceName + "=" + r.one.Name
+			opts.SkipIngresses = true
+		}
+		r.snap, r.snapErr = live.FromCluster(ctx, r.Client, opts)
 	}
 	return r.snap, r.snapErr
 }
 
-// Focus narrows the snapshot of a OneService Reads to what the diagnosis of svc needs: only the
-// pods its selector matches are listed (a server-side label selector: the cost does not grow with
-// the other pods of the namespace). It has no effect once the snapshot was read.
+// Focus narrows the snapshot of a OneService Reads to what the diagnosis of svc needs: svc itself
+// (read already: the other Services are not listed), the pods its selector matches and its
+// EndpointSlices (server-side label selectors: the cost does not grow with the other objects of
+// the namespace), no Ingress. It has no effect once the snapshot was read.
 func (r *Reads) Focus(svc *corev1.Service) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -113,10 +122,13 @@ func (r *Reads) Focus(svc *corev1.Service) {
 }
 
 func (r *Reads) focusLocked(svc *corev1.Service) {
-	if !r.OneService || r.snapDone || len(svc.Spec.Selector) == 0 {
+	if !r.OneService || r.snapDone || svc.Namespace != r.Scope {
 		return
 	}
-	r.podSelector = labels.SelectorFromSet(svc.Spec.Selector).String()
+	r.one = svc
+	if len(svc.Spec.Selector) > 0 {
+		r.podSelector = labels.SelectorFromSet(svc.Spec.Selector).String()
+	}
 }
 
 // NamespacePods returns the pods of ns that are not finished or helpers' (for near misses): from

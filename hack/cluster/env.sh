@@ -20,12 +20,22 @@ export CRICTL_VERSION="${CRICTL_VERSION:-1.37.0}"
 export TRAEFIK_VERSION="${TRAEFIK_VERSION:-3.6.12}"
 export KNP_VERSION="${KNP_VERSION:-0.8.0}"          # sigs.k8s.io/kube-network-policies
 export PAUSE_VERSION="${PAUSE_VERSION:-3.10}"        # our own pause binary (hack/cluster/src/pause)
+# Gateway API CRDs (standard channel) of the version Traefik's go.mod requires (setup.sh checks it),
+# copied by setup.sh from the Go module cache.
+export GATEWAY_API_VERSION="${GATEWAY_API_VERSION:-1.4.0}"
 
 # Optional add-ons (1 = on). Both are on by default: together they cost ~3 min of a cold setup.
 export SVCDOC_WITH_TRAEFIK="${SVCDOC_WITH_TRAEFIK:-1}"
 export SVCDOC_WITH_NETPOL="${SVCDOC_WITH_NETPOL:-1}"
 
-# Addresses. The node IP sits on an empty bridge (no dummy driver on these kernels).
+# Nodes: how many real nodes to run (kubelet + containerd + kube-proxy + the NetworkPolicy enforcer each).
+# Node 1 is this host's own network namespace and runs the control plane; node K >= 2 runs in the network
+# namespace svcdoc-nodeK, linked to the host by the veth svcdoc-nK (see lib.sh node_vars for its names,
+# addresses, pod CIDR, state directories and cgroup root). The e2e suite runs on 2.
+export SVCDOC_NODES="${SVCDOC_NODES:-2}"
+
+# Addresses of node 1 (node K gets NODE_NAME with K appended, the node IP ending in .K, and the K-th /24
+# of the pod CIDR). The node IP sits on an empty bridge (no dummy driver on these kernels).
 export NODE_NAME="${NODE_NAME:-svcdoc-node}"
 export NODE_IP="${NODE_IP:-10.201.0.1}"
 export NODE_IF="${NODE_IF:-svcdoc0}"                 # empty bridge carrying NODE_IP; the service CIDR is routed into it
@@ -60,6 +70,7 @@ export TRAEFIK_BIN="$CL_CACHE/traefik-v$TRAEFIK_VERSION/bin"
 export KNP_BIN="$CL_CACHE/kube-network-policies-v$KNP_VERSION/bin"
 export PAUSE_BIN="$CL_CACHE/pause-v$PAUSE_VERSION/bin"
 export CL_IMAGES="$CL_CACHE/images"
+export GATEWAY_API_CRDS="$CL_CACHE/gateway-api-v$GATEWAY_API_VERSION/crd-standard"
 export ADMIN_KUBECONFIG="$CL_KCFG/admin.kubeconfig"
 
 # Infrastructure images (built by setup.sh, imported by start.sh).

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the project's images from this checkout and imports them into the running test cluster
-# (cheap; run it after every change, hack/e2e.sh does):
+# Builds the project's images from this checkout and imports them into every node of the running test
+# cluster (cheap; run it after every change, hack/e2e.sh does):
 #   $TESTSERVER_IMAGE (localhost/svc-doctor/testserver:dev)  from ./test/testserver
 #   $AGENT_IMAGE      (ghcr.io/svc-doctor/agent:dev)          from ./cmd/svc-doctor-agent, when it exists
 # Images are single-layer, non-root (uid 65532), built with hack/imgbuild: no registry, no engine.
@@ -13,7 +13,10 @@ if [ "${1:-}" = --kind ]; then
   KIND_CLUSTER=${2:?usage: images.sh --kind CLUSTER-NAME}
 else
   need_root
-  ctr --address "$CL_CTRD_SOCK" version >/dev/null 2>&1 || die "the cluster's containerd is not running: run hack/cluster/start.sh"
+  for k in $(node_list); do
+    node_vars "$k"
+    ctr --address "$N_CTRD_SOCK" version >/dev/null 2>&1 || die "the containerd of node $N_NAME is not running: run hack/cluster/start.sh"
+  done
 fi
 OUT="$CL_CACHE/project-images"
 mkdir -p "$OUT/bin"
@@ -32,13 +35,18 @@ project_image() {
     log "loaded $ref into kind cluster $KIND_CLUSTER ($digest)"
     return 0
   fi
-  if [ "$(cat "$OUT/$name.imported" 2>/dev/null)" = "$digest" ] && ctr_k8s images ls -q | grep -qxF "$ref"; then
-    log "$ref unchanged ($digest)"
-    return 0
-  fi
-  ctr_k8s images import --no-unpack=false "$OUT/$name.tar" >/dev/null || die "importing $ref failed"
-  echo "$digest" >"$OUT/$name.imported"
-  log "imported $ref ($digest)"
+  local k mark
+  for k in $(node_list); do
+    node_vars "$k"
+    mark=$OUT/$name.imported${N_CERT}
+    if [ "$(cat "$mark" 2>/dev/null)" = "$digest" ] && ctr_k8s images ls -q | grep -xF "$ref" >/dev/null; then
+      log "$ref unchanged on $N_NAME ($digest)"
+      continue
+    fi
+    ctr_k8s images import --no-unpack=false "$OUT/$name.tar" >/dev/null || die "importing $ref into $N_NAME failed"
+    echo "$digest" >"$mark"
+    log "imported $ref into $N_NAME ($digest)"
+  done
 }
 
 project_image testserver "$TESTSERVER_IMAGE" ./test/testserver

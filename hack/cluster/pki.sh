@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Creates (once) the cluster CA, serving and client certificates, the service-account key pair and the
-# kubeconfigs of every component and of the admin, with openssl only. Idempotent.
+# kubeconfigs of every component, of every node's kubelet (SVCDOC_NODES) and of the admin, with openssl
+# only. Idempotent (start.sh runs it too, for nodes added after setup).
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -30,16 +31,22 @@ sans="DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kuber
 sans+=",DNS:localhost,IP:127.0.0.1,IP:$KUBERNETES_SVC_IP,IP:$NODE_IP"
 cert apiserver "/CN=kube-apiserver" "extendedKeyUsage=serverAuth
 subjectAltName=$sans"
-cert kubelet-serving "/CN=$NODE_NAME" "extendedKeyUsage=serverAuth
-subjectAltName=DNS:$NODE_NAME,IP:$NODE_IP"
+# every node's kubelet: a serving certificate for its name and IP, a client one as system:node:NAME
+nodes_certs=()
+for k in $(node_list); do
+  node_vars "$k"
+  cert "kubelet-serving$N_CERT" "/CN=$N_NAME" "extendedKeyUsage=serverAuth
+subjectAltName=DNS:$N_NAME,IP:$N_IP"
+  cert "kubelet$N_CERT" "/O=system:nodes/CN=system:node:$N_NAME" "extendedKeyUsage=clientAuth"
+  nodes_certs+=("kubelet$N_CERT")
+done
 cert apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" "extendedKeyUsage=clientAuth"
 cert admin "/O=system:masters/CN=svc-doctor-admin" "extendedKeyUsage=clientAuth"
 cert controller-manager "/CN=system:kube-controller-manager" "extendedKeyUsage=clientAuth"
 cert scheduler "/CN=system:kube-scheduler" "extendedKeyUsage=clientAuth"
-cert kubelet "/O=system:nodes/CN=system:node:$NODE_NAME" "extendedKeyUsage=clientAuth"
 cert kube-proxy "/CN=system:kube-proxy" "extendedKeyUsage=clientAuth"
 chmod 600 ./*.key
-for u in admin controller-manager scheduler kubelet kube-proxy; do
+for u in admin controller-manager scheduler kube-proxy "${nodes_certs[@]}"; do
   cat >"$CL_KCFG/$u.kubeconfig.tmp" <<EOC
 apiVersion: v1
 kind: Config
@@ -58,6 +65,6 @@ contexts:
   context: {cluster: svc-doctor, user: $u}
 current-context: svc-doctor
 EOC
-  mv "$CL_KCFG/$u.kubeconfig.tmp" "$CL_KCFG/$u.kubeconfig"
+  if cmp -s "$CL_KCFG/$u.kubeconfig.tmp" "$CL_KCFG/$u.kubeconfig"; then rm -f "$CL_KCFG/$u.kubeconfig.tmp"; else mv "$CL_KCFG/$u.kubeconfig.tmp" "$CL_KCFG/$u.kubeconfig"; fi
 done
 log "pki: certificates in $CL_PKI, kubeconfigs in $CL_KCFG"

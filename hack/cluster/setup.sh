@@ -22,7 +22,7 @@ need_root
 # tmux and bash-completion drive the shell-completion end-to-end test in a real bash
 APT_PACKAGES=(containerd runc containernetworking-plugins iptables nftables conntrack socat ethtool iproute2 procps curl openssl ca-certificates tmux bash-completion)
 missing=()
-for p in "${APT_PACKAGES[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
+for p in "${APT_PACKAGES[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep 'ok installed' >/dev/null || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
   log "apt: installing ${missing[*]}"
   apt-get update -qq
@@ -68,6 +68,22 @@ build crictl "$CRICTL_BIN" "$CL_CACHE/tmp/crictl" env GOBIN="$CRICTL_BIN" go ins
 if [ "$SVCDOC_WITH_TRAEFIK" = 1 ]; then
   build traefik "$TRAEFIK_BIN" "$S/traefik" "${GB[@]}" -ldflags='-s -w' -o "$TRAEFIK_BIN/traefik" \
     github.com/traefik/traefik/v3/cmd/traefik
+fi
+if [ "$SVCDOC_WITH_TRAEFIK" = 1 ]; then
+  # The Gateway API CRDs (standard channel) of the version Traefik is built with, from the Go module
+  # cache (the module proxy when absent): start.sh installs them before Traefik's Gateway provider.
+  grep -q "sigs.k8s.io/gateway-api v$GATEWAY_API_VERSION\( \|$\)" "$S/traefik/go.mod" ||
+    die "src/traefik/go.mod does not require sigs.k8s.io/gateway-api v$GATEWAY_API_VERSION: set GATEWAY_API_VERSION in env.sh to its version"
+  if ! compgen -G "$GATEWAY_API_CRDS/gateway.networking.k8s.io_*.yaml" >/dev/null; then
+    gwdir=$(cd "$S/traefik" && go mod download -json "sigs.k8s.io/gateway-api@v$GATEWAY_API_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+    [ -d "$gwdir/config/crd/standard" ] || die "gateway-api v$GATEWAY_API_VERSION: no config/crd/standard in the module cache ($gwdir)"
+    mkdir -p "$GATEWAY_API_CRDS"
+    cp "$gwdir"/config/crd/standard/gateway.networking.k8s.io_*.yaml "$GATEWAY_API_CRDS/"
+    chmod 644 "$GATEWAY_API_CRDS"/*.yaml
+    log "gateway-api v$GATEWAY_API_VERSION CRDs: $(cd "$GATEWAY_API_CRDS" && ls | tr '\n' ' ')"
+  else
+    log "gateway-api v$GATEWAY_API_VERSION CRDs: cached ($GATEWAY_API_CRDS)"
+  fi
 fi
 if [ "$SVCDOC_WITH_NETPOL" = 1 ]; then
   build kube-network-policies "$KNP_BIN" "$S/knp" "${GB[@]}" -ldflags='-s -w' -o "$KNP_BIN/kube-network-policies" .

@@ -77,7 +77,7 @@ func writeAgentImage(dist string, st buildStamp, bins map[string]string) (*Image
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(tmp)
+	defer func() { _ = os.RemoveAll(tmp) }()
 	p, err := layout.Write(tmp, empty.Index)
 	if err != nil {
 		return nil, err

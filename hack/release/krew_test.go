@@ -12,8 +12,9 @@ package main
 // krew and validate-krew-manifest (sigs.k8s.io/krew v0.4.3, which cannot share this module's
 // client-go) are built with `go install` into a temporary GOBIN: the Go module proxy (or the module
 // cache) is the only thing these tests may reach. When they cannot be built the tests skip with one
-// line. kubectl is $SVCDOC_KUBECTL, else the local cluster's ($SVCDOC_CACHE/cluster/k8s-v*/bin),
-// else the one on PATH.
+// line, or fail when CI is set (see skipUnlessCI). kubectl is $SVCDOC_KUBECTL, else the local
+// cluster's ($SVCDOC_CACHE/cluster/k8s-v*/bin, which hack/test.sh builds before the unit tests), else
+// the one on PATH.
 //
 // By default the release is built here for this machine's platform only; point SVCDOC_RELEASE_DIST
 // at the dist/ of a full `go run ./hack/release --snapshot` to validate and install every platform.
@@ -98,7 +99,7 @@ func krewTools(t *testing.T) (string, string) {
 		krewBin, validateBin = filepath.Join(gobin, "krew"), filepath.Join(gobin, "validate-krew-manifest")
 	})
 	if toolsSkip != "" {
-		t.Skip(toolsSkip)
+		skipUnlessCI(t, "%s", toolsSkip)
 	}
 	return krewBin, validateBin
 }
@@ -122,8 +123,20 @@ func kubectlPath(t *testing.T) string {
 	if p, err := exec.LookPath("kubectl"); err == nil {
 		return p
 	}
-	t.Skip("krew: no kubectl (set SVCDOC_KUBECTL, or run hack/cluster/setup.sh)")
+	skipUnlessCI(t, "krew: no kubectl (set SVCDOC_KUBECTL, or run hack/cluster/setup.sh)")
 	return ""
+}
+
+// skipUnlessCI skips the test, or fails it when the environment variable CI is set: in CI the test
+// command provides every tool these tests need (hack/test.sh runs the cluster setup, which builds
+// kubectl, before the unit tests; the Go module proxy serves krew), so a skip there would hide that
+// the release was never installed with krew.
+func skipUnlessCI(t *testing.T, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("CI") != "" {
+		t.Fatalf("CI is set, so this test must not skip: "+format, args...)
+	}
+	t.Skipf(format, args...)
 }
 
 // release returns the release under test: SVCDOC_RELEASE_DIST's, or one built here for this

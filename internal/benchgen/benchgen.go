@@ -8,9 +8,6 @@ import (
 	"io"
 )
 
-// objectsPerApp is how many objects one application contributes on average.
-const objectsPerApp = 4
-
 // Write writes about n objects as YAML documents to w.
 func Write(w io.Writer, n int) (int, error) {
 	g := &Generator{}
@@ -153,4 +150,43 @@ endpoints:
 `, name, ns, i%250, i%200+1)
 	}
 	return count, err
+}
+
+// WriteServices writes valid Services, each in its own namespace's round robin and with its own
+// selector, until about size bytes are written; it returns how many.
+func WriteServices(w io.Writer, size int) (int, error) {
+	n, written := 0, 0
+	for written < size {
+		c, err := fmt.Fprintf(w, `---
+apiVersion: v1
+kind: Service
+metadata:
+  name: svc-%[1]d
+  namespace: team-%[2]d
+spec:
+  selector:
+    app: svc-%[1]d
+  ports:
+  - name: http
+    port: 80
+    targetPort: 8080
+`, n, n%20)
+		if err != nil {
+			return n, err
+		}
+		written += c
+		n++
+	}
+	return n, nil
+}
+
+// WriteTiny writes n tiny documents that are not Kubernetes objects (a: 1): one identical finding
+// each (missing-type-meta).
+func WriteTiny(w io.Writer, n int) (int, error) {
+	for i := 0; i < n; i++ {
+		if _, err := io.WriteString(w, "---\na: 1\n"); err != nil {
+			return i, err
+		}
+	}
+	return n, nil
 }

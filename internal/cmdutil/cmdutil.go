@@ -21,6 +21,8 @@ const (
 	ExitUsage = 2
 	// ExitIncomplete: the command could not complete (cluster unreachable, forbidden, timeout).
 	ExitIncomplete = 3
+	// ExitInterrupted: Ctrl-C or SIGTERM stopped the command (128 + SIGINT, as shells report it).
+	ExitInterrupted = 130
 )
 
 // ExitError carries an exit code. Silent errors have already been explained on stderr.

@@ -247,7 +247,7 @@ func WriteOCIArchive(w io.Writer, ref string, img v1.Image) error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(tmp)
+	defer func() { _ = os.RemoveAll(tmp) }()
 	if err := WriteOCILayout(tmp, ref, img); err != nil {
 		return err
 	}
@@ -322,9 +322,9 @@ func writeAtomic(file string, write func(io.Writer) error) error {
 	if err != nil {
 		return err
 	}
-	defer os.Remove(f.Name())
+	defer func() { _ = os.Remove(f.Name()) }()
 	if err := write(f); err != nil {
-		f.Close()
+		_ = f.Close()
 		return err
 	}
 	if err := f.Close(); err != nil {

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -56,9 +55,9 @@ var zeroCaseNotes = map[string]string{
 // moduleDir returns the directory of a module in the module cache, as the go command sees it.
 func moduleDir(t *testing.T, module string) (dir, version string) {
 	t.Helper()
-	goCmd := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(goCmd); err != nil {
-		goCmd = "go"
+	goCmd, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go command is not on PATH (%v): the test reads a module's directory with go list -m", err)
 	}
 	out, err := exec.Command(goCmd, "list", "-m", "-f", "{{.Dir}} {{.Version}}", module).Output()
 	if err != nil {

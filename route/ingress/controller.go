@@ -12,7 +12,7 @@ import (
 	"github.com/svc-doctor/svc-doctor/report"
 )
 
-// How a class's controller is found (ControllerHeuristic is also the --help text).
+// ControllerHeuristic says how a class's controller is found (it is also the --help text).
 //
 // The IngressClass's spec.controller names the controller. svc-doctor then looks at every
 // Deployment and DaemonSet (one LIST each, all namespaces) and takes those that

@@ -104,10 +104,10 @@ func (c *checker) fillTLS(rc *report.RouteCheck, self *snapshot.Ingress, cls, ho
 		if !onSecret && !onEntry {
 			continue
 		}
-		switch {
-		case f.Severity == report.Error:
+		switch f.Severity {
+		case report.Error:
 			probs = append(probs, f.Message+" ("+f.Rule+")")
-		case f.Severity == report.Warning:
+		case report.Warning:
 			warns = append(warns, f.Message+" ("+f.Rule+")")
 		}
 	}

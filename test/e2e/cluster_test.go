@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
 	"github.com/svc-doctor/svc-doctor/test/e2e/framework"
 )
 
@@ -377,4 +380,117 @@ spec:
 	if _, err := f.InPod(client, "get", "-host", "nobody.example.test", "http://traefik.ingress.svc.cluster.local/"); err == nil || !strings.Contains(err.Error(), "HTTP 404") {
 		t.Errorf("unknown host: %v, want HTTP 404", err)
 	}
+}
+
+// TestGatewayAPIThroughTraefik: a Gateway of class traefik (Traefik's Kubernetes Gateway provider)
+// with an HTTP and an HTTPS listener, and an HTTPRoute to a test Service. Traefik sets the route's
+// status.parents and the Gateway's status, and serves the route on the Ingress addresses: the node
+// IP's NodePorts (30081, 30443 with the listener's certificate) and traefik.ingress.svc.
+func TestGatewayAPIThroughTraefik(t *testing.T) {
+	t.Parallel()
+	f := framework.New(t)
+	gvr := func(res string) schema.GroupVersionResource {
+		return schema.GroupVersionResource{Group: "gateway.networking.k8s.io", Version: "v1", Resource: res}
+	}
+	if _, err := f.Cluster.Dynamic.Resource(gvr("gatewayclasses")).Get(f.Ctx, "traefik", metav1GetOptions); err != nil {
+		t.Skipf("no GatewayClass traefik in this cluster (hack/cluster installs it with Traefik unless SVCDOC_WITH_TRAEFIK=0): %v", err)
+	}
+	web := f.DeployTestserver(framework.TestserverSpec{Name: "web", Replicas: 2})
+	h := host(f, "gw")
+	now := time.Now()
+	cert := newTestCert(t, []string{h}, now.Add(-time.Hour), now.Add(24*time.Hour))
+	f.Apply(webServices + fmt.Sprintf(`---
+apiVersion: v1
+kind: Secret
+metadata: {name: gw-tls}
+type: kubernetes.io/tls
+data: {tls.crt: %s, tls.key: %s}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw}
+spec:
+  gatewayClassName: traefik
+  listeners:
+  - {name: http, port: 8000, protocol: HTTP, hostname: %[3]q, allowedRoutes: {namespaces: {from: Same}}}
+  - name: https
+    port: 8443
+    protocol: HTTPS
+    hostname: %[3]q
+    allowedRoutes: {namespaces: {from: Same}}
+    tls: {mode: Terminate, certificateRefs: [{kind: Secret, name: gw-tls}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: web}
+spec:
+  parentRefs: [{name: gw}]
+  hostnames: [%[3]q]
+  rules:
+  - matches: [{path: {type: PathPrefix, value: /}}]
+    backendRefs: [{name: web, port: 80}]
+`, b64(cert.crt), b64(cert.key), h))
+
+	// Traefik accepts the route on both listeners of the Gateway and resolves its backend
+	var parents []any
+	f.WaitFor("Traefik to set the HTTPRoute's status.parents", 90*time.Second, func(ctx ctxT) (bool, error) {
+		r, err := f.Cluster.Dynamic.Resource(gvr("httproutes")).Namespace(f.Namespace).Get(ctx, "web", metav1GetOptions)
+		if err != nil {
+			return false, err
+		}
+		parents, _, _ = unstructured.NestedSlice(r.Object, "status", "parents")
+		for _, p := range parents {
+			pm, _ := p.(map[string]any)
+			ctrl, _, _ := unstructured.NestedString(pm, "controllerName")
+			name, _, _ := unstructured.NestedString(pm, "parentRef", "name")
+			conds, _, _ := unstructured.NestedSlice(pm, "conditions")
+			if ctrl == "traefik.io/gateway-controller" && name == "gw" && condTrue(conds, "Accepted") && condTrue(conds, "ResolvedRefs") {
+				return true, nil
+			}
+		}
+		return false, fmt.Errorf("status.parents %v", parents)
+	})
+	f.WaitFor("the Gateway to be programmed with the node IP as its address", 60*time.Second, func(ctx ctxT) (bool, error) {
+		g, err := f.Cluster.Dynamic.Resource(gvr("gateways")).Namespace(f.Namespace).Get(ctx, "gw", metav1GetOptions)
+		if err != nil {
+			return false, err
+		}
+		conds, _, _ := unstructured.NestedSlice(g.Object, "status", "conditions")
+		addrs, _, _ := unstructured.NestedSlice(g.Object, "status", "addresses")
+		ip := ""
+		if len(addrs) > 0 {
+			ip, _, _ = unstructured.NestedString(addrs[0].(map[string]any), "value")
+		}
+		if condTrue(conds, "Accepted") && condTrue(conds, "Programmed") && ip == f.Cluster.NodeIP {
+			return true, nil
+		}
+		return false, fmt.Errorf("conditions %v, addresses %v", conds, addrs)
+	})
+
+	// requests: HTTP and HTTPS (the listener's certificate, by SNI) on the node IP's NodePorts...
+	waitServed(f, "http", h, "/", web.PodNames())
+	waitServed(f, "https", h, "/", web.PodNames())
+	if _, _, served, err := viaTraefik(f, "https", h, "/"); err != nil || served != cert.sha {
+		t.Errorf("https://%s/ was served with certificate %s (%v), want the listener's %s", h, served, err, cert.sha)
+	}
+	// ... and from a pod through Traefik's Service; another host gets Traefik's 404
+	client := f.ClientPod("client")
+	f.WaitFor("Traefik's Service to route "+h, 60*time.Second, func(_ ctxT) (bool, error) {
+		body, err := f.InPod(client, "get", "-host", h, "http://traefik.ingress.svc.cluster.local/")
+		return err == nil && slices.Contains(web.PodNames(), strings.TrimSpace(body)), err
+	})
+	if _, err := f.InPod(client, "get", "-host", "nobody."+h, "http://traefik.ingress.svc.cluster.local/"); err == nil || !strings.Contains(err.Error(), "HTTP 404") {
+		t.Errorf("unknown host: %v, want HTTP 404", err)
+	}
+}
+
+// condTrue tells whether the metav1.Condition list (unstructured) has type typ with status True.
+func condTrue(conds []any, typ string) bool {
+	for _, c := range conds {
+		cm, _ := c.(map[string]any)
+		if cm["type"] == typ && cm["status"] == "True" {
+			return true
+		}
+	}
+	return false
 }

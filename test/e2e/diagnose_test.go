@@ -44,21 +44,6 @@ func diagRun(t *testing.T, f *framework.F, target string, extra ...string) (repo
 	return rep, res
 }
 
-// diagRunPastDNS is diagRun for a test about a later hop: a diagnosis whose verdict is a DNS
-// fault is run once more after a pause, because cluster DNS can glitch right after the disruptive
-// CoreDNS test restored it (seen once in five full runs: every lookup of the helper timed out). The
-// second verdict is the one asserted, so a real fault in the later hop still fails the test.
-func diagRunPastDNS(t *testing.T, f *framework.F, target string, extra ...string) (report.DiagnoseReport, framework.Result) {
-	t.Helper()
-	rep, res := diagRun(t, f, target, extra...)
-	if rep.Verdict.Hop == servicetrace.HopDNS {
-		t.Logf("the diagnosis stopped at DNS (%s): running it once more", rep.Verdict.RootCause)
-		time.Sleep(5 * time.Second)
-		rep, res = diagRun(t, f, target, extra...)
-	}
-	return rep, res
-}
-
 func diagHop(rep report.DiagnoseReport, id string) report.HopReport {
 	for _, h := range rep.Hops {
 		if h.ID == id {
@@ -289,7 +274,7 @@ spec:
   policyTypes: [Ingress]
 `)
 	diagWaitEndpoints(f, "web", 1)
-	rep, res := diagRunPastDNS(t, f, "svc/web")
+	rep, res := diagRun(t, f, "svc/web")
 	diagExpectFault(t, rep, res, servicetrace.HopConnectivity, "NetworkPolicy: networkpolicy/deny-web selects the backend pods and admits nothing")
 	diagNoHelperLeft(t, f)
 }
@@ -365,7 +350,12 @@ func TestDiagnoseCoreDNSDown(t *testing.T) {
 	f.DeployTestserver(framework.TestserverSpec{Name: "web", Replicas: 1})
 	f.Apply(diagWebService)
 	diagWaitEndpoints(f, "web", 1)
-	probe := f.ClientPod("dns-probe")
+	// one DNS probe pod per node: after the restore, every node's kube-proxy must send DNS to the new
+	// CoreDNS pod before other tests run (a probe on one node says nothing about the other's)
+	var probes []string
+	for i, n := range f.Cluster.Nodes {
+		probes = append(probes, f.ClientPodOn(fmt.Sprintf("dns-probe-%d", i+1), n.Name))
+	}
 	deps := f.Client.AppsV1().Deployments("kube-system")
 	d, err := deps.Get(f.Ctx, "coredns", metav1.GetOptions{})
 	if err != nil {
@@ -398,15 +388,26 @@ func TestDiagnoseCoreDNSDown(t *testing.T) {
 			t.Errorf("kube-system/coredns did not become available again within 3 minutes")
 			return
 		}
-		// and answers pods again (kube-proxy has programmed the endpoints) before other tests run
-		for ctx.Err() == nil {
-			if _, err := f.Lookup(probe, "kubernetes.default.svc.cluster.local"); err == nil {
-				t.Logf("kube-system/coredns restored and answering")
-				return
+		// and answers pods on every node again before other tests run: the kube-proxy of each node has
+		// programmed the new endpoint. Asked the way svc-doctor's helper asks (one UDP query, no retry),
+		// three times in a row from each node.
+		start := time.Now()
+		for _, p := range probes {
+			ok := 0
+			for ctx.Err() == nil && ok < 3 {
+				if _, err := f.InPod(p, "lookup", "-attempts", "1", "-timeout", "2s", "kubernetes.default.svc.cluster.local."); err != nil {
+					ok = 0
+					time.Sleep(500 * time.Millisecond)
+					continue
+				}
+				ok++
 			}
-			time.Sleep(time.Second)
 		}
-		t.Errorf("cluster DNS did not answer again within 3 minutes of restoring kube-system/coredns")
+		if ctx.Err() != nil {
+			t.Errorf("cluster DNS did not answer every node again within 3 minutes of restoring kube-system/coredns")
+			return
+		}
+		t.Logf("kube-system/coredns restored and answering pods on %d nodes (%s after the Deployment was available)", len(probes), time.Since(start).Round(100*time.Millisecond))
 	})
 	if err := scale(0); err != nil {
 		t.Fatalf("scale kube-system/coredns to 0: %v", err)

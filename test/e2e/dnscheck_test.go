@@ -53,7 +53,7 @@ func TestDNSCheck(t *testing.T) {
 		t.Fatalf("from the early pod: exit %d, env %+v\n%s", res.ExitCode, rep.Env, res.Stderr)
 	}
 	t.Logf("early pod: %s; observed %v %s", rep.Env.Explanation, rep.Env.Observed, rep.Env.ObservedError)
-	if rep.Env.Observed != nil && len(rep.Env.Observed) != 0 {
+	if len(rep.Env.Observed) != 0 {
 		t.Errorf("the early pod's container has %v, want no WEB_SERVICE_* variables", rep.Env.Observed)
 	}
 	rep, res = run("--from", "pod/"+late)

@@ -790,11 +790,11 @@ func TestExposeFieldManager(t *testing.T) {
 	for _, m := range svc.ManagedFields {
 		owners = append(owners, fmt.Sprintf("%s/%s", m.Manager, m.Operation))
 		if m.Manager == manager && m.Operation == metav1.ManagedFieldsOperationApply && m.FieldsV1 != nil &&
-			strings.Contains(string(m.FieldsV1.Raw), `"f:selector"`) && strings.Contains(string(m.FieldsV1.Raw), `"f:targetPort"`) {
+			strings.Contains(m.FieldsV1.GetRawString(), `"f:selector"`) && strings.Contains(m.FieldsV1.GetRawString(), `"f:targetPort"`) {
 			applied = true
 		}
 		if m.Manager == "svc-doctor" {
-			t.Errorf("the default field manager svc-doctor owns fields despite --field-manager %s: %s", manager, m.FieldsV1.Raw)
+			t.Errorf("the default field manager svc-doctor owns fields despite --field-manager %s: %s", manager, m.FieldsV1.GetRawString())
 		}
 	}
 	if !applied {

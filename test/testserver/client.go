@@ -40,7 +40,7 @@ func getMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return exitFail
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	_, _ = io.Copy(stdout, io.LimitReader(resp.Body, 1<<20))
 	fmt.Fprintf(stderr, "HTTP %d\n", resp.StatusCode)
 	if resp.StatusCode >= 400 {
@@ -84,7 +84,7 @@ func udpMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return exitFail
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	_ = conn.SetDeadline(time.Now().Add(*timeout))
 	if _, err := conn.Write([]byte(msg)); err != nil {
 		fmt.Fprintln(stderr, err)

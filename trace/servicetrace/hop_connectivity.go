@@ -85,32 +85,7 @@ func runConnectivity(ctx context.Context, st *State) trace.Result {
 	if err != nil {
 		return trace.Result{Status: trace.Skip, Incomplete: true, Summary: "skipped: no helper: " + err.Error()}
 	}
-	var probes []*probe
-	var notes []string
-	clusterIP := svc.Spec.ClusterIP
-	if !semantics.IsHeadless(svc) && clusterIP != "" {
-		for i, sp := range st.Ports {
-			if semantics.Protocol(sp.Protocol) == corev1.ProtocolSCTP {
-				notes = append(notes, "port "+semantics.PortName(&sp)+": SCTP is not tested")
-				continue
-			}
-			probes = append(probes, st.planChecks(fmt.Sprintf("cip-%d", i), Target{IP: clusterIP, Port: sp.Port, PortName: sp.Name, Protocol: semantics.Protocol(sp.Protocol)}, true)...)
-		}
-	}
-	targets := st.Targets
-	if st.SlicesUnread != "" && !st.ManualEndpoints {
-		notes = append(notes, "the endpoints were not tested directly: the EndpointSlices could not be read ("+st.SlicesUnread+")")
-	}
-	if len(targets) > st.MaxEndpoints {
-		notes = append(notes, fmt.Sprintf("%d of %d endpoint targets tested", st.MaxEndpoints, len(targets)))
-		targets = targets[:st.MaxEndpoints]
-	}
-	for i, t := range targets {
-		probes = append(probes, st.planChecks(fmt.Sprintf("ep-%d", i), t, false)...)
-	}
-	if len(probes) > agent.MaxChecks {
-		probes = probes[:agent.MaxChecks]
-	}
+	probes, notes := st.planConnectivity()
 	if len(probes) == 0 {
 		return trace.Result{Status: trace.Skip, Summary: "nothing to test: no ClusterIP and no ready endpoint", Evidence: notes}
 	}
@@ -461,4 +436,37 @@ func distinctTargets(ps []*probe) []string {
 		set[net.JoinHostPort(p.target.IP, strconv.Itoa(int(p.target.Port)))] = true
 	}
 	return sortedKeys(set)
+}
+
+// planConnectivity lists the checks of the connectivity hop: every port of the ClusterIP, then
+// every endpoint target directly (at most MaxEndpoints), with notes on what is left out.
+func (st *State) planConnectivity() ([]*probe, []string) {
+	svc := st.Service
+	var probes []*probe
+	var notes []string
+	clusterIP := svc.Spec.ClusterIP
+	if !semantics.IsHeadless(svc) && clusterIP != "" {
+		for i, sp := range st.Ports {
+			if semantics.Protocol(sp.Protocol) == corev1.ProtocolSCTP {
+				notes = append(notes, "port "+semantics.PortName(&sp)+": SCTP is not tested")
+				continue
+			}
+			probes = append(probes, st.planChecks(fmt.Sprintf("cip-%d", i), Target{IP: clusterIP, Port: sp.Port, PortName: sp.Name, Protocol: semantics.Protocol(sp.Protocol)}, true)...)
+		}
+	}
+	targets := st.Targets
+	if st.SlicesUnread != "" && !st.ManualEndpoints {
+		notes = append(notes, "the endpoints were not tested directly: the EndpointSlices could not be read ("+st.SlicesUnread+")")
+	}
+	if len(targets) > st.MaxEndpoints {
+		notes = append(notes, fmt.Sprintf("%d of %d endpoint targets tested", st.MaxEndpoints, len(targets)))
+		targets = targets[:st.MaxEndpoints]
+	}
+	for i, t := range targets {
+		probes = append(probes, st.planChecks(fmt.Sprintf("ep-%d", i), t, false)...)
+	}
+	if len(probes) > agent.MaxChecks {
+		probes = probes[:agent.MaxChecks]
+	}
+	return probes, notes
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	discoveryv1 "k8s.io/api/discovery/v1"
 
@@ -159,6 +160,21 @@ func CheckDNS(ctx context.Context, st *State) (*report.DNSReport, trace.Result) 
 		return nil, trace.Result{Status: trace.Skip, Incomplete: true, Summary: "skipped: no helper: " + err.Error()}
 	}
 	rep := &report.DNSReport{Source: src.Description}
+	sameNS := src.Namespace == st.Service.Namespace
+	if st.prefetch && !st.prefetched {
+		// one exec for the resolver configuration, the queries (for the usual cluster domain:
+		// another one asks again) and the connectivity hop's checks
+		st.prefetched = true
+		checks := append([]agent.Check{{ID: "resolvconf", Type: agent.CheckResolvConf}},
+			dnsChecks(dnsQueries(st, serviceSlices(ctx, st), defaultClusterDomain, sameNS), st.CheckTimeout)...)
+		if !semantics.IsExternalName(st.Service) {
+			probes, _ := st.planConnectivity()
+			for _, p := range probes {
+				checks = append(checks, p.check)
+			}
+		}
+		_ = st.batch.prefetch(ctx, checks) // on error, each hop sends its own request and says so
+	}
 	// first the resolver configuration, to know the cluster domain
 	resp, err := ag.Run(ctx, agent.NewRequest(agent.Check{ID: "resolvconf", Type: agent.CheckResolvConf}))
 	if err != nil {
@@ -173,14 +189,8 @@ func CheckDNS(ctx context.Context, st *State) (*report.DNSReport, trace.Result) 
 	}
 	domain, ok := ClusterDomainFromSearch(search)
 	rep.Domain, rep.DomainGuess = domain, !ok
-	sameNS := src.Namespace == st.Service.Namespace
 	qs := dnsQueries(st, serviceSlices(ctx, st), domain, sameNS)
-	var checks []agent.Check
-	for i, q := range qs {
-		checks = append(checks, agent.Check{ID: fmt.Sprintf("dns-%d", i), Type: agent.CheckDNS, Timeout: agent.Duration{Duration: st.CheckTimeout},
-			DNS: &agent.DNSCheck{Name: q.Name, QType: q.Type}})
-	}
-	resp, err = ag.Run(ctx, agent.NewRequest(checks...))
+	resp, err = ag.Run(ctx, agent.NewRequest(dnsChecks(qs, st.CheckTimeout)...))
 	if err != nil {
 		return rep, trace.Result{Status: trace.Skip, Incomplete: true, Summary: "skipped: the agent did not run: " + err.Error()}
 	}
@@ -189,6 +199,19 @@ func CheckDNS(ctx context.Context, st *State) (*report.DNSReport, trace.Result) 
 	}
 	rep.Queries = qs
 	return rep, st.judgeDNS(ctx, rep, sameNS)
+}
+
+// defaultClusterDomain is the cluster domain of most clusters (the prefetch's guess).
+const defaultClusterDomain = "cluster.local"
+
+// dnsChecks are the agent checks of the DNS queries.
+func dnsChecks(qs []report.DNSQuery, timeout time.Duration) []agent.Check {
+	var checks []agent.Check
+	for i, q := range qs {
+		checks = append(checks, agent.Check{ID: fmt.Sprintf("dns-%d", i), Type: agent.CheckDNS, Timeout: agent.Duration{Duration: timeout},
+			DNS: &agent.DNSCheck{Name: q.Name, QType: q.Type}})
+	}
+	return checks
 }
 
 // evalDNS compares one answer with the expectation.

@@ -19,7 +19,13 @@ func runReadiness(ctx context.Context, st *State) trace.Result {
 	if st.ManualEndpoints {
 		return trace.Result{Status: trace.Skip, Summary: "not applicable: no selector (manual endpoints are not pods)"}
 	}
-	events, why := st.Reads.UnhealthyEvents(ctx, svc.Namespace)
+	// the probe failure events explain pods that are not ready or restart: a Service whose pods
+	// are all ready and never restarted costs no read for them
+	var events map[string][]corev1.Event
+	var why string
+	if needsEvents(st.Pods) {
+		events, why = st.Reads.UnhealthyEvents(ctx, svc.Namespace)
+	}
 	st.ReadyPods = map[string]bool{}
 	r := trace.Result{}
 	var first *semantics.PodProblem
@@ -78,6 +84,21 @@ func runReadiness(ctx context.Context, st *State) trace.Result {
 			Fix: first.Fix}
 	}
 	return r
+}
+
+// needsEvents reports whether a pod is not ready or has restarted.
+func needsEvents(pods []*corev1.Pod) bool {
+	for _, p := range pods {
+		if !semantics.IsReady(p) {
+			return true
+		}
+		for _, cs := range p.Status.ContainerStatuses {
+			if cs.RestartCount > 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func ownerOrPod(p *corev1.Pod) string {

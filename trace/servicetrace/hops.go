@@ -56,7 +56,19 @@ func StaticHops() []Hop {
 }
 
 // Run traces st's Service through hops.
-func Run(ctx context.Context, st *State, hops []Hop) []trace.Step { return trace.Trace(ctx, st, hops) }
+func Run(ctx context.Context, st *State, hops []Hop) []trace.Step {
+	st.prefetch = hasHop(hops, HopDNS) && hasHop(hops, HopConnectivity)
+	return trace.Trace(ctx, st, hops)
+}
+
+func hasHop(hops []Hop, id string) bool {
+	for _, h := range hops {
+		if h.ID() == id {
+			return true
+		}
+	}
+	return false
+}
 
 // RunHops runs the hops with the given IDs, in trace order, over st (the focused commands run
 // parts of the trace: dnscheck runs service and dns).
@@ -69,5 +81,5 @@ func RunHops(ctx context.Context, st *State, ids ...string) []trace.Step {
 			}
 		}
 	}
-	return trace.Trace(ctx, st, hops)
+	return Run(ctx, st, hops)
 }

@@ -461,13 +461,14 @@ func TestTrace(t *testing.T) {
 			causeHas: []string{"whether the backends or the service proxy are at fault is unknown: the EndpointSlices could not be read"},
 		},
 		{
-			name:       "events forbidden: readiness still judged, the message is missing",
-			objects:    objs(tracetest.Service("web"), webSlice),
+			name: "events forbidden: readiness still judged, the message is missing",
+			objects: []runtime.Object{tracetest.Namespace(tracetest.TestNS), tracetest.Service("web"), tracetest.Pod("web-1", "web", "10.244.0.11"),
+				tracetest.Pod("web-2", "web", "10.244.0.12", tracetest.NotReady()), webSlice},
 			react:      forbid("list", "events"),
 			net:        func(n *tracetest.FakeNet) { tracetest.HealthyZone(n, "web", "10.96.0.20") },
 			verdict:    report.VerdictHealthy,
-			statuses:   map[string]trace.Status{HopReadiness: trace.Pass},
-			summaryHas: map[string]string{HopReadiness: "2/2 pods ready"},
+			statuses:   map[string]trace.Status{HopReadiness: trace.Warn},
+			summaryHas: map[string]string{HopReadiness: "1/2 pods ready"},
 			evidenceHas: map[string][]string{
 				HopReadiness: {"readiness-probe failure messages unavailable: forbidden: needs list on events in namespace shop"},
 			},

@@ -283,7 +283,8 @@ func (st *State) evaluatePolicies(ctx context.Context, src *trace.Source) *polic
 	var source peerInfo
 	if src != nil {
 		source = peerInfo{namespace: src.Namespace, labels: src.Labels, ip: src.IP, isPod: true, pod: src.Pod}
-		if len(inNS) > 0 {
+		source.nsLabels = map[string]string{corev1.LabelMetadataName: src.Namespace}
+		if usesNamespaceSelectors(inNS) {
 			l, why := st.Reads.NamespaceLabels(ctx, src.Namespace)
 			source.nsLabels = l
 			if why != "" {
@@ -377,6 +378,28 @@ func (st *State) evaluatePolicies(ctx context.Context, src *trace.Source) *polic
 		}
 	}
 	return e
+}
+
+// usesNamespaceSelectors reports whether a policy has a peer with a namespaceSelector: only
+// those need the namespaces' labels (read only then).
+func usesNamespaceSelectors(ps []*networkingv1.NetworkPolicy) bool {
+	for _, p := range ps {
+		for _, r := range p.Spec.Ingress {
+			for _, peer := range r.From {
+				if peer.NamespaceSelector != nil {
+					return true
+				}
+			}
+		}
+		for _, r := range p.Spec.Egress {
+			for _, peer := range r.To {
+				if peer.NamespaceSelector != nil {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // policyFix proposes the ingress rule that admits the clients.

@@ -37,6 +37,11 @@ type State struct {
 	Reads *trace.Reads
 	// Agent is the agent the network checks run on, acquired on first use.
 	Agent trace.AgentSlot
+	// batch answers the network hops' checks from one request (see batch.go); prefetch is set
+	// when the trace runs both network hops, so that the first sends the checks of both.
+	batch      *batchAgent
+	prefetch   bool
+	prefetched bool
 
 	// Facts, filled in by the hops in order.
 	Service *corev1.Service
@@ -93,7 +98,14 @@ func NewState(cfg Config, reads *trace.Reads, agents trace.AgentProvider) *State
 
 // agentFor returns the agent, acquiring it on first use.
 func (st *State) agentFor(ctx context.Context) (trace.Agent, *trace.Source, error) {
-	return st.Agent.Get(ctx, st.Namespace)
+	ag, src, err := st.Agent.Get(ctx, st.Namespace)
+	if err != nil {
+		return nil, src, err
+	}
+	if st.batch == nil {
+		st.batch = newBatchAgent(ag)
+	}
+	return st.batch, src, nil
 }
 
 // AgentFor returns the agent and where it runs, acquiring it on first use (for the focused

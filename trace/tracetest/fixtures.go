@@ -24,16 +24,21 @@ import (
 	"github.com/svc-doctor/svc-doctor/trace"
 )
 
-// Object builders for the tests. Everything lives in Namespace "shop" unless said otherwise.
+// Object builders for the tests. Everything lives in namespace "shop" unless said otherwise.
 
+// TestNS is the namespace of the fixtures.
 const TestNS = "shop"
 
+// TestNow is the fixtures' clock.
 var TestNow = time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 
+// FixedClock returns TestNow.
 func FixedClock() time.Time { return TestNow }
 
+// SvcOpt changes a Service fixture.
 type SvcOpt func(*corev1.Service)
 
+// Service is a ClusterIP Service selecting app=name, port http 80 -> targetPort http.
 func Service(name string, opts ...SvcOpt) *corev1.Service {
 	s := &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: TestNS, CreationTimestamp: metav1.NewTime(TestNow.Add(-time.Hour))},
@@ -49,22 +54,31 @@ func Service(name string, opts ...SvcOpt) *corev1.Service {
 	return s
 }
 
+// WithSelector sets the Service's selector.
 func WithSelector(sel map[string]string) SvcOpt {
 	return func(s *corev1.Service) { s.Spec.Selector = sel }
 }
+
+// WithTargetPort sets the targetPort of the Service's first port.
 func WithTargetPort(tp intstr.IntOrString) SvcOpt {
 	return func(s *corev1.Service) { s.Spec.Ports[0].TargetPort = tp }
 }
+
+// Headless makes the Service headless.
 func Headless() SvcOpt {
 	return func(s *corev1.Service) {
 		s.Spec.ClusterIP, s.Spec.ClusterIPs = corev1.ClusterIPNone, []string{corev1.ClusterIPNone}
 	}
 }
+
+// ExternalName makes the Service an alias of target.
 func ExternalName(target string) SvcOpt {
 	return func(s *corev1.Service) {
 		s.Spec = corev1.ServiceSpec{Type: corev1.ServiceTypeExternalName, ExternalName: target}
 	}
 }
+
+// NodePort makes the Service a NodePort Service on np, with externalTrafficPolicy Local when local.
 func NodePort(np int32, local bool) SvcOpt {
 	return func(s *corev1.Service) {
 		s.Spec.Type = corev1.ServiceTypeNodePort
@@ -74,6 +88,8 @@ func NodePort(np int32, local bool) SvcOpt {
 		}
 	}
 }
+
+// LoadBalancer makes the Service a LoadBalancer Service.
 func LoadBalancer() SvcOpt {
 	return func(s *corev1.Service) {
 		s.Spec.Type = corev1.ServiceTypeLoadBalancer
@@ -81,6 +97,7 @@ func LoadBalancer() SvcOpt {
 	}
 }
 
+// PodOpt changes a Pod fixture.
 type PodOpt func(*corev1.Pod)
 
 // Pod returns a running, ready Pod of Deployment <app> with container "web" declaring http 8080.
@@ -105,13 +122,18 @@ func Pod(name, app, ip string, opts ...PodOpt) *corev1.Pod {
 	return p
 }
 
+// InNamespace moves the pod to namespace ns.
 func InNamespace(ns string) PodOpt { return func(p *corev1.Pod) { p.Namespace = ns } }
+
+// NotReady makes the pod not ready (its readiness probe failing).
 func NotReady() PodOpt {
 	return func(p *corev1.Pod) {
 		p.Status.Conditions[0].Status = corev1.ConditionFalse
 		p.Status.ContainerStatuses[0].Ready = false
 	}
 }
+
+// Waiting makes the pod's container wait with reason and msg.
 func Waiting(reason, msg string) PodOpt {
 	return func(p *corev1.Pod) {
 		NotReady()(p)
@@ -120,6 +142,8 @@ func Waiting(reason, msg string) PodOpt {
 		p.Status.ContainerStatuses[0].LastTerminationState = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1, Reason: "Error"}}
 	}
 }
+
+// PortName renames the pod's container port.
 func PortName(n string) PodOpt {
 	return func(p *corev1.Pod) { p.Spec.Containers[0].Ports[0].Name = n }
 }
@@ -149,6 +173,7 @@ func Slice(svc string, eps ...SliceEP) *discoveryv1.EndpointSlice {
 	return s
 }
 
+// ManualSlice is an EndpointSlice written by hand for a selector-less Service.
 func ManualSlice(svc, port string, ips ...string) *discoveryv1.EndpointSlice {
 	s := Slice(svc)
 	s.Labels[discoveryv1.LabelManagedBy] = "staff"
@@ -160,6 +185,7 @@ func ManualSlice(svc, port string, ips ...string) *discoveryv1.EndpointSlice {
 	return s
 }
 
+// Deployment is a Deployment of app=name with replicas.
 func Deployment(name string, replicas int32) *appsv1.Deployment {
 	return &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: TestNS},
 		Spec: appsv1.DeploymentSpec{Replicas: ptr.To(replicas),
@@ -167,6 +193,7 @@ func Deployment(name string, replicas int32) *appsv1.Deployment {
 			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": name}}}}}
 }
 
+// Unhealthy is a readiness-probe failure event of a pod.
 func Unhealthy(podName, msg string) *corev1.Event {
 	return &corev1.Event{ObjectMeta: metav1.ObjectMeta{Name: podName + ".ev", Namespace: TestNS},
 		InvolvedObject: corev1.ObjectReference{Kind: "Pod", Name: podName, Namespace: TestNS},
@@ -180,16 +207,19 @@ func TLSIngress(name, secret string) *networkingv1.Ingress {
 		Spec: networkingv1.IngressSpec{TLS: []networkingv1.IngressTLS{{Hosts: []string{name + ".example.com"}, SecretName: secret}}}}
 }
 
+// DenyAll is a NetworkPolicy that admits no ingress to any pod of the namespace.
 func DenyAll() *networkingv1.NetworkPolicy {
 	return &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: "deny-all", Namespace: TestNS},
 		Spec: networkingv1.NetworkPolicySpec{PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}}}
 }
 
+// Node is a node with an internal IP.
 func Node(name, ip string) *corev1.Node {
 	return &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name},
 		Status: corev1.NodeStatus{Addresses: []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: ip}}}}
 }
 
+// Namespace is a namespace with its metadata.name label.
 func Namespace(name string) *corev1.Namespace {
 	return &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{corev1.LabelMetadataName: name}}}
 }
@@ -225,11 +255,13 @@ type FakeNet struct {
 	Checks     []agent.Check
 }
 
+// NewNet is an empty fake network (every address answers, no DNS record).
 func NewNet() *FakeNet {
 	return &FakeNet{Zone: map[string][]string{}, Addr: map[string]agent.FailureClass{}, Once: map[string]agent.FailureClass{}, HTTPStatus: map[string]int{},
 		Search: []string{TestNS + ".svc.cluster.local", "svc.cluster.local", "cluster.local"}}
 }
 
+// Run answers the checks of an agent request (trace.Agent).
 func (n *FakeNet) Run(_ context.Context, req agent.Request) (*agent.Response, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -334,6 +366,7 @@ type Provider struct {
 	Calls int
 }
 
+// Agent hands out the fake network (trace.AgentProvider).
 func (p *Provider) Agent(context.Context) (trace.Agent, *trace.Source, error) {
 	p.Calls++
 	if p.Err != nil {

@@ -30,7 +30,6 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
@@ -67,6 +66,8 @@ type Cluster struct {
 	Dynamic    dynamic.Interface
 	// NodeIP is the InternalIP of the first node (10.201.0.1 on the local harness).
 	NodeIP string
+	// Nodes are the cluster's nodes sorted by name (on the local harness: svcdoc-node, svcdoc-node2...).
+	Nodes []Node
 	// Harness is true when the cluster is the local harness of hack/cluster (its safety counters work).
 	Harness bool
 }
@@ -94,6 +95,9 @@ func Main(m *testing.M) {
 	}
 	cluster = c
 	fmt.Printf("e2e: cluster %s (node IP %s, harness %v), images %s %s\n", c.Config.Host, c.NodeIP, c.Harness, TestserverImage, AgentImage)
+	for _, n := range c.Nodes {
+		fmt.Printf("e2e: node %s: IP %s, pod CIDR %s\n", n.Name, n.IP, n.PodCIDR)
+	}
 	before, countersOK := Counters()
 	code := m.Run()
 	if countersOK {
@@ -134,13 +138,8 @@ func connect() (*Cluster, error) {
 	if len(nodes.Items) == 0 {
 		return nil, fmt.Errorf("cluster %s has no node", cfg.Host)
 	}
-	c := &Cluster{Kubeconfig: kubeconfig, Config: cfg, Client: client, Dynamic: dyn}
-	for _, a := range nodes.Items[0].Status.Addresses {
-		if a.Type == corev1.NodeInternalIP {
-			c.NodeIP = a.Address
-			break
-		}
-	}
+	c := &Cluster{Kubeconfig: kubeconfig, Config: cfg, Client: client, Dynamic: dyn, Nodes: nodesOf(nodes.Items)}
+	c.NodeIP = c.Nodes[0].IP
 	_, c.Harness = Counters()
 	return c, nil
 }

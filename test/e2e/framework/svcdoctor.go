@@ -58,7 +58,7 @@ var errSkip = errors.New("skip")
 
 func cleanupBinary() {
 	if binDir != "" {
-		os.RemoveAll(binDir)
+		_ = os.RemoveAll(binDir)
 	}
 }
 

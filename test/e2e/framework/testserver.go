@@ -19,6 +19,8 @@ type TestserverSpec struct {
 	Ports    []int             // HTTP ports (default 8080); the first one is named "http"
 	UDPPort  int               // optional UDP echo port, named "udp"
 	Labels   map[string]string // extra pod labels
+	// NodeName pins the pods to that node (nodeSelector kubernetes.io/hostname; "" = anywhere).
+	NodeName string
 	// NoReadinessProbe leaves out the readiness probe (GET /ready on the first port, every 1s).
 	NoReadinessProbe bool
 	// Wait: do not wait for the replicas to become ready.
@@ -92,6 +94,10 @@ func TestserverManifest(spec TestserverSpec) string {
           failureThreshold: 1
           successThreshold: 1`, spec.Ports[0])
 	}
+	nodeSelector := ""
+	if spec.NodeName != "" {
+		nodeSelector = fmt.Sprintf("\n      nodeSelector: {kubernetes.io/hostname: %q}", spec.NodeName)
+	}
 	return fmt.Sprintf(`apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -105,7 +111,7 @@ spec:
     metadata:
       labels: {%[3]s}
     spec:
-      terminationGracePeriodSeconds: 1
+      terminationGracePeriodSeconds: 1%[9]s
       containers:
       - name: testserver
         image: %[4]s
@@ -123,7 +129,7 @@ spec:
           valueFrom: {fieldRef: {fieldPath: spec.nodeName}}
         ports:
 %[7]s%[8]s
-`, spec.Name, spec.Replicas, labels, TestserverImage, strings.Join(portList, ","), udpEnv, strings.Join(ports, "\n"), probe)
+`, spec.Name, spec.Replicas, labels, TestserverImage, strings.Join(portList, ","), udpEnv, strings.Join(ports, "\n"), probe, nodeSelector)
 }
 
 // DeployTestserver applies a test server Deployment and, unless spec.NoWait, waits until all its
@@ -146,10 +152,35 @@ func (f *F) DeployTestserver(spec TestserverSpec) *Testserver {
 // runs, and returns its name.
 func (f *F) ClientPod(name string, labels ...string) string {
 	f.T.Helper()
+	return f.clientPod(name, "", false, labels)
+}
+
+// ClientPodOn is ClientPod on the given node (nodeName: "" = anywhere).
+func (f *F) ClientPodOn(name, node string, labels ...string) string {
+	f.T.Helper()
+	return f.clientPod(name, node, false, labels)
+}
+
+// HostNetworkClientPodOn is ClientPodOn for a pod in the node's own network namespace (hostNetwork):
+// its traffic comes from the node IP, as a process of the node would send it.
+func (f *F) HostNetworkClientPodOn(name, node string, labels ...string) string {
+	f.T.Helper()
+	return f.clientPod(name, node, true, labels)
+}
+
+func (f *F) clientPod(name, node string, hostNetwork bool, labels []string) string {
+	f.T.Helper()
 	l := "role: client"
 	for _, kv := range labels {
 		k, v, _ := strings.Cut(kv, "=")
 		l += fmt.Sprintf(", %q: %q", k, v)
+	}
+	extra := ""
+	if node != "" {
+		extra += fmt.Sprintf("\n  nodeName: %q", node)
+	}
+	if hostNetwork {
+		extra += "\n  hostNetwork: true\n  dnsPolicy: ClusterFirstWithHostNet"
 	}
 	f.Apply(fmt.Sprintf(`apiVersion: v1
 kind: Pod
@@ -157,13 +188,13 @@ metadata:
   name: %s
   labels: {%s}
 spec:
-  terminationGracePeriodSeconds: 0
+  terminationGracePeriodSeconds: 0%s
   containers:
   - name: client
     image: %s
     imagePullPolicy: Never
     args: ["sleep"]
-`, name, l, TestserverImage))
+`, name, l, extra, TestserverImage))
 	f.WaitPodsReady("role=client", f.countClients(), 2*time.Minute)
 	return name
 }

@@ -1,0 +1,175 @@
+package framework
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// Node is a node of the cluster under test.
+type Node struct {
+	Name    string // e.g. svcdoc-node, svcdoc-node2 on the local harness
+	IP      string // InternalIP
+	PodCIDR string // spec.podCIDR
+}
+
+func (n Node) String() string { return n.Name }
+
+func nodesOf(items []corev1.Node) []Node {
+	var out []Node
+	for _, it := range items {
+		n := Node{Name: it.Name, PodCIDR: it.Spec.PodCIDR}
+		for _, a := range it.Status.Addresses {
+			if a.Type == corev1.NodeInternalIP {
+				n.IP = a.Address
+				break
+			}
+		}
+		out = append(out, n)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// EnvCI is set by CI systems: a test that cannot run there fails instead of skipping.
+const EnvCI = "CI"
+
+// RequireNodes returns the first n nodes of the cluster (sorted by name). With fewer nodes the test
+// is skipped, or fails when CI is set (hack/e2e.sh runs the local harness with SVCDOC_NODES=2).
+func (f *F) RequireNodes(n int) []Node {
+	f.T.Helper()
+	if len(f.Cluster.Nodes) < n {
+		msg := fmt.Sprintf("this test needs %d nodes, the cluster has %d (hack/cluster: SVCDOC_NODES=%d)", n, len(f.Cluster.Nodes), n)
+		if os.Getenv(EnvCI) != "" {
+			f.T.Fatal(msg + " and CI is set")
+		}
+		f.T.Skip(msg)
+	}
+	return f.Cluster.Nodes[:n]
+}
+
+// RequireHarness skips the test unless the cluster is the local harness of hack/cluster (root and its
+// scripts are needed: fault injection, node network namespaces); it fails instead when CI is set.
+func (f *F) RequireHarness() {
+	f.T.Helper()
+	if !f.Cluster.Harness {
+		msg := "this test needs the local harness of hack/cluster (run as root; its safety counters answer)"
+		if os.Getenv(EnvCI) != "" {
+			f.T.Fatal(msg + " and CI is set")
+		}
+		f.T.Skip(msg)
+	}
+}
+
+// HarnessNode is a node as the harness configured it (hack/cluster/status.sh nodes).
+type HarnessNode struct {
+	Number                   int
+	Name, IP, PodCIDR, Netns string // Netns is "-" for node 1 (the host's network namespace)
+}
+
+// HarnessNodes returns the nodes the harness runs (hack/cluster/status.sh nodes).
+func HarnessNodes(t testing.TB) []HarnessNode {
+	t.Helper()
+	out, err := harnessScript(t, "status.sh", "nodes")
+	if err != nil {
+		t.Fatalf("status.sh nodes: %v\n%s", err, out)
+	}
+	var nodes []HarnessNode
+	for _, l := range lines(out) {
+		var n HarnessNode
+		if _, err := fmt.Sscanf(l, "%d %s %s %s %s", &n.Number, &n.Name, &n.IP, &n.PodCIDR, &n.Netns); err != nil {
+			t.Fatalf("status.sh nodes: line %q: %v", l, err)
+		}
+		nodes = append(nodes, n)
+	}
+	return nodes
+}
+
+func harnessScript(t testing.TB, script string, args ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "bash", append([]string{filepath.Join(RepoRoot(), "hack", "cluster", script)}, args...)...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	return out.String(), err
+}
+
+// Fault runs hack/cluster/fault.sh ARGS... and fails the test when it fails. Prefer the helpers
+// below, which restore the fault when the test ends.
+func (f *F) Fault(args ...string) {
+	f.T.Helper()
+	f.RequireHarness()
+	out, err := harnessScript(f.T, "fault.sh", args...)
+	f.T.Logf("fault.sh %s: %s", strings.Join(args, " "), strings.TrimSpace(out))
+	if err != nil {
+		f.T.Fatalf("fault.sh %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+// restoreFault registers a restore (idempotent) for the end of the test; it reports a failed restore
+// as a test error.
+func (f *F) restoreFault(args ...string) {
+	f.T.Cleanup(func() {
+		out, err := harnessScript(f.T, "fault.sh", args...)
+		if err != nil {
+			f.T.Errorf("restoring a fault: fault.sh %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	})
+}
+
+// DeletePodRoute makes node from lose its route to node to's pod CIDR (one direction: to's pods
+// still route to from's), until RestorePodRoutes or the end of the test.
+func (f *F) DeletePodRoute(from, to Node) {
+	f.T.Helper()
+	f.restoreFault("route-restore")
+	f.Fault("route-del", from.Name, to.Name)
+}
+
+// RestorePodRoutes restores every route between the nodes' pod CIDRs.
+func (f *F) RestorePodRoutes() {
+	f.T.Helper()
+	f.Fault("route-restore")
+}
+
+// StopKubeProxy stops node's kube-proxy until StartKubeProxy or the end of the test. Its iptables
+// rules stay and go stale as Services change; flush deletes them too.
+func (f *F) StopKubeProxy(node Node, flush bool) {
+	f.T.Helper()
+	f.restoreFault("kube-proxy-start", node.Name)
+	args := []string{"kube-proxy-stop", node.Name}
+	if flush {
+		args = append(args, "--flush")
+	}
+	f.Fault(args...)
+}
+
+// StartKubeProxy starts node's kube-proxy again and waits until it is healthy (it has resynced).
+func (f *F) StartKubeProxy(node Node) {
+	f.T.Helper()
+	f.Fault("kube-proxy-start", node.Name)
+}
+
+// BlockDNS drops DNS traffic to the cluster DNS Service from node's pods (and its host-network
+// processes) until UnblockDNS or the end of the test.
+func (f *F) BlockDNS(node Node) {
+	f.T.Helper()
+	f.restoreFault("dns-unblock", node.Name)
+	f.Fault("dns-block", node.Name)
+}
+
+// UnblockDNS removes the block of BlockDNS.
+func (f *F) UnblockDNS(node Node) {
+	f.T.Helper()
+	f.Fault("dns-unblock", node.Name)
+}
