@@ -1,7 +1,7 @@
 # svc-doctor. The two commands of the README:
 #   make run    build kubectl-svc_doctor and lint the bundled examples (no cluster needed)
 #   make test   unit tests, then end-to-end tests on a local cluster the repo builds and starts
-# Other targets: build, unit, e2e, bench, fuzz, docs, release-snapshot, clean.
+# Other targets: build, unit, lint, e2e, bench, fuzz, docs, release-snapshot, clean.
 SHELL := /bin/bash
 export PATH := $(PATH):/usr/local/go/bin
 GO ?= go
@@ -11,7 +11,7 @@ LDFLAGS := -s -w -X github.com/svc-doctor/svc-doctor/internal/version.Version=$(
 	-X github.com/svc-doctor/svc-doctor/internal/version.Commit=$(shell git rev-parse --short HEAD 2>/dev/null || echo none) \
 	-X github.com/svc-doctor/svc-doctor/internal/version.Date=$(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 
-.PHONY: run build test unit e2e bench fuzz docs release-snapshot clean
+.PHONY: run build test unit lint e2e bench fuzz docs release-snapshot clean
 
 run: build
 	hack/run-examples.sh $(BIN)
@@ -24,6 +24,9 @@ test:
 
 unit:
 	hack/test.sh --unit
+
+lint:
+	hack/lint.sh
 
 e2e:
 	hack/e2e.sh

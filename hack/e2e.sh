@@ -8,6 +8,7 @@
 #   E2E_RUN=RE          only the tests matching RE (go test -run)
 #   E2E_KEEP_CLUSTER=1  leave the cluster running afterwards (for debugging; stop with hack/cluster/stop.sh)
 #   E2E_TIMEOUT=30m     go test -timeout
+#   E2E_FRESH=0         keep the etcd data of the last run when this script starts the cluster
 #   E2E_STOP_TEST=0     skip hack/cluster/stop-test.sh, which otherwise runs after the tests when this
 #                       script started the cluster (stop, stop again, crash + stop: the host is clean)
 # Needs root on Debian 12 (see hack/cluster/README.md).
@@ -41,8 +42,11 @@ trap 'exit 130' INT TERM
 s=$(date +%s)
 "$C/setup.sh"
 if [ "$RUNNING" = 0 ]; then
-  # Not running: clear what a crashed or killed earlier run may have left (mounts, rules, stale pids).
+  # Not running: clear what a crashed or killed earlier run may have left (mounts, rules, stale pids),
+  # and start from an empty etcd: objects an earlier run left (Node objects of another node count,
+  # test namespaces of a killed run, addons of another version) must not decide this run.
   "$C/stop.sh" >/dev/null
+  if [ "${E2E_FRESH:-1}" = 1 ]; then rm -rf "$CL_STATE/etcd"; fi
 fi
 "$C/start.sh"
 "$C/images.sh"

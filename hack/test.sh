@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command (make test; .ci/run calls it):
-#   1. static checks: gofmt, go vet, the generated rule docs are up to date
+#   1. static checks: gofmt, go vet, golangci-lint and go mod tidy (hack/lint.sh); the generated
+#      rule docs are checked for drift by the unit tests
 #   2. the local cluster's setup (hack/cluster/setup.sh, cached): it builds the kubectl that the offline
 #      krew install test (hack/release) needs, so that test runs in step 3 instead of skipping
 #   3. unit tests: go test ./... (end-to-end tests skip themselves here)
@@ -19,6 +20,7 @@ if [ -n "$unformatted" ]; then
   echo "gofmt would change:"; echo "$unformatted"; exit 1
 fi
 go vet ./...
+hack/lint.sh
 
 if [ "${1:-}" != "--unit" ]; then
   step "cluster setup (cached)"

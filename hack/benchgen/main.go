@@ -10,7 +10,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/svc-doctor/svc-doctor/internal/benchgen"
+	"github.com/svc-doctor/svc-doctor/test/benchgen"
 )
 
 func main() {

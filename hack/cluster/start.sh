@@ -228,6 +228,26 @@ c_addons() {
   node_vars 1
 }
 
+# addons_diag prints what a failed addon start needs for a diagnosis on CI, where the logs directory
+# is not kept: the pods, the recent events and the logs of the pods that are not ready.
+addons_diag() {
+  local ns pod
+  echo "--- pods" >&2
+  kc get pods -A -o wide >&2 2>&1 || true
+  echo "--- events (last 25)" >&2
+  kc get events -A --sort-by=.lastTimestamp 2>&1 | tail -25 >&2 || true
+  kc get pods -A --no-headers 2>/dev/null | awk '{split($3, r, "/"); if (r[1] != r[2] || $4 != "Running") print $1, $2}' |
+    while read -r ns pod; do
+      echo "--- logs of $ns/$pod (last 30 lines)" >&2
+      kc -n "$ns" logs "$pod" --all-containers --tail=30 >&2 2>&1 || true
+    done
+  for k in $(node_list); do
+    node_vars "$k"
+    echo "--- kubelet of $N_NAME (last 20 lines)" >&2
+    tail -20 "$CL_LOGS/${N_PID}kubelet.log" >&2 2>/dev/null || true
+  done
+}
+
 PER_NODE=" containerd images kubelet kube-proxy "
 ALL="net etcd apiserver controller-manager scheduler containerd images kubelet kube-proxy addons"
 # shellcheck disable=SC2086 # word splitting of the default list is intended
@@ -243,7 +263,7 @@ for c in "$@"; do
     [ "$c" = kubelet ] && { kubelets_registered || die "a kubelet did not register (logs in $CL_LOGS)"; }
     node_vars 1
   else
-    "c_$c" || die "failed at $c (logs in $CL_LOGS)"
+    "c_$c" || { [ "$c" = addons ] && addons_diag; die "failed at $c (logs in $CL_LOGS)"; }
   fi
 done
 log "started: $* (nodes: $(for k in "${SEL_NODES[@]}"; do node_vars "$k"; printf '%s ' "$N_NAME"; done))"

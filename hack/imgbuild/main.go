@@ -1,5 +1,5 @@
 // Command imgbuild writes a single-layer container image built from local files (see
-// internal/ociimage): a docker-format tarball for `ctr -n k8s.io images import`, and/or an OCI image
+// hack/internal/ociimage): a docker-format tarball for `ctr -n k8s.io images import`, and/or an OCI image
 // layout or OCI archive for releases. It needs no registry and no container engine.
 //
 //	imgbuild -tag localhost/svc-doctor/testserver:dev -file /testserver=./bin/testserver \
@@ -12,7 +12,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/svc-doctor/svc-doctor/internal/ociimage"
+	"github.com/svc-doctor/svc-doctor/hack/internal/ociimage"
 )
 
 type listFlag []string

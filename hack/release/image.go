@@ -15,7 +15,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
-	"github.com/svc-doctor/svc-doctor/internal/ociimage"
+	"github.com/svc-doctor/svc-doctor/hack/internal/ociimage"
 	"github.com/svc-doctor/svc-doctor/internal/version"
 )
 
