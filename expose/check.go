@@ -21,11 +21,13 @@ import (
 	"github.com/svc-doctor/svc-doctor/rules"
 	"github.com/svc-doctor/svc-doctor/semantics"
 	"github.com/svc-doctor/svc-doctor/snapshot"
+
+	"github.com/svc-doctor/svc-doctor/rules/ruleid"
 )
 
 // ruleTargetPortUndeclared is the lint rule that expose makes an error: a numeric targetPort that
 // no selected container declares (while they declare others) is almost always a wrong number.
-const ruleTargetPortUndeclared = "service-target-port-undeclared"
+const ruleTargetPortUndeclared = string(ruleid.ServiceTargetPortUndeclared)
 
 // CheckResult is what the rules said about the objects to create.
 type CheckResult struct {

@@ -6,10 +6,10 @@ import (
 	"runtime"
 	"testing"
 
-	"github.com/svc-doctor/svc-doctor/internal/benchgen"
 	"github.com/svc-doctor/svc-doctor/manifest"
 	"github.com/svc-doctor/svc-doctor/rules"
 	"github.com/svc-doctor/svc-doctor/snapshot"
+	"github.com/svc-doctor/svc-doctor/test/benchgen"
 )
 
 // BenchmarkLint10k parses, decodes and lints a generated corpus of 10,000 objects (one stream) and

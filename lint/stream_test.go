@@ -11,11 +11,11 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/svc-doctor/svc-doctor/internal/benchgen"
 	"github.com/svc-doctor/svc-doctor/manifest"
 	"github.com/svc-doctor/svc-doctor/report"
 	"github.com/svc-doctor/svc-doctor/rules"
 	"github.com/svc-doctor/svc-doctor/snapshot"
+	"github.com/svc-doctor/svc-doctor/test/benchgen"
 )
 
 // allRulesConfig enables every rule, default-off ones included, at the seed test's clock.

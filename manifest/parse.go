@@ -10,16 +10,18 @@ import (
 	"unicode/utf8"
 
 	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/svc-doctor/svc-doctor/rules/ruleid"
 )
 
 // Rule IDs of the problems found while reading manifests. The rules package registers them with
 // their documentation; they are listed here so that this package stays free of that dependency.
 const (
-	RuleYAMLTabs        = "yaml-tabs"
-	RuleYAMLSyntax      = "yaml-syntax"
-	RuleDuplicateKey    = "yaml-duplicate-key"
-	RuleInvalidDocument = "invalid-document"
-	RuleMissingTypeMeta = "missing-type-meta"
+	RuleYAMLTabs        = string(ruleid.YAMLTabs)
+	RuleYAMLSyntax      = string(ruleid.YAMLSyntax)
+	RuleDuplicateKey    = string(ruleid.YAMLDuplicateKey)
+	RuleInvalidDocument = string(ruleid.InvalidDocument)
+	RuleMissingTypeMeta = string(ruleid.MissingTypeMeta)
 )
 
 // Problem is something wrong with the input found before any rule runs.

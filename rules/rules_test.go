@@ -14,6 +14,7 @@ import (
 
 	"github.com/svc-doctor/svc-doctor/manifest"
 	"github.com/svc-doctor/svc-doctor/report"
+	"github.com/svc-doctor/svc-doctor/rules/ruleid"
 	"github.com/svc-doctor/svc-doctor/snapshot"
 )
 
@@ -232,5 +233,30 @@ func TestEnabledRejectsUnknownRule(t *testing.T) {
 				t.Fatalf("err = %v, want it to contain %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// TestRuleIDsAreConstants keeps the registry and package ruleid, the one list of typed rule IDs
+// the other layers name rules by, equal: a rule without a constant, or a constant without a rule,
+// fails.
+func TestRuleIDsAreConstants(t *testing.T) {
+	registered := map[string]bool{}
+	for _, r := range All() {
+		registered[r.ID] = true
+	}
+	constants := map[string]bool{}
+	for _, id := range ruleid.All() {
+		if constants[string(id)] {
+			t.Errorf("ruleid.All lists %q twice", id)
+		}
+		constants[string(id)] = true
+		if !registered[string(id)] {
+			t.Errorf("ruleid has %q, which no rule of the registry has: remove it or register the rule", id)
+		}
+	}
+	for id := range registered {
+		if !constants[id] {
+			t.Errorf("rule %q has no constant in package ruleid: add it (and use it where the rule is named outside the registry)", id)
+		}
 	}
 }

@@ -24,19 +24,21 @@ import (
 
 	"github.com/svc-doctor/svc-doctor/manifest"
 	"github.com/svc-doctor/svc-doctor/report"
+
+	"github.com/svc-doctor/svc-doctor/rules/ruleid"
 )
 
 // Rule IDs of the issues found while decoding objects.
 const (
-	RuleUnknownField      = "unknown-field"
-	RuleInvalidValue      = "invalid-value"
-	RuleKindCase          = "kind-wrong-case"
-	RuleAPIVersionCase    = "api-version-wrong-case"
-	RuleRemovedAPI        = "removed-api-version"
-	RuleUnknownAPIVersion = "unknown-api-version"
-	RuleDuplicateObject   = "duplicate-object"
-	RuleSecretBase64      = "secret-data-not-base64"
-	RuleNameMissing       = "object-name-missing"
+	RuleUnknownField      = string(ruleid.UnknownField)
+	RuleInvalidValue      = string(ruleid.InvalidValue)
+	RuleKindCase          = string(ruleid.KindWrongCase)
+	RuleAPIVersionCase    = string(ruleid.APIVersionWrongCase)
+	RuleRemovedAPI        = string(ruleid.RemovedAPIVersion)
+	RuleUnknownAPIVersion = string(ruleid.UnknownAPIVersion)
+	RuleDuplicateObject   = string(ruleid.DuplicateObject)
+	RuleSecretBase64      = string(ruleid.SecretDataNotBase64)
+	RuleNameMissing       = string(ruleid.ObjectNameMissing)
 )
 
 // FromManifests builds a snapshot from parsed manifests. Objects without a namespace get

@@ -7,10 +7,12 @@ import (
 	"unicode/utf8"
 
 	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
+
+	"github.com/svc-doctor/svc-doctor/rules/ruleid"
 )
 
 // RuleNameInvalid is the rule of object names and namespaces the API server refuses.
-const RuleNameInvalid = "object-name-invalid"
+const RuleNameInvalid = string(ruleid.ObjectNameInvalid)
 
 // nameRule is how the API server validates the names of one kind.
 type nameRule struct {

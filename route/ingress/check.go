@@ -13,6 +13,8 @@ import (
 	"github.com/svc-doctor/svc-doctor/route/gateway"
 	"github.com/svc-doctor/svc-doctor/semantics"
 	"github.com/svc-doctor/svc-doctor/snapshot"
+
+	"github.com/svc-doctor/svc-doctor/rules/ruleid"
 )
 
 // CheckOptions configure a check (Check).
@@ -49,10 +51,10 @@ type CheckOptions struct {
 // structuralRules need only Ingress and IngressClass objects: they hold in every namespace of a
 // live snapshot, also those whose Services and Secrets were not read.
 var structuralRules = map[string]bool{
-	"ingress-path-type-missing": true, "ingress-path-invalid": true, "ingress-host-ip": true,
-	"ingress-host-invalid": true, "ingress-route-conflict": true, "ingress-path-implementation-specific": true,
-	"ingress-class-missing": true, "ingress-tls-host-unserved": true, "ingress-route-shadowed": true,
-	"ingress-host-without-tls": true,
+	string(ruleid.IngressPathTypeMissing): true, string(ruleid.IngressPathInvalid): true, string(ruleid.IngressHostIP): true,
+	string(ruleid.IngressHostInvalid): true, string(ruleid.IngressRouteConflict): true, string(ruleid.IngressPathImplementationSpecific): true,
+	string(ruleid.IngressClassMissing): true, string(ruleid.IngressTLSHostUnserved): true, string(ruleid.IngressRouteShadowed): true,
+	string(ruleid.IngressHostWithoutTLS): true,
 }
 
 type checker struct {

@@ -14,6 +14,8 @@ import (
 	"github.com/svc-doctor/svc-doctor/report"
 	"github.com/svc-doctor/svc-doctor/semantics"
 	"github.com/svc-doctor/svc-doctor/snapshot"
+
+	"github.com/svc-doctor/svc-doctor/rules/ruleid"
 )
 
 // tlsMode says what a TLS problem means for a route check.
@@ -100,7 +102,7 @@ func (c *checker) fillTLS(rc *report.RouteCheck, self *snapshot.Ingress, cls, ho
 		}
 		onSecret := f.Object.Kind == "Secret" && f.Object.Namespace == ing.Namespace && f.Object.Name == t.SecretName
 		onEntry := f.Object.Kind == "Ingress" && f.Object.Namespace == ing.Namespace && f.Object.Name == ing.Name &&
-			f.Location != nil && strings.HasPrefix(f.Location.Field, info.Field+".secretName") && f.Rule != "ingress-tls-secret-missing"
+			f.Location != nil && strings.HasPrefix(f.Location.Field, info.Field+".secretName") && f.Rule != string(ruleid.IngressTLSSecretMissing)
 		if !onSecret && !onEntry {
 			continue
 		}

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/svc-doctor/svc-doctor/report"
+
+	"github.com/svc-doctor/svc-doctor/rules/ruleid"
 )
 
 func (c *checker) collectFindings() {
@@ -29,7 +31,7 @@ func (c *checker) collectFindings() {
 		switch {
 		case c.shown[ref] && (f.Object.Kind == "Ingress" || f.Object.Kind == "Secret" || f.Object.Kind == "Service" ||
 			f.Object.Kind == "HTTPRoute" || f.Object.Kind == "Gateway"):
-		case f.Object.Kind == "Ingress" && (f.Rule == "ingress-route-conflict" || f.Rule == "ingress-route-shadowed") && mentions(f):
+		case f.Object.Kind == "Ingress" && (f.Rule == string(ruleid.IngressRouteConflict) || f.Rule == string(ruleid.IngressRouteShadowed)) && mentions(f):
 		default:
 			continue
 		}

@@ -363,9 +363,8 @@ func TestRBACDiagnose(t *testing.T) {
 	}{
 		{permission{"create", "pods"}, []string{"diagnose", "svc/web"}, "forbidden: needs create on pods in namespace " + f.Namespace},
 		// exec goes over WebSocket (GET, authorized as get and create) and falls back to SPDY (POST,
-		// create) only when the upgrade is not supported, not when it is forbidden: both are needed
+		// authorized as create), also when the WebSocket upgrade is forbidden: create is the one needed
 		{permission{"create", "pods/exec"}, []string{"diagnose", "svc/web"}, "forbidden: needs get and create on pods/exec in namespace " + f.Namespace},
-		{permission{"get", "pods/exec"}, []string{"diagnose", "svc/web"}, "forbidden: needs get and create on pods/exec in namespace " + f.Namespace},
 		{permission{"update", "pods/ephemeralcontainers"}, []string{"diagnose", "svc/web", "--from", "pod/" + client}, "forbidden: needs update on pods/ephemeralcontainers in namespace " + f.Namespace},
 	} {
 		t.Run("without "+tt.drop.verb+" "+tt.drop.resource, func(t *testing.T) {
@@ -381,6 +380,17 @@ func TestRBACDiagnose(t *testing.T) {
 			framework.AssertNoManagedPods(t, f.Namespace, 30*time.Second)
 		})
 	}
+	// without get on pods/exec the WebSocket upgrade is forbidden and the SPDY fallback (create)
+	// carries the agent's checks, as kubectl exec does: the diagnosis is complete
+	t.Run("without get pods/exec", func(t *testing.T) {
+		u := newRBACUser(t, f, "diagnose.yaml", &permission{"get", "pods/exec"})
+		r := u.run(t, f, "diagnose", "svc/web")
+		noCrash(t, r)
+		if r.ExitCode != 0 || !strings.Contains(r.Stdout, "PASS     7 connectivity") {
+			t.Errorf("exit %d, want 0 with the connectivity hop passed through the SPDY fallback:\n%s\n%s", r.ExitCode, r.Stdout, r.Stderr)
+		}
+		framework.AssertNoManagedPods(t, f.Namespace, 30*time.Second)
+	})
 }
 
 func TestRBACExpose(t *testing.T) {
