@@ -144,3 +144,56 @@ func objectKind(k string) string {
 	}
 	return ""
 }
+
+// ShapeRequest sets the method (-X) and headers (-H 'Name: value') of a URL's request. A Host
+// header is refused (the URL's host is the Host header), as are names that are not HTTP tokens.
+func ShapeRequest(r *report.RouteRequest, method string, headers []string) error {
+	if method != "" {
+		if !isToken(method) {
+			return fmt.Errorf("-X %q is not an HTTP method", method)
+		}
+		r.Method = strings.ToUpper(method)
+	}
+	for _, h := range headers {
+		name, value, ok := strings.Cut(h, ":")
+		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+		switch {
+		case !ok || name == "":
+			return fmt.Errorf("-H %q: write a header as 'Name: value'", h)
+		case !isToken(name):
+			return fmt.Errorf("-H %q: %q is not a header name", h, name)
+		case strings.EqualFold(name, "host"):
+			return fmt.Errorf("-H %q: the Host header is the URL's host: write it in the URL", h)
+		case strings.ContainsAny(value, "\r\n"):
+			return fmt.Errorf("-H %q: a header value cannot span lines", h)
+		}
+		r.Headers = append(r.Headers, report.HTTPHeader{Name: name, Value: value})
+	}
+	return nil
+}
+
+// SafeMethod reports whether a method has no side effects by its definition (GET, HEAD, OPTIONS;
+// "" is GET): --probe sends the others only when asked to.
+func SafeMethod(m string) bool {
+	switch strings.ToUpper(m) {
+	case "", "GET", "HEAD", "OPTIONS":
+		return true
+	}
+	return false
+}
+
+// isToken reports whether s is an HTTP token (RFC 9110 section 5.6.2).
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case strings.ContainsRune("!#$%&'*+-.^_`|~", c):
+		default:
+			return false
+		}
+	}
+	return true
+}
