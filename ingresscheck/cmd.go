@@ -18,6 +18,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	gatewayclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
 
 	"github.com/svc-doctor/svc-doctor/helper"
 	"github.com/svc-doctor/svc-doctor/internal/cmdutil"
@@ -56,6 +57,8 @@ type Options struct {
 	// unless a test set them.
 	Client kubernetes.Interface
 	Config *rest.Config
+	// Gateway reads the Gateway API (nil: not read).
+	Gateway gatewayclient.Interface
 	// Clients counts API requests (nil in tests).
 	clients *cmdutil.Clients
 
@@ -253,7 +256,7 @@ func (o *Options) Run(ctx context.Context) error {
 		if o.AllNamespaces {
 			scope = ""
 		}
-		reader = newClusterReader(o.Client, o.ErrOut, cfg)
+		reader = newClusterReader(o.Client, o.Gateway, o.ErrOut, cfg)
 		s, read, err := reader.snapshot(ctx, o.target, o.Namespace, scope)
 		if err != nil {
 			return cmdutil.Incomplete(err)
@@ -264,10 +267,11 @@ func (o *Options) Run(ctx context.Context) error {
 			reader.degraded = append(reader.degraded, d.Detail)
 		}
 		opts.Source, opts.Namespace, opts.ReadNamespaces = "cluster", scope, read
-		if o.target.Ingress != "" {
+		if o.target.Object() != "" {
 			opts.Namespace = o.Namespace
 		}
 		opts.Controllers = reader.controllers(ctx, snap)
+		opts.GatewayAddresses = reader.gatewayAddresses(ctx, snap)
 		opts.Diagnose = reader.diagnose(ctx)
 	}
 	out, err := rules.Run(snap, cfg)
@@ -313,7 +317,7 @@ func (o *Options) connect() error {
 	if err != nil {
 		return err
 	}
-	o.clients, o.Client, o.Config = c, c.Kube, c.Config
+	o.clients, o.Client, o.Config, o.Gateway = c, c.Kube, c.Config, c.Gateway
 	if o.Namespace == "" {
 		o.Namespace = c.Namespace
 	}
@@ -347,7 +351,7 @@ func (o *Options) probe(ctx context.Context, snap *snapshot.Snapshot, rep *repor
 	if err != nil {
 		return cmdutil.Incomplete(fmt.Errorf("--probe: %w", err))
 	}
-	fmt.Fprintf(o.ErrOut, "sending %d %s through the Ingress controller...\n", sendable, report.Plural(sendable, "request", "requests"))
+	fmt.Fprintf(o.ErrOut, "sending %d %s through the controller...\n", sendable, report.Plural(sendable, "request", "requests"))
 	if err := probes.Run(ctx, ag, src.Description, snap, rep, opts.Now); err != nil {
 		return cmdutil.Incomplete(fmt.Errorf("--probe: %w", err))
 	}
