@@ -24,7 +24,9 @@ type Target struct {
 }
 
 // All reports whether the target is every Ingress.
-func (t Target) All() bool { return t.URL == nil && t.Ingress == "" && t.HTTPRoute == "" && t.Gateway == "" }
+func (t Target) All() bool {
+	return t.URL == nil && t.Ingress == "" && t.HTTPRoute == "" && t.Gateway == ""
+}
 
 // Object names the object of an ing/NAME, httproute/NAME or gateway/NAME target ("" otherwise).
 func (t Target) Object() string {
