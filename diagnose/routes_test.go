@@ -8,6 +8,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes/fake"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 	gwfake "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned/fake"
@@ -46,7 +47,7 @@ func TestRoutesTo(t *testing.T) {
 			gw := gwfake.NewSimpleClientset()
 			if tt.withGW {
 				for _, r := range []*gwv1.HTTPRoute{route("shop", "www", "web"), route("shop", "api", "api"), route("elsewhere", "www", "web")} {
-					if err := gw.Tracker().Create(gwv1.SchemeGroupVersion.WithResource("httproutes"), r, r.Namespace); err != nil {
+					if err := gw.Tracker().Create(schema.GroupVersion(gwv1.GroupVersion).WithResource("httproutes"), r, r.Namespace); err != nil {
 						t.Fatal(err)
 					}
 				}

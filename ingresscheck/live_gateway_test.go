@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes/fake"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -49,7 +50,7 @@ func liveGatewayClients(t *testing.T) (*fake.Clientset, *gwfake.Clientset) {
 	c := gwfake.NewSimpleClientset()
 	for _, o := range gw {
 		res := map[string]string{"GatewayClass": "gatewayclasses", "Gateway": "gateways", "HTTPRoute": "httproutes"}[reflect.TypeOf(o).Elem().Name()]
-		if err := c.Tracker().Create(gwv1.SchemeGroupVersion.WithResource(res), o, o.(metav1.Object).GetNamespace()); err != nil {
+		if err := c.Tracker().Create(schema.GroupVersion(gwv1.GroupVersion).WithResource(res), o, o.(metav1.Object).GetNamespace()); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -40,17 +40,17 @@ func gatewayFake(t *testing.T, objs ...runtime.Object) *gwfake.Clientset {
 		var gvr schema.GroupVersionResource
 		switch o.(type) {
 		case *gwv1.GatewayClass:
-			gvr = gwv1.SchemeGroupVersion.WithResource("gatewayclasses")
+			gvr = schema.GroupVersion(gwv1.GroupVersion).WithResource("gatewayclasses")
 		case *gwv1.Gateway:
-			gvr = gwv1.SchemeGroupVersion.WithResource("gateways")
+			gvr = schema.GroupVersion(gwv1.GroupVersion).WithResource("gateways")
 		case *gwv1.HTTPRoute:
-			gvr = gwv1.SchemeGroupVersion.WithResource("httproutes")
+			gvr = schema.GroupVersion(gwv1.GroupVersion).WithResource("httproutes")
 		case *gwv1.GRPCRoute:
-			gvr = gwv1.SchemeGroupVersion.WithResource("grpcroutes")
+			gvr = schema.GroupVersion(gwv1.GroupVersion).WithResource("grpcroutes")
 		case *gwv1.ReferenceGrant:
-			gvr = gwv1.SchemeGroupVersion.WithResource("referencegrants")
+			gvr = schema.GroupVersion(gwv1.GroupVersion).WithResource("referencegrants")
 		case *gwv1beta1.ReferenceGrant:
-			gvr = gwv1beta1.SchemeGroupVersion.WithResource("referencegrants")
+			gvr = schema.GroupVersion(gwv1beta1.GroupVersion).WithResource("referencegrants")
 		default:
 			t.Fatalf("gatewayFake: unexpected %T", o)
 		}
