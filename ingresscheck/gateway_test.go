@@ -190,3 +190,21 @@ func TestRequestFlags(t *testing.T) {
 		})
 	}
 }
+
+// TestProfiles: each verdict names the semantics it was produced with and how the controller was
+// recognised: traefik for an Ingress of Traefik's class, spec for a Gateway (no controller profile
+// for the Gateway API yet), with the GatewayClass's controllerName.
+func TestProfiles(t *testing.T) {
+	rep, stderr, code := runJSON(t, append([]string{"http://api.shop.example.com/legacy"}, gatewayFiles...)...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if len(rep.Routes) != 1 || rep.Routes[0].Profile == nil || rep.Routes[0].Profile.Name != "traefik" ||
+		rep.Routes[0].Profile.Detected != "IngressClass traefik spec.controller traefik.io/ingress-controller" {
+		t.Errorf("Ingress route profile: %+v", rep.Routes)
+	}
+	res := takingResolution(rep)
+	if res == nil || res.Profile == nil || res.Profile.Name != "spec" || res.Profile.Detected != "GatewayClass traefik controllerName traefik.io/gateway-controller" {
+		t.Errorf("Gateway profile: %+v", res)
+	}
+}

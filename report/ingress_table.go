@@ -208,6 +208,9 @@ func (t *tableWriter) routeDetail(rc RouteCheck) {
 		t.line("ROUTE", "none")
 	}
 	if rc.Ingress.Name != "" {
+		if rc.Profile != nil {
+			t.line("PROFILE", "%s", rc.Profile.String())
+		}
 		t.line("BACKEND", "%s", backendLine(rc.Backend))
 	}
 	h := rc.Backend.Health

@@ -117,6 +117,7 @@ func Check(snap *snapshot.Snapshot, t Target, opts CheckOptions) (*report.Ingres
 		}
 	}
 	c.collectFindings()
+	c.setProfiles()
 	if t.HTTPRoute != "" || t.Gateway != "" {
 		c.objectVerdict()
 		return c.rep, nil
