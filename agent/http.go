@@ -37,8 +37,20 @@ func (c *HTTPCheck) validate() error {
 	if u.Host == "" {
 		return fmt.Errorf("http url %q has no host", c.URL)
 	}
-	if m := c.method(); m != http.MethodGet && m != http.MethodHead {
-		return fmt.Errorf("http method %q is not GET or HEAD", c.Method)
+	if !validToken(c.method()) {
+		return fmt.Errorf("http method %q is not a token", c.Method)
+	}
+	for _, h := range c.Headers {
+		switch {
+		case !validToken(h.Name):
+			return fmt.Errorf("http header name %q is not a token", h.Name)
+		case strings.ContainsAny(h.Value, "\r\n\x00"):
+			return fmt.Errorf("http header %s: the value holds a line break or NUL", h.Name)
+		}
+		switch http.CanonicalHeaderKey(h.Name) {
+		case "Host", "Content-Length", "Transfer-Encoding", "Connection":
+			return fmt.Errorf("http header %s cannot be set (Host is the host field)", h.Name)
+		}
 	}
 	if c.MaxBodyBytes < 0 || c.MaxBodyBytes > MaxBodyBytes {
 		return fmt.Errorf("maxBodyBytes %d is outside 0-%d", c.MaxBodyBytes, MaxBodyBytes)
@@ -170,6 +182,9 @@ func (r *Runner) checkHTTP(ctx context.Context, c *HTTPCheck) Result {
 		ua += "/" + r.Version
 	}
 	req.Header.Set("User-Agent", ua)
+	for _, h := range c.Headers {
+		req.Header.Add(h.Name, h.Value)
+	}
 
 	start := time.Now()
 	resp, err := client.Do(req)
@@ -215,6 +230,22 @@ func (r *Runner) checkHTTP(ctx context.Context, c *HTTPCheck) Result {
 		res.Detail += "; reading the body failed: " + readErr.Error()
 	}
 	return res
+}
+
+// validToken reports whether s is an HTTP token (RFC 9110 section 5.6.2).
+func validToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case strings.ContainsRune("!#$%&'*+-.^_`|~", c):
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 func statusOK(code int, expect []int) bool {

@@ -89,6 +89,8 @@ func testHandler(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
 	case "/host":
 		fmt.Fprint(w, "host="+r.Host)
+	case "/echo":
+		fmt.Fprintf(w, "%s x-version=%s", r.Method, r.Header.Get("X-Version"))
 	case "/big":
 		fmt.Fprint(w, strings.Repeat("x", 5000))
 	case "/missing":
@@ -156,6 +158,8 @@ func TestHTTPCheck(t *testing.T) {
 		{name: "HEAD has no body", check: HTTPCheck{URL: plain.URL + "/", Method: "HEAD"}, want: httpView{OK: true, Status: 200}},
 		{name: "Host header override", check: HTTPCheck{URL: plain.URL + "/host", Host: "web.example"},
 			want: httpView{OK: true, Status: 200, Body: "host=web.example"}},
+		{name: "method and headers sent", check: HTTPCheck{URL: plain.URL + "/echo", Method: "post", Headers: []HTTPHeader{{Name: "x-version", Value: "2"}}},
+			want: httpView{OK: true, Status: 200, Body: "POST x-version=2"}},
 		{name: "body snippet capped", check: HTTPCheck{URL: plain.URL + "/big", MaxBodyBytes: 10},
 			want: httpView{OK: true, Status: 200, Body: "xxxxxxxxxx", Truncated: true}},
 		{name: "404 is an http-status failure", check: HTTPCheck{URL: plain.URL + "/missing"},

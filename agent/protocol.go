@@ -204,8 +204,11 @@ type UDPCheck struct {
 type HTTPCheck struct {
 	// URL is absolute, http or https.
 	URL string `json:"url"`
-	// Method is GET or HEAD; empty means GET.
+	// Method is the request method, sent without a body: an HTTP token, GET when empty.
 	Method string `json:"method,omitempty"`
+	// Headers are sent with the request (Host, Content-Length, Transfer-Encoding and Connection
+	// are refused: Host is set with the field of that name).
+	Headers []HTTPHeader `json:"headers,omitempty"`
 	// Host overrides the Host header (and the TLS server name unless ServerName is set).
 	Host string `json:"host,omitempty"`
 	// ServerName overrides the TLS SNI and the name the certificate is verified against.
@@ -219,6 +222,12 @@ type HTTPCheck struct {
 	ExpectStatus []int `json:"expectStatus,omitempty"`
 	// MaxBodyBytes caps the body snippet; zero means DefaultBodyBytes, at most MaxBodyBytes.
 	MaxBodyBytes int `json:"maxBodyBytes,omitempty"`
+}
+
+// HTTPHeader is one request header.
+type HTTPHeader struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
 }
 
 // EnvCheck reports the environment variables whose names start with Prefix.

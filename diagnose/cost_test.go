@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/rest"
 	k8stesting "k8s.io/client-go/testing"
+	gwfake "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned/fake"
 
 	"github.com/svc-doctor/svc-doctor/agent"
 	"github.com/svc-doctor/svc-doctor/helper"
@@ -34,12 +35,13 @@ import (
 // counted, each exec of the agent included.
 type costCluster struct {
 	cs    *fake.Clientset
+	gw    *gwfake.Clientset
 	net   *tracetest.FakeNet
 	execs atomic.Int64
 }
 
 func newCostCluster(net *tracetest.FakeNet, objs ...runtime.Object) *costCluster {
-	c := &costCluster{cs: fake.NewClientset(objs...), net: net}
+	c := &costCluster{cs: fake.NewClientset(objs...), gw: gwfake.NewSimpleClientset(), net: net}
 	var seq atomic.Int32
 	c.cs.PrependReactor("create", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		pod := a.(k8stesting.CreateAction).GetObject().(*corev1.Pod)
@@ -103,13 +105,14 @@ func (c *costCluster) diagnose(t *testing.T) (int, int, string) {
 	var out, errOut bytes.Buffer
 	o := NewOptions(genericiooptions.IOStreams{Out: &out, ErrOut: &errOut})
 	o.Client, o.Config, o.Namespace, o.Name = c.cs, &rest.Config{Host: "https://127.0.0.1:1"}, tracetest.TestNS, "web"
+	o.Gateway = c.gw
 	o.Now, o.HelperExec = tracetest.FixedClock, c.exec
 	o.Helper.Image = "localhost/svc-doctor/agent:test"
 	if err := o.Validate(); err != nil {
 		t.Fatal(err)
 	}
 	err := o.Run(context.Background())
-	return len(c.cs.Actions()) + int(c.execs.Load()), cmdutil.ExitCode(err), out.String() + errOut.String()
+	return len(c.cs.Actions()) + len(c.gw.Actions()) + int(c.execs.Load()), cmdutil.ExitCode(err), out.String() + errOut.String()
 }
 
 // costObjects is namespace shop with Service web selecting pods pods, plus others unrelated pods,
@@ -139,11 +142,13 @@ func costObjects(pods, others, policies, ingresses int, opts ...tracetest.PodOpt
 }
 
 // TestDiagnosisCost counts every API request of one diagnosis, the helper pod's creation, watch,
-// the agent's execs and its deletion included, on every read path: it stays at most 10, does not
+// the agent's execs and its deletion included, on every read path: it stays at most 12 (10 for the
+// trace, plus one LIST of Ingresses and one of HTTPRoutes of the namespace for the routes that send
+// traffic to the Service), does not
 // grow with the objects of the namespace (pods, policies, Ingresses), and grows only by the pages
 // of a LIST longer than one page, never by a request per object.
 func TestDiagnosisCost(t *testing.T) {
-	const max = 10
+	const max = 12
 	notReady := func() ([]runtime.Object, *tracetest.FakeNet) {
 		objs, n := costObjects(2, 0, 0, 0, tracetest.NotReady())
 		return append(objs, tracetest.Unhealthy("web-0", "Readiness probe failed: HTTP probe failed with statuscode: 503")), n

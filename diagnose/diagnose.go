@@ -17,14 +17,22 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+	gatewayclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
 
 	"github.com/svc-doctor/svc-doctor/helper"
 	"github.com/svc-doctor/svc-doctor/internal/cmdutil"
 	"github.com/svc-doctor/svc-doctor/internal/version"
+	"github.com/svc-doctor/svc-doctor/live"
 	"github.com/svc-doctor/svc-doctor/report"
+	"github.com/svc-doctor/svc-doctor/route/gateway"
+	"github.com/svc-doctor/svc-doctor/route/ingress"
 	"github.com/svc-doctor/svc-doctor/trace"
 	"github.com/svc-doctor/svc-doctor/trace/servicetrace"
 )
@@ -53,8 +61,10 @@ type Options struct {
 	genericiooptions.IOStreams
 
 	// Dependencies, set by Complete from the kubectl flags; tests inject them.
-	Client    kubernetes.Interface
-	Config    *rest.Config
+	Client kubernetes.Interface
+	Config *rest.Config
+	// Gateway reads the HTTPRoutes that send traffic to the Service (nil: not read).
+	Gateway   gatewayclient.Interface
 	Namespace string
 	// ExplicitNamespace is true when -n was given.
 	ExplicitNamespace bool
@@ -157,6 +167,7 @@ func (o *Options) Complete(factory cmdutil.Factory, args []string) error {
 			return err
 		}
 		o.Client, o.Config, o.Namespace, o.ExplicitNamespace, o.Requests = c.Kube, c.Config, c.Namespace, c.ExplicitNamespace, c.Requests
+		o.Gateway = c.Gateway
 	}
 	if o.Namespace == "" {
 		o.Namespace = "default"
@@ -242,7 +253,9 @@ func (o *Options) Run(ctx context.Context) (err error) {
 	if ferr := st.Fatal(); ferr != nil {
 		return cmdutil.Incomplete(ferr)
 	}
+	routes, note := o.routesTo(ctx)
 	rep := servicetrace.NewReport(st, steps, o.Now().Sub(start), o.requests()-before)
+	rep.Routes, rep.RoutesNote = routes, note
 	if err := o.print(rep, rep.Stats); err != nil {
 		return cmdutil.Incomplete(err)
 	}
@@ -253,6 +266,52 @@ func (o *Options) Run(ctx context.Context) (err error) {
 		return cmdutil.Incomplete(errors.New("interrupted: the report is partial"))
 	}
 	return exitFor(rep.Verdict)
+}
+
+// routesTo lists the Ingress paths and HTTPRoute rules of the Service's namespace that send
+// traffic to it: one LIST of Ingresses and one of HTTPRoutes in that namespace (routes of other
+// namespaces that refer to it across namespaces are not looked for). A read that fails is named
+// in the note; a cluster without the Gateway API has no HTTPRoute.
+func (o *Options) routesTo(ctx context.Context) ([]string, string) {
+	var out, notes []string
+	ings, err := live.ListAll(ctx, 500, func(ctx context.Context, lo metav1.ListOptions) ([]networkingv1.Ingress, string, error) {
+		l, err := o.Client.NetworkingV1().Ingresses(o.Namespace).List(ctx, lo)
+		if err != nil {
+			return nil, "", err
+		}
+		return l.Items, l.Continue, nil
+	})
+	if err != nil {
+		notes = append(notes, "Ingresses not read: "+live.DescribeAPIError(err, "list", "ingresses", o.Namespace))
+	}
+	ingPtrs := make([]*networkingv1.Ingress, len(ings))
+	for i := range ings {
+		ingPtrs[i] = &ings[i]
+	}
+	out = append(out, ingress.ServiceRoutes(ingPtrs, o.Namespace, o.Name)...)
+	if o.Gateway != nil {
+		routes, err := live.ListAll(ctx, 500, func(ctx context.Context, lo metav1.ListOptions) ([]gwv1.HTTPRoute, string, error) {
+			l, err := o.Gateway.GatewayV1().HTTPRoutes(o.Namespace).List(ctx, lo)
+			if err != nil {
+				return nil, "", err
+			}
+			return l.Items, l.Continue, nil
+		})
+		switch {
+		case apierrors.IsNotFound(err): // the Gateway API is not installed (or not at v1)
+		case err != nil:
+			notes = append(notes, "HTTPRoutes not read: "+live.DescribeAPIError(err, "list", "httproutes.gateway.networking.k8s.io", o.Namespace))
+		}
+		ptrs := make([]*gwv1.HTTPRoute, len(routes))
+		for i := range routes {
+			ptrs[i] = &routes[i]
+		}
+		out = append(out, gateway.ServiceRules(ptrs, o.Namespace, o.Name)...)
+	}
+	if len(out) > 0 || len(notes) > 0 {
+		notes = append(notes, "routes of other namespaces that name it are not looked for")
+	}
+	return out, strings.Join(notes, "; ")
 }
 
 // exitFor maps a verdict to the exit code: 0 healthy, 1 fault, 3 inconclusive.

@@ -96,6 +96,12 @@ func TestGolden(t *testing.T) {
 		{name: "broken ingress", args: append([]string{"ing/broken/store"}, brokenFiles...), golden: "broken-store.txt", wantExit: 1},
 		{name: "broken ingress yaml", args: append([]string{"ing/store", "-n", "broken", "-o", "yaml"}, brokenFiles...), golden: "broken-store.yaml", wantExit: 1},
 		{name: "no rule matches", args: append([]string{"http://nothing.example.com/"}, brokenFiles...), golden: "broken-nomatch.txt", wantExit: 1},
+		{name: "httproute header match", args: append([]string{"http://api.shop.example.com/x", "-H", "X-Version: 2"}, gatewayFiles...), golden: "gateway-header.txt"},
+		{name: "ingress and httproute", args: append([]string{"https://api.shop.example.com/legacy", "-o", "wide"}, gatewayFiles...), golden: "gateway-both-wide.txt", wantExit: 1},
+		{name: "httproute json", args: append([]string{"http://api.shop.example.com/orders", "-X", "POST", "-o", "json"}, gatewayFiles...), golden: "gateway-post.json"},
+		{name: "httproute rules", args: append([]string{"httproute/api/v1"}, gatewayFiles...), golden: "gateway-route-v1.txt", wantExit: 1},
+		{name: "gateway listeners", args: append([]string{"gateway/edge/gw"}, gatewayFiles...), golden: "gateway-gw.txt", wantExit: 1},
+		{name: "gateway junit", args: append([]string{"http://api.shop.example.com/x?debug=1", "-o", "junit"}, gatewayFiles...), golden: "gateway-debug.xml", wantExit: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

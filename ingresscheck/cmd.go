@@ -18,12 +18,14 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	gatewayclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
 
 	"github.com/svc-doctor/svc-doctor/helper"
 	"github.com/svc-doctor/svc-doctor/internal/cmdutil"
 	"github.com/svc-doctor/svc-doctor/internal/version"
 	"github.com/svc-doctor/svc-doctor/manifest"
 	"github.com/svc-doctor/svc-doctor/report"
+	"github.com/svc-doctor/svc-doctor/route/gateway"
 	"github.com/svc-doctor/svc-doctor/route/ingress"
 	"github.com/svc-doctor/svc-doctor/rules"
 	"github.com/svc-doctor/svc-doctor/snapshot"
@@ -39,7 +41,13 @@ type Options struct {
 	Probe             bool
 	AllNamespaces     bool
 	CertExpiryWarning time.Duration
-	Helper            helper.Flags
+	// Headers (-H 'Name: value') and Method (-X) shape the request of a URL: HTTPRoute matches
+	// read them, --probe sends them.
+	Headers []string
+	Method  string
+	// UnsafeMethod lets --probe send a method other than GET, HEAD or OPTIONS.
+	UnsafeMethod bool
+	Helper       helper.Flags
 	// Namespace is -n, or the kubeconfig's namespace (live), or "default".
 	Namespace string
 
@@ -49,6 +57,8 @@ type Options struct {
 	// unless a test set them.
 	Client kubernetes.Interface
 	Config *rest.Config
+	// Gateway reads the Gateway API (nil: not read).
+	Gateway gatewayclient.Interface
 	// Clients counts API requests (nil in tests).
 	clients *cmdutil.Clients
 
@@ -73,8 +83,8 @@ func NewCmd(factory cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.
 // newCmd builds the command around o (tests set its clock and client).
 func newCmd(factory cmdutil.Factory, o *Options) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "ingresscheck [URL | ing/NAME] [-f FILE|DIR|-]... [-k DIR] [--probe]",
-		Short: "Show which Ingress rule and backend serve a URL, and check routes, TLS and the controller",
+		Use:   "ingresscheck [URL | ing/NAME | httproute/NAME | gateway/NAME] [-f FILE|DIR|-]... [-k DIR] [-X METHOD] [-H 'Name: value']... [--probe]",
+		Short: "Show which Ingress or HTTPRoute rule and backend serve a URL, and check routes, TLS and the controller",
 		Long: `Resolve a URL against every Ingress of its class with the Ingress specification's matching
 rules (exact host, then a wildcard covering one DNS label, then any host; the longest path; Exact
 before Prefix; Prefix compares whole path elements), print the winning rule and why each other
@@ -83,14 +93,26 @@ the TLS Secret that serves the host, and the lint findings of the Ingresses invo
 shadowed routes, TLS hosts without rules, hosts without TLS, certificate problems). ing/NAME checks
 every route of one Ingress; without an argument every Ingress is checked.
 
+The same URL is resolved through the Gateways and the HTTPRoutes attached to them with the Gateway
+API's precedence (listener: exact hostname before wildcard; rules: exact hostname before wildcard,
+Exact path before the longest PathPrefix before RegularExpression, a method match, the most header
+matches, the most query matches, the oldest route, namespace/name alphabetically, rule order):
+the winning rule is named "httproute NS/NAME rule[i]" with its backend Services, each other
+candidate with why it lost, and the report says whether the Ingress path, the Gateway path or both
+serve the URL. -X and -H set the method and headers that HTTPRoute matches read. httproute/NAME
+checks every rule of one HTTPRoute, gateway/NAME every listener of a Gateway and the rules of the
+routes attached to it.
+
 Without -f/-k the cluster is read (Ingresses of all namespaces, then the namespaces concerned);
 with -f/-k the manifests are checked offline. Where the controller is known to deviate from the
 specification (Traefik orders routes by rule length and leaves out routes with a broken backend),
 the report says where the controller really sends the request.
 
---probe sends the request from a helper pod through the controller's Service, with the right Host
-header and TLS server name, and compares the status, the pod that answered and the certificate
-served with the simulation.
+--probe sends the request from a helper pod through the controller's Service (for a URL the Gateway
+path serves: the Service in front of the Gateway's data plane), with the right Host header, TLS
+server name, method and headers, and compares the status, the pod that answered and the
+certificate served with the simulation. Requests are sent without a body; methods other than GET,
+HEAD and OPTIONS need --allow-unsafe-method, as the backend acts on them like on any request.
 
 ` + ingress.ControllerHeuristic + `
 
@@ -103,10 +125,17 @@ Exit codes: 0 the route works, 1 a route is broken or no rule matches (or a prob
   kubectl svc-doctor ingresscheck ing/shop -n web --probe
 
   # offline, on manifests
-  kubectl svc-doctor ingresscheck http://shop.example.com/ -f deploy/ -R`,
+  kubectl svc-doctor ingresscheck http://shop.example.com/ -f deploy/ -R
+
+  # which HTTPRoute rule takes a POST with a header, and send it through the Gateway
+  kubectl svc-doctor ingresscheck https://www.shop.example.com/api -X POST -H 'X-Version: 2' --probe --allow-unsafe-method
+
+  # every rule of an HTTPRoute, every listener of a Gateway
+  kubectl svc-doctor ingresscheck httproute/storefront -n shop
+  kubectl svc-doctor ingresscheck gateway/infra/public`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) > 1 {
-				return cmdutil.UsageError("one URL or ing/NAME at a time, got %d arguments: %s", len(args), strings.Join(args, " "))
+				return cmdutil.UsageError("one URL, ing/NAME, httproute/NAME or gateway/NAME at a time, got %d arguments: %s", len(args), strings.Join(args, " "))
 			}
 			return nil
 		},
@@ -128,6 +157,9 @@ Exit codes: 0 the route works, 1 a route is broken or no rule matches (or a prob
 	f.StringVar(&o.Class, "class", "", "resolve the URL against this IngressClass (default: the class of the matching rules, else the default class)")
 	f.BoolVar(&o.Probe, "probe", false, "send the requests through the Ingress controller from a helper pod and compare with the simulation")
 	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "without an argument: check the Ingresses of every namespace")
+	f.StringArrayVarP(&o.Headers, "header", "H", nil, "request header 'Name: value' for a URL (HTTPRoute header matches, --probe); repeatable")
+	f.StringVarP(&o.Method, "method", "X", "", "request method for a URL (HTTPRoute method matches, --probe; default GET)")
+	f.BoolVar(&o.UnsafeMethod, "allow-unsafe-method", false, "let --probe send a method other than GET, HEAD or OPTIONS (sent without a body)")
 	f.DurationVar(&o.CertExpiryWarning, "cert-expiry-warning", o.CertExpiryWarning, "warn about certificates expiring within this duration")
 	o.Helper.AddFlags(f)
 	_ = cmd.MarkFlagDirname("kustomize")
@@ -150,6 +182,11 @@ func (o *Options) Complete(_ *cobra.Command, factory cmdutil.Factory, args []str
 		}
 		o.target = t
 	}
+	if o.target.URL != nil {
+		if err := ingress.ShapeRequest(o.target.URL, o.Method, o.Headers); err != nil {
+			return cmdutil.UsageError("%v", err)
+		}
+	}
 	o.live = len(o.Filenames) == 0 && o.Kustomize == ""
 	o.color = (o.Output == report.FormatTable || o.Output == report.FormatWide) && cmdutil.ColorEnabled(o.Out)
 	return nil
@@ -163,10 +200,16 @@ func (o *Options) Validate() error {
 	switch {
 	case o.Probe && !o.live:
 		return cmdutil.UsageError("--probe sends requests through the cluster's Ingress controller: it cannot be combined with -f or -k")
-	case o.AllNamespaces && o.target.Ingress != "":
-		return cmdutil.UsageError("-A checks every Ingress: it cannot be combined with ing/NAME")
+	case o.AllNamespaces && o.target.Object() != "":
+		return cmdutil.UsageError("-A checks every Ingress: it cannot be combined with %s", o.target.Object())
+	case (o.Method != "" || len(o.Headers) > 0) && o.target.URL == nil:
+		return cmdutil.UsageError("-X and -H shape the request of a URL: pass a URL")
+	case o.Probe && !o.UnsafeMethod && o.target.URL != nil && !ingress.SafeMethod(o.target.URL.Method):
+		return cmdutil.UsageError("--probe would send a %s request, which the backend acts on: add --allow-unsafe-method to send it (without a body), or leave out --probe", o.target.URL.Method)
 	case o.AllNamespaces && !o.live:
 		return cmdutil.UsageError("-A only applies to a cluster; manifests take their namespaces from the files (-n sets the default)")
+	case o.UnsafeMethod && !o.Probe:
+		return cmdutil.UsageError("--allow-unsafe-method only applies to --probe")
 	case o.Class != "" && o.target.URL == nil:
 		return cmdutil.UsageError("--class chooses the class a URL is resolved against: pass a URL")
 	case o.CertExpiryWarning < 0:
@@ -213,7 +256,7 @@ func (o *Options) Run(ctx context.Context) error {
 		if o.AllNamespaces {
 			scope = ""
 		}
-		reader = newClusterReader(o.Client, o.ErrOut, cfg)
+		reader = newClusterReader(o.Client, o.Gateway, o.ErrOut, cfg)
 		s, read, err := reader.snapshot(ctx, o.target, o.Namespace, scope)
 		if err != nil {
 			return cmdutil.Incomplete(err)
@@ -224,10 +267,11 @@ func (o *Options) Run(ctx context.Context) error {
 			reader.degraded = append(reader.degraded, d.Detail)
 		}
 		opts.Source, opts.Namespace, opts.ReadNamespaces = "cluster", scope, read
-		if o.target.Ingress != "" {
+		if o.target.Object() != "" {
 			opts.Namespace = o.Namespace
 		}
 		opts.Controllers = reader.controllers(ctx, snap)
+		opts.GatewayAddresses = reader.gatewayAddresses(ctx, snap)
 		opts.Diagnose = reader.diagnose(ctx)
 	}
 	out, err := rules.Run(snap, cfg)
@@ -235,6 +279,9 @@ func (o *Options) Run(ctx context.Context) error {
 		return cmdutil.AsUsage(err)
 	}
 	opts.Findings = out.Findings
+	if len(snap.Gateways)+len(snap.HTTPRoutes) > 0 {
+		opts.Gateway = gateway.New(rules.GatewayObjects(snap, cfg))
+	}
 	rep, err := ingress.Check(snap, o.target, opts)
 	if err != nil {
 		return cmdutil.AsUsage(err)
@@ -270,7 +317,7 @@ func (o *Options) connect() error {
 	if err != nil {
 		return err
 	}
-	o.clients, o.Client, o.Config = c, c.Kube, c.Config
+	o.clients, o.Client, o.Config, o.Gateway = c, c.Kube, c.Config, c.Gateway
 	if o.Namespace == "" {
 		o.Namespace = c.Namespace
 	}
@@ -304,7 +351,7 @@ func (o *Options) probe(ctx context.Context, snap *snapshot.Snapshot, rep *repor
 	if err != nil {
 		return cmdutil.Incomplete(fmt.Errorf("--probe: %w", err))
 	}
-	fmt.Fprintf(o.ErrOut, "sending %d %s through the Ingress controller...\n", sendable, report.Plural(sendable, "request", "requests"))
+	fmt.Fprintf(o.ErrOut, "sending %d %s through the controller...\n", sendable, report.Plural(sendable, "request", "requests"))
 	if err := probes.Run(ctx, ag, src.Description, snap, rep, opts.Now); err != nil {
 		return cmdutil.Incomplete(fmt.Errorf("--probe: %w", err))
 	}

@@ -14,6 +14,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+	gatewayclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
 
 	"github.com/svc-doctor/svc-doctor/live"
 	"github.com/svc-doctor/svc-doctor/report"
@@ -31,18 +33,32 @@ import (
 // per kind, shared with the diagnose hops), and the controllers' workloads, pods and Services.
 type clusterReader struct {
 	client kubernetes.Interface
+	// gw reads the Gateway API (nil: not read).
+	gw     gatewayclient.Interface
 	errOut io.Writer
 	reads  map[string]*trace.Reads
 	cfg    rules.Config
 	// degraded lists the reads that failed (each was printed as a warning): the check is then
 	// incomplete.
 	degraded []string
+
+	// workloads are the Deployments and DaemonSets of all namespaces (listed once, when a
+	// controller is looked for); workloadsWhy the reads that failed.
+	workloads     []ingress.Workload
+	workloadsRead bool
+	workloadsWhy  []string
+	// services and pods are the Services and pods of the namespaces that run a controller or a
+	// Gateway, listed once each.
+	services map[string][]corev1.Service
+	pods     map[string][]corev1.Pod
+	podsWhy  map[string]string
 }
 
 const pageSize = 500
 
-func newClusterReader(client kubernetes.Interface, errOut io.Writer, cfg rules.Config) *clusterReader {
-	return &clusterReader{client: client, errOut: errOut, reads: map[string]*trace.Reads{}, cfg: cfg}
+func newClusterReader(client kubernetes.Interface, gw gatewayclient.Interface, errOut io.Writer, cfg rules.Config) *clusterReader {
+	return &clusterReader{client: client, gw: gw, errOut: errOut, reads: map[string]*trace.Reads{}, cfg: cfg,
+		services: map[string][]corev1.Service{}, pods: map[string][]corev1.Pod{}, podsWhy: map[string]string{}}
 }
 
 // snapshot reads the objects for target. defaultNS is -n (or the kubeconfig's namespace); scope is
@@ -87,6 +103,7 @@ func (cr *clusterReader) snapshot(ctx context.Context, t ingress.Target, default
 		s.Ingresses = append(s.Ingresses, &snapshot.Ingress{Ingress: v, Src: snapshot.LiveSource("networking.k8s.io/v1", "Ingress", &v.ObjectMeta)})
 	}
 	s.Index()
+	s = cr.readGatewayAPI(ctx, s)
 	namespaces := cr.relevantNamespaces(s, t, defaultNS, scope)
 	read := map[string]bool{}
 	unavailable := map[string][]snapshot.Unread{}
@@ -99,9 +116,16 @@ func (cr *clusterReader) snapshot(ctx context.Context, t ingress.Target, default
 			continue
 		}
 		read[ns] = true
-		// the namespace's objects; its Ingresses and IngressClasses are those read above
+		// the namespace's objects; its Ingresses and IngressClasses are those read above, and so
+		// are the listener certificates of the Gateways
+		var secrets []*snapshot.Secret
+		for _, sec := range nsSnap.Secrets {
+			if s.Secret(sec.Src.Ref.Namespace, sec.Src.Ref.Name) == nil {
+				secrets = append(secrets, sec)
+			}
+		}
 		parts = append(parts, &snapshot.Snapshot{Services: nsSnap.Services, EndpointSlices: nsSnap.EndpointSlices,
-			Workloads: nsSnap.Workloads, Secrets: nsSnap.Secrets, NetworkPolicies: nsSnap.NetworkPolicies})
+			Workloads: nsSnap.Workloads, Secrets: secrets, NetworkPolicies: nsSnap.NetworkPolicies})
 		for kind, why := range nsSnap.Unavailable {
 			if kind != "Ingress" && kind != "IngressClass" {
 				unavailable[kind] = append(unavailable[kind], why)
@@ -116,7 +140,28 @@ func (cr *clusterReader) snapshot(ctx context.Context, t ingress.Target, default
 		}
 		marks[kind] = whys[0]
 	}
+	if refs := s.GatewayAPI.Refs; refs != nil {
+		refs.Namespaces = read // the Services of other namespaces were not read
+	}
 	return snapshot.Merge(s, marks, parts...), read, nil
+}
+
+// readGatewayAPI reads the Gateway API objects of all namespaces (the routes attached to a
+// Gateway compete across namespaces) and the listener certificates by name.
+func (cr *clusterReader) readGatewayAPI(ctx context.Context, s *snapshot.Snapshot) *snapshot.Snapshot {
+	if cr.gw == nil {
+		marks := map[string]snapshot.Unread{}
+		live.NotRequestedGateway(marks, "no Gateway API client")
+		return snapshot.Merge(s, marks)
+	}
+	fmt.Fprintln(cr.errOut, "reading the Gateway API objects of all namespaces...")
+	rd := live.ReadGatewayAPI(ctx, cr.gw, cr.client, live.GatewayOptions{PageSize: pageSize})
+	for kind, u := range rd.Unread {
+		if u.Degraded() {
+			fmt.Fprintf(cr.errOut, "warning: %s not read: %s\n", kind, u.Detail)
+		}
+	}
+	return snapshot.Merge(s, rd.Unread, rd.Part)
 }
 
 func allNotRead(whys []snapshot.Unread) bool {
@@ -185,12 +230,72 @@ func (cr *clusterReader) relevantNamespaces(s *snapshot.Snapshot, t ingress.Targ
 			set[ing.Namespace] = true
 		}
 	}
+	for ns := range gatewayNamespaces(s, t, defaultNS) {
+		set[ns] = true
+	}
 	out := make([]string, 0, len(set))
 	for ns := range set {
 		out = append(out, ns)
 	}
 	sort.Strings(out)
 	return out
+}
+
+// gatewayNamespaces are the namespaces of the backends of the HTTPRoutes a target concerns:
+// those whose hostnames take the URL's host (or that name none), httproute/NAME, or the routes
+// whose parentRefs name gateway/NAME.
+func gatewayNamespaces(s *snapshot.Snapshot, t ingress.Target, defaultNS string) map[string]bool {
+	set := map[string]bool{}
+	ns := t.Namespace
+	if ns == "" {
+		ns = defaultNS
+	}
+	for _, r := range s.HTTPRoutes {
+		h := r.HTTPRoute
+		switch {
+		case t.URL != nil:
+			takes := len(h.Spec.Hostnames) == 0
+			for _, name := range h.Spec.Hostnames {
+				takes = takes || ingress.HostMatches(string(name), t.URL.Host) || ingress.HostMatches(t.URL.Host, string(name))
+			}
+			if !takes {
+				continue
+			}
+		case t.HTTPRoute != "":
+			if h.Namespace != ns || h.Name != t.HTTPRoute {
+				continue
+			}
+		case t.Gateway != "":
+			if !namesGateway(h.Namespace, h.Spec.ParentRefs, ns, t.Gateway) {
+				continue
+			}
+		default:
+			continue
+		}
+		set[h.Namespace] = true
+		for _, rule := range h.Spec.Rules {
+			for _, b := range rule.BackendRefs {
+				if b.Namespace != nil {
+					set[string(*b.Namespace)] = true
+				}
+			}
+		}
+	}
+	return set
+}
+
+// namesGateway reports whether parentRefs of a route in namespace routeNS name Gateway ns/name.
+func namesGateway(routeNS string, refs []gwv1.ParentReference, ns, name string) bool {
+	for _, p := range refs {
+		pns := routeNS
+		if p.Namespace != nil {
+			pns = string(*p.Namespace)
+		}
+		if (p.Kind == nil || *p.Kind == "Gateway") && pns == ns && string(p.Name) == name {
+			return true
+		}
+	}
+	return false
 }
 
 // diagnose runs the diagnose hops that need no helper (service, selector, ports, readiness,
@@ -209,17 +314,12 @@ func (cr *clusterReader) diagnose(ctx context.Context) func(ns, svc, port string
 	}
 }
 
-// controllers finds the controller of every IngressClass (see ingress.ControllerHeuristic): one LIST of
-// Deployments and one of DaemonSets in all namespaces, then one LIST of pods and one of Services
-// in each namespace that runs a controller.
-func (cr *clusterReader) controllers(ctx context.Context, s *snapshot.Snapshot) map[string]report.ControllerInfo {
-	out := map[string]report.ControllerInfo{}
-	if len(s.IngressClasses) == 0 {
-		return out
+// listWorkloads lists the Deployments and DaemonSets of all namespaces once (one LIST each).
+func (cr *clusterReader) listWorkloads(ctx context.Context) ([]ingress.Workload, []string) {
+	if cr.workloadsRead {
+		return cr.workloads, cr.workloadsWhy
 	}
-	fmt.Fprintln(cr.errOut, "looking for the Ingress controllers (Deployments and DaemonSets of all namespaces)...")
-	var ws []ingress.Workload
-	var why []string
+	cr.workloadsRead = true
 	deps, err := live.ListAll(ctx, pageSize, func(ctx context.Context, lo metav1.ListOptions) ([]appsv1.Deployment, string, error) {
 		l, err := cr.client.AppsV1().Deployments("").List(ctx, lo)
 		if err != nil {
@@ -228,12 +328,12 @@ func (cr *clusterReader) controllers(ctx context.Context, s *snapshot.Snapshot) 
 		return l.Items, l.Continue, nil
 	})
 	if err != nil {
-		why = append(why, live.DescribeAPIError(err, "list", "deployments", ""))
+		cr.workloadsWhy = append(cr.workloadsWhy, live.DescribeAPIError(err, "list", "deployments", ""))
 	}
 	for i := range deps {
 		d := &deps[i]
 		sel, _ := metav1.LabelSelectorAsSelector(d.Spec.Selector)
-		ws = append(ws, ingress.Workload{Kind: "Deployment", Namespace: d.Namespace, Name: d.Name, TemplateLabels: d.Spec.Template.Labels, Selector: sel, Spec: &d.Spec.Template.Spec})
+		cr.workloads = append(cr.workloads, ingress.Workload{Kind: "Deployment", Namespace: d.Namespace, Name: d.Name, TemplateLabels: d.Spec.Template.Labels, Selector: sel, Spec: &d.Spec.Template.Spec})
 	}
 	dss, err := live.ListAll(ctx, pageSize, func(ctx context.Context, lo metav1.ListOptions) ([]appsv1.DaemonSet, string, error) {
 		l, err := cr.client.AppsV1().DaemonSets("").List(ctx, lo)
@@ -243,20 +343,65 @@ func (cr *clusterReader) controllers(ctx context.Context, s *snapshot.Snapshot) 
 		return l.Items, l.Continue, nil
 	})
 	if err != nil {
-		why = append(why, live.DescribeAPIError(err, "list", "daemonsets", ""))
+		cr.workloadsWhy = append(cr.workloadsWhy, live.DescribeAPIError(err, "list", "daemonsets", ""))
 	}
 	for i := range dss {
 		d := &dss[i]
 		sel, _ := metav1.LabelSelectorAsSelector(d.Spec.Selector)
-		ws = append(ws, ingress.Workload{Kind: "DaemonSet", Namespace: d.Namespace, Name: d.Name, TemplateLabels: d.Spec.Template.Labels, Selector: sel, Spec: &d.Spec.Template.Spec})
+		cr.workloads = append(cr.workloads, ingress.Workload{Kind: "DaemonSet", Namespace: d.Namespace, Name: d.Name, TemplateLabels: d.Spec.Template.Labels, Selector: sel, Spec: &d.Spec.Template.Spec})
 	}
-	for _, w := range why {
-		fmt.Fprintf(cr.errOut, "warning: Ingress controllers not fully checked: %s\n", w)
+	for _, w := range cr.workloadsWhy {
+		fmt.Fprintf(cr.errOut, "warning: controllers not fully checked: %s\n", w)
 		cr.degraded = append(cr.degraded, w)
 	}
-	nsPods := map[string][]corev1.Pod{}
-	nsPodsWhy := map[string]string{}
-	nsSvcs := map[string][]corev1.Service{}
+	return cr.workloads, cr.workloadsWhy
+}
+
+// namespaceServices lists the Services of a namespace once.
+func (cr *clusterReader) namespaceServices(ctx context.Context, ns string) []corev1.Service {
+	if svcs, done := cr.services[ns]; done {
+		return svcs
+	}
+	svcs, _ := live.ListAll(ctx, pageSize, func(ctx context.Context, lo metav1.ListOptions) ([]corev1.Service, string, error) {
+		l, err := cr.client.CoreV1().Services(ns).List(ctx, lo)
+		if err != nil {
+			return nil, "", err
+		}
+		return l.Items, l.Continue, nil
+	})
+	cr.services[ns] = svcs
+	return svcs
+}
+
+// namespacePods lists the pods of a namespace once ("" and the error's description when it fails).
+func (cr *clusterReader) namespacePods(ctx context.Context, ns string) ([]corev1.Pod, string) {
+	if pods, done := cr.pods[ns]; done {
+		return pods, cr.podsWhy[ns]
+	}
+	pods, err := live.ListAll(ctx, pageSize, func(ctx context.Context, lo metav1.ListOptions) ([]corev1.Pod, string, error) {
+		l, err := cr.client.CoreV1().Pods(ns).List(ctx, lo)
+		if err != nil {
+			return nil, "", err
+		}
+		return l.Items, l.Continue, nil
+	})
+	cr.pods[ns] = pods
+	if err != nil {
+		cr.podsWhy[ns] = live.DescribeAPIError(err, "list", "pods", ns)
+	}
+	return pods, cr.podsWhy[ns]
+}
+
+// controllers finds the controller of every IngressClass (see ingress.ControllerHeuristic): one LIST of
+// Deployments and one of DaemonSets in all namespaces, then one LIST of pods and one of Services
+// in each namespace that runs a controller.
+func (cr *clusterReader) controllers(ctx context.Context, s *snapshot.Snapshot) map[string]report.ControllerInfo {
+	out := map[string]report.ControllerInfo{}
+	if len(s.IngressClasses) == 0 {
+		return out
+	}
+	fmt.Fprintln(cr.errOut, "looking for the Ingress controllers (Deployments and DaemonSets of all namespaces)...")
+	ws, why := cr.listWorkloads(ctx)
 	for _, ic := range s.IngressClasses {
 		info := report.ControllerInfo{Class: ic.Name, Controller: ic.Spec.Controller, Checked: len(why) < 2}
 		info.Name = ingress.KnownControllerName(ic.Spec.Controller)
@@ -273,31 +418,12 @@ func (cr *clusterReader) controllers(ctx context.Context, s *snapshot.Snapshot) 
 			info.StrictPrefix = info.StrictPrefix || ingress.StrictPrefixArg(w.Spec)
 			info.Classless = info.Classless || ingress.ServesClassless(w.Spec)
 			cw := report.ControllerWorkload{Kind: w.Kind, Namespace: w.Namespace, Name: w.Name, Image: ingress.FirstImage(w.Spec), Why: m}
-			if _, done := nsPods[w.Namespace]; !done {
-				pods, err := live.ListAll(ctx, pageSize, func(ctx context.Context, lo metav1.ListOptions) ([]corev1.Pod, string, error) {
-					l, err := cr.client.CoreV1().Pods(w.Namespace).List(ctx, lo)
-					if err != nil {
-						return nil, "", err
-					}
-					return l.Items, l.Continue, nil
-				})
-				nsPods[w.Namespace] = pods
-				if err != nil {
-					nsPodsWhy[w.Namespace] = live.DescribeAPIError(err, "list", "pods", w.Namespace)
-				}
-				svcs, _ := live.ListAll(ctx, pageSize, func(ctx context.Context, lo metav1.ListOptions) ([]corev1.Service, string, error) {
-					l, err := cr.client.CoreV1().Services(w.Namespace).List(ctx, lo)
-					if err != nil {
-						return nil, "", err
-					}
-					return l.Items, l.Continue, nil
-				})
-				nsSvcs[w.Namespace] = svcs
-			}
-			if nsPodsWhy[w.Namespace] == "" && w.Selector != nil && !w.Selector.Empty() {
+			pods, podsWhy := cr.namespacePods(ctx, w.Namespace)
+			svcs := cr.namespaceServices(ctx, w.Namespace)
+			if podsWhy == "" && w.Selector != nil && !w.Selector.Empty() {
 				cw.PodsListed = true
-				for i := range nsPods[w.Namespace] {
-					p := &nsPods[w.Namespace][i]
+				for i := range pods {
+					p := &pods[i]
 					if p.DeletionTimestamp != nil || !w.Selector.Matches(labels.Set(p.Labels)) {
 						continue
 					}
@@ -308,7 +434,7 @@ func (cr *clusterReader) controllers(ctx context.Context, s *snapshot.Snapshot) 
 				}
 			}
 			info.Workloads = append(info.Workloads, cw)
-			info.Services = append(info.Services, ingress.ControllerServices(nsSvcs[w.Namespace], w.Namespace, w.TemplateLabels)...)
+			info.Services = append(info.Services, ingress.ControllerServices(svcs, w.Namespace, w.TemplateLabels)...)
 		}
 		switch {
 		case info.Found:
@@ -324,4 +450,30 @@ func (cr *clusterReader) controllers(ctx context.Context, s *snapshot.Snapshot) 
 		out[ic.Name] = info
 	}
 	return out
+}
+
+// gatewayAddresses finds the Service in front of each Gateway (ingress.GatewayAddresses): the
+// Services of each Gateway's namespace (one LIST each) and of the namespaces of the workloads
+// that run a Gateway controller svc-doctor knows.
+func (cr *clusterReader) gatewayAddresses(ctx context.Context, s *snapshot.Snapshot) map[string]report.GatewayAddress {
+	if len(s.Gateways) == 0 {
+		return nil
+	}
+	classes := map[string]string{}
+	for _, c := range s.GatewayClasses {
+		classes[c.Name] = string(c.Spec.ControllerName)
+	}
+	ws, _ := cr.listWorkloads(ctx)
+	services := map[string][]corev1.Service{}
+	var gws []*gwv1.Gateway
+	for _, g := range s.Gateways {
+		gws = append(gws, g.Gateway)
+		services[g.Namespace] = cr.namespaceServices(ctx, g.Namespace)
+		for _, w := range ws {
+			if _, done := services[w.Namespace]; !done && ingress.GatewayControllerWorkload(w, classes[string(g.Spec.GatewayClassName)]) != "" {
+				services[w.Namespace] = cr.namespaceServices(ctx, w.Namespace)
+			}
+		}
+	}
+	return ingress.GatewayAddresses(gws, classes, ws, services)
 }

@@ -504,7 +504,7 @@ func (o *Options) liveSnapshot(ctx context.Context) (*snapshot.Snapshot, error) 
 		ns = ""
 	}
 	fmt.Fprintf(o.ErrOut, "reading %s from the cluster...\n", nsText(ns))
-	snap, err := live.FromCluster(ctx, c.Kube, live.ClusterOptions{Namespace: ns, SkipNodes: true})
+	snap, err := live.FromCluster(ctx, c.Kube, live.ClusterOptions{Namespace: ns, SkipNodes: true, Gateway: c.Gateway})
 	if err != nil {
 		return nil, cmdutil.Incomplete(err)
 	}

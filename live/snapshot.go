@@ -16,6 +16,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	gatewayclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
 
 	"github.com/svc-doctor/svc-doctor/snapshot"
 )
@@ -38,6 +39,9 @@ type ClusterOptions struct {
 	// the pods it matches are read. Rules about other objects' pods then see a partial picture,
 	// so only findings about the objects that selector stands for are meaningful.
 	PodLabelSelector string
+	// Gateway, when set, also reads the Gateway API objects of the scope (ReadGatewayAPI) with
+	// this client; without it they are marked not requested.
+	Gateway gatewayclient.Interface
 	// EndpointSliceLabelSelector, when set, narrows the EndpointSlice LIST the same way (e.g.
 	// kubernetes.io/service-name=web).
 	EndpointSliceLabelSelector string
@@ -172,11 +176,17 @@ func FromCluster(ctx context.Context, cs kubernetes.Interface, opts ClusterOptio
 	// core/v1 Endpoints are not listed (deprecated since 1.33): manual Endpoints are mirrored into
 	// EndpointSlices, which the rules read.
 	s.Unavailable["Endpoints"] = snapshot.NotRead("deprecated API; the EndpointSlices mirrored from it are checked")
-	if len(s.Unavailable) >= 8 && len(s.Services) == 0 && len(s.Workloads) == 0 {
+	if len(s.Degraded()) >= 6 && len(s.Services) == 0 && len(s.Workloads) == 0 {
 		return nil, fmt.Errorf("could not read anything from the cluster: %s", s.Unavailable["Service"].Detail)
 	}
 	s.Index()
-	return s, nil
+	if opts.Gateway == nil {
+		NotRequestedGateway(s.Unavailable, "no Gateway API client")
+		return s, nil
+	}
+	gw := ReadGatewayAPI(ctx, opts.Gateway, cs, GatewayOptions{Namespace: ns, PageSize: opts.PageSize,
+		SkipSecrets: opts.SkipSecrets, HaveSecret: func(ns, name string) bool { return s.Secret(ns, name) != nil }})
+	return snapshot.Merge(s, gw.Unread, gw.Part), nil
 }
 
 // readIngresses lists the Ingresses of the scope and the IngressClasses.

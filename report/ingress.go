@@ -30,6 +30,13 @@ type IngressCheckReport struct {
 	Findings []Finding `json:"findings"`
 	// Notes are facts of the cross-Ingress analysis that are not lint findings.
 	Notes []string `json:"notes,omitempty"`
+	// Gateway is how the Gateways and HTTPRoutes route the URL (URL mode, when the input has
+	// Gateways).
+	Gateway *GatewayCheck `json:"gateway,omitempty"`
+	// GatewayRoutes are the rules checked for httproute/NAME or gateway/NAME.
+	GatewayRoutes []GatewayRouteCheck `json:"gatewayRoutes,omitempty"`
+	// Listeners are the listeners checked for gateway/NAME.
+	Listeners []ListenerCheck `json:"listeners,omitempty"`
 	// Probes are the requests sent through the controller (--probe).
 	Probes  []RouteProbe `json:"probes,omitempty"`
 	Verdict Verdict      `json:"verdict"`
@@ -51,6 +58,12 @@ type RouteRequest struct {
 	PathNormalised []string `json:"pathNormalised,omitempty"`
 	// RawQuery is sent along by --probe.
 	RawQuery string `json:"rawQuery,omitempty"`
+	// Port is the port written in the URL (0 when none: 80 for http, 443 for https).
+	Port int32 `json:"port,omitempty"`
+	// Method is the HTTP method (-X; "" is GET) and Headers the request headers (-H): HTTPRoute
+	// matches read them, --probe sends them.
+	Method  string       `json:"method,omitempty"`
+	Headers []HTTPHeader `json:"headers,omitempty"`
 }
 
 // IngressClassInfo is how the IngressClass of a URL was chosen.
@@ -157,6 +170,9 @@ type RouteCheck struct {
 	// Problems make the route broken; Warnings do not.
 	Problems []string `json:"problems,omitempty"`
 	Warnings []string `json:"warnings,omitempty"`
+	// Profile names the controller profile whose semantics produced the result (nil: the
+	// Ingress specification alone).
+	Profile *ProfileInfo `json:"profile,omitempty"`
 
 	// The checker's bookkeeping (not printed): BackendBroken is set when the backend (Service,
 	// port, endpoints) is the problem; ControllerSet is true when ControllerRoute was worked out,

@@ -66,16 +66,21 @@ func (t *tableWriter) write() error {
 			}
 			t.line("CLASS", "%s", s)
 		}
-	} else {
+		t.requestLine()
+	} else if len(r.Listeners) == 0 && len(r.GatewayRoutes) == 0 {
 		t.line("INGRESSES", "%s", ingressesText(r))
 	}
 	t.controllers()
-	if r.Request != nil {
+	switch {
+	case r.Request != nil:
 		t.candidates()
 		for _, rc := range r.Routes {
 			t.routeDetail(rc)
 		}
-	} else {
+		t.gateway()
+	case len(r.Listeners) > 0 || len(r.GatewayRoutes) > 0:
+		t.gatewayObjects()
+	default:
 		t.routes()
 	}
 	t.findings()
@@ -203,6 +208,9 @@ func (t *tableWriter) routeDetail(rc RouteCheck) {
 		t.line("ROUTE", "none")
 	}
 	if rc.Ingress.Name != "" {
+		if rc.Profile != nil {
+			t.line("PROFILE", "%s", rc.Profile.String())
+		}
 		t.line("BACKEND", "%s", backendLine(rc.Backend))
 	}
 	h := rc.Backend.Health
@@ -491,6 +499,7 @@ func (t *tableWriter) verdict() {
 			}
 		}
 	}
+	t.gatewayVerdictLines()
 }
 
 // ClassText names an IngressClass in messages ("(none)" for no class).
@@ -532,6 +541,7 @@ func (r *IngressCheckReport) JUnit() JUnitSuites {
 		}
 		suite.Cases = append(suite.Cases, c)
 	}
+	r.gatewayJUnit(&suite, class)
 	suite.Cases = append(suite.Cases, verdictCase(class, r.Verdict))
 	out := JUnitSuites{Name: "svc-doctor ingresscheck"}
 	out.Add(suite)

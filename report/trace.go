@@ -102,10 +102,14 @@ type DiagnoseReport struct {
 	// Port is the requested port ("" = every port).
 	Port string `json:"port,omitempty"`
 	// From is where the in-cluster checks ran ("" when no helper was needed or started).
-	From    string      `json:"from,omitempty"`
-	Hops    []HopReport `json:"hops"`
-	Verdict Verdict     `json:"verdict"`
-	Stats   Stats       `json:"stats"`
+	From string      `json:"from,omitempty"`
+	Hops []HopReport `json:"hops"`
+	// Routes are the Ingress paths and HTTPRoute rules of the Service's namespace that send
+	// traffic to it; RoutesNote says what was not read (nil Routes and a note: not listed).
+	Routes     []string `json:"routes,omitempty"`
+	RoutesNote string   `json:"routesNote,omitempty"`
+	Verdict    Verdict  `json:"verdict"`
+	Stats      Stats    `json:"stats"`
 }
 
 // statusCell is the table cell of a status.
@@ -128,6 +132,14 @@ func statusColor(_ int, cell string) string {
 // WriteHopTable prints a trace (one row per hop, its evidence indented under it) and the verdict.
 // With timing, each hop's duration and API requests are shown.
 func WriteHopTable(w io.Writer, hops []HopReport, v Verdict, color, timing bool) error {
+	if err := writeHops(w, hops, color, timing); err != nil {
+		return err
+	}
+	return WriteVerdict(w, v, color)
+}
+
+// writeHops prints the rows of a trace.
+func writeHops(w io.Writer, hops []HopReport, color, timing bool) error {
 	headers := []string{"status", "hop", "detail"}
 	if timing {
 		headers = []string{"status", "hop", "time", "requests", "detail"}
@@ -151,10 +163,7 @@ func WriteHopTable(w io.Writer, hops []HopReport, v Verdict, color, timing bool)
 	if color {
 		c = statusColor
 	}
-	if err := WriteTable(w, headers, rows, c); err != nil {
-		return err
-	}
-	return WriteVerdict(w, v, color)
+	return WriteTable(w, headers, rows, c)
 }
 
 // WriteVerdict prints a verdict under a table: ROOT CAUSE and FIX, INCONCLUSIVE or HEALTHY.
@@ -183,7 +192,26 @@ func WriteVerdict(w io.Writer, v Verdict, color bool) error {
 // WriteTable implements Document: the hops (wide: with their time and API requests) and the
 // verdict.
 func (rep *DiagnoseReport) WriteTable(w io.Writer, o TableOptions) error {
-	return WriteHopTable(w, rep.Hops, rep.Verdict, o.Color, o.Wide)
+	if err := writeHops(w, rep.Hops, o.Color, o.Wide); err != nil {
+		return err
+	}
+	if len(rep.Routes) > 0 || rep.RoutesNote != "" {
+		var b strings.Builder
+		b.WriteString("\nROUTES TO THE SERVICE\n")
+		if len(rep.Routes) == 0 {
+			b.WriteString("  none in namespace " + Sanitize(rep.Service.Namespace) + "\n")
+		}
+		for _, r := range rep.Routes {
+			b.WriteString("  " + Sanitize(r) + "\n")
+		}
+		if rep.RoutesNote != "" {
+			b.WriteString("  (" + Sanitize(rep.RoutesNote) + ")\n")
+		}
+		if _, err := io.WriteString(w, b.String()); err != nil {
+			return err
+		}
+	}
+	return WriteVerdict(w, rep.Verdict, o.Color)
 }
 
 // JUnit implements Document: one case per hop and the verdict.

@@ -47,11 +47,14 @@ func gatewayModel(p *Pass) *gatewayView {
 
 // GatewayObjects converts a snapshot into the route layer's input. Missing objects are known to
 // be absent when the snapshot is complete for their kind and namespace (snapshot.Complete), with
-// two exceptions: Namespace labels are known only for the Namespace objects present, and a live
-// snapshot does not read every Secret, so a Secret missing from it is unknown.
+// these exceptions: Namespace labels are known only for the Namespace objects present; a live
+// snapshot does not read every Secret, so a Secret missing from it is unknown unless it was looked
+// for by name; and a live read of one namespace knows of other namespaces only the objects its
+// own refer to (snapshot.GatewayRefs), which the route layer gets too.
 func GatewayObjects(s *snapshot.Snapshot, cfg Config) gateway.Objects {
 	g := &s.GatewayAPI
-	objs := gateway.Objects{Now: cfg.Now, ExpiryWarning: cfg.CertExpiryWarning}
+	objs := gateway.Objects{Now: cfg.Now, ExpiryWarning: cfg.CertExpiryWarning, StatusExpected: s.Live,
+		AllNamespaces: s.Live && (g.Refs == nil || g.Refs.Scope == "") && s.Complete(gateway.KindHTTPRoute, "") && s.Complete(gateway.KindGRPCRoute, "")}
 	for _, v := range g.GatewayClasses {
 		objs.GatewayClasses = append(objs.GatewayClasses, v.GatewayClass)
 	}
@@ -76,9 +79,31 @@ func GatewayObjects(s *snapshot.Snapshot, cfg Config) gateway.Objects {
 	for _, v := range s.Secrets {
 		objs.Secrets = append(objs.Secrets, &gateway.Secret{Namespace: v.Src.Ref.Namespace, Name: v.Src.Ref.Name, Type: v.Type, Data: v.Data})
 	}
+	refs := g.Refs
+	if refs != nil {
+		for _, v := range refs.Gateways {
+			objs.Gateways = append(objs.Gateways, v.Gateway)
+		}
+		for _, v := range refs.Services {
+			objs.Services = append(objs.Services, v.Service)
+		}
+		for _, v := range refs.ReferenceGrants {
+			objs.ReferenceGrants = append(objs.ReferenceGrants, v.ReferenceGrant)
+		}
+		for _, v := range refs.Secrets {
+			objs.Secrets = append(objs.Secrets, &gateway.Secret{Namespace: v.Src.Ref.Namespace, Name: v.Src.Ref.Name, Type: v.Type, Data: v.Data})
+		}
+	}
 	objs.Complete = func(kind, ns string) bool {
-		if kind == gateway.KindSecret && s.Live {
-			return false
+		switch {
+		case refs.Complete(kind, ns):
+			return true // every object of kind referred to in ns was read by name
+		case refs != nil && refs.Namespaces != nil && (kind == gateway.KindService || kind == gateway.KindSecret) && !refs.Namespaces[ns]:
+			return false // a namespace whose Services and Secrets were not read
+		case refs != nil && refs.Scope != "" && ns != "" && ns != refs.Scope:
+			return false // a namespace outside the live read
+		case kind == gateway.KindSecret && s.Live:
+			return false // a live snapshot reads only the Secrets it is told about
 		}
 		return s.Complete(kind, ns)
 	}
@@ -132,7 +157,8 @@ var gatewayRuleIDs = []string{"gateway-class-missing", "gateway-listener-conflic
 	"gateway-certificate-ref-invalid", "gateway-certificate-ref-not-permitted", "gateway-certificate-expired",
 	"gateway-certificate-host-mismatch", "route-parent-no-match", "route-not-allowed-by-listeners",
 	"route-no-matching-listener-hostname", "route-backend-not-found", "route-backend-ref-not-permitted",
-	"route-backend-invalid-kind", "route-backend-weights-zero", "route-match-shadowed"}
+	"route-backend-invalid-kind", "route-backend-weights-zero", "route-match-shadowed", "gateway-status-mismatch",
+	"route-status-mismatch"}
 
 // idEnabled is isEnabled for a rule that is on by default, known by its ID.
 func idEnabled(id string, cfg *Config) bool {

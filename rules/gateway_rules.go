@@ -173,3 +173,35 @@ var ruleRouteMatchShadowed = &Rule{
 		"of the two is dead either way. The API reports no conflict for this.",
 	Check: func(p *Pass) { reportGateway(p, gateway.CheckShadowed) },
 }
+
+var ruleGatewayStatusMismatch = &Rule{
+	ID: "gateway-status-mismatch", Severity: report.Warning, Category: CatGateway,
+	Summary:     "Gateway status that is missing, partial or stale, or that disagrees with the specs (listener conflicts, certificate references, attachedRoutes)",
+	Remediation: "Check the controller of the GatewayClass (running, watching this namespace and class, logs); when the status is stale, wait for it or restart the controller; when it knows more than the specs show, fix what its condition says.",
+	Docs: "svc-doctor computes what the specs imply and does not trust status, which several implementations leave " +
+		"empty or stale. This rule compares the two: a Gateway of an existing class without an Accepted condition (live: " +
+		"no controller processed it, so nothing serves it), conditions of an older generation (stale), a Gateway the " +
+		"controller does not accept, listeners without a status entry (partial), Conflicted or ResolvedRefs conditions that " +
+		"contradict the specs, and status.listeners[].attachedRoutes against the routes the specs attach (only when every " +
+		"route that may attach was read). Each message says which side is wrong: the status (missing, partial, stale), the " +
+		"controller (it deviates from the specification), or the specs alone (the controller knows more: believe it). " +
+		"Manifests are compared only when they carry a status.",
+	Check: func(p *Pass) { reportGateway(p, gateway.CheckGatewayStatus) },
+}
+
+var ruleRouteStatusMismatch = &Rule{
+	ID: "route-status-mismatch", Severity: report.Warning, Category: CatGateway,
+	Summary:     "route status.parents that is missing, partial or stale, or whose Accepted or ResolvedRefs conditions contradict the specs",
+	Remediation: "Read the message: a missing or stale status points at the controller (running? watching the route's namespace?); a contradiction either at a stale status or at a controller that deviates from the specification; a reason of the controller's own at what to fix.",
+	Docs: "For every parentRef to a Gateway of an existing class, the entry of status.parents written by that class's " +
+		"controller is compared with the attachment computed from the specs (listener allowedRoutes, hostnames, sectionName " +
+		"and port) and with the backendRefs' checks: no entry (live: the controller has not processed the route; in " +
+		"manifests only when other parentRefs have one), no Accepted or ResolvedRefs condition (partial), an " +
+		"observedGeneration older than the route (stale), Accepted=True for a route the specs refuse (the controller " +
+		"deviates), Accepted=False with a reason the specs do not confirm (NoMatchingParent, NotAllowedByListeners, " +
+		"NoMatchingListenerHostname: the status is stale or the controller deviates), Accepted=False or ResolvedRefs=False " +
+		"with a reason of the controller's own (believe the status), and ResolvedRefs against BackendNotFound, " +
+		"RefNotPermitted and InvalidKind. Traffic follows the controller, not the specs: where they disagree, the " +
+		"simulation of ingresscheck may not be what answers.",
+	Check: func(p *Pass) { reportGateway(p, gateway.CheckRouteStatus) },
+}

@@ -87,6 +87,8 @@ func All() []*Rule {
 		ruleRouteBackendInvalidKind,
 		ruleRouteWeightsZero,
 		ruleRouteMatchShadowed,
+		ruleGatewayStatusMismatch,
+		ruleRouteStatusMismatch,
 		// workloads and probes
 		ruleWorkloadSelector,
 		ruleStatefulSetService,

@@ -61,10 +61,40 @@ type GatewayAPI struct {
 	GRPCRoutes       []*GRPCRoute
 	ReferenceGrants  []*ReferenceGrant
 	NamespaceObjects []*Namespace
+	// Refs are objects of other namespaces that a live read of one namespace fetched because its
+	// Gateway API objects refer to them (nil when the read covered every namespace).
+	Refs *GatewayRefs
 
 	classes    map[string]*GatewayClass
 	gateways   map[string]*Gateway // ns/name
 	namespaces map[string]*Namespace
+}
+
+// GatewayRefs are the objects outside its scope that a live read of the Gateway API fetched because
+// objects in scope refer to them: the parent Gateways of routes, the Services of backendRefs, the
+// ReferenceGrants of the namespaces such references go to, the Secrets of certificateRefs. The
+// Gateway route layer resolves references with them; no rule reports on them and they are not part
+// of the graph the other rules check (their namespace's pods, for one, were not read).
+type GatewayRefs struct {
+	// Scope is the namespace whose Gateway API objects were listed ("" every namespace).
+	Scope string
+	// Namespaces, when set, are the namespaces whose Services and Secrets the snapshot holds
+	// (a read of the namespaces a check concerns): those of other namespaces are unknown.
+	Namespaces      map[string]bool
+	Gateways        []*Gateway
+	Services        []*Service
+	ReferenceGrants []*ReferenceGrant
+	// Secrets are the certificate Secrets read by name, in scope and outside it.
+	Secrets []*Secret
+	// Read maps a namespace to the kinds whose referenced objects were all read there (by name
+	// for Gateway, Service and Secret, by LIST for ReferenceGrant): an object of such a kind that
+	// is not found there does not exist.
+	Read map[string]map[string]bool
+}
+
+// Complete reports whether every object of kind that is referred to in namespace ns was read.
+func (r *GatewayRefs) Complete(kind, ns string) bool {
+	return r != nil && r.Read[ns][kind]
 }
 
 // GatewayClass returns the GatewayClass called name, or nil.
@@ -112,6 +142,9 @@ func (g *GatewayAPI) merge(o *GatewayAPI) {
 	g.GRPCRoutes = append(g.GRPCRoutes, o.GRPCRoutes...)
 	g.ReferenceGrants = append(g.ReferenceGrants, o.ReferenceGrants...)
 	g.NamespaceObjects = append(g.NamespaceObjects, o.NamespaceObjects...)
+	if g.Refs == nil {
+		g.Refs = o.Refs
+	}
 }
 
 func (g *GatewayAPI) drop(d map[*Source]bool) {
@@ -268,7 +301,7 @@ func contains(list []string, s string) bool {
 // by Index.
 func (g *GatewayAPI) clipped() GatewayAPI {
 	return GatewayAPI{GatewayClasses: clip(g.GatewayClasses), Gateways: clip(g.Gateways), HTTPRoutes: clip(g.HTTPRoutes),
-		GRPCRoutes: clip(g.GRPCRoutes), ReferenceGrants: clip(g.ReferenceGrants), NamespaceObjects: clip(g.NamespaceObjects)}
+		GRPCRoutes: clip(g.GRPCRoutes), ReferenceGrants: clip(g.ReferenceGrants), NamespaceObjects: clip(g.NamespaceObjects), Refs: g.Refs}
 }
 
 // merged returns g's lists followed by o's.

@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/pflag"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	gatewayclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
 )
 
 // DefaultRequestTimeout bounds every API request when --request-timeout is not given: no command
@@ -32,6 +33,9 @@ type Clients struct {
 	// Config is the REST config the clients were built from (exec streams need it).
 	Config *rest.Config
 	Kube   kubernetes.Interface
+	// Gateway reads the Gateway API (gateway.networking.k8s.io) through the same config; nil when
+	// a test does not provide one (the Gateway API is then not read).
+	Gateway gatewayclient.Interface
 	// Namespace is -n, or the kubeconfig context's namespace, or "default".
 	Namespace string
 	// ExplicitNamespace is true when -n was given.

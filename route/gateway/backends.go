@@ -191,3 +191,37 @@ func (m *Model) checkBackendPort(b *BackendCheck) {
 	}
 	b.problem(CheckBackendNotFound, ReasonBackendNotFound, Broken, b.Field+".port", "%s", msg)
 }
+
+// ServiceRules lists the rules of routes whose backendRefs name Service ns/name (each as
+// "httproute NS/NAME rule[i] (hostnames) -> port P, weight W"), whichever namespace the route is in.
+// Whether a cross-namespace reference is permitted is not checked here: lint and ingresscheck do.
+func ServiceRules(routes []*gwv1.HTTPRoute, ns, name string) []string {
+	var out []string
+	for _, r := range routes {
+		hosts := "any host"
+		if len(r.Spec.Hostnames) > 0 {
+			var hs []string
+			for _, h := range r.Spec.Hostnames {
+				hs = append(hs, string(h))
+			}
+			hosts = strings.Join(hs, ", ")
+		}
+		for i, rule := range r.Spec.Rules {
+			for _, b := range rule.BackendRefs {
+				bns := r.Namespace
+				if b.Namespace != nil {
+					bns = string(*b.Namespace)
+				}
+				if (b.Group != nil && *b.Group != "") || (b.Kind != nil && *b.Kind != KindService) || bns != ns || string(b.Name) != name {
+					continue
+				}
+				s := fmt.Sprintf("httproute %s/%s rule[%d] (%s) -> port %d", r.Namespace, r.Name, i, hosts, deref(b.Port, 0))
+				if b.Weight != nil {
+					s += fmt.Sprintf(", weight %d", *b.Weight)
+				}
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}

@@ -282,3 +282,16 @@ func ruleMatches(rule gwv1.HTTPRouteRule) []gwv1.HTTPRouteMatch {
 	}
 	return rule.Matches
 }
+
+// RuleMatches describes the matches of rule i of an HTTPRoute (PathPrefix /api, method GET, ...);
+// a rule without matches matches every request (PathPrefix /).
+func (r *RouteState) RuleMatches(i int) []string {
+	if r.HTTP == nil || i < 0 || i >= len(r.HTTP.Spec.Rules) {
+		return nil
+	}
+	var out []string
+	for _, m := range ruleMatches(r.HTTP.Spec.Rules[i]) {
+		out = append(out, describeMatch(m))
+	}
+	return out
+}

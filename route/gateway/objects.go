@@ -50,6 +50,13 @@ type Objects struct {
 	Now time.Time
 	// ExpiryWarning is how close to its expiry a certificate is reported (Risky); zero never.
 	ExpiryWarning time.Duration
+	// StatusExpected is set for objects read from a cluster: controllers should have written
+	// their status, so a missing status is reported. Status that is present is compared with the
+	// specs either way.
+	StatusExpected bool
+	// AllNamespaces is set when the input holds the routes of every namespace, so that a
+	// listener's status.attachedRoutes can be compared with the routes the specs attach.
+	AllNamespaces bool
 }
 
 // Secret is what the package needs of a Secret.
@@ -201,6 +208,7 @@ func New(objs Objects) *Model {
 	}
 	m.checkCertificateHosts()
 	m.findShadowed()
+	m.checkStatus()
 	m.collectProblems()
 	return m
 }
@@ -257,6 +265,20 @@ func (m *Model) namespaceLabels(ns string) (map[string]string, bool) {
 		return l, true
 	}
 	return map[string]string{namespaceNameLabel: ns}, false
+}
+
+// checkStatus compares the status controllers wrote with the specs (status.go).
+func (m *Model) checkStatus() {
+	for _, g := range m.gateStates {
+		m.checkGatewayStatus(g)
+	}
+	for _, r := range m.routes {
+		if r.HTTP != nil {
+			m.checkRouteStatus(r, &r.HTTP.ObjectMeta, r.HTTP.Status.Parents)
+		} else {
+			m.checkRouteStatus(r, &r.GRPC.ObjectMeta, r.GRPC.Status.Parents)
+		}
+	}
 }
 
 // collectProblems gathers the problems of every Gateway and route.

@@ -10,6 +10,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 
 	"github.com/svc-doctor/svc-doctor/report"
+	"github.com/svc-doctor/svc-doctor/route/gateway"
 	"github.com/svc-doctor/svc-doctor/semantics"
 	"github.com/svc-doctor/svc-doctor/snapshot"
 
@@ -39,6 +40,12 @@ type CheckOptions struct {
 	Controllers map[string]report.ControllerInfo
 	// Diagnose runs the diagnose hops on a backend Service port (live); nil skips them.
 	Diagnose func(namespace, service, port string) *report.Verdict
+	// Gateway is the Gateway API model of the snapshot, nil when it has no Gateway API object
+	// (the caller builds it with rules.GatewayObjects: route layers do not depend on the rules).
+	Gateway *gateway.Model
+	// GatewayAddresses are where each Gateway (namespace/name) receives traffic: the Service in
+	// front of its data plane (live).
+	GatewayAddresses map[string]report.GatewayAddress
 }
 
 // structuralRules need only Ingress and IngressClass objects: they hold in every namespace of a
@@ -94,12 +101,27 @@ func Check(snap *snapshot.Snapshot, t Target, opts CheckOptions) (*report.Ingres
 	switch {
 	case t.URL != nil:
 		c.checkURL(t.URL)
+		c.checkGatewayURL(t.URL)
+		c.decideServed(t.URL)
+	case t.HTTPRoute != "":
+		if err := c.checkHTTPRoute(t); err != nil {
+			return nil, err
+		}
+	case t.Gateway != "":
+		if err := c.checkGateway(t); err != nil {
+			return nil, err
+		}
 	default:
 		if err := c.checkIngresses(t); err != nil {
 			return nil, err
 		}
 	}
 	c.collectFindings()
+	c.setProfiles()
+	if t.HTTPRoute != "" || t.Gateway != "" {
+		c.objectVerdict()
+		return c.rep, nil
+	}
 	c.verdict(t)
 	return c.rep, nil
 }

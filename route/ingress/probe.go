@@ -35,6 +35,11 @@ type probePlan struct {
 	// via is the controller Service address ("" when there is none; skip says why).
 	via, addr string
 	skip      string
+	// gw is set for a request sent through a Gateway: the resolution it is judged against.
+	gw *report.GatewayResolution
+	// either: the Ingress path and the Gateway path both serve the URL through the same Service,
+	// and the controller's own priorities pick one: either expectation agrees.
+	either bool
 }
 
 // Probes are the requests --probe sends through the controller, each with the simulation of that
@@ -149,9 +154,68 @@ func planProbes(snap *snapshot.Snapshot, rep *report.IngressCheckReport, t Targe
 			p.route = fmt.Sprintf("ingress %s/%s %s", rc.Ingress.Namespace, rc.Ingress.Name, rc.Field)
 		}
 		p.via, p.addr, p.skip = controllerAddress(sim, r.Scheme)
+		if t.URL != nil && sim.Gateway != nil {
+			plans = append(plans, gatewayPlans(p, sim)...)
+			continue
+		}
 		plans = append(plans, p)
 	}
 	return plans, nil
+}
+
+// gatewayPlans are the requests for a URL the Gateway path concerns: through the Service in front
+// of the Gateway whose listener takes it (or the Ingress controller's when only that path serves
+// it). When both paths serve it through one Service, one request is sent and either answer agrees.
+func gatewayPlans(ing probePlan, sim *report.IngressCheckReport) []probePlan {
+	gc := sim.Gateway
+	var gr *report.GatewayResolution
+	for i := range gc.Resolutions {
+		if gc.Resolutions[i].Takes() {
+			gr = &gc.Resolutions[i]
+			break
+		}
+	}
+	if gc.Served == report.ServedByIngress || (gr == nil && gc.Served != report.ServedByGateway) {
+		return []probePlan{ing}
+	}
+	if gr == nil && len(gc.Resolutions) > 0 {
+		gr = &gc.Resolutions[0]
+	}
+	p := probePlan{req: ing.req, sim: sim, gw: gr}
+	if gr == nil {
+		p.skip = "no Gateway has a listener for the request"
+		return []probePlan{p}
+	}
+	if gr.Route != nil {
+		p.route = gr.Route.Name
+	}
+	p.via, p.addr, p.skip = gatewayAddress(gr)
+	if gc.Served != report.ServedByBoth {
+		return []probePlan{p}
+	}
+	if p.skip == "" && ing.skip == "" && p.addr == ing.addr {
+		p.either = true
+		return []probePlan{p}
+	}
+	return []probePlan{ing, p}
+}
+
+// gatewayAddress is where to send a request for a Gateway: the cluster IP of the Service in front
+// of it, on the Service port that reaches the listener port.
+func gatewayAddress(gr *report.GatewayResolution) (via, addr, skip string) {
+	a := gr.Address
+	ref := "gateway " + gr.Gateway.Namespace + "/" + gr.Gateway.Name
+	if a == nil || a.Service == "" {
+		return "", "", "no Service in front of " + ref + " was found (svc-doctor recognises Traefik's Gateway provider and Services labelled " + GatewayNameLabel + ")"
+	}
+	if a.ClusterIP == "" || a.ClusterIP == "None" {
+		return "", "", "service " + a.Service + " in front of " + ref + " has no cluster IP"
+	}
+	port := ServicePortFor(*a, gr.Port)
+	if port == 0 {
+		return "", "", fmt.Sprintf("no port of service %s reaches listener port %d of %s", a.Service, gr.Port, ref)
+	}
+	return "service " + a.Service, net.JoinHostPort(a.ClusterIP, strconv.Itoa(int(port))), ""
 }
 
 // controllerAddress is where to send a request for the class of sim: the ClusterIP and port of
@@ -196,7 +260,10 @@ func probeChecks(plans []probePlan) agent.Request {
 		}
 		// Path keeps percent-encodings (an encoded "/" stays one): send it as it is
 		u := url.URL{Scheme: p.req.Scheme, Host: p.addr, Path: unescapedPath(&p.req), RawPath: p.req.Path, RawQuery: p.req.RawQuery}
-		hc := &agent.HTTPCheck{URL: u.String(), Host: p.req.Host, MaxBodyBytes: 2048, InsecureSkipVerify: true}
+		hc := &agent.HTTPCheck{URL: u.String(), Host: p.req.Host, Method: p.req.Method, MaxBodyBytes: 2048, InsecureSkipVerify: true}
+		for _, h := range p.req.Headers {
+			hc.Headers = append(hc.Headers, agent.HTTPHeader{Name: h.Name, Value: h.Value})
+		}
 		if p.req.Scheme == "https" {
 			hc.ServerName = p.req.Host
 		}
@@ -226,12 +293,12 @@ func runProbes(ctx context.Context, ag Agent, src string, plans []probePlan, sna
 		}
 		if p.skip != "" {
 			pr.Via = "-"
-			pr.Expected = expectation(p.sim).text
+			pr.Expected = planExpectation(p).text
 			pr.Result = "not sent: " + p.skip
 			out = append(out, pr)
 			continue
 		}
-		judge(&pr, results["probe-"+strconv.Itoa(i)], p.sim, snap, now)
+		judgeExpect(&pr, results["probe-"+strconv.Itoa(i)], planExpectation(p), p.sim, snap, now)
 		out = append(out, pr)
 	}
 	return out, nil
@@ -241,6 +308,10 @@ func runProbes(ctx context.Context, ag Agent, src string, plans []probePlan, sna
 type expect struct {
 	// service is the Service that should answer ("" when nothing should).
 	service string
+	// alt is another Service that may answer (either path of a URL both serve through one Service).
+	alt string
+	// status is the status expected when no Service answers (a redirect), 0 for any 4xx/5xx.
+	status int
 	// tlsChecked and tlsOK: whether a client would accept the certificate (https only).
 	https, tlsOK bool
 	secretSHA    string
@@ -303,7 +374,90 @@ func routingProblems(rc report.RouteCheck) []string {
 
 // judge fills a probe from the agent's result and compares it with the simulation.
 func judge(pr *report.RouteProbe, res *agent.Result, sim *report.IngressCheckReport, snap *snapshot.Snapshot, now time.Time) {
-	e := expectation(sim)
+	judgeExpect(pr, res, expectation(sim), sim, snap, now)
+}
+
+// planExpectation is what the simulation predicts for a plan: the Ingress path's, the Gateway's,
+// or, when one Service serves both, either.
+func planExpectation(p probePlan) expect {
+	if p.gw == nil {
+		return expectation(p.sim)
+	}
+	e := gatewayExpectation(p.gw, p.req.Scheme == "https")
+	if p.either {
+		ie := expectation(p.sim)
+		if ie.service != "" && e.service != "" && ie.service != e.service {
+			e.alt = ie.service
+			e.text = "service " + e.service + " (HTTPRoute) or service " + ie.service + " (Ingress): the controller orders the two APIs' routes by its own priorities"
+		}
+	}
+	return e
+}
+
+// gatewayExpectation is what a Gateway's resolution predicts: the winning rule's backend
+// Service, a redirect's status, or an error status.
+func gatewayExpectation(gr *report.GatewayResolution, https bool) expect {
+	e := expect{https: https}
+	rc := gr.Route
+	var tlsProblems map[string]bool
+	if rc != nil {
+		tlsProblems = map[string]bool{}
+		for _, p := range rc.TLSProblems {
+			tlsProblems[p] = true
+		}
+		if rc.TLS != nil {
+			e.tlsOK = rc.TLS.OK
+			if rc.TLS.Certificate != nil {
+				e.secretSHA = rc.TLS.Certificate.SHA256
+			}
+		}
+	}
+	var routing []string
+	if rc != nil {
+		for _, p := range rc.Problems {
+			if !tlsProblems[p] {
+				routing = append(routing, p)
+			}
+		}
+	}
+	switch {
+	case rc == nil:
+		e.text = fmt.Sprintf("%d from the Gateway: %s", gr.Status, gr.Why)
+		if gr.Status == 0 {
+			e.text = "no route: " + gr.Why
+		}
+	case rc.Redirect != nil:
+		e.status = rc.Redirect.StatusCode
+		e.text = fmt.Sprintf("a %d redirect to %s", rc.Redirect.StatusCode, rc.Redirect.Location)
+	case len(routing) > 0:
+		e.text = "broken: " + routing[0]
+	default:
+		for _, b := range rc.Backends {
+			if b.Service != "" && !b.Invalid && b.Weight > 0 {
+				if e.service == "" {
+					e.service = b.Service
+				} else if e.alt == "" {
+					e.alt = b.Service // weighted backends: either may answer
+				}
+			}
+		}
+		e.text = "service " + e.service
+		if e.alt != "" {
+			e.text += " or service " + e.alt + " (weighted backends)"
+		}
+	}
+	if https {
+		if e.tlsOK {
+			e.text += "; certificate of Secret " + rc.TLS.Secret
+		} else {
+			e.text += "; no acceptable certificate"
+		}
+	}
+	return e
+}
+
+// judgeExpect fills a probe from the agent's result and compares it with the expectation.
+func judgeExpect(pr *report.RouteProbe, res *agent.Result, e expect, sim *report.IngressCheckReport, snap *snapshot.Snapshot, now time.Time) {
 	pr.Expected = e.text
 	if res == nil {
 		pr.Result = "the agent returned no result for this request"
@@ -347,7 +501,10 @@ func judge(pr *report.RouteProbe, res *agent.Result, sim *report.IngressCheckRep
 	answered := pr.AnsweredBy != ""
 	switch {
 	case e.service != "" && answered:
-		set(contains(strings.Split(pr.AnsweredService, ","), e.service))
+		svcs := strings.Split(pr.AnsweredService, ",")
+		set(contains(svcs, e.service) || (e.alt != "" && contains(svcs, e.alt)))
+	case e.status != 0:
+		set(pr.Status == e.status)
 	case e.service != "" && (pr.Status == 0 || pr.Status >= 502):
 		set(false)
 	// a 404 naming no pod may come from the controller (no route) or from the backend (no such

@@ -10,6 +10,7 @@
 package ingress
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 
@@ -494,4 +495,35 @@ func removeDotSegments(in string) string {
 		}
 	}
 	return out.String()
+}
+
+// ServiceRoutes lists the routes of ings whose backend is Service ns/name (each as "ingress
+// NS/NAME HOST/PATH -> port P"), the default backends included.
+func ServiceRoutes(ings []*networkingv1.Ingress, ns, name string) []string {
+	var out []string
+	port := func(p networkingv1.ServiceBackendPort) string {
+		if p.Name != "" {
+			return p.Name
+		}
+		return fmt.Sprint(p.Number)
+	}
+	for _, ing := range ings {
+		if ing.Namespace != ns {
+			continue
+		}
+		if b := ing.Spec.DefaultBackend; b != nil && b.Service != nil && b.Service.Name == name {
+			out = append(out, fmt.Sprintf("ingress %s/%s spec.defaultBackend (any host and path) -> port %s", ing.Namespace, ing.Name, port(b.Service.Port)))
+		}
+		for _, r := range Routes(ing, "") {
+			if r.Backend.Service == nil || r.Backend.Service.Name != name {
+				continue
+			}
+			host := r.Host
+			if host == "" {
+				host = "*"
+			}
+			out = append(out, fmt.Sprintf("ingress %s/%s spec.rules[%d].http.paths[%d] %s%s (%s) -> port %s", ing.Namespace, ing.Name, r.RuleIndex, r.PathIndex, host, r.Path, r.PathType, port(r.Backend.Service.Port)))
+		}
+	}
+	return out
 }

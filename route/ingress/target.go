@@ -12,40 +12,65 @@ import (
 	"github.com/svc-doctor/svc-doctor/report"
 )
 
-// Target is what to check: a URL, one Ingress, or every Ingress.
+// Target is what to check: a URL, one Ingress, one HTTPRoute, one Gateway, or every Ingress.
 type Target struct {
 	// Raw is the argument as given ("" for every Ingress).
 	Raw string
 	// URL is set in URL mode.
 	URL *report.RouteRequest
-	// Ingress is the name in ing/NAME mode; Namespace its namespace ("" = the default namespace).
-	Ingress, Namespace string
+	// Ingress is the name in ing/NAME mode, HTTPRoute in httproute/NAME mode, Gateway in
+	// gateway/NAME mode; Namespace their namespace ("" = the default namespace).
+	Ingress, HTTPRoute, Gateway, Namespace string
 }
 
 // All reports whether the target is every Ingress.
-func (t Target) All() bool { return t.URL == nil && t.Ingress == "" }
+func (t Target) All() bool {
+	return t.URL == nil && t.Ingress == "" && t.HTTPRoute == "" && t.Gateway == ""
+}
 
-// ParseTarget reads the argument: a URL (http:// or https://; a bare host/path means http), or
-// ing/NAME (also ingress/NAME, ingresses/NAME, ingress.networking.k8s.io/NAME, or NS/NAME after
-// the kind).
+// Object names the object of an ing/NAME, httproute/NAME or gateway/NAME target ("" otherwise).
+func (t Target) Object() string {
+	switch {
+	case t.Ingress != "":
+		return "ing/" + t.Ingress
+	case t.HTTPRoute != "":
+		return "httproute/" + t.HTTPRoute
+	case t.Gateway != "":
+		return "gateway/" + t.Gateway
+	}
+	return ""
+}
+
+// ParseTarget reads the argument: a URL (http:// or https://; a bare host/path means http),
+// ing/NAME (also ingress/NAME, ingresses/NAME, ingress.networking.k8s.io/NAME), httproute/NAME
+// (httproutes/NAME, httproute.gateway.networking.k8s.io/NAME) or gateway/NAME (gateways/NAME,
+// gtw/NAME, gateway.gateway.networking.k8s.io/NAME), each also with NS/NAME after the kind.
 func ParseTarget(arg string) (Target, error) {
 	arg = strings.TrimSpace(arg)
 	t := Target{Raw: arg}
 	if arg == "" {
 		return t, nil
 	}
-	if kind, rest, ok := strings.Cut(arg, "/"); ok && isIngressKind(kind) {
+	if kind, rest, ok := strings.Cut(arg, "/"); ok && objectKind(kind) != "" {
+		what := objectKind(kind)
 		name := rest
 		if ns, n, ok := strings.Cut(rest, "/"); ok {
 			t.Namespace, name = ns, n
 		}
 		if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 || strings.Contains(name, "/") {
-			return t, fmt.Errorf("%q is not an Ingress name: write ing/NAME", arg)
+			return t, fmt.Errorf("%q is not %s name: write %s/NAME", arg, map[string]string{"ing": "an Ingress", "httproute": "an HTTPRoute", "gateway": "a Gateway"}[what], what)
 		}
 		if t.Namespace != "" && len(validation.IsDNS1123Label(t.Namespace)) > 0 {
 			return t, fmt.Errorf("%q: %q is not a namespace name", arg, t.Namespace)
 		}
-		t.Ingress = name
+		switch what {
+		case "ing":
+			t.Ingress = name
+		case "httproute":
+			t.HTTPRoute = name
+		default:
+			t.Gateway = name
+		}
 		return t, nil
 	}
 	raw := arg
@@ -76,6 +101,9 @@ func ParseTarget(arg string) (Target, error) {
 	given := u.EscapedPath()
 	path, changes := NormalizePath(given)
 	req := &report.RouteRequest{Scheme: u.Scheme, Host: NormalizeHost(host), Path: path, RawQuery: u.RawQuery}
+	if n, err := strconv.Atoi(port); err == nil {
+		req.Port = int32(n)
+	}
 	if len(changes) > 0 && given != "" {
 		req.GivenPath, req.PathNormalised = given, changes
 	}
@@ -106,10 +134,68 @@ func unescapedPath(r *report.RouteRequest) string {
 	return p
 }
 
-func isIngressKind(k string) bool {
+// objectKind maps a kind as kubectl accepts it to ing, httproute or gateway ("" for others).
+func objectKind(k string) string {
 	switch strings.ToLower(k) {
 	case "ing", "ingress", "ingresses", "ingress.networking.k8s.io", "ingresses.networking.k8s.io":
+		return "ing"
+	case "httproute", "httproutes", "httproute.gateway.networking.k8s.io", "httproutes.gateway.networking.k8s.io":
+		return "httproute"
+	case "gateway", "gateways", "gtw", "gateway.gateway.networking.k8s.io", "gateways.gateway.networking.k8s.io":
+		return "gateway"
+	}
+	return ""
+}
+
+// ShapeRequest sets the method (-X) and headers (-H 'Name: value') of a URL's request. A Host
+// header is refused (the URL's host is the Host header), as are names that are not HTTP tokens.
+func ShapeRequest(r *report.RouteRequest, method string, headers []string) error {
+	if method != "" {
+		if !isToken(method) {
+			return fmt.Errorf("-X %q is not an HTTP method", method)
+		}
+		r.Method = strings.ToUpper(method)
+	}
+	for _, h := range headers {
+		name, value, ok := strings.Cut(h, ":")
+		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+		switch {
+		case !ok || name == "":
+			return fmt.Errorf("-H %q: write a header as 'Name: value'", h)
+		case !isToken(name):
+			return fmt.Errorf("-H %q: %q is not a header name", h, name)
+		case strings.EqualFold(name, "host"):
+			return fmt.Errorf("-H %q: the Host header is the URL's host: write it in the URL", h)
+		case strings.ContainsAny(value, "\r\n"):
+			return fmt.Errorf("-H %q: a header value cannot span lines", h)
+		}
+		r.Headers = append(r.Headers, report.HTTPHeader{Name: name, Value: value})
+	}
+	return nil
+}
+
+// SafeMethod reports whether a method has no side effects by its definition (GET, HEAD, OPTIONS;
+// "" is GET): --probe sends the others only when asked to.
+func SafeMethod(m string) bool {
+	switch strings.ToUpper(m) {
+	case "", "GET", "HEAD", "OPTIONS":
 		return true
 	}
 	return false
+}
+
+// isToken reports whether s is an HTTP token (RFC 9110 section 5.6.2).
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case strings.ContainsRune("!#$%&'*+-.^_`|~", c):
+		default:
+			return false
+		}
+	}
+	return true
 }

@@ -29,7 +29,8 @@ func (c *checker) collectFindings() {
 		}
 		ref := report.ObjectRef{Kind: f.Object.Kind, Namespace: f.Object.Namespace, Name: f.Object.Name}.String()
 		switch {
-		case c.shown[ref] && (f.Object.Kind == "Ingress" || f.Object.Kind == "Secret" || f.Object.Kind == "Service"):
+		case c.shown[ref] && (f.Object.Kind == "Ingress" || f.Object.Kind == "Secret" || f.Object.Kind == "Service" ||
+			f.Object.Kind == "HTTPRoute" || f.Object.Kind == "Gateway"):
 		case f.Object.Kind == "Ingress" && (f.Rule == string(ruleid.IngressRouteConflict) || f.Rule == string(ruleid.IngressRouteShadowed)) && mentions(f):
 		default:
 			continue
@@ -85,6 +86,10 @@ func (c *checker) verdict(t Target) {
 		} else {
 			summary = fmt.Sprintf("%d of %d %s broken", broken, len(c.rep.Routes), plural(len(c.rep.Routes), "route is", "routes are"))
 		}
+	}
+	if t.URL != nil && c.rep.Gateway != nil && c.rep.Gateway.Served != "" {
+		c.combineVerdict(t.URL.URL, ok, summary, v.Problems)
+		return
 	}
 	if ok {
 		v.Kind, v.Message = report.VerdictHealthy, summary

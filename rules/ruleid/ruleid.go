@@ -30,6 +30,7 @@ const (
 	GatewayClassMissing               ID = "gateway-class-missing"
 	GatewayListenerConflict           ID = "gateway-listener-conflict"
 	GatewayListenerRouteKindsInvalid  ID = "gateway-listener-route-kinds-invalid"
+	GatewayStatusMismatch             ID = "gateway-status-mismatch"
 	IngressBackendPortMissing         ID = "ingress-backend-port-missing"
 	IngressBackendServiceMissing      ID = "ingress-backend-service-missing"
 	IngressClassMissing               ID = "ingress-class-missing"
@@ -66,6 +67,7 @@ const (
 	RouteNoMatchingListenerHostname   ID = "route-no-matching-listener-hostname"
 	RouteNotAllowedByListeners        ID = "route-not-allowed-by-listeners"
 	RouteParentNoMatch                ID = "route-parent-no-match"
+	RouteStatusMismatch               ID = "route-status-mismatch"
 	SecretDataNotBase64               ID = "secret-data-not-base64"
 	SecretTLSKeys                     ID = "secret-tls-keys"
 	ServiceExternalNameInvalid        ID = "service-external-name-invalid"
@@ -123,6 +125,7 @@ func All() []ID {
 		GatewayClassMissing,
 		GatewayListenerConflict,
 		GatewayListenerRouteKindsInvalid,
+		GatewayStatusMismatch,
 		IngressBackendPortMissing,
 		IngressBackendServiceMissing,
 		IngressClassMissing,
@@ -159,6 +162,7 @@ func All() []ID {
 		RouteNoMatchingListenerHostname,
 		RouteNotAllowedByListeners,
 		RouteParentNoMatch,
+		RouteStatusMismatch,
 		SecretDataNotBase64,
 		SecretTLSKeys,
 		ServiceExternalNameInvalid,

@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	gatewayclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
 
 	"github.com/svc-doctor/svc-doctor/internal/cmdutil"
 	"github.com/svc-doctor/svc-doctor/internal/version"
@@ -96,8 +97,12 @@ func (f *factory) build() (*cmdutil.Clients, error) {
 	if err != nil {
 		return nil, cmdutil.Incomplete(fmt.Errorf("creating the Kubernetes client for %s: %w", cfg.Host, err))
 	}
+	gw, err := gatewayclient.NewForConfig(cfg)
+	if err != nil {
+		return nil, cmdutil.Incomplete(fmt.Errorf("creating the Gateway API client for %s: %w", cfg.Host, err))
+	}
 	ns, explicit := f.Namespace()
-	return &cmdutil.Clients{Config: cfg, Kube: cs, Namespace: ns, ExplicitNamespace: explicit, Server: cfg.Host,
+	return &cmdutil.Clients{Config: cfg, Kube: cs, Gateway: gw, Namespace: ns, ExplicitNamespace: explicit, Server: cfg.Host,
 		RequestTimeout: timeout, Requests: counter.Load}, nil
 }
 
