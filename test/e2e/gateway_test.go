@@ -30,7 +30,7 @@ func needGatewayClass(f *framework.F) {
 	}
 }
 
-// waitRouteAccepted waits until Traefik sets status.parents of HTTPRoute name (Accepted, any status).
+// waitRouteStatus waits until Traefik sets status.parents of HTTPRoute name (whatever the conditions).
 func waitRouteStatus(f *framework.F, name string) {
 	f.T.Helper()
 	f.WaitFor("Traefik to set status.parents of HTTPRoute "+name, 90*time.Second, func(ctx ctxT) (bool, error) {
@@ -226,9 +226,8 @@ spec:
   hostnames: [%[1]q]
   rules: [{matches: [{path: {type: PathPrefix, value: /x}}], backendRefs: [{name: traefik, namespace: ingress, port: 80}]}]
 `, h))
-	for _, r := range []string{"ok", "missing-backend", "target-port", "no-section", "other-host", "cross-ns"} {
-		waitRouteStatus(f, r)
-	}
+	// the findings come from the specs; the healthy route's status is compared with them
+	waitRouteStatus(f, "ok")
 	res := f.SvcDoctor("lint", "--live", "-n", f.Namespace, "-o", "json", "--fail-on", "none")
 	if res.ExitCode != 0 {
 		t.Fatalf("lint --live: exit %d\n%s", res.ExitCode, res.Stderr)
