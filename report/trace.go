@@ -102,8 +102,10 @@ type DiagnoseReport struct {
 	// Port is the requested port ("" = every port).
 	Port string `json:"port,omitempty"`
 	// From is where the in-cluster checks ran ("" when no helper was needed or started).
-	From    string      `json:"from,omitempty"`
-	Hops    []HopReport `json:"hops"`
+	From string      `json:"from,omitempty"`
+	Hops []HopReport `json:"hops"`
+	// Nodes is the node x target matrix of the per-node checks (nil when they did not run).
+	Nodes   *NodeMatrix `json:"nodes,omitempty"`
 	Verdict Verdict     `json:"verdict"`
 	Stats   Stats       `json:"stats"`
 }
@@ -128,6 +130,14 @@ func statusColor(_ int, cell string) string {
 // WriteHopTable prints a trace (one row per hop, its evidence indented under it) and the verdict.
 // With timing, each hop's duration and API requests are shown.
 func WriteHopTable(w io.Writer, hops []HopReport, v Verdict, color, timing bool) error {
+	if err := writeHopRows(w, hops, color, timing); err != nil {
+		return err
+	}
+	return WriteVerdict(w, v, color)
+}
+
+// writeHopRows prints the hops of a trace (without the verdict).
+func writeHopRows(w io.Writer, hops []HopReport, color, timing bool) error {
 	headers := []string{"status", "hop", "detail"}
 	if timing {
 		headers = []string{"status", "hop", "time", "requests", "detail"}
@@ -151,10 +161,7 @@ func WriteHopTable(w io.Writer, hops []HopReport, v Verdict, color, timing bool)
 	if color {
 		c = statusColor
 	}
-	if err := WriteTable(w, headers, rows, c); err != nil {
-		return err
-	}
-	return WriteVerdict(w, v, color)
+	return WriteTable(w, headers, rows, c)
 }
 
 // WriteVerdict prints a verdict under a table: ROOT CAUSE and FIX, INCONCLUSIVE or HEALTHY.
@@ -183,7 +190,7 @@ func WriteVerdict(w io.Writer, v Verdict, color bool) error {
 // WriteTable implements Document: the hops (wide: with their time and API requests) and the
 // verdict.
 func (rep *DiagnoseReport) WriteTable(w io.Writer, o TableOptions) error {
-	return WriteHopTable(w, rep.Hops, rep.Verdict, o.Color, o.Wide)
+	return writeDiagnoseTable(w, rep, o)
 }
 
 // JUnit implements Document: one case per hop and the verdict.
