@@ -18,8 +18,9 @@ import (
 
 // The per-node checks of diagnose (see trace/servicetrace/nodes.go): flags, and the helper pods
 // pinned to nodes. Each costs what the main helper costs (create, watch, one exec, delete), and
-// the per-node hop reads the nodes (one LIST) and runs one more exec on the main helper: a
-// diagnosis from two nodes costs 5-6 API requests more than from one.
+// the per-node hop reads the nodes (one LIST, when the exposure hop did not) and runs one more
+// exec on the main helper: a healthy Service costs 14 API requests from two nodes against 8 from
+// one, and each further node 4 (TestMultiNodeDiagnosisCost).
 
 // nodeFlags are the flags of the per-node checks.
 type nodeFlags struct {

@@ -55,6 +55,10 @@ type NodeOptions struct {
 	Agents NodeAgents
 }
 
+// explicit tells whether the nodes were named (--nodes a,b or all): they are then checked even
+// when there is nothing to compare.
+func (o NodeOptions) explicit() bool { return o.All || len(o.Nodes) > 0 }
+
 // nodeRun is what the per-node hop found, kept for the report and the verdict.
 type nodeRun struct {
 	matrix *report.NodeMatrix
@@ -92,7 +96,7 @@ func RunNodes(ctx context.Context, st *State, steps []trace.Step, opts NodeOptio
 		mainNode = src.Node
 	}
 	nodes, why := st.Reads.Nodes(ctx)
-	if chosen, _, _ := chooseNodes(st, opts, mainNode, nodes, why == ""); len(chosen) <= 1 && len(policyFindings(st, nil, nodes)) == 0 {
+	if chosen, _, _ := chooseNodes(st, opts, mainNode, nodes, why == ""); len(chosen) <= 1 && !opts.explicit() && len(policyFindings(st, nil, nodes)) == 0 {
 		return steps
 	}
 	hop := trace.NewHop(HopNodes, "checks from each node", []string{HopService}, []string{HopEndpoints},
@@ -350,7 +354,7 @@ func (st *State) runNodes(ctx context.Context, opts NodeOptions, reason string) 
 	m := &report.NodeMatrix{Reason: reason, Selection: selection, Notes: notes}
 	run := &nodeRun{matrix: m}
 	st.nodes = run
-	if len(chosen) <= 1 {
+	if len(chosen) == 0 || (len(chosen) == 1 && !opts.explicit()) {
 		// the traffic policy alone (one node to check from: nothing to compare)
 		st.nodes = &nodeRun{findings: policyFindings(st, nil, nodes), explainsAll: true}
 		r.Evidence = append(r.Evidence, fmt.Sprintf("checks from one node only (%s): nothing to compare (--nodes a,b to choose more)", orNone(strings.Join(chosen, ""))))
@@ -474,7 +478,16 @@ func (st *State) runNodes(ctx context.Context, opts NodeOptions, reason string) 
 	}
 	r = st.nodesResult(r, len(probes)*ran-expected, failed, ran)
 	if ran < len(m.Rows) {
+		var missing []string
+		for _, row := range m.Rows {
+			if row.Error != "" {
+				missing = append(missing, row.Node)
+			}
+		}
 		r.Incomplete = r.Status != trace.Fail
+		if r.Status == trace.Pass {
+			r.Summary += fmt.Sprintf("; node %s not checked: no helper ran there", strings.Join(missing, ", "))
+		}
 		r.Evidence = append(r.Evidence, fmt.Sprintf("%d of %d nodes could not be checked (see the matrix)", len(m.Rows)-ran, len(m.Rows)))
 	}
 	return r
@@ -688,7 +701,7 @@ func analyzeNodes(st *State, m *report.NodeMatrix, nodes []corev1.Node) ([]nodeF
 			what := fmt.Sprintf("%s on node %s %s from node %s's helper (%s) while %s from %s", strings.Join(capList(broken[p]), ", "), p.b,
 				report.Plural(len(broken[p]), "does not answer", "do not answer"), p.a, failClass[p], report.Plural(len(broken[p]), "it answers", "they answer"), brokenVia[p])
 			if both {
-				what += fmt.Sprintf("; and %s on node %s do not answer from node %s", strings.Join(capList(back), ", "), p.a, p.b)
+				what += fmt.Sprintf("; and %s on node %s %s from node %s", strings.Join(capList(back), ", "), p.a, report.Plural(len(back), "does not answer", "do not answer"), p.b)
 			}
 			a, b := p.a, p.b
 			if a > b {
@@ -787,7 +800,7 @@ func analyzeNodes(st *State, m *report.NodeMatrix, nodes []corev1.Node) ([]nodeF
 			summary: fmt.Sprintf("kube-proxy on node %s does not forward service/%s: %s", n, svc.Name, what),
 			cause: &trace.Cause{Hop: HopNodes,
 				RootCause: fmt.Sprintf("the service proxy (kube-proxy) is missing or stale on node %s: %s", n, what),
-				Fix: fmt.Sprintf("check kube-proxy on node %s: is it running (kubectl -n kube-system get pods -o wide --field-selector spec.nodeName=%s -l k8s-app=kube-proxy, or its service on the node) and does it program the Service (on the node: iptables-save | grep %s)? Restart it to resync", n, n, svc.Name)}})
+				Fix: fmt.Sprintf("check kube-proxy on node %s: is it running (kubectl -n kube-system get pods -o wide --field-selector spec.nodeName=%s -l k8s-app=kube-proxy, or its service on the node) and does it program the Service (on the node: iptables-save | grep %s/%s)? Restart it to resync", n, n, svc.Namespace, svc.Name)}})
 	}
 
 	// 4. DNS failing from one node only
