@@ -711,7 +711,7 @@ func analyzeNodes(st *State, m *report.NodeMatrix, nodes []corev1.Node) ([]nodeF
 				summary: fmt.Sprintf("pod network between nodes %s and %s is broken: %s", a, b, what),
 				cause: &trace.Cause{Hop: HopNodes,
 					RootCause: fmt.Sprintf("the pod network between nodes %s and %s is broken (the inter-node route or the CNI), not the application: %s", a, b, what),
-					Fix: fmt.Sprintf("check the routes between the nodes' pod CIDRs (on %s: ip route get <a pod IP of %s>, and back), the CNI plugin's agents on both nodes (kubectl -n kube-system get pods -o wide --field-selector spec.nodeName=%s) and any firewall between the node IPs", a, b, a)}})
+					Fix:       fmt.Sprintf("check the routes between the nodes' pod CIDRs (on %s: ip route get <a pod IP of %s>, and back), the CNI plugin's agents on both nodes (kubectl -n kube-system get pods -o wide --field-selector spec.nodeName=%s) and any firewall between the node IPs", a, b, a)}})
 		}
 		// everything that fails from (or to) a node of a broken pair may cross it
 		for i := range m.Rows {
@@ -800,7 +800,7 @@ func analyzeNodes(st *State, m *report.NodeMatrix, nodes []corev1.Node) ([]nodeF
 			summary: fmt.Sprintf("kube-proxy on node %s does not forward service/%s: %s", n, svc.Name, what),
 			cause: &trace.Cause{Hop: HopNodes,
 				RootCause: fmt.Sprintf("the service proxy (kube-proxy) is missing or stale on node %s: %s", n, what),
-				Fix: fmt.Sprintf("check kube-proxy on node %s: is it running (kubectl -n kube-system get pods -o wide --field-selector spec.nodeName=%s -l k8s-app=kube-proxy, or its service on the node) and does it program the Service (on the node: iptables-save | grep %s/%s)? Restart it to resync", n, n, svc.Namespace, svc.Name)}})
+				Fix:       fmt.Sprintf("check kube-proxy on node %s: is it running (kubectl -n kube-system get pods -o wide --field-selector spec.nodeName=%s -l k8s-app=kube-proxy, or its service on the node) and does it program the Service (on the node: iptables-save | grep %s/%s)? Restart it to resync", n, n, svc.Namespace, svc.Name)}})
 	}
 
 	// 4. DNS failing from one node only
@@ -833,7 +833,7 @@ func analyzeNodes(st *State, m *report.NodeMatrix, nodes []corev1.Node) ([]nodeF
 			summary: fmt.Sprintf("DNS fails only from node %s: %s", strings.Join(dnsBad, ", "), what),
 			cause: &trace.Cause{Hop: HopNodes,
 				RootCause: fmt.Sprintf("DNS fails only from node %s, not in CoreDNS or the Service: %s; the way from that node to the cluster DNS is cut", strings.Join(dnsBad, ", "), what),
-				Fix: fmt.Sprintf("on node %s, check what stands between its pods and the cluster DNS Service: host firewall rules dropping UDP/TCP 53 (iptables-save | grep -e 'dport 53' -e kube-dns), kube-proxy's rules for the kube-dns ClusterIP, a node-local DNS cache; compare with node %s", dnsBad[0], dnsOK[0])}})
+				Fix:       fmt.Sprintf("on node %s, check what stands between its pods and the cluster DNS Service: host firewall rules dropping UDP/TCP 53 (iptables-save | grep -e 'dport 53' -e kube-dns), kube-proxy's rules for the kube-dns ClusterIP, a node-local DNS cache; compare with node %s", dnsBad[0], dnsOK[0])}})
 	}
 
 	all := true

@@ -121,7 +121,7 @@ func TestNodes(t *testing.T) {
 			name: "one direction only: the pod on node-2 does not answer from node-1", svc: tracetest.Service("web"),
 			net1:      func(n *tracetest.FakeNet) { n.Addr[ep2] = agent.FailUnreachable },
 			hopStatus: trace.Fail, verdictHop: HopNodes,
-			causeHas:  []string{"between nodes node-1 and node-2 is broken", "(unreachable)"},
+			causeHas: []string{"between nodes node-1 and node-2 is broken", "(unreachable)"},
 		},
 		{
 			name: "kube-proxy stale on node-2: its ClusterIP and its NodePort fail, the pod IPs answer", svc: tracetest.Service("web", tracetest.NodePort(30080, false)),
@@ -138,7 +138,7 @@ func TestNodes(t *testing.T) {
 			name: "kube-proxy: the ClusterIP fails from node-2 only, ClusterIP Service", svc: tracetest.Service("web"),
 			net2:      func(n *tracetest.FakeNet) { n.Addr[cip] = agent.FailTimeout },
 			hopStatus: trace.Fail, verdictHop: HopNodes,
-			causeHas:  []string{"missing or stale on node node-2"},
+			causeHas: []string{"missing or stale on node node-2"},
 		},
 		{
 			name: "the ClusterIP fails from node-2 and so do the pod IPs: not kube-proxy", svc: tracetest.Service("web"),
@@ -153,14 +153,14 @@ func TestNodes(t *testing.T) {
 			name: "DNS fails only from node-2", svc: tracetest.Service("web"),
 			net2:      func(n *tracetest.FakeNet) { n.DNSDown = agent.FailDNSTimeout },
 			hopStatus: trace.Fail, verdictHop: HopNodes,
-			causeHas:  []string{"DNS fails only from node node-2", "the lookup of web.shop fails from node node-2 (dns-timeout) while it answers from node node-1"},
-			cells:     map[string]map[string]string{nd2: {"dns": report.CellFail}, node1: {"dns": report.CellOK}},
+			causeHas: []string{"DNS fails only from node node-2", "the lookup of web.shop fails from node node-2 (dns-timeout) while it answers from node node-1"},
+			cells:    map[string]map[string]string{nd2: {"dns": report.CellFail}, node1: {"dns": report.CellOK}},
 		},
 		{
 			name: "DNS fails only from the main helper's node: the verdict is the node's, not CoreDNS", svc: tracetest.Service("web"),
 			net1:      func(n *tracetest.FakeNet) { n.DNSDown = agent.FailDNSTimeout },
 			hopStatus: trace.Fail, verdictHop: HopNodes,
-			causeHas:  []string{"DNS fails only from node node-1"},
+			causeHas: []string{"DNS fails only from node node-1"},
 		},
 		{
 			name: "internalTrafficPolicy Local, the endpoint on node-1: node-2's pods are dropped by design", svc: itp, onlyNode1: true,
@@ -179,8 +179,8 @@ func TestNodes(t *testing.T) {
 		{
 			name: "externalTrafficPolicy Local, NodePort, the endpoint on node-1: node-2 drops by design", svc: tracetest.Service("web", tracetest.NodePort(30080, true)), onlyNode1: true,
 			hopStatus: trace.Fail, verdictHop: HopNodes,
-			causeHas:  []string{"externalTrafficPolicy Local: nodes node-1 have a local ready endpoint and answer on NodePort 30080; nodes node-2 have none and drop traffic from outside the cluster by design"},
-			fixHas:    []string{`"externalTrafficPolicy":"Cluster"`, "send clients only to nodes node-1"},
+			causeHas: []string{"externalTrafficPolicy Local: nodes node-1 have a local ready endpoint and answer on NodePort 30080; nodes node-2 have none and drop traffic from outside the cluster by design"},
+			fixHas:   []string{`"externalTrafficPolicy":"Cluster"`, "send clients only to nodes node-1"},
 		},
 		{
 			name: "externalTrafficPolicy Local behind a load balancer: a warning (its health check skips node-2)", svc: func() *corev1.Service {
@@ -195,17 +195,21 @@ func TestNodes(t *testing.T) {
 		},
 		{
 			name: "the application refuses on every node: the connectivity hop's verdict stands", svc: tracetest.Service("web"),
-			net1:      func(n *tracetest.FakeNet) { n.Addr[ep1], n.Addr[ep2], n.Addr[cip] = agent.FailRefused, agent.FailRefused, agent.FailRefused },
-			net2:      func(n *tracetest.FakeNet) { n.Addr[ep1], n.Addr[ep2], n.Addr[cip] = agent.FailRefused, agent.FailRefused, agent.FailRefused },
+			net1: func(n *tracetest.FakeNet) {
+				n.Addr[ep1], n.Addr[ep2], n.Addr[cip] = agent.FailRefused, agent.FailRefused, agent.FailRefused
+			},
+			net2: func(n *tracetest.FakeNet) {
+				n.Addr[ep1], n.Addr[ep2], n.Addr[cip] = agent.FailRefused, agent.FailRefused, agent.FailRefused
+			},
 			hopStatus: trace.Warn, verdictHop: HopConnectivity,
-			causeHas:  []string{"the application does not listen on targetPort 8080"},
+			causeHas: []string{"the application does not listen on targetPort 8080"},
 		},
 		{
 			name: "the helper on node-2 does not start: the matrix says so, the diagnosis is incomplete", svc: tracetest.Service("web"),
 			node2Err:  errors.New("helper pod on node node-2: image not present"),
 			hopStatus: trace.Pass, incomplete: true, verdictHop: HopNodes,
-			causeHas:  []string{"node node-2 not checked: no helper ran there", "image not present"},
-			cells:     map[string]map[string]string{nd2: {"clusterIP": report.CellNotRun}},
+			causeHas: []string{"node node-2 not checked: no helper ran there", "image not present"},
+			cells:    map[string]map[string]string{nd2: {"clusterIP": report.CellNotRun}},
 		},
 		{
 			name: "--nodes names a node that does not exist: noted, the others checked", svc: tracetest.Service("web"),
