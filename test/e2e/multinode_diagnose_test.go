@@ -78,6 +78,18 @@ func mnDump(rep report.DiagnoseReport) string {
 	return b.String()
 }
 
+// mnOneHelper runs the diagnosis from one helper only (--nodes none: as before the per-node
+// checks) and logs its verdict, which must not be the per-node one: the fault is what only the
+// per-node checks name.
+func mnOneHelper(t *testing.T, f *framework.F, target string) {
+	t.Helper()
+	rep, _ := diagRun(t, f, target, "--nodes", "none")
+	if rep.Nodes != nil || rep.Verdict.Hop == servicetrace.HopNodes {
+		t.Errorf("--nodes none: the per-node checks ran\n%s", mnDump(rep))
+	}
+	t.Logf("from one helper (%s): %s verdict in hop %q: %s", rep.From, rep.Verdict.Kind, rep.Verdict.Hop, rep.Verdict.Text())
+}
+
 // TestMultiNodeDiagnoseTrafficPolicyLocal: the only endpoint runs on node 1. With
 // externalTrafficPolicy Local, the verdict names node 1 as the one that answers on the NodePort and
 // node 2 as the one that drops by design; with internalTrafficPolicy Local, node 2's pods cannot use
@@ -189,6 +201,7 @@ func mnPodRouteDeleted(t *testing.T, f *framework.F, fx *faultFixture) {
 	if got := mnCell(t, rep, fx.n2.Name, report.NodeTargetPod, fx.n2.Name); got != report.CellOK {
 		t.Errorf("pod on %s from its own node: %q, want ok", fx.n2.Name, got)
 	}
+	mnOneHelper(t, f, "svc/web")
 	f.RestorePodRoutes()
 	f.WaitFor("pod traffic between the nodes again", 30*time.Second, func(_ ctxT) (bool, error) {
 		return f.CanConnect(fx.c1, a2, 2*time.Second) && f.CanConnect(fx.c2, a1, 2*time.Second), nil
@@ -217,6 +230,7 @@ func mnKubeProxyStale(t *testing.T, f *framework.F, fx *faultFixture) {
 	if !strings.Contains(rep.Verdict.Fix, "kube-proxy on node "+fx.n2.Name) {
 		t.Errorf("fix %q does not point at kube-proxy on %s", rep.Verdict.Fix, fx.n2.Name)
 	}
+	mnOneHelper(t, f, "svc/after")
 	f.StartKubeProxy(fx.n2)
 	f.WaitFor("service after answering from node 2", time.Minute, func(_ ctxT) (bool, error) {
 		return f.CanConnect(fx.c2, cip, 2*time.Second), nil
@@ -244,6 +258,7 @@ func mnDNSBlocked(t *testing.T, f *framework.F, fx *faultFixture) {
 	if got := mnCell(t, rep, fx.n2.Name, report.NodeTargetDNS, ""); got != report.CellFail {
 		t.Errorf("DNS from %s: %q, want fail", fx.n2.Name, got)
 	}
+	mnOneHelper(t, f, "svc/web")
 	f.UnblockDNS(fx.n2)
 	f.WaitFor("DNS answering from node 2 again", 30*time.Second, func(_ ctxT) (bool, error) {
 		return lookup(fx.c2) == nil, nil

@@ -290,6 +290,17 @@ func TestNodes(t *testing.T) {
 			if tc.calls != nil && strings.Join(np.Calls, ",") != strings.Join(tc.calls, ",") { // nil: not checked
 				t.Errorf("helpers started on %v, want %v", np.Calls, tc.calls)
 			}
+			if tc.verdictHop == HopNodes && v.Kind == report.VerdictFault {
+				// from one helper only (--nodes none, as before the per-node checks), the verdict is
+				// another hop's, or none
+				off := tc
+				off.opts = NodeOptions{Off: true}
+				_, _, before := runNodesTrace(t, off)
+				if before.Hop == HopNodes {
+					t.Errorf("with --nodes none the verdict is still from hop nodes: %s", before.Text())
+				}
+				t.Logf("from one helper: %s (hop %q)", before.Text(), before.Hop)
+			}
 		})
 	}
 }
