@@ -49,7 +49,9 @@ func newCostCluster(net *tracetest.FakeNet, objs ...runtime.Object) *costCluster
 			pod.Name = fmt.Sprintf("%s%05d", pod.GenerateName, seq.Add(1))
 		}
 		pod.UID = types.UID("uid-" + pod.Name)
-		pod.Spec.NodeName = "node-1"
+		if pod.Spec.NodeName == "" { // pinned helpers (per-node checks) keep their node
+			pod.Spec.NodeName = "node-1"
+		}
 		pod.Status.Phase = corev1.PodRunning
 		pod.Status.PodIP = "10.244.0.99"
 		pod.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: helper.ContainerName, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}}
@@ -100,7 +102,7 @@ func (c *costCluster) exec(ctx context.Context, _ *helper.Helper, _ []string, st
 
 // diagnose runs `diagnose svc/web` with the real helper pod lifecycle and returns the number of
 // API requests and the exit code.
-func (c *costCluster) diagnose(t *testing.T) (int, int, string) {
+func (c *costCluster) diagnose(t *testing.T, setup ...func(*Options)) (int, int, string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	o := NewOptions(genericiooptions.IOStreams{Out: &out, ErrOut: &errOut})
@@ -108,6 +110,9 @@ func (c *costCluster) diagnose(t *testing.T) (int, int, string) {
 	o.Gateway = c.gw
 	o.Now, o.HelperExec = tracetest.FixedClock, c.exec
 	o.Helper.Image = "localhost/svc-doctor/agent:test"
+	for _, s := range setup {
+		s(o)
+	}
 	if err := o.Validate(); err != nil {
 		t.Fatal(err)
 	}

@@ -57,6 +57,8 @@ type Options struct {
 	RestartWindow time.Duration
 	ShowRequests  bool
 	Helper        helper.Flags
+	// nodeFlags are --nodes and --max-nodes (nodes.go).
+	nodeFlags
 
 	genericiooptions.IOStreams
 
@@ -72,6 +74,8 @@ type Options struct {
 	Requests func() int64
 	// Agents replaces the helper pod (tests inject canned agent results).
 	Agents trace.AgentProvider
+	// NodeAgents replaces the helper pods of the per-node checks (tests).
+	NodeAgents servicetrace.NodeAgents
 	// HelperExec runs the agent's command in the helper pod (nil: the pods/exec subresource;
 	// tests run it in-process, keeping the helper pod's lifecycle real).
 	HelperExec helper.ExecFunc
@@ -84,6 +88,7 @@ type Options struct {
 // NewOptions returns options with the defaults.
 func NewOptions(streams genericiooptions.IOStreams) *Options {
 	return &Options{IOStreams: streams, Output: report.FormatTable, CheckTimeout: 3 * time.Second, Parallel: 8, RestartWindow: servicetrace.DefaultRestartWindow,
+		nodeFlags: nodeFlags{MaxNodes: servicetrace.DefaultMaxNodes},
 		Helper: helper.Flags{Image: version.AgentImage(), Timeout: helper.DefaultTimeout}, Now: time.Now}
 }
 
@@ -104,6 +109,10 @@ func NewCmd(factory cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.
   6 dns           from a helper pod: resolv.conf, short name, name.namespace, FQDN, SRV, ExternalName
   7 connectivity  from the helper: the ClusterIP, then every endpoint directly (proxy vs app faults)
   8 exposure      NodePort per node, LoadBalancer status, session affinity, NetworkPolicies
+  9 nodes         when the ready endpoints span nodes, or the Service has node ports or a Local
+                  traffic policy: the same checks from a helper on each relevant node (--nodes),
+                  a node x target matrix, and node-specific causes (a broken pod route between
+                  two nodes, kube-proxy or DNS failing on one node, what a Local policy drops)
 
 A hop that depends on a failed one is skipped with the reason. The helper pod (restricted Pod
 Security profile) starts only when a hop needs it and is deleted on every exit, Ctrl-C included.
@@ -144,6 +153,7 @@ Exit codes: 0 healthy (warnings allowed), 1 a fault was found, 2 usage error, 3 
 	f.BoolVar(&o.ShowRequests, "show-requests", false, "")
 	_ = f.MarkDeprecated("show-requests", "use --stats (-v is the log verbosity, as in kubectl)")
 	o.Helper.AddFlags(f)
+	o.addFlags(f)
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(Formats, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("image-pull-policy", cobra.FixedCompletions([]string{"Always", "IfNotPresent", "Never"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
@@ -197,6 +207,9 @@ func (o *Options) Validate() error {
 	if o.RestartWindow < 0 {
 		return cmdutil.UsageError("--restart-window %s: use a duration of 0 or more (0: only CrashLoopBackOff counts as restarting)", o.RestartWindow)
 	}
+	if err := o.nodeFlags.validate(o.Name); err != nil {
+		return err
+	}
 	if o.Name == "" && (o.Helper.From != "" || o.Helper.KeepHelper) {
 		return cmdutil.UsageError("--from and --keep-helper apply to the diagnosis of one Service (svc/NAME): every Service is checked from a helper pod of its own namespace")
 	}
@@ -249,7 +262,17 @@ func (o *Options) Run(ctx context.Context) (err error) {
 	fmt.Fprintf(o.ErrOut, "diagnosing service %s/%s...\n", o.Namespace, o.Name)
 	start := o.Now()
 	before := o.requests()
+	nodeAgents, closeNodes := o.nodeAgents()
+	defer func() {
+		if cerr := closeNodes(ctx); cerr != nil {
+			fmt.Fprintf(o.ErrOut, "error: %v\n(remove leftovers with: kubectl svc-doctor cleanup -n %s)\n", cerr, o.Namespace)
+			if err == nil {
+				err = cmdutil.Incomplete(cerr)
+			}
+		}
+	}()
 	steps := servicetrace.Run(ctx, st, servicetrace.Hops())
+	steps = servicetrace.RunNodes(ctx, st, steps, o.nodeFlags.options(nodeAgents))
 	if ferr := st.Fatal(); ferr != nil {
 		return cmdutil.Incomplete(ferr)
 	}

@@ -93,6 +93,9 @@ type Session struct {
 	TargetContainer string
 	// Exec runs the agent's command (nil: the pods/exec subresource; tests run it in-process).
 	Exec ExecFunc
+	// NodeName pins the helper pod to that node (the per-node checks of diagnose); empty lets the
+	// scheduler choose.
+	NodeName string
 
 	h *Helper
 }
@@ -123,6 +126,7 @@ func (s *Session) options() Options {
 		StartTimeout:    start,
 		TargetContainer: s.TargetContainer,
 		Exec:            s.Exec,
+		NodeName:        s.NodeName,
 	}
 }
 
@@ -146,7 +150,7 @@ func (s *Session) Agent(ctx context.Context) (trace.Agent, *trace.Source, error)
 		fallthrough
 	default:
 		if err == nil {
-			fmt.Fprintf(s.ErrOut, "starting helper pod in namespace %s (run %s, image %s)...\n", s.Namespace, opts.RunID, opts.Image)
+			fmt.Fprintf(s.ErrOut, "starting helper pod in namespace %s%s (run %s, image %s)...\n", s.Namespace, onNode(s.NodeName), opts.RunID, opts.Image)
 			s.h, err = Start(ctx, s.Client, s.Config, opts)
 		}
 	}
@@ -187,6 +191,13 @@ func (s *Session) Close(ctx context.Context) error {
 		fmt.Fprintf(s.ErrOut, "deleting %s\n", h)
 	}
 	return h.Close(ctx)
+}
+
+func onNode(node string) string {
+	if node == "" {
+		return ""
+	}
+	return " on node " + node
 }
 
 func orNone(s string) string {

@@ -108,8 +108,10 @@ type DiagnoseReport struct {
 	// traffic to it; RoutesNote says what was not read (nil Routes and a note: not listed).
 	Routes     []string `json:"routes,omitempty"`
 	RoutesNote string   `json:"routesNote,omitempty"`
-	Verdict    Verdict  `json:"verdict"`
-	Stats      Stats    `json:"stats"`
+	// Nodes is the node x target matrix of the per-node checks (nil when they did not run).
+	Nodes   *NodeMatrix `json:"nodes,omitempty"`
+	Verdict Verdict     `json:"verdict"`
+	Stats   Stats       `json:"stats"`
 }
 
 // statusCell is the table cell of a status.
@@ -132,14 +134,14 @@ func statusColor(_ int, cell string) string {
 // WriteHopTable prints a trace (one row per hop, its evidence indented under it) and the verdict.
 // With timing, each hop's duration and API requests are shown.
 func WriteHopTable(w io.Writer, hops []HopReport, v Verdict, color, timing bool) error {
-	if err := writeHops(w, hops, color, timing); err != nil {
+	if err := writeHopRows(w, hops, color, timing); err != nil {
 		return err
 	}
 	return WriteVerdict(w, v, color)
 }
 
-// writeHops prints the rows of a trace.
-func writeHops(w io.Writer, hops []HopReport, color, timing bool) error {
+// writeHopRows prints the hops of a trace (without the verdict).
+func writeHopRows(w io.Writer, hops []HopReport, color, timing bool) error {
 	headers := []string{"status", "hop", "detail"}
 	if timing {
 		headers = []string{"status", "hop", "time", "requests", "detail"}
@@ -192,26 +194,27 @@ func WriteVerdict(w io.Writer, v Verdict, color bool) error {
 // WriteTable implements Document: the hops (wide: with their time and API requests) and the
 // verdict.
 func (rep *DiagnoseReport) WriteTable(w io.Writer, o TableOptions) error {
-	if err := writeHops(w, rep.Hops, o.Color, o.Wide); err != nil {
-		return err
+	return writeDiagnoseTable(w, rep, o)
+}
+
+// writeRoutes prints the routes to the Service (nothing when they were not looked up).
+func writeRoutes(w io.Writer, rep *DiagnoseReport) error {
+	if len(rep.Routes) == 0 && rep.RoutesNote == "" {
+		return nil
 	}
-	if len(rep.Routes) > 0 || rep.RoutesNote != "" {
-		var b strings.Builder
-		b.WriteString("\nROUTES TO THE SERVICE\n")
-		if len(rep.Routes) == 0 {
-			b.WriteString("  none in namespace " + Sanitize(rep.Service.Namespace) + "\n")
-		}
-		for _, r := range rep.Routes {
-			b.WriteString("  " + Sanitize(r) + "\n")
-		}
-		if rep.RoutesNote != "" {
-			b.WriteString("  (" + Sanitize(rep.RoutesNote) + ")\n")
-		}
-		if _, err := io.WriteString(w, b.String()); err != nil {
-			return err
-		}
+	var b strings.Builder
+	b.WriteString("\nROUTES TO THE SERVICE\n")
+	if len(rep.Routes) == 0 {
+		b.WriteString("  none in namespace " + Sanitize(rep.Service.Namespace) + "\n")
 	}
-	return WriteVerdict(w, rep.Verdict, o.Color)
+	for _, r := range rep.Routes {
+		b.WriteString("  " + Sanitize(r) + "\n")
+	}
+	if rep.RoutesNote != "" {
+		b.WriteString("  (" + Sanitize(rep.RoutesNote) + ")\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
 }
 
 // JUnit implements Document: one case per hop and the verdict.

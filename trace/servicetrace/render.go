@@ -13,10 +13,13 @@ func NewReport(st *State, steps []trace.Step, total time.Duration, requests int6
 	rep := &report.DiagnoseReport{APIVersion: report.APIVersion, Kind: "DiagnoseReport",
 		Tool:    report.Tool{Name: "svc-doctor", Version: version.Current()},
 		Service: report.ObjectRef{APIVersion: "v1", Kind: "Service", Namespace: st.Namespace, Name: st.Name},
-		Port:    st.Port, Hops: HopReports(steps), Verdict: trace.Conclude(steps),
+		Port:    st.Port, Hops: HopReports(steps), Verdict: Conclude(st, steps),
 		Stats: report.Stats{Requests: requests, DurationMillis: total.Milliseconds()}}
 	if src, ok := st.AgentSource(); ok {
 		rep.From = src.Description
+	}
+	if st.nodes != nil {
+		rep.Nodes = st.nodes.matrix
 	}
 	return rep
 }

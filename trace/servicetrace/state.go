@@ -70,6 +70,8 @@ type State struct {
 	// Connectivity records what the connectivity hop saw, for the exposure hop.
 	connectivityOK bool
 	policyEval     *policyEvaluation
+	// nodes is what the per-node checks found (nodes.go), nil when they did not run.
+	nodes *nodeRun
 }
 
 // Target is one endpoint address and port that should answer.
