@@ -50,7 +50,15 @@ launch() {
   local n=$N_PID$1 pre=(); shift
   if running "$n"; then log "$n already running (pid $(cat "$CL_RUN/$n.pid"))"; return 0; fi
   [ -n "$N_NETNS" ] && pre=(nsenter --net="/run/netns/$N_NETNS" --)
-  setsid "${pre[@]}" setpriv --regid "$SVCDOC_GID" --clear-groups -- "$@" >>"$CL_LOGS/$n.log" 2>&1 </dev/null &
+  # the daemon gets no descriptor of the caller beyond 0-2: an inherited one (a flock of the caller's
+  # caller, a pipe of a test) would stay held as long as the daemon lives
+  (
+    for fd in /proc/self/fd/*; do
+      fd=${fd##*/}
+      if [ "$fd" -gt 2 ]; then eval "exec $fd>&-" 2>/dev/null || true; fi
+    done
+    exec setsid "${pre[@]}" setpriv --regid "$SVCDOC_GID" --clear-groups -- "$@" >>"$CL_LOGS/$n.log" 2>&1 </dev/null
+  ) &
   echo $! >"$CL_RUN/$n.pid"
   log "started $n (pid $!)"
 }
