@@ -4,7 +4,8 @@
 #   1. `diagnose -A --static -o json` and the table over 2,000 Services and 10,000 pods, then over
 #      10,000 Services and 50,000 pods: API objects only, in namespaces of their own (100 Services
 #      each); the pods carry a scheduling gate, so they stay unscheduled and never run (no Node
-#      object is faked);
+#      object is faked); the Services are labelled service.kubernetes.io/service-proxy-name so that
+#      kube-proxy leaves them alone (still ClusterIP Services with an address and an EndpointSlice);
 #   2. `diagnose -n NS` with the network checks (one helper pod) over 100 real Services with one
 #      ready test server pod each.
 # Everything is created concurrently (hack/benchscale, -workers requests at a time) and deleted at
