@@ -126,14 +126,24 @@ func plainTable(headers []string, rows [][]string) (asciiTable, bool) {
 					return t, false
 				}
 			}
-			if ri == 0 && (c != strings.TrimSpace(c) || strings.ContainsAny(c, "_-.")) {
-				return t, false // tablewriter reformats such headers
+			if ri == 0 && !plainHeader(c) {
+				return t, false // tablewriter reformats headers of several words or with punctuation
 			}
 			t.widths[i] = max(t.widths[i], len(c))
 		}
 		t.rows = append(t.rows, clean)
 	}
 	return t, true
+}
+
+// plainHeader tells a header of one upper-case word (and digits), which tablewriter prints as is.
+func plainHeader(h string) bool {
+	for i := 0; i < len(h); i++ {
+		if (h[i] < 'A' || h[i] > 'Z') && (h[i] < '0' || h[i] > '9') {
+			return false
+		}
+	}
+	return h != ""
 }
 
 func (t asciiTable) write(w io.Writer, color Colorizer) error {
