@@ -6,8 +6,9 @@
 // handful of LISTs and GETs whatever the number of pods. The helper pod is started lazily, the
 // first time a hop needs it, and deleted on every way out, Ctrl-C included. `diagnose -A` (or -n NS
 // without a Service named) prints a summary of every Service: the static hops from one paginated
-// LIST per kind, then the network checks from one helper pod per namespace (none with --static). The package also
-// holds the `cleanup` command, and the pieces the dnscheck and probes commands reuse.
+// LIST per kind, then the network checks from one helper pod per namespace (none with --static).
+// The package also holds the `cleanup` command, and the pieces the dnscheck and probes commands
+// reuse.
 package diagnose
 
 import (
