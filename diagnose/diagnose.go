@@ -4,9 +4,11 @@
 // NetworkPolicies) and ends with one verdict: the root cause and the fix, from the first failing
 // hop in causal order. Hops share a State that caches every cluster read, so a diagnosis costs a
 // handful of LISTs and GETs whatever the number of pods. The helper pod is started lazily, the
-// first time a hop needs it, and deleted on every way out, Ctrl-C included. `diagnose -A` prints a
-// summary of every Service from the static hops only, without a helper pod. The package also
-// holds the `cleanup` command, and the pieces the dnscheck and probes commands reuse.
+// first time a hop needs it, and deleted on every way out, Ctrl-C included. `diagnose -A` (or -n NS
+// without a Service named) prints a summary of every Service: the static hops from one paginated
+// LIST per kind, then the network checks from one helper pod per namespace (none with --static).
+// The package also holds the `cleanup` command, and the pieces the dnscheck and probes commands
+// reuse.
 package diagnose
 
 import (
@@ -116,8 +118,9 @@ func NewCmd(factory cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.
 
 A hop that depends on a failed one is skipped with the reason. The helper pod (restricted Pod
 Security profile) starts only when a hop needs it and is deleted on every exit, Ctrl-C included.
--A prints a summary of every Service (of -n NAMESPACE when given, else of all namespaces) from the
-static hops only, without a helper pod.
+-A prints a summary of every Service (of -n NAMESPACE when given, else of all namespaces), as does
+-n NAMESPACE without a Service named: the static hops from one LIST per kind, then the network
+checks from one helper pod per namespace (--parallel Services at a time); --static skips them.
 
 Exit codes: 0 healthy (warnings allowed), 1 a fault was found, 2 usage error, 3 could not complete.`,
 		Example: `  # why does service web not answer?
@@ -129,8 +132,8 @@ Exit codes: 0 healthy (warnings allowed), 1 a fault was found, 2 usage error, 3 
   # test from a client pod's position (NetworkPolicy questions)
   kubectl svc-doctor diagnose svc/web --from pod/frontend-7d4b9
 
-  # every Service of every namespace, static checks only
-  kubectl svc-doctor diagnose -A`,
+  # every Service of every namespace, static checks only (no helper pod)
+  kubectl svc-doctor diagnose -A --static`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(factory, args); err != nil {
 				return err

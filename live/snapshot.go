@@ -78,53 +78,64 @@ func FromCluster(ctx context.Context, cs kubernetes.Interface, opts ClusterOptio
 	svcs := opts.Services
 	if svcs == nil {
 		var err error
-		svcs, err = ListAll(ctx, opts.PageSize, func(ctx context.Context, lo metav1.ListOptions) ([]corev1.Service, string, error) {
+		listed, err := ListAllPtr(ctx, opts.PageSize, func(ctx context.Context, lo metav1.ListOptions) ([]corev1.Service, string, error) {
 			l, err := cs.CoreV1().Services(ns).List(ctx, lo)
 			if err != nil {
 				return nil, "", err
+			}
+			for i := range l.Items {
+				l.Items[i].ManagedFields = nil
 			}
 			return l.Items, l.Continue, nil
 		})
 		if err != nil {
 			fail("Service", where, err)
 		}
+		for _, v := range listed {
+			s.Services = append(s.Services, &snapshot.Service{Service: v, Src: snapshot.LiveSource("v1", "Service", &v.ObjectMeta)})
+		}
 	} else {
 		s.Unavailable["Service"] = snapshot.NotRead("only the Service diagnosed")
-	}
-	for i := range svcs {
-		v := &svcs[i]
-		s.Services = append(s.Services, &snapshot.Service{Service: v, Src: snapshot.LiveSource("v1", "Service", &v.ObjectMeta)})
+		for i := range svcs {
+			v := &svcs[i]
+			s.Services = append(s.Services, &snapshot.Service{Service: v, Src: snapshot.LiveSource("v1", "Service", &v.ObjectMeta)})
+		}
 	}
 
-	slices, err := ListAll(ctx, opts.PageSize, func(ctx context.Context, lo metav1.ListOptions) ([]discoveryv1.EndpointSlice, string, error) {
+	slices, err := ListAllPtr(ctx, opts.PageSize, func(ctx context.Context, lo metav1.ListOptions) ([]discoveryv1.EndpointSlice, string, error) {
 		lo.LabelSelector = opts.EndpointSliceLabelSelector
 		l, err := cs.DiscoveryV1().EndpointSlices(ns).List(ctx, lo)
 		if err != nil {
 			return nil, "", err
+		}
+		for i := range l.Items {
+			l.Items[i].ManagedFields = nil
 		}
 		return l.Items, l.Continue, nil
 	})
 	if err != nil {
 		fail("EndpointSlice", where, err)
 	}
-	for i := range slices {
-		v := &slices[i]
+	for _, v := range slices {
 		s.EndpointSlices = append(s.EndpointSlices, &snapshot.EndpointSlice{EndpointSlice: v, Src: snapshot.LiveSource("discovery.k8s.io/v1", "EndpointSlice", &v.ObjectMeta)})
 	}
 
-	pods, err := ListAll(ctx, opts.PageSize, func(ctx context.Context, lo metav1.ListOptions) ([]corev1.Pod, string, error) {
+	pods, err := ListAllPtr(ctx, opts.PageSize, func(ctx context.Context, lo metav1.ListOptions) ([]corev1.Pod, string, error) {
 		lo.LabelSelector = opts.PodLabelSelector
 		l, err := cs.CoreV1().Pods(ns).List(ctx, lo)
 		if err != nil {
 			return nil, "", err
+		}
+		for i := range l.Items {
+			l.Items[i].ManagedFields = nil
 		}
 		return l.Items, l.Continue, nil
 	})
 	if err != nil {
 		fail("Pod", where, err)
 	}
-	for i := range pods {
-		s.Workloads = append(s.Workloads, snapshot.PodWorkload(&pods[i]))
+	for _, p := range pods {
+		s.Workloads = append(s.Workloads, snapshot.PodWorkload(p))
 	}
 
 	if opts.SkipIngresses {
@@ -265,6 +276,28 @@ func readTLSSecrets(ctx context.Context, s *snapshot.Snapshot, cs kubernetes.Int
 	// Secrets were only fetched by name: "not found" is authoritative for those names
 	if _, failed := s.Unavailable["Secret"]; !failed && len(keys) == 0 {
 		s.Unavailable["Secret"] = snapshot.NotRead("no Ingress TLS entry names one")
+	}
+}
+
+// ListAllPtr is ListAll returning pointers into each page's items: the pages are kept as they
+// were decoded, never copied into one growing slice (the 50,000 pods of a big cluster would be
+// copied over and over). FromCluster's lists also drop managedFields: nothing reads them, and they
+// are often the larger part of an object's metadata.
+func ListAllPtr[T any](ctx context.Context, pageSize int64, list func(context.Context, metav1.ListOptions) ([]T, string, error)) ([]*T, error) {
+	var out []*T
+	lo := metav1.ListOptions{Limit: pageSize}
+	for {
+		items, cont, err := list(ctx, lo)
+		if err != nil {
+			return out, err
+		}
+		for i := range items {
+			out = append(out, &items[i])
+		}
+		if cont == "" {
+			return out, nil
+		}
+		lo.Continue = cont
 	}
 }
 

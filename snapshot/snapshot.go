@@ -297,8 +297,10 @@ func Selects(selector map[string]string, w *Workload) bool {
 
 // selection maps Services to the workloads they select and back; built once, on first use.
 type selection struct {
-	once      sync.Once
-	byNS      map[string][]*Workload
+	once sync.Once
+	byNS map[string][]*Workload
+	// byLabel holds the workloads of a namespace that carry a label: [namespace, key, value]
+	byLabel   map[[3]string][]*Workload
 	selected  map[*Service][]*Workload
 	selecting map[*Workload][]*Service
 	// completing holds the run-to-completion workloads a Service's selector matches
@@ -311,6 +313,7 @@ func (s *Snapshot) selectionIndex() *selection {
 		x.byNS = map[string][]*Workload{}
 		// workloads by namespace and label: a selector's candidates are those with one of its labels
 		byLabel := map[[3]string][]*Workload{}
+		x.byLabel = byLabel
 		for _, w := range s.Workloads {
 			ns := w.Src.Ref.Namespace
 			x.byNS[ns] = append(x.byNS[ns], w)

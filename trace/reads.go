@@ -57,6 +57,8 @@ type Reads struct {
 
 	findings     []report.Finding
 	findingsDone bool
+	// findingsOf indexes findings by the object they are on ("Kind/namespace/name")
+	findingsOf map[string][]report.Finding
 
 	events     map[string]map[string][]corev1.Event // reason/namespace -> ns/pod -> events
 	eventsWhy  map[string]string
@@ -205,8 +207,24 @@ func (r *Reads) findingsLocked(ctx context.Context) []report.Finding {
 		if err == nil {
 			r.findings = out.Findings
 		}
+		r.findingsOf = map[string][]report.Finding{}
+		for _, f := range r.findings {
+			if f.Object != nil {
+				k := f.Object.Kind + "/" + f.Object.Namespace + "/" + f.Object.Name
+				r.findingsOf[k] = append(r.findingsOf[k], f)
+			}
+		}
 	}
 	return r.findings
+}
+
+// FindingsOn are the lint findings on one object of the snapshot (an index lookup: the diagnosis
+// of every Service of a big cluster does not scan every finding for each Service).
+func (r *Reads) FindingsOn(ctx context.Context, kind, namespace, name string) []report.Finding {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.findingsLocked(ctx)
+	return r.findingsOf[kind+"/"+namespace+"/"+name]
 }
 
 // Service GETs one Service (the first read of a diagnosis: it also tells whether the cluster

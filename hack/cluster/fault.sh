@@ -15,6 +15,9 @@
 #                                   namespace (raw table, before kube-proxy's DNAT): DNS fails from that
 #                                   node only
 #   fault.sh dns-unblock NODE
+#   fault.sh apiserver-stop         stops the kube-apiserver (as stop.sh does: TERM, KILL after 5s); every
+#                                   client then gets "connection refused"
+#   fault.sh apiserver-start        starts it again and waits until it is ready and every node Ready
 #   fault.sh clear                  restores everything above, on every node
 #   fault.sh list                   the active faults, one per line (nothing when there are none)
 # Exit 0 when done; 1 with a message when the fault could not be applied or restored.
@@ -105,8 +108,27 @@ dns_unblock() {
   rm -f "$FAULTS/dns-$k"
 }
 
+apiserver_running() { [ -f "$CL_RUN/kube-apiserver.pid" ] && alive "$(cat "$CL_RUN/kube-apiserver.pid")"; }
+apiserver_stop() {
+  apiserver_running || die "apiserver-stop: the kube-apiserver is not running"
+  touch "$FAULTS/apiserver"
+  stop_pids 5 kube-apiserver
+  if apiserver_running; then die "apiserver-stop: the kube-apiserver still runs"; fi
+  log "fault: kube-apiserver stopped"
+}
+apiserver_start() {
+  "$SVCDOC_HACK/start.sh" apiserver >/dev/null || die "apiserver-start: start.sh apiserver failed"
+  # start.sh waited for /readyz; the nodes' components reconnect on their own
+  waitfor "every node Ready" 60 kc wait --for=condition=Ready nodes --all --timeout=5s >/dev/null ||
+    die "apiserver-start: not every node is Ready again"
+  rm -f "$FAULTS/apiserver"
+}
+
 clear_all() {
   local k rc=0
+  if [ -f "$FAULTS/apiserver" ] || ! apiserver_running; then
+    (apiserver_start) || rc=1
+  fi
   net routes >/dev/null || rc=1
   rm -f "$FAULTS"/route-*
   for k in $(node_list); do
@@ -132,7 +154,9 @@ case $cmd in
   kube-proxy-start) kube_proxy_start "$(node_arg "${1:-}")"; log "kube-proxy of $N_NAME running" ;;
   dns-block) dns_block "$(node_arg "${1:-}")" ;;
   dns-unblock) dns_unblock "$(node_arg "${1:-}")"; log "DNS of $N_NAME unblocked" ;;
+  apiserver-stop) apiserver_stop ;;
+  apiserver-start) apiserver_start; log "kube-apiserver running" ;;
   clear) clear_all ;;
   list) find "$FAULTS" -type f -printf '%f\n' | sort ;;
-  *) sed -n '2,21p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,24p' "$0" >&2; exit 2 ;;
 esac

@@ -1,12 +1,9 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"os/exec"
 	"regexp"
 	"strings"
 	"syscall"
@@ -490,37 +487,20 @@ spec:
   policyTypes: [Ingress]
 `)
 	diagWaitEndpoints(f, "web", 1)
-	bin := framework.SvcDoctorBinary(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	args := append([]string{"diagnose", "svc/web", "-n", f.Namespace, "--check-timeout", "25s"}, diagHelperFlags()...)
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+f.Cluster.Kubeconfig)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	// wait until the helper pod runs and the agent is busy with the checks
-	f.WaitFor("the helper to run checks", time.Minute, func(context.Context) (bool, error) {
-		return strings.Contains(stderr.String(), "is running on node"), nil
-	})
-	time.Sleep(4 * time.Second) // DNS is quick; the connectivity checks now wait for 25s
+	// -v=6 logs every request: the exec that runs the agent's checks shows when they have started
+	args := append([]string{"diagnose", "svc/web", "-n", f.Namespace, "--check-timeout", "25s", "-v=6"}, diagHelperFlags()...)
+	run := startSvcDoctor(t, f, args...)
+	// the helper runs and the agent is busy with the checks (the connectivity ones wait for 25s)
+	run.waitStderr(t, "the exec of the agent's checks", execStarted, 2*time.Minute)
 	pods := f.Pods(framework.ManagedByLabel)
 	if len(pods) != 1 {
 		t.Errorf("want exactly one helper pod mid-run, found %d", len(pods))
 	}
-	t.Logf("%s: sending SIGINT to pid %d", time.Now().Format("15:04:05.000"), cmd.Process.Pid)
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	err := cmd.Wait()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	}
-	t.Logf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
-	if code != 3 || !strings.Contains(stderr.String(), "interrupted") || !strings.Contains(stderr.String(), "deleting helper pod") {
+	t.Logf("%s: sending SIGINT to pid %d", time.Now().Format("15:04:05.000"), run.cmd.Process.Pid)
+	run.signal(t, syscall.SIGINT)
+	code := run.wait(t, time.Minute)
+	t.Logf("exit %d\nstdout:\n%s\nstderr:\n%s", code, run.stdout, run.stderr)
+	if code != 3 || !strings.Contains(run.stderr.String(), "interrupted") || !strings.Contains(run.stderr.String(), "deleting helper pod") {
 		t.Errorf("after SIGINT: exit %d, want 3 with an interrupted report and the helper deleted", code)
 	}
 	framework.AssertNoManagedPods(t, f.Namespace, 20*time.Second)

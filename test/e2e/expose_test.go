@@ -314,7 +314,27 @@ func TestExposeExternalEndpoints(t *testing.T) {
 	if err != nil || ep.Labels[discoveryv1.LabelSkipMirror] != "true" || ep.Subsets[0].Addresses[0].IP != ip {
 		t.Errorf("endpoints ext: %+v %v", ep, err)
 	}
-	time.Sleep(2 * time.Second) // give the mirroring controller a chance to (wrongly) act
+	// Synchronise with the mirroring controller on a positive event: an Endpoints object created
+	// after ext's, without the skip-mirror label, is mirrored; by then the controller has handled
+	// ext's Endpoints too (its queue is first in, first out).
+	f.Apply(fmt.Sprintf(`apiVersion: v1
+kind: Service
+metadata: {name: mirror-probe}
+spec:
+  ports: [{name: web, port: 80, targetPort: 8080}]
+---
+apiVersion: v1
+kind: Endpoints
+metadata: {name: mirror-probe}
+subsets:
+- addresses: [{ip: %s}]
+  ports: [{name: web, port: 8080, protocol: TCP}]
+`, ip))
+	f.WaitFor("the mirroring controller to mirror endpoints/mirror-probe", time.Minute, func(ctx context.Context) (bool, error) {
+		l, err := f.Client.DiscoveryV1().EndpointSlices(f.Namespace).List(ctx, metav1.ListOptions{
+			LabelSelector: discoveryv1.LabelServiceName + "=mirror-probe," + discoveryv1.LabelManagedBy + "=endpointslicemirroring-controller.k8s.io"})
+		return err == nil && len(l.Items) > 0, err
+	})
 	l, _ := f.Client.DiscoveryV1().EndpointSlices(f.Namespace).List(f.Ctx, metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=ext"})
 	if len(l.Items) != 1 {
 		t.Errorf("%d EndpointSlices for ext, want only ext-ipv4", len(l.Items))

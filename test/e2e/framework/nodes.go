@@ -173,3 +173,18 @@ func (f *F) UnblockDNS(node Node) {
 	f.T.Helper()
 	f.Fault("dns-unblock", node.Name)
 }
+
+// StopAPIServer stops the kube-apiserver (clients get "connection refused") until StartAPIServer or
+// the end of the test. Only for disruptive tests (NewDisruptive): every other client of the cluster
+// loses it meanwhile.
+func (f *F) StopAPIServer() {
+	f.T.Helper()
+	f.restoreFault("apiserver-start")
+	f.Fault("apiserver-stop")
+}
+
+// StartAPIServer starts the kube-apiserver again and waits until it is ready and every node Ready.
+func (f *F) StartAPIServer() {
+	f.T.Helper()
+	f.Fault("apiserver-start")
+}
