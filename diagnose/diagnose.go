@@ -91,7 +91,7 @@ type Options struct {
 func NewOptions(streams genericiooptions.IOStreams) *Options {
 	return &Options{IOStreams: streams, Output: report.FormatTable, CheckTimeout: 3 * time.Second, Parallel: 8, RestartWindow: servicetrace.DefaultRestartWindow,
 		nodeFlags: nodeFlags{MaxNodes: servicetrace.DefaultMaxNodes},
-		Helper: helper.Flags{Image: version.AgentImage(), Timeout: helper.DefaultTimeout}, Now: time.Now}
+		Helper:    helper.Flags{Image: version.AgentImage(), Timeout: helper.DefaultTimeout}, Now: time.Now}
 }
 
 // NewCmd returns the diagnose command.
