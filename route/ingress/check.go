@@ -79,7 +79,9 @@ type checker struct {
 	// classless caches classlessController.
 	classless     *report.ControllerInfo
 	classlessDone bool
-	// nginxServers caches the ingress-nginx server blocks by class and host (nginx.go).
+	// nginxClasses and nginxServers cache the Ingresses of ingress-nginx classes and their server
+	// blocks by class and host (nginx.go).
+	nginxClasses map[string]*nginxIngressIndex
 	nginxServers map[string]*nginxServer
 }
 

@@ -93,39 +93,58 @@ func (c *checker) isIngressNginx(cls string) bool {
 	return ic != nil && ic.Spec.Controller == IngressNginxController
 }
 
-// nginxIngresses returns the Ingresses of cls in the order ingress-nginx reads them.
-func (c *checker) nginxIngresses(cls string) []*snapshot.Ingress {
-	var ings []*snapshot.Ingress
+// nginxIngressIndex indexes the Ingresses of a class as ingress-nginx reads them: in order, and
+// by the normalized host of their rules.
+type nginxIngressIndex struct {
+	ings   []*snapshot.Ingress
+	byHost map[string][]*snapshot.Ingress // each Ingress once per host, in order
+}
+
+// nginxClassOf builds (once) the index of cls: Ingresses oldest first, ties by namespace/name
+// descending, as ingress-nginx's store lists them.
+func (c *checker) nginxClassOf(cls string) *nginxIngressIndex {
+	if nc, ok := c.nginxClasses[cls]; ok {
+		return nc
+	}
+	nc := &nginxIngressIndex{byHost: map[string][]*snapshot.Ingress{}}
 	for _, ing := range c.snap.Ingresses {
 		if c.classOf(ing) == cls {
-			ings = append(ings, ing)
+			nc.ings = append(nc.ings, ing)
 		}
 	}
-	sort.SliceStable(ings, func(i, j int) bool {
-		a, b := ings[i], ings[j]
+	sort.SliceStable(nc.ings, func(i, j int) bool {
+		a, b := nc.ings[i], nc.ings[j]
 		if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
 			return a.CreationTimestamp.Before(&b.CreationTimestamp)
 		}
 		return a.Namespace+"/"+a.Name > b.Namespace+"/"+b.Name
 	})
-	return ings
+	for _, ing := range nc.ings {
+		seen := map[string]bool{}
+		for _, r := range ing.Spec.Rules {
+			if h := NormalizeHost(r.Host); !seen[h] {
+				seen[h] = true
+				nc.byHost[h] = append(nc.byHost[h], ing)
+			}
+		}
+	}
+	if c.nginxClasses == nil {
+		c.nginxClasses, c.nginxServers = map[string]*nginxIngressIndex{}, map[string]*nginxServer{}
+	}
+	c.nginxClasses[cls] = nc
+	return nc
 }
 
 // nginxServerFor returns the server that takes a request for host: the one of that exact host,
 // else the wildcard one covering its first label, else the catch-all server.
 func (c *checker) nginxServerFor(cls, host string) *nginxServer {
 	host = NormalizeHost(host)
-	hosts := map[string]bool{}
-	for _, ing := range c.nginxIngresses(cls) {
-		for _, r := range ing.Spec.Rules {
-			hosts[NormalizeHost(r.Host)] = true
-		}
-	}
+	byHost := c.nginxClassOf(cls).byHost
 	name := ""
 	switch i := strings.IndexByte(host, '.'); {
-	case host != "" && hosts[host] && !strings.HasPrefix(host, "*."):
+	case host != "" && len(byHost[host]) > 0 && !strings.HasPrefix(host, "*."):
 		name = host
-	case i > 0 && hosts["*"+host[i:]]:
+	case i > 0 && len(byHost["*"+host[i:]]) > 0:
 		name = "*" + host[i:]
 	}
 	return c.nginxServerNamed(cls, name)
@@ -133,26 +152,23 @@ func (c *checker) nginxServerFor(cls, host string) *nginxServer {
 
 // nginxServerNamed builds (once) the server of the rule host name of cls.
 func (c *checker) nginxServerNamed(cls, name string) *nginxServer {
+	nc := c.nginxClassOf(cls)
 	key := cls + "\x00" + name
 	if s, ok := c.nginxServers[key]; ok {
 		return s
 	}
 	s := &nginxServer{host: name}
+	if name == "" {
+		for _, ing := range nc.ings {
+			if ing.Spec.DefaultBackend != nil && ing.Spec.DefaultBackend.Service != nil {
+				s.def, s.defWhy = ing, "the catch-all server's root location takes the spec.defaultBackend of the last Ingress of the class ingress-nginx reads"
+			}
+		}
+	}
 	seen := map[string]bool{}
-	var first *snapshot.Ingress
-	for _, ing := range c.nginxIngresses(cls) {
-		if name == "" && ing.Spec.DefaultBackend != nil && ing.Spec.DefaultBackend.Service != nil {
-			s.def, s.defWhy = ing, "the catch-all server's root location takes the spec.defaultBackend of the last Ingress of the class ingress-nginx reads"
-		}
-		declares := false
-		for _, r := range ing.Spec.Rules {
-			declares = declares || NormalizeHost(r.Host) == name
-		}
-		if !declares {
-			continue
-		}
-		if first == nil {
-			first = ing
+	for i, ing := range nc.byHost[name] {
+		if i == 0 && name != "" && ing.Spec.DefaultBackend != nil && ing.Spec.DefaultBackend.Service != nil {
+			s.def, s.defWhy = ing, "the root location of host "+name+"'s server takes the spec.defaultBackend of the first Ingress that declares the host"
 		}
 		if s.regexBy == "" {
 			s.regexBy = nginxRegexBy(ing)
@@ -166,9 +182,6 @@ func (c *checker) nginxServerNamed(cls, name string) *nginxServer {
 			s.locations = append(s.locations, nginxLocation{route: r})
 		}
 	}
-	if name != "" && first != nil && first.Spec.DefaultBackend != nil && first.Spec.DefaultBackend.Service != nil {
-		s.def, s.defWhy = first, "the root location of host "+name+"'s server takes the spec.defaultBackend of the first Ingress that declares the host"
-	}
 	if s.regexBy != "" {
 		for i := range s.locations {
 			l := &s.locations[i]
@@ -177,9 +190,6 @@ func (c *checker) nginxServerNamed(cls, name string) *nginxServer {
 		// ingress-nginx sorts by path, descending, then (stably) by path length, descending
 		sort.SliceStable(s.locations, func(i, j int) bool { return s.locations[i].route.Path > s.locations[j].route.Path })
 		sort.SliceStable(s.locations, func(i, j int) bool { return len(s.locations[i].route.Path) > len(s.locations[j].route.Path) })
-	}
-	if c.nginxServers == nil {
-		c.nginxServers = map[string]*nginxServer{}
 	}
 	c.nginxServers[key] = s
 	return s

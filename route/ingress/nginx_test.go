@@ -231,3 +231,38 @@ func containsFragment(list []string, frag string) bool {
 	}
 	return false
 }
+
+// TestIngressNginxRouteNotes checks the notes of ing/NAME on each path of an ingress-nginx class.
+func TestIngressNginxRouteNotes(t *testing.T) {
+	tests := []struct {
+		name   string
+		docs   []string
+		target string
+		want   []string // a fragment of a warning of each route, in order
+	}{
+		// "use-regex on any Ingress for a given host": b's annotation reaches a's paths
+		{name: "use-regex of another Ingress of the host", target: "ing/a",
+			docs: []string{nginxIngress("a", "", "h.io", "/api Exact exact", "/web/ Prefix web"),
+				nginxIngress("b", `nginx.ingress.kubernetes.io/use-regex: "true"`, "h.io", "/v[0-9]+ ImplementationSpecific ver")},
+			want: []string{`ingress-nginx matches Exact /api as the case-insensitive regular expression ~* "^/api"`,
+				`Prefix /web/ as the case-insensitive regular expression ~* "^/web/"`}},
+		// another host is not affected; a trailing slash redirects, ImplementationSpecific is a prefix location
+		{name: "other host: no regex", target: "ing/c",
+			docs: []string{nginxIngress("b", `nginx.ingress.kubernetes.io/use-regex: "true"`, "h.io", "/v[0-9]+ ImplementationSpecific ver"),
+				nginxIngress("c", "", "other.io", "/web/ Prefix web", "/img ImplementationSpecific web")},
+			want: []string{"ingress-nginx answers /web with a 301 redirect to /web/", "ingress-nginx makes /img the nginx prefix location /img"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rep := nginxCheck(t, tt.target, append([]string{nginxClass, nginxServices("exact", "web", "ver")[0]}, tt.docs...))
+			if len(rep.Routes) != len(tt.want) {
+				t.Fatalf("%d routes, want %d", len(rep.Routes), len(tt.want))
+			}
+			for i, w := range tt.want {
+				if !containsFragment(rep.Routes[i].Warnings, w) {
+					t.Errorf("route %d: warnings %q lack %q", i, rep.Routes[i].Warnings, w)
+				}
+			}
+		})
+	}
+}
