@@ -105,8 +105,11 @@ routes attached to it.
 
 Without -f/-k the cluster is read (Ingresses of all namespaces, then the namespaces concerned);
 with -f/-k the manifests are checked offline. Where the controller is known to deviate from the
-specification (Traefik orders routes by rule length and leaves out routes with a broken backend),
-the report says where the controller really sends the request.
+specification (Traefik orders routes by rule length and leaves out routes with a broken backend;
+ingress-nginx picks the server by host first, turns every path of a host into a case-insensitive
+regular expression when an Ingress of it sets use-regex or rewrite-target, and redirects a prefix
+path requested without its trailing slash), the report says where the controller really sends the
+request, and names the profile used.
 
 --probe sends the request from a helper pod through the controller's Service (for a URL the Gateway
 path serves: the Service in front of the Gateway's data plane), with the right Host header, TLS

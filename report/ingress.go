@@ -165,8 +165,12 @@ type RouteCheck struct {
 	TLS        *TLSInfo     `json:"tls,omitempty"`
 	// ControllerRoute names the route the controller really serves the request with when it
 	// differs from the Ingress spec's winner (Traefik orders routes by rule length and leaves out
-	// routes with a broken backend), "" when they agree.
+	// routes with a broken backend; ingress-nginx picks the server by host first, and may match
+	// paths as regular expressions or redirect), "" when they agree.
 	ControllerRoute string `json:"controllerRoute,omitempty"`
+	// Redirect is set when the controller answers the request with a redirect (ingress-nginx:
+	// a prefix location's path requested without its trailing slash).
+	Redirect *GatewayRedirect `json:"redirect,omitempty"`
 	// Problems make the route broken; Warnings do not.
 	Problems []string `json:"problems,omitempty"`
 	Warnings []string `json:"warnings,omitempty"`

@@ -23,7 +23,9 @@ func (c *checker) routeCheck(r Route, tlsHost string, mode tlsMode) report.Route
 	rc := report.RouteCheck{Ingress: ingRef(ing), Field: r.Field(), Class: r.Class, Host: r.Host, Path: r.Path, PathType: string(r.PathType)}
 	c.fillBackend(&rc, ing, &r.Backend)
 	c.fillTLS(&rc, ing, r.Class, tlsHost, mode)
-	if r.ControllerDefined() {
+	if c.isIngressNginx(r.Class) {
+		rc.Warnings = append(rc.Warnings, c.nginxRouteNotes(r)...)
+	} else if r.ControllerDefined() {
 		w := fmt.Sprintf("pathType ImplementationSpecific: how %s matches is up to the controller (simulated as a prefix)", r.Path)
 		if LooksLikeRegex(r.Path) {
 			w = fmt.Sprintf("pathType ImplementationSpecific with %s, which looks like a regular expression: the controller decides (ingress-nginx may treat it as a regex, Traefik as a literal prefix); svc-doctor simulated a literal prefix", r.Path)
@@ -75,7 +77,8 @@ func (c *checker) fillBackend(rc *report.RouteCheck, ing *snapshot.Ingress, b *n
 	if svc == nil {
 		be.Known = c.snap.Complete("Service", ing.Namespace)
 		if be.Known {
-			rc.Problems = append(rc.Problems, fmt.Sprintf("service %s does not exist in namespace %s: the controller answers 503 (ingress-nginx) or drops the route (Traefik: 404)", b.Service.Name, ing.Namespace))
+			rc.Problems = append(rc.Problems, fmt.Sprintf("service %s does not exist in namespace %s: %s", b.Service.Name, ing.Namespace,
+				c.brokenBackendAnswer(rc.Class, "the controller answers 503 (ingress-nginx) or drops the route (Traefik: 404)")))
 			rc.BackendBroken = true
 		} else {
 			rc.Warnings = append(rc.Warnings, fmt.Sprintf("service %s is not in the given manifests: its ports and health are not checked", b.Service.Name))
@@ -100,7 +103,8 @@ func (c *checker) fillBackend(rc *report.RouteCheck, ing *snapshot.Ingress, b *n
 		}
 	}
 	if sp == nil {
-		rc.Problems = append(rc.Problems, c.portProblem(svc, b.Service.Port)+": the controller has no endpoints for this route (ingress-nginx answers 503, Traefik drops the route: 404)")
+		rc.Problems = append(rc.Problems, c.portProblem(svc, b.Service.Port)+": "+
+			c.brokenBackendAnswer(rc.Class, "the controller has no endpoints for this route (ingress-nginx answers 503, Traefik drops the route: 404)"))
 		rc.BackendBroken = true
 		return
 	}
@@ -125,7 +129,7 @@ func (c *checker) fillBackend(rc *report.RouteCheck, ing *snapshot.Ingress, b *n
 		if h.NotReady > 0 {
 			msg += fmt.Sprintf(" (%d not ready)", h.NotReady)
 		}
-		msg += ": the controller has nowhere to send the request (ingress-nginx answers 503, Traefik drops the route: 404)"
+		msg += ": " + c.brokenBackendAnswer(rc.Class, "the controller has nowhere to send the request (ingress-nginx answers 503, Traefik drops the route: 404)")
 		if d := h.Diagnosis; d != nil && d.Kind == report.VerdictFault && d.RootCause != "" {
 			msg += "; diagnosis: " + d.RootCause
 		} else if why := firstPodReason(h); why != "" {
@@ -134,6 +138,15 @@ func (c *checker) fillBackend(rc *report.RouteCheck, ing *snapshot.Ingress, b *n
 		rc.Problems = append(rc.Problems, msg)
 		rc.BackendBroken = true
 	}
+}
+
+// brokenBackendAnswer is what the controller of cls answers for a route whose backend has no
+// endpoint: 503 for ingress-nginx (its profile), else generic, which names what each controller does.
+func (c *checker) brokenBackendAnswer(cls, generic string) string {
+	if c.isIngressNginx(cls) {
+		return "ingress-nginx has no endpoint to send the request to and answers 503 (Service Temporarily Unavailable)"
+	}
+	return generic
 }
 
 func targetPortText(sp *corev1.ServicePort) string {

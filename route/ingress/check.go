@@ -79,6 +79,10 @@ type checker struct {
 	// classless caches classlessController.
 	classless     *report.ControllerInfo
 	classlessDone bool
+	// nginxClasses and nginxServers cache the Ingresses of ingress-nginx classes and their server
+	// blocks by class and host (nginx.go).
+	nginxClasses map[string]*nginxIngressIndex
+	nginxServers map[string]*nginxServer
 }
 
 // Check simulates target against the snapshot. It fails only for an Ingress that does not
@@ -184,6 +188,10 @@ func (c *checker) checkURL(req *report.RouteRequest) {
 		}
 	}
 	c.addController(cls)
+	if c.isIngressNginx(cls) {
+		c.nginxURL(req, cls, inClass, cands)
+		return
+	}
 	https := req.Scheme == "https"
 	if len(cands) > 0 {
 		rc := c.routeCheck(cands[0].Route, req.Host, urlTLSMode(https))
@@ -209,20 +217,8 @@ func (c *checker) checkURL(req *report.RouteRequest) {
 		defs = append(defs, ing)
 	}
 	sort.Strings(ignored)
-	// the rules that almost matched, why each lost, and the change that would make it match
-	var near []string
-	for _, m := range NearMisses(inClass, req.Host, req.Path, 3) {
-		c.show("Ingress", m.Route.Namespace, m.Route.Ingress)
-		near = append(near, fmt.Sprintf("near miss: ingress %s/%s %s%s (%s): %s; fix: %s", m.Route.Namespace, m.Route.Ingress,
-			describeHost(m.Route.Host), m.Route.Path, m.Route.PathType, m.Why, m.Fix))
-	}
 	if len(defs) == 0 {
-		rc := report.RouteCheck{Class: cls, Host: req.Host, Path: req.Path, Default: true,
-			Problems: []string{fmt.Sprintf("no rule of class %s matches %s%s: the controller's own default backend answers (404)", report.ClassText(cls), req.Host, req.Path)}}
-		rc.Problems = append(rc.Problems, c.classProblems[cls]...)
-		rc.Warnings = append(rc.Warnings, near...)
-		rc.Warnings = append(rc.Warnings, ignored...)
-		rc.Warnings = append(rc.Warnings, c.classWarnings[cls]...)
+		rc := c.noRuleCheck(cls, req, inClass, ignored...)
 		if traefik {
 			c.traefikView(&rc, cls, inClass, req.Host, req.Path, nil)
 		}
@@ -236,7 +232,7 @@ func (c *checker) checkURL(req *report.RouteRequest) {
 	} else {
 		rc.Warnings = append(rc.Warnings, fmt.Sprintf("no rule matches %s%s: by the Ingress specification the request goes to the default backend of ingress %s/%s; svc-doctor does not model how %s treats spec.defaultBackend (Traefik, for one, ignores it on an Ingress that has rules)", req.Host, req.Path, defs[0].Namespace, defs[0].Name, c.controllerText(cls)))
 	}
-	rc.Warnings = append(rc.Warnings, near...)
+	rc.Warnings = append(rc.Warnings, c.nearMisses(inClass, req)...)
 	rc.Warnings = append(rc.Warnings, ignored...)
 	if len(defs) > 1 {
 		var names []string
@@ -249,6 +245,30 @@ func (c *checker) checkURL(req *report.RouteRequest) {
 		c.traefikView(&rc, cls, inClass, req.Host, req.Path, nil)
 	}
 	c.rep.Routes = append(c.rep.Routes, rc)
+}
+
+// noRuleCheck is the route of a request no rule of cls matches and no default backend takes:
+// the controller's own default backend (404), with the near misses and the warnings given.
+func (c *checker) noRuleCheck(cls string, req *report.RouteRequest, inClass []Route, warnings ...string) report.RouteCheck {
+	rc := report.RouteCheck{Class: cls, Host: req.Host, Path: req.Path, Default: true,
+		Problems: []string{fmt.Sprintf("no rule of class %s matches %s%s: the controller's own default backend answers (404)", report.ClassText(cls), req.Host, req.Path)}}
+	rc.Problems = append(rc.Problems, c.classProblems[cls]...)
+	rc.Warnings = append(rc.Warnings, c.nearMisses(inClass, req)...)
+	rc.Warnings = append(rc.Warnings, warnings...)
+	rc.Warnings = append(rc.Warnings, c.classWarnings[cls]...)
+	return rc
+}
+
+// nearMisses are the rules that almost matched, why each lost, and the change that would make it
+// match.
+func (c *checker) nearMisses(inClass []Route, req *report.RouteRequest) []string {
+	var near []string
+	for _, m := range NearMisses(inClass, req.Host, req.Path, 3) {
+		c.show("Ingress", m.Route.Namespace, m.Route.Ingress)
+		near = append(near, fmt.Sprintf("near miss: ingress %s/%s %s%s (%s): %s; fix: %s", m.Route.Namespace, m.Route.Ingress,
+			describeHost(m.Route.Host), m.Route.Path, m.Route.PathType, m.Why, m.Fix))
+	}
+	return near
 }
 
 // traefikIgnoresDefault is the warning for the default backend of an Ingress with rules, which
@@ -410,6 +430,24 @@ func (c *checker) ingressClass(name string) *snapshot.IngressClass {
 	return nil
 }
 
+// hostClass is the only class with a rule naming the request's host (not any host), "" when
+// none or several: the controller that class's Ingresses point the host to receives the request
+// even when no path matches (and its own path matching may differ from the specification's).
+func (c *checker) hostClass() string {
+	found := map[string]bool{}
+	for _, r := range c.routes {
+		if r.Host != "" && HostMatches(r.Host, c.rep.Request.Host) {
+			found[r.Class] = true
+		}
+	}
+	for cls := range found {
+		if len(found) == 1 && cls != "" {
+			return cls
+		}
+	}
+	return ""
+}
+
 // chooseClass picks the class whose controller is assumed to receive the URL.
 func (c *checker) chooseClass(matches []Candidate) (string, *report.IngressClassInfo) {
 	defaults := c.defaultClasses()
@@ -441,6 +479,9 @@ func (c *checker) chooseClass(matches []Candidate) (string, *report.IngressClass
 		}
 	case len(defaults) == 1:
 		name, info.Source = defaults[0], "the default IngressClass; no rule matches the URL"
+	case c.hostClass() != "":
+		name = c.hostClass()
+		info.Source = "the only class with a rule for host " + c.rep.Request.Host + "; no rule matches the URL's path by the Ingress specification"
 	default:
 		info.Source = "no rule matches the URL and there is no single default IngressClass"
 	}

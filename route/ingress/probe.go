@@ -330,6 +330,8 @@ func expectation(sim *report.IngressCheckReport) expect {
 	rc := sim.Routes[0]
 	routing := routingProblems(rc)
 	switch {
+	case rc.Redirect != nil:
+		e.status = rc.Redirect.StatusCode
 	case rc.ControllerSet:
 		e.service = rc.ControllerService
 	case len(routing) == 0 && !(rc.Default && rc.Ingress.Name == ""):
@@ -340,6 +342,8 @@ func expectation(sim *report.IngressCheckReport) expect {
 	}
 	e.tlsOK = rc.TLS != nil && rc.TLS.OK
 	switch {
+	case e.status != 0:
+		e.text = fmt.Sprintf("a %d redirect to %s", rc.Redirect.StatusCode, rc.Redirect.Location)
 	case e.service != "":
 		e.text = "service " + e.service
 	case len(routing) > 0:

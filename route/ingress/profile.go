@@ -20,8 +20,9 @@ const (
 
 // ingressProfile names the semantics a route of class cls was checked with, and how the
 // controller was recognised: traefik when the class's controller is Traefik (its route ordering
-// and its dropping of routes with broken backends are modelled, traefik.go), else spec (the Ingress
-// specification's precedence; ingress-nginx's regular-expression paths, for one, are not modelled).
+// and its dropping of routes with broken backends are modelled, traefik.go), ingress-nginx when it
+// is k8s.io/ingress-nginx (server by host, regular-expression paths, trailing-slash redirects,
+// default backends and 503s, nginx.go), else spec (the Ingress specification's precedence).
 func (c *checker) ingressProfile(cls string) *report.ProfileInfo {
 	ic := c.ingressClass(cls)
 	detected := "IngressClass " + report.ClassText(cls)
@@ -42,6 +43,9 @@ func (c *checker) ingressProfile(cls string) *report.ProfileInfo {
 			detected += "; a Traefik serves Ingresses without a class"
 		}
 		return &report.ProfileInfo{Name: ProfileTraefik, Detected: detected}
+	}
+	if c.isIngressNginx(cls) {
+		return &report.ProfileInfo{Name: ProfileIngressNginx, Detected: detected}
 	}
 	if ic != nil && ic.Spec.Controller != "" {
 		detected += " (no profile for it: the specification's semantics)"

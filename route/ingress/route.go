@@ -1,10 +1,10 @@
 // Package ingress is the Ingress route layer. It implements the Ingress specification's request
 // matching (host rules: exact, wildcard covering exactly one DNS label, or any host; path types
 // Exact, Prefix by whole path elements, ImplementationSpecific; precedence: longest path first,
-// then Exact over Prefix), the Traefik controller's own ordering (its profile), and the check of a
-// URL or of an Ingress's routes over a snapshot (Check): which class and controller serve it, the
-// winner and the near misses, the backend Service and port and their health, the TLS entry and
-// certificate. The backend's live diagnosis is handed over to the Service trace through
+// then Exact over Prefix), the Traefik and ingress-nginx controllers' own matching (their profiles:
+// traefik.go, nginx.go), and the check of a URL or of an Ingress's routes over a snapshot (Check):
+// which class and controller serve it, the winner and the near misses, the backend Service and
+// port and their health, the TLS entry and certificate. The backend's live diagnosis is handed over to the Service trace through
 // CheckOptions.Diagnose. Lint uses the matching to find duplicate and shadowed routes. It imports no
 // client-go.
 package ingress

@@ -60,6 +60,9 @@ func (c *checker) verdict(t Target) {
 			what = "no rule"
 		}
 		switch {
+		case ok && rc.Redirect != nil:
+			summary = fmt.Sprintf("%s is answered by the controller with %s (by the Ingress specification it would be served by %s -> %s)",
+				t.URL.URL, rc.ControllerRoute, what, backendSummary(rc.Backend))
 		case ok && rc.ControllerRoute != "":
 			// the controller's choice is what answers: lead with it
 			summary = fmt.Sprintf("%s is served by %s (where the controller really sends it; by the Ingress specification it would be %s -> %s)",
