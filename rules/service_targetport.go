@@ -2,9 +2,11 @@ package rules
 
 import (
 	"fmt"
+	"iter"
 	"sort"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/svc-doctor/svc-doctor/report"
@@ -14,6 +16,45 @@ import (
 
 // The Service rules about where a port lands in the selected pods: the targetPort, numeric or
 // named, and its protocol, judged against the container ports of every selected workload.
+
+// servicePortTarget is a port of a Service with a selector and where it lands: the effective
+// targetPort and the workloads the selector picks.
+type servicePortTarget struct {
+	svc *snapshot.Service
+	// i is the port's index in spec.ports.
+	i  int
+	sp *corev1.ServicePort
+	tp intstr.IntOrString
+	ws []*snapshot.Workload
+}
+
+// field is the path of a field of the port ("targetPort", "protocol").
+func (t servicePortTarget) field(name string) string {
+	return fmt.Sprintf("spec.ports[%d].%s", t.i, name)
+}
+
+// targetPorts yields the ports of the Services with a selector whose effective targetPort is of
+// type typ (a number or a name). A port without a port number is left out: service-ports-missing
+// says so, nothing else applies.
+func targetPorts(s *snapshot.Snapshot, typ intstr.Type) iter.Seq[servicePortTarget] {
+	return func(yield func(servicePortTarget) bool) {
+		for _, svc := range selectorServices(s) {
+			for i := range svc.Spec.Ports {
+				sp := &svc.Spec.Ports[i]
+				if sp.Port == 0 {
+					continue
+				}
+				tp := semantics.EffectiveTargetPort(sp)
+				if tp.Type != typ {
+					continue
+				}
+				if !yield(servicePortTarget{svc: svc, i: i, sp: sp, tp: tp, ws: s.SelectedWorkloads(svc)}) {
+					return
+				}
+			}
+		}
+	}
+}
 
 var ruleTargetPortUndeclared = &Rule{
 	ID: "service-target-port-undeclared", Severity: report.Warning, Category: CatService,
@@ -28,37 +69,26 @@ var ruleTargetPortUndeclared = &Rule{
 		"decides in `diagnose` (the ports hop) and in `expose`, which creates such a Service with this warning.",
 	PerService: true,
 	Check: func(p *Pass) {
-		for _, svc := range selectorServices(p.Snap) {
-			ws := p.Snap.SelectedWorkloads(svc)
-			for i := range svc.Spec.Ports {
-				sp := &svc.Spec.Ports[i]
-				if sp.Port == 0 {
-					continue // no port number: service-ports-missing says so, nothing else applies
-				}
-				tp := semantics.EffectiveTargetPort(sp)
-				if tp.Type != intstr.Int {
-					continue
-				}
-				var missing []*snapshot.Workload
-				var first PortVerdict
-				for _, w := range ws {
-					if v := JudgeNumericPort(w, tp.IntVal); v.Severity >= report.Warning {
-						if len(missing) == 0 {
-							first = v
-						}
-						missing = append(missing, w)
+		for t := range targetPorts(p.Snap, intstr.Int) {
+			var missing []*snapshot.Workload
+			var first PortVerdict
+			for _, w := range t.ws {
+				if v := JudgeNumericPort(w, t.tp.IntVal); v.Severity >= report.Warning {
+					if len(missing) == 0 {
+						first = v
 					}
+					missing = append(missing, w)
 				}
-				if len(missing) == 0 {
-					continue
-				}
-				field := fmt.Sprintf("spec.ports[%d].targetPort", i)
-				if sp.TargetPort.IntVal == 0 && sp.TargetPort.StrVal == "" {
-					field = fmt.Sprintf("spec.ports[%d].port", i)
-				}
-				p.Report(svc.Src, field, "targetPort %d of %s is not declared by %s (%s): %s; connections go to %d, which works only if the process listens there",
-					tp.IntVal, semantics.PortLabel(sp), names(missing, svc.Namespace), first.Declared, first.Why, tp.IntVal)
 			}
+			if len(missing) == 0 {
+				continue
+			}
+			field := t.field("targetPort")
+			if t.sp.TargetPort.IntVal == 0 && t.sp.TargetPort.StrVal == "" {
+				field = t.field("port")
+			}
+			p.Report(t.svc.Src, field, "targetPort %d of %s is not declared by %s (%s): %s; connections go to %d, which works only if the process listens there",
+				t.tp.IntVal, semantics.PortLabel(t.sp), names(missing, t.svc.Namespace), first.Declared, first.Why, t.tp.IntVal)
 		}
 	},
 }
@@ -76,18 +106,12 @@ var ruleTargetPortSidecar = &Rule{
 		"`diagnose` applies the same judgement to the live pods.",
 	PerService: true,
 	Check: func(p *Pass) {
-		for _, svc := range selectorServices(p.Snap) {
-			for i := range svc.Spec.Ports {
-				sp := &svc.Spec.Ports[i]
-				if sp.Port == 0 || semantics.EffectiveTargetPort(sp).Type != intstr.String {
-					continue
-				}
-				for _, w := range p.Snap.SelectedWorkloads(svc) {
-					if v := JudgeTargetPort(w, sp); v.Sidecar {
-						p.Report(svc.Src, fmt.Sprintf("spec.ports[%d].targetPort", i), "targetPort %q of %s on %s %s",
-							sp.TargetPort.StrVal, semantics.PortLabel(sp), objNameNS(w.Src, svc.Namespace), v.Why)
-						break
-					}
+		for t := range targetPorts(p.Snap, intstr.String) {
+			for _, w := range t.ws {
+				if v := JudgeTargetPort(w, t.sp); v.Sidecar {
+					p.Report(t.svc.Src, t.field("targetPort"), "targetPort %q of %s on %s %s",
+						t.sp.TargetPort.StrVal, semantics.PortLabel(t.sp), objNameNS(w.Src, t.svc.Namespace), v.Why)
+					break
 				}
 			}
 		}
@@ -103,32 +127,21 @@ var ruleTargetPortUnresolved = &Rule{
 		"pod without it is left out of the Service's endpoints, silently. Every selected template must define it.",
 	PerService: true,
 	Check: func(p *Pass) {
-		for _, svc := range selectorServices(p.Snap) {
-			ws := p.Snap.SelectedWorkloads(svc)
-			for i := range svc.Spec.Ports {
-				sp := &svc.Spec.Ports[i]
-				if sp.Port == 0 {
-					continue // no port number: service-ports-missing says so, nothing else applies
-				}
-				tp := semantics.EffectiveTargetPort(sp)
-				if tp.Type != intstr.String {
+		for t := range targetPorts(p.Snap, intstr.String) {
+			for _, w := range t.ws {
+				r := semantics.ResolveTargetPort(w, t.sp)
+				if r.Number != 0 {
 					continue
 				}
-				for _, w := range ws {
-					r := semantics.ResolveTargetPort(w, sp)
-					if r.Number != 0 {
-						continue
-					}
-					why := semantics.DeclaredPorts(w)
-					switch {
-					case r.WrongProtocol != "":
-						why = fmt.Sprintf("it is declared as %s, the Service port is %s", r.WrongProtocol, semantics.Protocol(sp.Protocol))
-					case r.PlainInit != "":
-						why = fmt.Sprintf("only init container %s declares it, and it is not a sidecar (restartPolicy: Always)", r.PlainInit)
-					}
-					p.Report(svc.Src, fmt.Sprintf("spec.ports[%d].targetPort", i), "targetPort %q of %s is not a port of %s (%s): its pods get no endpoint for this port",
-						tp.StrVal, semantics.PortLabel(sp), objNameNS(w.Src, svc.Namespace), why)
+				why := semantics.DeclaredPorts(w)
+				switch {
+				case r.WrongProtocol != "":
+					why = fmt.Sprintf("it is declared as %s, the Service port is %s", r.WrongProtocol, semantics.Protocol(t.sp.Protocol))
+				case r.PlainInit != "":
+					why = fmt.Sprintf("only init container %s declares it, and it is not a sidecar (restartPolicy: Always)", r.PlainInit)
 				}
+				p.Report(t.svc.Src, t.field("targetPort"), "targetPort %q of %s is not a port of %s (%s): its pods get no endpoint for this port",
+					t.tp.StrVal, semantics.PortLabel(t.sp), objNameNS(w.Src, t.svc.Namespace), why)
 			}
 		}
 	},
@@ -142,32 +155,22 @@ var ruleTargetPortInconsistent = &Rule{
 		"migrate ports. It is reported so that an accidental mismatch (two workloads selected by one Service) is seen.",
 	PerService: true,
 	Check: func(p *Pass) {
-		for _, svc := range selectorServices(p.Snap) {
-			ws := p.Snap.SelectedWorkloads(svc)
-			for i := range svc.Spec.Ports {
-				sp := &svc.Spec.Ports[i]
-				if sp.Port == 0 {
-					continue // no port number: service-ports-missing says so, nothing else applies
+		for t := range targetPorts(p.Snap, intstr.String) {
+			byNumber := map[int32][]string{}
+			for _, w := range t.ws {
+				if r := semantics.ResolveTargetPort(w, t.sp); r.Number != 0 {
+					byNumber[r.Number] = append(byNumber[r.Number], objName(w.Src))
 				}
-				if semantics.EffectiveTargetPort(sp).Type != intstr.String {
-					continue
-				}
-				byNumber := map[int32][]string{}
-				for _, w := range ws {
-					if r := semantics.ResolveTargetPort(w, sp); r.Number != 0 {
-						byNumber[r.Number] = append(byNumber[r.Number], objName(w.Src))
-					}
-				}
-				if len(byNumber) < 2 {
-					continue
-				}
-				var parts []string
-				for n, who := range byNumber {
-					parts = append(parts, fmt.Sprintf("%d on %s", n, strings.Join(who, ", ")))
-				}
-				sort.Strings(parts)
-				p.Report(svc.Src, fmt.Sprintf("spec.ports[%d].targetPort", i), "targetPort %q resolves to different ports: %s", sp.TargetPort.StrVal, strings.Join(parts, "; "))
 			}
+			if len(byNumber) < 2 {
+				continue
+			}
+			var parts []string
+			for n, who := range byNumber {
+				parts = append(parts, fmt.Sprintf("%d on %s", n, strings.Join(who, ", ")))
+			}
+			sort.Strings(parts)
+			p.Report(t.svc.Src, t.field("targetPort"), "targetPort %q resolves to different ports: %s", t.sp.TargetPort.StrVal, strings.Join(parts, "; "))
 		}
 	},
 }
@@ -180,31 +183,21 @@ var ruleProtocolMismatch = &Rule{
 		"port only as TCP (a classic with DNS on port 53) never reaches the application.",
 	PerService: true,
 	Check: func(p *Pass) {
-		for _, svc := range selectorServices(p.Snap) {
-			for i := range svc.Spec.Ports {
-				sp := &svc.Spec.Ports[i]
-				if sp.Port == 0 {
-					continue // no port number: service-ports-missing says so, nothing else applies
-				}
-				tp := semantics.EffectiveTargetPort(sp)
-				if tp.Type != intstr.Int {
+		for t := range targetPorts(p.Snap, intstr.Int) {
+			for _, w := range t.ws {
+				found, protos := semantics.DeclaresNumber(w, t.tp.IntVal)
+				if !found {
 					continue
 				}
-				for _, w := range p.Snap.SelectedWorkloads(svc) {
-					found, protos := semantics.DeclaresNumber(w, tp.IntVal)
-					if !found {
-						continue
+				ok := false
+				for _, pr := range protos {
+					if pr == semantics.Protocol(t.sp.Protocol) {
+						ok = true
 					}
-					ok := false
-					for _, pr := range protos {
-						if pr == semantics.Protocol(sp.Protocol) {
-							ok = true
-						}
-					}
-					if !ok {
-						p.Report(svc.Src, fmt.Sprintf("spec.ports[%d].protocol", i), "%s targets %d, which %s declares only as %s",
-							semantics.PortLabel(sp), tp.IntVal, objNameNS(w.Src, svc.Namespace), protos[0])
-					}
+				}
+				if !ok {
+					p.Report(t.svc.Src, t.field("protocol"), "%s targets %d, which %s declares only as %s",
+						semantics.PortLabel(t.sp), t.tp.IntVal, objNameNS(w.Src, t.svc.Namespace), protos[0])
 				}
 			}
 		}
