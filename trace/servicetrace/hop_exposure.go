@@ -227,7 +227,21 @@ func (st *State) nodePorts(ctx context.Context, r *trace.Result) string {
 	if st.Static {
 		return summary
 	}
-	// traffic: only when the backends answer (else the cause is known already)
+	return st.testNodePorts(ctx, r, nodes, ports, perNode, summary)
+}
+
+// nodePortCheck is a check of one node's NodePort for one Service port.
+type nodePortCheck struct {
+	node  *corev1.Node
+	port  corev1.ServicePort
+	check agent.Check
+}
+
+// testNodePorts tests the node ports from the helper, only when the backends answer (else the
+// cause is known already), and returns the summary part with what answered.
+func (st *State) testNodePorts(ctx context.Context, r *trace.Result, nodes []corev1.Node, ports []corev1.ServicePort, perNode map[string]int, summary string) string {
+	svc := st.Service
+	local := svc.Spec.ExternalTrafficPolicy == corev1.ServiceExternalTrafficPolicyLocal
 	if sk, blocked := st.SkipBecause(HopConnectivity); blocked {
 		r.Evidence = append(r.Evidence, "NodePort traffic not tested: "+trace.TrimSkipped(sk.Summary))
 		return summary
@@ -241,32 +255,7 @@ func (st *State) nodePorts(ctx context.Context, r *trace.Result) string {
 		r.Evidence = append(r.Evidence, "NodePort traffic not tested: no helper: "+err.Error())
 		return summary
 	}
-	type np struct {
-		node  *corev1.Node
-		port  corev1.ServicePort
-		check agent.Check
-	}
-	var plan []np
-	for i := range nodes {
-		n := &nodes[i]
-		ip := internalIP(n)
-		if ip == "" || i >= maxNodes {
-			continue
-		}
-		for _, sp := range ports {
-			id := fmt.Sprintf("np-%d-%d", i, sp.NodePort)
-			c := agent.Check{ID: id, Timeout: agent.Duration{Duration: st.CheckTimeout}}
-			switch semantics.Protocol(sp.Protocol) {
-			case corev1.ProtocolTCP:
-				c.Type, c.TCP = agent.CheckTCP, &agent.TCPCheck{Host: ip, Port: int(sp.NodePort)}
-			case corev1.ProtocolUDP:
-				c.Type, c.UDP = agent.CheckUDP, &agent.UDPCheck{Host: ip, Port: int(sp.NodePort)}
-			default:
-				continue
-			}
-			plan = append(plan, np{n, sp, c})
-		}
-	}
+	plan := st.planNodePortChecks(nodes, ports)
 	if len(plan) == 0 {
 		return summary
 	}
@@ -307,6 +296,27 @@ func (st *State) nodePorts(ctx context.Context, r *trace.Result) string {
 		return summary
 	}
 	return fmt.Sprintf("%s: %d/%d node checks answer", summary, okCount, len(plan))
+}
+
+// planNodePortChecks lists a TCP or UDP check of each NodePort on each of the first maxNodes
+// nodes that have an InternalIP.
+func (st *State) planNodePortChecks(nodes []corev1.Node, ports []corev1.ServicePort) []nodePortCheck {
+	var plan []nodePortCheck
+	for i := range nodes {
+		n := &nodes[i]
+		ip := internalIP(n)
+		if ip == "" || i >= maxNodes {
+			continue
+		}
+		for _, sp := range ports {
+			c, ok := l4Check(fmt.Sprintf("np-%d-%d", i, sp.NodePort), ip, sp.NodePort, semantics.Protocol(sp.Protocol), agent.Duration{Duration: st.CheckTimeout})
+			if !ok {
+				continue
+			}
+			plan = append(plan, nodePortCheck{n, sp, c})
+		}
+	}
+	return plan
 }
 
 func nodePortList(ports []corev1.ServicePort) string {
