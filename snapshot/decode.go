@@ -247,11 +247,24 @@ func (d *decoder) decode(src *Source, av, kind string, legacy bool) {
 	if d.decodeGateway(src, av, kind) { // Gateway API kinds and Namespaces: snapshot/gateway.go
 		return
 	}
-	o := src.Manifest
 	// lenient decoding for removed API versions read into today's types: their old fields are
 	// not errors, the removed-api-version finding already says what to change
 	strict := !legacy
-	switch av + "/" + kind {
+	if d.decodeNetworking(src, av+"/"+kind, strict) || d.decodeWorkload(src, av+"/"+kind, strict, legacy) {
+		return
+	}
+	var meta struct {
+		Metadata metav1.ObjectMeta `json:"metadata"`
+	}
+	_ = json.Unmarshal(src.Manifest.JSON, &meta)
+	src.Annotations = meta.Metadata.Annotations
+	d.s.Other = append(d.s.Other, src)
+}
+
+// decodeNetworking decodes the kinds that route traffic (Services, endpoints, Ingresses,
+// IngressClasses, NetworkPolicies) and Secrets; false for another kind.
+func (d *decoder) decodeNetworking(src *Source, avKind string, strict bool) bool {
+	switch avKind {
 	case "v1/Service":
 		if svc := d.service(src); svc != nil {
 			d.s.Services = append(d.s.Services, svc)
@@ -306,6 +319,16 @@ func (d *decoder) decode(src *Source, av, kind string, legacy bool) {
 		}
 	case "v1/Secret":
 		d.secret(src)
+	default:
+		return false
+	}
+	return true
+}
+
+// decodeWorkload decodes the kinds that run pods (Pods and their controllers) into Workloads;
+// false for another kind.
+func (d *decoder) decodeWorkload(src *Source, avKind string, strict, legacy bool) bool {
+	switch avKind {
 	case "v1/Pod":
 		var v corev1.Pod
 		if d.into(src, &v, true) {
@@ -386,13 +409,9 @@ func (d *decoder) decode(src *Source, av, kind string, legacy bool) {
 				Spec: &t.Spec, SpecPath: "spec.jobTemplate.spec.template.spec"})
 		}
 	default:
-		var meta struct {
-			Metadata metav1.ObjectMeta `json:"metadata"`
-		}
-		_ = json.Unmarshal(o.JSON, &meta)
-		src.Annotations = meta.Metadata.Annotations
-		d.s.Other = append(d.s.Other, src)
+		return false
 	}
+	return true
 }
 
 func (d *decoder) addTemplate(w *Workload) {
