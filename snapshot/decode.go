@@ -250,7 +250,7 @@ func (d *decoder) decode(src *Source, av, kind string, legacy bool) {
 	// lenient decoding for removed API versions read into today's types: their old fields are
 	// not errors, the removed-api-version finding already says what to change
 	strict := !legacy
-	if d.decodeNetworking(src, av+"/"+kind, strict) || d.decodeWorkload(src, av+"/"+kind, strict, legacy) {
+	if d.decodeNetworking(src, av+"/"+kind, strict) || d.decodeWorkload(src, av+"/"+kind, strict) || d.decodeAppsWorkload(src, av+"/"+kind, strict, legacy) {
 		return
 	}
 	var meta struct {
@@ -325,9 +325,9 @@ func (d *decoder) decodeNetworking(src *Source, avKind string, strict bool) bool
 	return true
 }
 
-// decodeWorkload decodes the kinds that run pods (Pods and their controllers) into Workloads;
-// false for another kind.
-func (d *decoder) decodeWorkload(src *Source, avKind string, strict, legacy bool) bool {
+// decodeWorkload decodes Pods, ReplicationControllers, Jobs and CronJobs into Workloads; false
+// for another kind.
+func (d *decoder) decodeWorkload(src *Source, avKind string, strict bool) bool {
 	switch avKind {
 	case "v1/Pod":
 		var v corev1.Pod
@@ -359,6 +359,31 @@ func (d *decoder) decodeWorkload(src *Source, avKind string, strict, legacy bool
 			}
 			d.addTemplate(w)
 		}
+	case "batch/v1/Job":
+		var v batchv1.Job
+		if d.into(src, &v, true) {
+			src.Annotations = v.Annotations
+			t := &v.Spec.Template
+			d.addTemplate(&Workload{Src: src, Labels: t.Labels, LabelsPath: "spec.template.metadata.labels", Spec: &t.Spec, SpecPath: "spec.template.spec"})
+		}
+	case "batch/v1/CronJob":
+		var v batchv1.CronJob
+		if d.into(src, &v, strict) {
+			src.Annotations = v.Annotations
+			t := &v.Spec.JobTemplate.Spec.Template
+			d.addTemplate(&Workload{Src: src, Labels: t.Labels, LabelsPath: "spec.jobTemplate.spec.template.metadata.labels",
+				Spec: &t.Spec, SpecPath: "spec.jobTemplate.spec.template.spec"})
+		}
+	default:
+		return false
+	}
+	return true
+}
+
+// decodeAppsWorkload decodes the apps/v1 controllers into Workloads (legacy: read from a removed
+// API version, whose selector was optional); false for another kind.
+func (d *decoder) decodeAppsWorkload(src *Source, avKind string, strict, legacy bool) bool {
+	switch avKind {
 	case "apps/v1/Deployment":
 		var v appsv1.Deployment
 		if d.into(src, &v, strict) {
@@ -392,21 +417,6 @@ func (d *decoder) decodeWorkload(src *Source, avKind string, strict, legacy bool
 			w := d.appsTemplate(src, v.Spec.Selector, &v.Spec.Template, nil)
 			w.SelectorRequired = !legacy
 			d.addTemplate(w)
-		}
-	case "batch/v1/Job":
-		var v batchv1.Job
-		if d.into(src, &v, true) {
-			src.Annotations = v.Annotations
-			t := &v.Spec.Template
-			d.addTemplate(&Workload{Src: src, Labels: t.Labels, LabelsPath: "spec.template.metadata.labels", Spec: &t.Spec, SpecPath: "spec.template.spec"})
-		}
-	case "batch/v1/CronJob":
-		var v batchv1.CronJob
-		if d.into(src, &v, strict) {
-			src.Annotations = v.Annotations
-			t := &v.Spec.JobTemplate.Spec.Template
-			d.addTemplate(&Workload{Src: src, Labels: t.Labels, LabelsPath: "spec.jobTemplate.spec.template.metadata.labels",
-				Spec: &t.Spec, SpecPath: "spec.jobTemplate.spec.template.spec"})
 		}
 	default:
 		return false
