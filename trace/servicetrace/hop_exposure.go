@@ -56,15 +56,8 @@ func runExposure(ctx context.Context, st *State) trace.Result {
 		return trace.Result{Status: trace.Skip, Summary: "not applicable: ExternalName Service (no node ports, no load balancer, no backends for policies)"}
 	}
 	// session affinity
-	if svc.Spec.SessionAffinity == corev1.ServiceAffinityClientIP {
-		timeout := int32(10800)
-		if c := svc.Spec.SessionAffinityConfig; c != nil && c.ClientIP != nil && c.ClientIP.TimeoutSeconds != nil {
-			timeout = *c.ClientIP.TimeoutSeconds
-		}
-		r.Evidence = append(r.Evidence, fmt.Sprintf("sessionAffinity ClientIP (timeout %ds): each client IP sticks to one pod; behind a NAT or proxy all clients look like one", timeout))
-		parts = append(parts, "sessionAffinity ClientIP")
-	} else {
-		r.Evidence = append(r.Evidence, "sessionAffinity None: connections are spread over the ready endpoints")
+	if part := affinityEvidence(svc, &r); part != "" {
+		parts = append(parts, part)
 	}
 	if len(svc.Spec.ExternalIPs) > 0 {
 		r.Evidence = append(r.Evidence, "externalIPs "+strings.Join(svc.Spec.ExternalIPs, ", ")+" (routed to the nodes by you, not by Kubernetes)")
@@ -80,36 +73,7 @@ func runExposure(ctx context.Context, st *State) trace.Result {
 
 	// load balancer
 	if svc.Spec.Type == corev1.ServiceTypeLoadBalancer {
-		var addrs []string
-		for _, in := range svc.Status.LoadBalancer.Ingress {
-			if in.IP != "" {
-				addrs = append(addrs, in.IP)
-			}
-			if in.Hostname != "" {
-				addrs = append(addrs, in.Hostname)
-			}
-		}
-		if len(addrs) == 0 {
-			if r.Status == trace.Pass {
-				r.Status = trace.Warn
-			}
-			class := "the default load-balancer controller"
-			if svc.Spec.LoadBalancerClass != nil {
-				class = "a controller for loadBalancerClass " + *svc.Spec.LoadBalancerClass
-			}
-			r.Evidence = append(r.Evidence, "LoadBalancer status has no ingress address: EXTERNAL-IP <pending>")
-			parts = append(parts, "LoadBalancer pending: no load-balancer controller has assigned an address")
-			if r.Cause == nil {
-				r.Cause = &trace.Cause{RootCause: fmt.Sprintf("service/%s is type LoadBalancer but no address was assigned: %s is not running in this cluster (the NodePorts still work)", svc.Name, class),
-					Fix: "install a load-balancer controller (the cloud provider's, MetalLB, kube-vip), or use type NodePort or an Ingress"}
-			}
-		} else {
-			r.Evidence = append(r.Evidence, "LoadBalancer address "+strings.Join(addrs, ", ")+" (not tested: outside the cluster's own addresses)")
-			parts = append(parts, "LoadBalancer "+strings.Join(addrs, ","))
-		}
-		if len(svc.Spec.LoadBalancerSourceRanges) > 0 {
-			r.Evidence = append(r.Evidence, "loadBalancerSourceRanges "+strings.Join(svc.Spec.LoadBalancerSourceRanges, ", ")+": other client addresses are dropped")
-		}
+		parts = append(parts, loadBalancerEvidence(svc, &r))
 	}
 
 	// NetworkPolicies selecting the backends
@@ -168,6 +132,58 @@ func hasNodePorts(svc *corev1.Service) bool {
 		}
 	}
 	return false
+}
+
+// affinityEvidence says how the Service spreads connections (the summary part of ClientIP
+// affinity, "" for none).
+func affinityEvidence(svc *corev1.Service, r *trace.Result) string {
+	if svc.Spec.SessionAffinity == corev1.ServiceAffinityClientIP {
+		timeout := int32(10800)
+		if c := svc.Spec.SessionAffinityConfig; c != nil && c.ClientIP != nil && c.ClientIP.TimeoutSeconds != nil {
+			timeout = *c.ClientIP.TimeoutSeconds
+		}
+		r.Evidence = append(r.Evidence, fmt.Sprintf("sessionAffinity ClientIP (timeout %ds): each client IP sticks to one pod; behind a NAT or proxy all clients look like one", timeout))
+		return "sessionAffinity ClientIP"
+	}
+	r.Evidence = append(r.Evidence, "sessionAffinity None: connections are spread over the ready endpoints")
+	return ""
+}
+
+// loadBalancerEvidence says whether a load balancer has an address (a warning and its cause when
+// none was assigned) and returns the summary part.
+func loadBalancerEvidence(svc *corev1.Service, r *trace.Result) string {
+	var part string
+	var addrs []string
+	for _, in := range svc.Status.LoadBalancer.Ingress {
+		if in.IP != "" {
+			addrs = append(addrs, in.IP)
+		}
+		if in.Hostname != "" {
+			addrs = append(addrs, in.Hostname)
+		}
+	}
+	if len(addrs) == 0 {
+		if r.Status == trace.Pass {
+			r.Status = trace.Warn
+		}
+		class := "the default load-balancer controller"
+		if svc.Spec.LoadBalancerClass != nil {
+			class = "a controller for loadBalancerClass " + *svc.Spec.LoadBalancerClass
+		}
+		r.Evidence = append(r.Evidence, "LoadBalancer status has no ingress address: EXTERNAL-IP <pending>")
+		part = "LoadBalancer pending: no load-balancer controller has assigned an address"
+		if r.Cause == nil {
+			r.Cause = &trace.Cause{RootCause: fmt.Sprintf("service/%s is type LoadBalancer but no address was assigned: %s is not running in this cluster (the NodePorts still work)", svc.Name, class),
+				Fix: "install a load-balancer controller (the cloud provider's, MetalLB, kube-vip), or use type NodePort or an Ingress"}
+		}
+	} else {
+		r.Evidence = append(r.Evidence, "LoadBalancer address "+strings.Join(addrs, ", ")+" (not tested: outside the cluster's own addresses)")
+		part = "LoadBalancer " + strings.Join(addrs, ",")
+	}
+	if len(svc.Spec.LoadBalancerSourceRanges) > 0 {
+		r.Evidence = append(r.Evidence, "loadBalancerSourceRanges "+strings.Join(svc.Spec.LoadBalancerSourceRanges, ", ")+": other client addresses are dropped")
+	}
+	return part
 }
 
 // nodePorts checks the node ports of the ports under test on every node (from the agent) and
