@@ -66,6 +66,7 @@ type dnsOutcome struct {
 	err    error    // the last transport error
 }
 
+//nolint:funlen // the res_search walk over names and servers: the deadline, the last answer and the last transport error are shared by every step it takes
 func (r *Runner) checkDNS(ctx context.Context, c *DNSCheck) Result {
 	qtypeName := c.qtype()
 	qtype := queryTypes[qtypeName]

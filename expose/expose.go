@@ -206,6 +206,8 @@ func NewCmd(factory cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.
 }
 
 // newCmd builds the command tree over o (tests pass options with their dependencies set).
+//
+//nolint:funlen // declarations only: the command and its three subcommands (external, externalname, ingress) with their help text and flags
 func newCmd(o *Options, factory cmdutil.Factory) *cobra.Command {
 	run := func(mode Mode) func(*cobra.Command, []string) error {
 		return func(cmd *cobra.Command, args []string) error {

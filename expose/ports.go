@@ -168,6 +168,8 @@ func portList(ports []containerPort) string {
 // what was not given: every declared container port when no port is asked for, the container port
 // a Service port forwards to (its name preferred as targetPort), the protocol and the port name.
 // Without a template (selector-less Services) the targetPort defaults to the port.
+//
+//nolint:funlen // one inference in order (defaults, each requested port, names, the result) over the shared maps of declared and used ports
 func resolvePorts(items []PortSpec, defProto corev1.Protocol, spec *corev1.PodSpec, what string) ([]corev1.ServicePort, error) {
 	declared := servingPorts(spec)
 	type resolved struct {

@@ -111,6 +111,8 @@ var errTimeout = errors.New("timed out")
 // then for up to settle more until all endpoints are ready (so that the report says 3/3 rather
 // than 1/3 when the others are a moment behind), or until timeout. It lists once and then
 // watches; it never polls.
+//
+//nolint:funlen // one list-then-watch loop: its closures (result, done, relist) share the slices seen and the resourceVersion with the watch
 func WaitEndpoints(ctx context.Context, cs kubernetes.Interface, ns, service string, ports []corev1.ServicePort, timeout, settle time.Duration) (WaitResult, error) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, timeout)

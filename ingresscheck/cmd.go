@@ -81,6 +81,8 @@ func NewCmd(factory cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.
 }
 
 // newCmd builds the command around o (tests set its clock and client).
+//
+//nolint:funlen // declarations only: the command's help text (most of the function) and its flags
 func newCmd(factory cmdutil.Factory, o *Options) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "ingresscheck [URL | ing/NAME | httproute/NAME | gateway/NAME] [-f FILE|DIR|-]... [-k DIR] [-X METHOD] [-H 'Name: value']... [--probe]",

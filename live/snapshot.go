@@ -75,11 +75,47 @@ func FromCluster(ctx context.Context, cs kubernetes.Interface, opts ClusterOptio
 		where = "all namespaces"
 	}
 
+	readServices(ctx, cs, s, opts, where, fail)
+	readEndpointSlices(ctx, cs, s, opts, where, fail)
+	readPods(ctx, cs, s, opts, where, fail)
+
+	if opts.SkipIngresses {
+		s.Unavailable["Ingress"] = snapshot.NotRead("not needed")
+		s.Unavailable["IngressClass"] = snapshot.NotRead("not needed")
+	} else {
+		readIngresses(ctx, cs, s, ns, where, opts.PageSize, fail)
+	}
+
+	readNetworkPolicies(ctx, cs, s, opts, where, fail)
+	readNodes(ctx, cs, s, opts, fail)
+
+	if opts.SkipSecrets {
+		s.Unavailable["Secret"] = snapshot.NotRead("not needed")
+	} else {
+		readTLSSecrets(ctx, s, cs, opts.MaxTLSSecrets)
+	}
+	// core/v1 Endpoints are not listed (deprecated since 1.33): manual Endpoints are mirrored into
+	// EndpointSlices, which the rules read.
+	s.Unavailable["Endpoints"] = snapshot.NotRead("deprecated API; the EndpointSlices mirrored from it are checked")
+	if len(s.Degraded()) >= 6 && len(s.Services) == 0 && len(s.Workloads) == 0 {
+		return nil, fmt.Errorf("could not read anything from the cluster: %s", s.Unavailable["Service"].Detail)
+	}
+	s.Index()
+	if opts.Gateway == nil {
+		NotRequestedGateway(s.Unavailable, "no Gateway API client")
+		return s, nil
+	}
+	gw := ReadGatewayAPI(ctx, opts.Gateway, cs, GatewayOptions{Namespace: ns, PageSize: opts.PageSize,
+		SkipSecrets: opts.SkipSecrets, HaveSecret: func(ns, name string) bool { return s.Secret(ns, name) != nil }})
+	return snapshot.Merge(s, gw.Unread, gw.Part), nil
+}
+
+// readServices lists the Services of the scope, unless opts.Services holds them already.
+func readServices(ctx context.Context, cs kubernetes.Interface, s *snapshot.Snapshot, opts ClusterOptions, where string, fail func(kind, scope string, err error)) {
 	svcs := opts.Services
 	if svcs == nil {
-		var err error
 		listed, err := ListAllPtr(ctx, opts.PageSize, func(ctx context.Context, lo metav1.ListOptions) ([]corev1.Service, string, error) {
-			l, err := cs.CoreV1().Services(ns).List(ctx, lo)
+			l, err := cs.CoreV1().Services(opts.Namespace).List(ctx, lo)
 			if err != nil {
 				return nil, "", err
 			}
@@ -101,10 +137,13 @@ func FromCluster(ctx context.Context, cs kubernetes.Interface, opts ClusterOptio
 			s.Services = append(s.Services, &snapshot.Service{Service: v, Src: snapshot.LiveSource("v1", "Service", &v.ObjectMeta)})
 		}
 	}
+}
 
+// readEndpointSlices lists the EndpointSlices of the scope (opts.EndpointSliceLabelSelector).
+func readEndpointSlices(ctx context.Context, cs kubernetes.Interface, s *snapshot.Snapshot, opts ClusterOptions, where string, fail func(kind, scope string, err error)) {
 	slices, err := ListAllPtr(ctx, opts.PageSize, func(ctx context.Context, lo metav1.ListOptions) ([]discoveryv1.EndpointSlice, string, error) {
 		lo.LabelSelector = opts.EndpointSliceLabelSelector
-		l, err := cs.DiscoveryV1().EndpointSlices(ns).List(ctx, lo)
+		l, err := cs.DiscoveryV1().EndpointSlices(opts.Namespace).List(ctx, lo)
 		if err != nil {
 			return nil, "", err
 		}
@@ -119,10 +158,13 @@ func FromCluster(ctx context.Context, cs kubernetes.Interface, opts ClusterOptio
 	for _, v := range slices {
 		s.EndpointSlices = append(s.EndpointSlices, &snapshot.EndpointSlice{EndpointSlice: v, Src: snapshot.LiveSource("discovery.k8s.io/v1", "EndpointSlice", &v.ObjectMeta)})
 	}
+}
 
+// readPods lists the Pods of the scope (opts.PodLabelSelector) as workloads.
+func readPods(ctx context.Context, cs kubernetes.Interface, s *snapshot.Snapshot, opts ClusterOptions, where string, fail func(kind, scope string, err error)) {
 	pods, err := ListAllPtr(ctx, opts.PageSize, func(ctx context.Context, lo metav1.ListOptions) ([]corev1.Pod, string, error) {
 		lo.LabelSelector = opts.PodLabelSelector
-		l, err := cs.CoreV1().Pods(ns).List(ctx, lo)
+		l, err := cs.CoreV1().Pods(opts.Namespace).List(ctx, lo)
 		if err != nil {
 			return nil, "", err
 		}
@@ -137,16 +179,12 @@ func FromCluster(ctx context.Context, cs kubernetes.Interface, opts ClusterOptio
 	for _, p := range pods {
 		s.Workloads = append(s.Workloads, snapshot.PodWorkload(p))
 	}
+}
 
-	if opts.SkipIngresses {
-		s.Unavailable["Ingress"] = snapshot.NotRead("not needed")
-		s.Unavailable["IngressClass"] = snapshot.NotRead("not needed")
-	} else {
-		readIngresses(ctx, cs, s, ns, where, opts.PageSize, fail)
-	}
-
+// readNetworkPolicies lists the NetworkPolicies of the scope.
+func readNetworkPolicies(ctx context.Context, cs kubernetes.Interface, s *snapshot.Snapshot, opts ClusterOptions, where string, fail func(kind, scope string, err error)) {
 	pols, err := ListAll(ctx, opts.PageSize, func(ctx context.Context, lo metav1.ListOptions) ([]networkingv1.NetworkPolicy, string, error) {
-		l, err := cs.NetworkingV1().NetworkPolicies(ns).List(ctx, lo)
+		l, err := cs.NetworkingV1().NetworkPolicies(opts.Namespace).List(ctx, lo)
 		if err != nil {
 			return nil, "", err
 		}
@@ -159,7 +197,10 @@ func FromCluster(ctx context.Context, cs kubernetes.Interface, opts ClusterOptio
 		v := &pols[i]
 		s.NetworkPolicies = append(s.NetworkPolicies, &snapshot.NetworkPolicy{NetworkPolicy: v, Src: snapshot.LiveSource("networking.k8s.io/v1", "NetworkPolicy", &v.ObjectMeta)})
 	}
+}
 
+// readNodes lists the Nodes, unless opts.SkipNodes.
+func readNodes(ctx context.Context, cs kubernetes.Interface, s *snapshot.Snapshot, opts ClusterOptions, fail func(kind, scope string, err error)) {
 	if !opts.SkipNodes {
 		nodes, err := ListAll(ctx, opts.PageSize, func(ctx context.Context, lo metav1.ListOptions) ([]corev1.Node, string, error) {
 			l, err := cs.CoreV1().Nodes().List(ctx, lo)
@@ -178,26 +219,6 @@ func FromCluster(ctx context.Context, cs kubernetes.Interface, opts ClusterOptio
 	} else {
 		s.Unavailable["Node"] = snapshot.NotRead("not needed")
 	}
-
-	if opts.SkipSecrets {
-		s.Unavailable["Secret"] = snapshot.NotRead("not needed")
-	} else {
-		readTLSSecrets(ctx, s, cs, opts.MaxTLSSecrets)
-	}
-	// core/v1 Endpoints are not listed (deprecated since 1.33): manual Endpoints are mirrored into
-	// EndpointSlices, which the rules read.
-	s.Unavailable["Endpoints"] = snapshot.NotRead("deprecated API; the EndpointSlices mirrored from it are checked")
-	if len(s.Degraded()) >= 6 && len(s.Services) == 0 && len(s.Workloads) == 0 {
-		return nil, fmt.Errorf("could not read anything from the cluster: %s", s.Unavailable["Service"].Detail)
-	}
-	s.Index()
-	if opts.Gateway == nil {
-		NotRequestedGateway(s.Unavailable, "no Gateway API client")
-		return s, nil
-	}
-	gw := ReadGatewayAPI(ctx, opts.Gateway, cs, GatewayOptions{Namespace: ns, PageSize: opts.PageSize,
-		SkipSecrets: opts.SkipSecrets, HaveSecret: func(ns, name string) bool { return s.Secret(ns, name) != nil }})
-	return snapshot.Merge(s, gw.Unread, gw.Part), nil
 }
 
 // readIngresses lists the Ingresses of the scope and the IngressClasses.

@@ -79,21 +79,8 @@ func (w *kustWalker) file(dir, kfile string, data []byte, plugins bool) error {
 	if err := k.Unmarshal(data); err != nil {
 		return inputErrorf("%s: %v", kfile, err)
 	}
-	helm := "Helm charts need the helm binary and the network; render them with `helm template ... | kubectl svc-doctor lint -f -` instead"
-	if len(k.HelmCharts) > 0 {
-		return inputErrorf("%s: helmCharts: %s", kfile, helm)
-	}
-	if len(k.HelmChartInflationGenerator) > 0 {
-		return inputErrorf("%s: helmChartInflationGenerator: %s", kfile, helm)
-	}
-	if g := k.HelmGlobals; g != nil {
-		// only Helm reads these (charts, repositories and its configuration): refused like any
-		// other Helm use, a local path as well as a URL
-		for _, f := range []fieldRef{{"chartHome", g.ChartHome}, {"configHome", g.ConfigHome}} {
-			if f.ref != "" {
-				return inputErrorf("%s: helmGlobals.%s: %s", kfile, f.field, helm)
-			}
-		}
+	if err := refuseHelm(kfile, &k); err != nil {
+		return err
 	}
 	c := refChecker{dir: dir, kfile: kfile}
 	if plugins {
@@ -104,7 +91,53 @@ func (w *kustWalker) file(dir, kfile string, data []byte, plugins bool) error {
 			return err
 		}
 	}
-	// resources and bases: files, or directories holding a kustomization
+	if err := w.resources(c, &k, plugins); err != nil {
+		return err
+	}
+	files, err := plainFiles(c, &k)
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		if _, err := c.local(f.field, f.ref); err != nil {
+			return err
+		}
+		if plugins {
+			data, err := os.ReadFile(c.join(f.ref))
+			if err == nil {
+				err = noURLs(c.join(f.ref), data)
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return w.pluginRefs(c, &k)
+}
+
+// refuseHelm refuses the fields that only Helm reads (charts, repositories and its
+// configuration), a local path as well as a URL.
+func refuseHelm(kfile string, k *types.Kustomization) error {
+	helm := "Helm charts need the helm binary and the network; render them with `helm template ... | kubectl svc-doctor lint -f -` instead"
+	if len(k.HelmCharts) > 0 {
+		return inputErrorf("%s: helmCharts: %s", kfile, helm)
+	}
+	if len(k.HelmChartInflationGenerator) > 0 {
+		return inputErrorf("%s: helmChartInflationGenerator: %s", kfile, helm)
+	}
+	if g := k.HelmGlobals; g != nil {
+		for _, f := range []fieldRef{{"chartHome", g.ChartHome}, {"configHome", g.ConfigHome}} {
+			if f.ref != "" {
+				return inputErrorf("%s: helmGlobals.%s: %s", kfile, f.field, helm)
+			}
+		}
+	}
+	return nil
+}
+
+// resources walks resources and bases (files, or directories holding a kustomization) and
+// components.
+func (w *kustWalker) resources(c refChecker, k *types.Kustomization, plugins bool) error {
 	for _, group := range []fieldRefs{{"resources", k.Resources}, {"bases", k.Bases}} {
 		for i, r := range group.refs {
 			isDir, err := c.local(fmt.Sprintf("%s[%d]", group.field, i), r)
@@ -134,7 +167,12 @@ func (w *kustWalker) file(dir, kfile string, data []byte, plugins bool) error {
 			}
 		}
 	}
-	// files read as they are
+	return nil
+}
+
+// plainFiles lists the files a kustomization reads as they are: crds, configurations, patches,
+// replacements, the OpenAPI schema and the generators' sources (an error for a remote one).
+func plainFiles(c refChecker, k *types.Kustomization) ([]fieldRef, error) {
 	var files []fieldRef
 	add := func(field, ref string) {
 		if ref != "" {
@@ -173,7 +211,7 @@ func (w *kustWalker) file(dir, kfile string, data []byte, plugins bool) error {
 			for j, f := range g.FileSources {
 				field := fmt.Sprintf("%sfiles[%d]", prefix, j)
 				if remoteRef(f) {
-					return c.remote(field, f)
+					return nil, c.remote(field, f)
 				}
 				if _, p, ok := strings.Cut(f, "="); ok { // key=path
 					f = p
@@ -186,27 +224,17 @@ func (w *kustWalker) file(dir, kfile string, data []byte, plugins bool) error {
 			add(prefix+"env", g.EnvSource)
 		}
 	}
-	for _, f := range files {
-		if _, err := c.local(f.field, f.ref); err != nil {
-			return err
-		}
-		if plugins {
-			data, err := os.ReadFile(c.join(f.ref))
-			if err == nil {
-				err = noURLs(c.join(f.ref), data)
-			}
-			if err != nil {
-				return err
-			}
-		}
-	}
-	// generators, transformers and validators: inline configurations, files holding
-	// configurations, or directories whose kustomization produces them
+	return files, nil
+}
+
+// pluginRefs checks generators, transformers and validators: inline configurations, files holding
+// configurations, or directories whose kustomization produces them.
+func (w *kustWalker) pluginRefs(c refChecker, k *types.Kustomization) error {
 	for _, group := range []fieldRefs{{"generators", k.Generators}, {"transformers", k.Transformers}, {"validators", k.Validators}} {
 		for i, g := range group.refs {
 			field := fmt.Sprintf("%s[%d]", group.field, i)
 			if inlineYAML(g) {
-				if err := c.pluginConfig(kfile+": "+field, []byte(g)); err != nil {
+				if err := c.pluginConfig(c.kfile+": "+field, []byte(g)); err != nil {
 					return err
 				}
 				continue

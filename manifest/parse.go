@@ -77,6 +77,7 @@ func ParseDocument(d Document) (objs []*Object, probs []Problem) {
 	return objs, probs
 }
 
+//nolint:funlen // one document from raw chunk to objects: the panic guard, the fast path and the YAML fallback share the named results
 func parseDocument(file string, docIndex int, c chunk) (objs []*Object, probs []Problem) {
 	defer func() {
 		// the YAML library has panicked on hostile input before; a panic must never escape

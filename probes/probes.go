@@ -168,6 +168,8 @@ func (o *Options) Validate() error {
 }
 
 // RunCmd reviews and prints.
+//
+//nolint:funlen // the command's run in order (read, review each pod, optionally probe, print), sharing the report it builds
 func (o *Options) RunCmd(ctx context.Context) (err error) {
 	ctx, stop := helper.NotifyContext(ctx)
 	defer stop()

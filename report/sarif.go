@@ -22,21 +22,7 @@ func BuildSARIF(r *LintReport, rules []RuleMeta) *sarif.Report {
 	run.Tool.Driver.Version = &v
 	index := map[string]int{}
 	for i, m := range rules {
-		d := sarif.NewReportingDescriptor()
-		d.ID = ptr(m.ID)
-		d.Name = ptr(ruleName(m.ID))
-		d.ShortDescription = textMsg(m.Summary)
-		d.FullDescription = textMsg(m.Docs)
-		help := m.Summary + "\n\nFix: " + m.Remediation + "\n\n" + m.Docs
-		d.Help = &sarif.MultiformatMessageString{Text: ptr(help), Markdown: ptr("**" + m.Summary + "**\n\n*Fix:* " + m.Remediation + "\n\n" + m.Docs)}
-		d.HelpURI = ptr(m.DocsURL)
-		cfg := sarif.NewReportingConfiguration()
-		cfg.Level = sarifLevel(m.Severity)
-		cfg.Enabled = !m.DefaultOff
-		d.DefaultConfiguration = cfg
-		d.Properties = sarif.NewPropertyBag()
-		d.Properties.Tags = []string{"kubernetes", m.Category}
-		run.Tool.Driver.Rules = append(run.Tool.Driver.Rules, d)
+		run.Tool.Driver.Rules = append(run.Tool.Driver.Rules, sarifRule(m))
 		index[m.ID] = i
 	}
 	var omitted []*sarif.Notification
@@ -98,6 +84,25 @@ func BuildSARIF(r *LintReport, rules []RuleMeta) *sarif.Report {
 	}
 	log.AddRun(run)
 	return log
+}
+
+// sarifRule is the reporting descriptor of a rule: its help, docs link, default level and tags.
+func sarifRule(m RuleMeta) *sarif.ReportingDescriptor {
+	d := sarif.NewReportingDescriptor()
+	d.ID = ptr(m.ID)
+	d.Name = ptr(ruleName(m.ID))
+	d.ShortDescription = textMsg(m.Summary)
+	d.FullDescription = textMsg(m.Docs)
+	help := m.Summary + "\n\nFix: " + m.Remediation + "\n\n" + m.Docs
+	d.Help = &sarif.MultiformatMessageString{Text: ptr(help), Markdown: ptr("**" + m.Summary + "**\n\n*Fix:* " + m.Remediation + "\n\n" + m.Docs)}
+	d.HelpURI = ptr(m.DocsURL)
+	cfg := sarif.NewReportingConfiguration()
+	cfg.Level = sarifLevel(m.Severity)
+	cfg.Enabled = !m.DefaultOff
+	d.DefaultConfiguration = cfg
+	d.Properties = sarif.NewPropertyBag()
+	d.Properties.Tags = []string{"kubernetes", m.Category}
+	return d
 }
 
 // WriteSARIF writes the report as SARIF 2.1.0.

@@ -60,6 +60,8 @@ func IsReady(p *corev1.Pod) bool {
 }
 
 // ExaminePod works out why a pod is (not) ready from its status and its Unhealthy events.
+//
+//nolint:funlen // one ordered ladder of why a pod is not ready (containers, conditions, readiness gates): the first that applies wins
 func ExaminePod(p *corev1.Pod, events []corev1.Event, now time.Time) PodStatus {
 	ps := PodStatus{Pod: p, Ready: IsReady(p)}
 	for i := len(events) - 1; i >= 0; i-- {

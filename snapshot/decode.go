@@ -247,11 +247,24 @@ func (d *decoder) decode(src *Source, av, kind string, legacy bool) {
 	if d.decodeGateway(src, av, kind) { // Gateway API kinds and Namespaces: snapshot/gateway.go
 		return
 	}
-	o := src.Manifest
 	// lenient decoding for removed API versions read into today's types: their old fields are
 	// not errors, the removed-api-version finding already says what to change
 	strict := !legacy
-	switch av + "/" + kind {
+	if d.decodeNetworking(src, av+"/"+kind, strict) || d.decodeWorkload(src, av+"/"+kind, strict) || d.decodeAppsWorkload(src, av+"/"+kind, strict, legacy) {
+		return
+	}
+	var meta struct {
+		Metadata metav1.ObjectMeta `json:"metadata"`
+	}
+	_ = json.Unmarshal(src.Manifest.JSON, &meta)
+	src.Annotations = meta.Metadata.Annotations
+	d.s.Other = append(d.s.Other, src)
+}
+
+// decodeNetworking decodes the kinds that route traffic (Services, endpoints, Ingresses,
+// IngressClasses, NetworkPolicies) and Secrets; false for another kind.
+func (d *decoder) decodeNetworking(src *Source, avKind string, strict bool) bool {
+	switch avKind {
 	case "v1/Service":
 		if svc := d.service(src); svc != nil {
 			d.s.Services = append(d.s.Services, svc)
@@ -306,6 +319,16 @@ func (d *decoder) decode(src *Source, av, kind string, legacy bool) {
 		}
 	case "v1/Secret":
 		d.secret(src)
+	default:
+		return false
+	}
+	return true
+}
+
+// decodeWorkload decodes Pods, ReplicationControllers, Jobs and CronJobs into Workloads; false
+// for another kind.
+func (d *decoder) decodeWorkload(src *Source, avKind string, strict bool) bool {
+	switch avKind {
 	case "v1/Pod":
 		var v corev1.Pod
 		if d.into(src, &v, true) {
@@ -336,6 +359,31 @@ func (d *decoder) decode(src *Source, av, kind string, legacy bool) {
 			}
 			d.addTemplate(w)
 		}
+	case "batch/v1/Job":
+		var v batchv1.Job
+		if d.into(src, &v, true) {
+			src.Annotations = v.Annotations
+			t := &v.Spec.Template
+			d.addTemplate(&Workload{Src: src, Labels: t.Labels, LabelsPath: "spec.template.metadata.labels", Spec: &t.Spec, SpecPath: "spec.template.spec"})
+		}
+	case "batch/v1/CronJob":
+		var v batchv1.CronJob
+		if d.into(src, &v, strict) {
+			src.Annotations = v.Annotations
+			t := &v.Spec.JobTemplate.Spec.Template
+			d.addTemplate(&Workload{Src: src, Labels: t.Labels, LabelsPath: "spec.jobTemplate.spec.template.metadata.labels",
+				Spec: &t.Spec, SpecPath: "spec.jobTemplate.spec.template.spec"})
+		}
+	default:
+		return false
+	}
+	return true
+}
+
+// decodeAppsWorkload decodes the apps/v1 controllers into Workloads (legacy: read from a removed
+// API version, whose selector was optional); false for another kind.
+func (d *decoder) decodeAppsWorkload(src *Source, avKind string, strict, legacy bool) bool {
+	switch avKind {
 	case "apps/v1/Deployment":
 		var v appsv1.Deployment
 		if d.into(src, &v, strict) {
@@ -370,29 +418,10 @@ func (d *decoder) decode(src *Source, av, kind string, legacy bool) {
 			w.SelectorRequired = !legacy
 			d.addTemplate(w)
 		}
-	case "batch/v1/Job":
-		var v batchv1.Job
-		if d.into(src, &v, true) {
-			src.Annotations = v.Annotations
-			t := &v.Spec.Template
-			d.addTemplate(&Workload{Src: src, Labels: t.Labels, LabelsPath: "spec.template.metadata.labels", Spec: &t.Spec, SpecPath: "spec.template.spec"})
-		}
-	case "batch/v1/CronJob":
-		var v batchv1.CronJob
-		if d.into(src, &v, strict) {
-			src.Annotations = v.Annotations
-			t := &v.Spec.JobTemplate.Spec.Template
-			d.addTemplate(&Workload{Src: src, Labels: t.Labels, LabelsPath: "spec.jobTemplate.spec.template.metadata.labels",
-				Spec: &t.Spec, SpecPath: "spec.jobTemplate.spec.template.spec"})
-		}
 	default:
-		var meta struct {
-			Metadata metav1.ObjectMeta `json:"metadata"`
-		}
-		_ = json.Unmarshal(o.JSON, &meta)
-		src.Annotations = meta.Metadata.Annotations
-		d.s.Other = append(d.s.Other, src)
+		return false
 	}
+	return true
 }
 
 func (d *decoder) addTemplate(w *Workload) {

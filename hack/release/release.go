@@ -86,6 +86,8 @@ type Release struct {
 }
 
 // Build builds the whole release into cfg.Dist.
+//
+//nolint:funlen // the release steps in the order they must run (stamp, binaries per platform, images, checksums, krew manifest), each a call already
 func Build(ctx context.Context, cfg Config) (*Release, error) {
 	logw := cfg.Log
 	if logw == nil {

@@ -32,6 +32,7 @@ func (g *Generator) Write(w io.Writer, n int) (int, error) {
 	return written, nil
 }
 
+//nolint:funlen // one synthetic application's manifests with all its variations (each i%n choice): splitting would scatter which fault lands on which app
 func app(w io.Writer, i int) (int, error) {
 	ns := fmt.Sprintf("team-%d", i%20)
 	name := fmt.Sprintf("app-%d", i)

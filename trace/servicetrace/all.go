@@ -44,6 +44,8 @@ type ServiceTrace struct {
 // request per Service); the network hops run from one agent per namespace, with at most Workers
 // traces at a time. It stops at the first fatal error (the cluster cannot be read) or when ctx
 // ends; the traces done so far are returned with it.
+//
+//nolint:funlen // the worker pool: the queue, the workers and the per-namespace helper release share the count of traces left in each namespace
 func TraceAll(ctx context.Context, reads *trace.Reads, opts AllOptions) ([]ServiceTrace, error) {
 	snap, err := reads.Snapshot(ctx)
 	if err != nil {

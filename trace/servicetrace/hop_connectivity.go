@@ -142,8 +142,6 @@ type failureGroup struct {
 }
 
 func (st *State) judgeConnectivity(ctx context.Context, src *trace.Source, probes []*probe, notes []string) trace.Result {
-	svc := st.Service
-	ns := svc.Namespace
 	r := trace.Result{Status: trace.Pass}
 	r.Evidence = append(r.Evidence, "from "+src.Description+nodeSuffix(src.Node))
 	var cip, ep []*probe
@@ -172,97 +170,13 @@ func (st *State) judgeConnectivity(ctx context.Context, src *trace.Source, probe
 
 	// manual endpoints that do not answer are stale
 	if st.ManualEndpoints && len(epFail) > 0 {
-		bad := failedTargets(epFail)
-		r.Status = trace.Fail
-		r.Summary = fmt.Sprintf("%d of %d manual endpoint %s do not answer: %s", len(bad), len(distinctTargets(ep)), report.Plural(len(ep), "address", "addresses"), strings.Join(capList(bad), ", "))
-		slice, mirrored := "<slice>", false
-		if len(st.Slices) > 0 {
-			slice = st.Slices[0].Name
-			mirrored = st.Slices[0].Labels[discoveryv1.LabelManagedBy] == mirrorControllerName
-		}
-		fix := fmt.Sprintf("update or remove the stale addresses: kubectl -n %s edit endpointslice/%s, or give the Service a selector", ns, slice)
-		if mirrored {
-			fix = fmt.Sprintf("update or remove the stale addresses in the Endpoints object: kubectl -n %s edit endpoints/%s (endpointslice/%s is mirrored from it: edits to the slice are undone), or give the Service a selector", ns, svc.Name, slice)
-		}
-		r.Cause = &trace.Cause{RootCause: fmt.Sprintf("stale endpoint addresses: service/%s has no selector and its hand-written endpoints %s do not answer (%s)", svc.Name, strings.Join(capList(bad), ", "), epFail[0].class),
-			Fix: fix}
-		return r
+		return st.staleManualAddresses(r, ep, epFail)
 	}
-	for _, g := range epFail {
-		switch g.class {
-		case agent.FailRefused:
-			return st.notListening(r, g, ep)
-		case agent.FailReset:
-			r.Status = trace.Fail
-			r.Summary = fmt.Sprintf("%s %s the connection on %s", podsOf(g.probes), report.Plural(len(distinctBackends(g.probes)), "resets", "reset"), portsOf(g.probes))
-			r.Cause = &trace.Cause{RootCause: fmt.Sprintf("the backends (%s) accept and then reset connections on %s: the application or a sidecar rejects them", podsOf(g.probes), portsOf(g.probes)),
-				Fix: fmt.Sprintf("read the application's logs: kubectl -n %s logs %s", ns, firstPod(g.probes))}
-			return r
-		}
-	}
-	for _, g := range epFail {
-		if g.class == agent.FailTimeout || g.class == agent.FailUnreachable {
-			pe := st.policies(ctx, src)
-			r.Evidence = append(r.Evidence, pe.Lines...)
-			r.Status = trace.Fail
-			if pe.Denies() {
-				r.Summary = fmt.Sprintf("%s: %s on %s, and NetworkPolicy %s denies %s", podsOf(g.probes), verbFor(g.class), portsOf(g.probes), strings.Join(pe.Blockers(), ", "), src.Description)
-				what := "admits nothing (no ingress rule)"
-				if len(pe.DenyAll) == 0 {
-					what = "does not admit it"
-				}
-				if len(pe.DeniedIngress) == 0 {
-					what = "egress of the client is restricted"
-				}
-				r.Cause = &trace.Cause{RootCause: fmt.Sprintf("NetworkPolicy: %s selects the backend pods and %s: connections from %s to %s time out", strings.Join(pe.Blockers(), ", "), what, src.Description, portsOf(g.probes)),
-					Fix: policyFix(st, pe)}
-				return r
-			}
-			r.Summary = fmt.Sprintf("%s: %s on %s (no NetworkPolicy explains it)", podsOf(g.probes), verbFor(g.class), portsOf(g.probes))
-			r.Cause = &trace.Cause{RootCause: fmt.Sprintf("the backends %s do not answer on %s (%s) and no NetworkPolicy denies the traffic: the application is hung or the pod network drops packets", podsOf(g.probes), portsOf(g.probes), g.class),
-				Fix: fmt.Sprintf("check the application (kubectl -n %s logs %s) and the pod network on node %s (CNI plugin, host firewall)", ns, firstPod(g.probes), orNone(g.probes[0].target.Node))}
-			return r
-		}
-	}
-	for _, g := range epFail {
-		if g.class == agent.FailHTTPStatus {
-			r.Status = trace.Fail
-			code := 0
-			if h := g.probes[0].result.HTTP; h != nil {
-				code = h.StatusCode
-			}
-			r.Summary = fmt.Sprintf("%s: HTTP %d on GET %s", podsOf(g.probes), code, st.HTTPPath)
-			r.Cause = &trace.Cause{RootCause: fmt.Sprintf("the application answers HTTP %d to GET %s (%s)", code, st.HTTPPath, podsOf(g.probes)),
-				Fix: fmt.Sprintf("the path is reached: fix the application or the path (kubectl -n %s logs %s)", ns, firstPod(g.probes))}
-			return r
-		}
-	}
-	if len(epFail) > 0 {
-		g := epFail[0]
-		r.Status = trace.Fail
-		r.Summary = fmt.Sprintf("%s: %s", podsOf(g.probes), g.probes[0].result.Detail)
-		r.Cause = &trace.Cause{RootCause: fmt.Sprintf("the backends do not answer on %s: %s", portsOf(g.probes), g.probes[0].result.Detail),
-			Fix: fmt.Sprintf("kubectl -n %s logs %s", ns, firstPod(g.probes))}
-		return r
+	if res, ok := st.judgeEndpointFailures(ctx, src, r, ep, epFail); ok {
+		return res
 	}
 	if len(cipFail) > 0 {
-		g := cipFail[0]
-		r.Status = trace.Fail
-		if len(ep) == 0 && st.SlicesUnread != "" {
-			r.Summary = fmt.Sprintf("ClusterIP %s: %s", net.JoinHostPort(svc.Spec.ClusterIP, strconv.Itoa(int(g.probes[0].target.Port))), g.probes[0].result.Detail)
-			r.Cause = &trace.Cause{RootCause: fmt.Sprintf("the ClusterIP does not answer (%s); whether the backends or the service proxy are at fault is unknown: the EndpointSlices could not be read (%s)", g.class, st.SlicesUnread),
-				Fix: fmt.Sprintf("kubectl -n %s get endpointslices -l %s=%s (does it have ready endpoints?), or grant list on endpointslices and run the diagnosis again", ns, discoveryv1.LabelServiceName, svc.Name)}
-			return r
-		}
-		if len(ep) == 0 {
-			r.Summary = fmt.Sprintf("ClusterIP %s: %s", net.JoinHostPort(svc.Spec.ClusterIP, strconv.Itoa(int(g.probes[0].target.Port))), g.probes[0].result.Detail)
-			r.Cause = &trace.Cause{RootCause: fmt.Sprintf("the ClusterIP does not answer (%s)", g.class), Fix: "check kube-proxy on node " + orNone(src.Node)}
-			return r
-		}
-		r.Summary = fmt.Sprintf("every endpoint answers directly (%d/%d), but the ClusterIP %s does not (%s)", epOK, len(ep), svc.Spec.ClusterIP, g.class)
-		r.Cause = &trace.Cause{RootCause: fmt.Sprintf("service proxy fault: the endpoints answer directly, but %s:%d (the ClusterIP) does not forward to them (%s) from node %s", svc.Spec.ClusterIP, g.probes[0].target.Port, g.class, orNone(src.Node)),
-			Fix: fmt.Sprintf("check kube-proxy (or the CNI's service proxy) on node %s: is it running, and does it program the Service (iptables-save | grep %s, or ipvsadm -Ln)? A NetworkPolicy enforcer or host firewall that drops routed (DNATed) pod traffic looks the same", orNone(src.Node), svc.Spec.ClusterIP)}
-		return r
+		return st.clusterIPFault(r, src, ep, epOK, cipFail[0])
 	}
 	switch {
 	case len(cip) > 0 && len(ep) > 0:
@@ -469,4 +383,113 @@ func (st *State) planConnectivity() ([]*probe, []string) {
 		probes = probes[:agent.MaxChecks]
 	}
 	return probes, notes
+}
+
+// staleManualAddresses is the fault of hand-written endpoint addresses that do not answer.
+func (st *State) staleManualAddresses(r trace.Result, ep []*probe, epFail []failureGroup) trace.Result {
+	svc := st.Service
+	ns := svc.Namespace
+	bad := failedTargets(epFail)
+	r.Status = trace.Fail
+	r.Summary = fmt.Sprintf("%d of %d manual endpoint %s do not answer: %s", len(bad), len(distinctTargets(ep)), report.Plural(len(ep), "address", "addresses"), strings.Join(capList(bad), ", "))
+	slice, mirrored := "<slice>", false
+	if len(st.Slices) > 0 {
+		slice = st.Slices[0].Name
+		mirrored = st.Slices[0].Labels[discoveryv1.LabelManagedBy] == mirrorControllerName
+	}
+	fix := fmt.Sprintf("update or remove the stale addresses: kubectl -n %s edit endpointslice/%s, or give the Service a selector", ns, slice)
+	if mirrored {
+		fix = fmt.Sprintf("update or remove the stale addresses in the Endpoints object: kubectl -n %s edit endpoints/%s (endpointslice/%s is mirrored from it: edits to the slice are undone), or give the Service a selector", ns, svc.Name, slice)
+	}
+	r.Cause = &trace.Cause{RootCause: fmt.Sprintf("stale endpoint addresses: service/%s has no selector and its hand-written endpoints %s do not answer (%s)", svc.Name, strings.Join(capList(bad), ", "), epFail[0].class),
+		Fix: fix}
+	return r
+}
+
+// judgeEndpointFailures judges the endpoints that fail, the class that explains the most first:
+// refused, reset, timed out or unreachable (a NetworkPolicy, or the application or the pod
+// network), an HTTP status, anything else. False when every endpoint answers.
+func (st *State) judgeEndpointFailures(ctx context.Context, src *trace.Source, r trace.Result, ep []*probe, epFail []failureGroup) (trace.Result, bool) {
+	ns := st.Service.Namespace
+	for _, g := range epFail {
+		switch g.class {
+		case agent.FailRefused:
+			return st.notListening(r, g, ep), true
+		case agent.FailReset:
+			r.Status = trace.Fail
+			r.Summary = fmt.Sprintf("%s %s the connection on %s", podsOf(g.probes), report.Plural(len(distinctBackends(g.probes)), "resets", "reset"), portsOf(g.probes))
+			r.Cause = &trace.Cause{RootCause: fmt.Sprintf("the backends (%s) accept and then reset connections on %s: the application or a sidecar rejects them", podsOf(g.probes), portsOf(g.probes)),
+				Fix: fmt.Sprintf("read the application's logs: kubectl -n %s logs %s", ns, firstPod(g.probes))}
+			return r, true
+		}
+	}
+	for _, g := range epFail {
+		if g.class == agent.FailTimeout || g.class == agent.FailUnreachable {
+			pe := st.policies(ctx, src)
+			r.Evidence = append(r.Evidence, pe.Lines...)
+			r.Status = trace.Fail
+			if pe.Denies() {
+				r.Summary = fmt.Sprintf("%s: %s on %s, and NetworkPolicy %s denies %s", podsOf(g.probes), verbFor(g.class), portsOf(g.probes), strings.Join(pe.Blockers(), ", "), src.Description)
+				what := "admits nothing (no ingress rule)"
+				if len(pe.DenyAll) == 0 {
+					what = "does not admit it"
+				}
+				if len(pe.DeniedIngress) == 0 {
+					what = "egress of the client is restricted"
+				}
+				r.Cause = &trace.Cause{RootCause: fmt.Sprintf("NetworkPolicy: %s selects the backend pods and %s: connections from %s to %s time out", strings.Join(pe.Blockers(), ", "), what, src.Description, portsOf(g.probes)),
+					Fix: policyFix(st, pe)}
+				return r, true
+			}
+			r.Summary = fmt.Sprintf("%s: %s on %s (no NetworkPolicy explains it)", podsOf(g.probes), verbFor(g.class), portsOf(g.probes))
+			r.Cause = &trace.Cause{RootCause: fmt.Sprintf("the backends %s do not answer on %s (%s) and no NetworkPolicy denies the traffic: the application is hung or the pod network drops packets", podsOf(g.probes), portsOf(g.probes), g.class),
+				Fix: fmt.Sprintf("check the application (kubectl -n %s logs %s) and the pod network on node %s (CNI plugin, host firewall)", ns, firstPod(g.probes), orNone(g.probes[0].target.Node))}
+			return r, true
+		}
+	}
+	for _, g := range epFail {
+		if g.class == agent.FailHTTPStatus {
+			r.Status = trace.Fail
+			code := 0
+			if h := g.probes[0].result.HTTP; h != nil {
+				code = h.StatusCode
+			}
+			r.Summary = fmt.Sprintf("%s: HTTP %d on GET %s", podsOf(g.probes), code, st.HTTPPath)
+			r.Cause = &trace.Cause{RootCause: fmt.Sprintf("the application answers HTTP %d to GET %s (%s)", code, st.HTTPPath, podsOf(g.probes)),
+				Fix: fmt.Sprintf("the path is reached: fix the application or the path (kubectl -n %s logs %s)", ns, firstPod(g.probes))}
+			return r, true
+		}
+	}
+	if len(epFail) > 0 {
+		g := epFail[0]
+		r.Status = trace.Fail
+		r.Summary = fmt.Sprintf("%s: %s", podsOf(g.probes), g.probes[0].result.Detail)
+		r.Cause = &trace.Cause{RootCause: fmt.Sprintf("the backends do not answer on %s: %s", portsOf(g.probes), g.probes[0].result.Detail),
+			Fix: fmt.Sprintf("kubectl -n %s logs %s", ns, firstPod(g.probes))}
+		return r, true
+	}
+	return r, false
+}
+
+// clusterIPFault is the fault of a ClusterIP that does not answer (g) while the endpoints do, or
+// when they could not be tested.
+func (st *State) clusterIPFault(r trace.Result, src *trace.Source, ep []*probe, epOK int, g failureGroup) trace.Result {
+	svc := st.Service
+	ns := svc.Namespace
+	r.Status = trace.Fail
+	if len(ep) == 0 && st.SlicesUnread != "" {
+		r.Summary = fmt.Sprintf("ClusterIP %s: %s", net.JoinHostPort(svc.Spec.ClusterIP, strconv.Itoa(int(g.probes[0].target.Port))), g.probes[0].result.Detail)
+		r.Cause = &trace.Cause{RootCause: fmt.Sprintf("the ClusterIP does not answer (%s); whether the backends or the service proxy are at fault is unknown: the EndpointSlices could not be read (%s)", g.class, st.SlicesUnread),
+			Fix: fmt.Sprintf("kubectl -n %s get endpointslices -l %s=%s (does it have ready endpoints?), or grant list on endpointslices and run the diagnosis again", ns, discoveryv1.LabelServiceName, svc.Name)}
+		return r
+	}
+	if len(ep) == 0 {
+		r.Summary = fmt.Sprintf("ClusterIP %s: %s", net.JoinHostPort(svc.Spec.ClusterIP, strconv.Itoa(int(g.probes[0].target.Port))), g.probes[0].result.Detail)
+		r.Cause = &trace.Cause{RootCause: fmt.Sprintf("the ClusterIP does not answer (%s)", g.class), Fix: "check kube-proxy on node " + orNone(src.Node)}
+		return r
+	}
+	r.Summary = fmt.Sprintf("every endpoint answers directly (%d/%d), but the ClusterIP %s does not (%s)", epOK, len(ep), svc.Spec.ClusterIP, g.class)
+	r.Cause = &trace.Cause{RootCause: fmt.Sprintf("service proxy fault: the endpoints answer directly, but %s:%d (the ClusterIP) does not forward to them (%s) from node %s", svc.Spec.ClusterIP, g.probes[0].target.Port, g.class, orNone(src.Node)),
+		Fix: fmt.Sprintf("check kube-proxy (or the CNI's service proxy) on node %s: is it running, and does it program the Service (iptables-save | grep %s, or ipvsadm -Ln)? A NetworkPolicy enforcer or host firewall that drops routed (DNATed) pod traffic looks the same", orNone(src.Node), svc.Spec.ClusterIP)}
+	return r
 }

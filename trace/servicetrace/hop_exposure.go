@@ -56,15 +56,8 @@ func runExposure(ctx context.Context, st *State) trace.Result {
 		return trace.Result{Status: trace.Skip, Summary: "not applicable: ExternalName Service (no node ports, no load balancer, no backends for policies)"}
 	}
 	// session affinity
-	if svc.Spec.SessionAffinity == corev1.ServiceAffinityClientIP {
-		timeout := int32(10800)
-		if c := svc.Spec.SessionAffinityConfig; c != nil && c.ClientIP != nil && c.ClientIP.TimeoutSeconds != nil {
-			timeout = *c.ClientIP.TimeoutSeconds
-		}
-		r.Evidence = append(r.Evidence, fmt.Sprintf("sessionAffinity ClientIP (timeout %ds): each client IP sticks to one pod; behind a NAT or proxy all clients look like one", timeout))
-		parts = append(parts, "sessionAffinity ClientIP")
-	} else {
-		r.Evidence = append(r.Evidence, "sessionAffinity None: connections are spread over the ready endpoints")
+	if part := affinityEvidence(svc, &r); part != "" {
+		parts = append(parts, part)
 	}
 	if len(svc.Spec.ExternalIPs) > 0 {
 		r.Evidence = append(r.Evidence, "externalIPs "+strings.Join(svc.Spec.ExternalIPs, ", ")+" (routed to the nodes by you, not by Kubernetes)")
@@ -80,36 +73,7 @@ func runExposure(ctx context.Context, st *State) trace.Result {
 
 	// load balancer
 	if svc.Spec.Type == corev1.ServiceTypeLoadBalancer {
-		var addrs []string
-		for _, in := range svc.Status.LoadBalancer.Ingress {
-			if in.IP != "" {
-				addrs = append(addrs, in.IP)
-			}
-			if in.Hostname != "" {
-				addrs = append(addrs, in.Hostname)
-			}
-		}
-		if len(addrs) == 0 {
-			if r.Status == trace.Pass {
-				r.Status = trace.Warn
-			}
-			class := "the default load-balancer controller"
-			if svc.Spec.LoadBalancerClass != nil {
-				class = "a controller for loadBalancerClass " + *svc.Spec.LoadBalancerClass
-			}
-			r.Evidence = append(r.Evidence, "LoadBalancer status has no ingress address: EXTERNAL-IP <pending>")
-			parts = append(parts, "LoadBalancer pending: no load-balancer controller has assigned an address")
-			if r.Cause == nil {
-				r.Cause = &trace.Cause{RootCause: fmt.Sprintf("service/%s is type LoadBalancer but no address was assigned: %s is not running in this cluster (the NodePorts still work)", svc.Name, class),
-					Fix: "install a load-balancer controller (the cloud provider's, MetalLB, kube-vip), or use type NodePort or an Ingress"}
-			}
-		} else {
-			r.Evidence = append(r.Evidence, "LoadBalancer address "+strings.Join(addrs, ", ")+" (not tested: outside the cluster's own addresses)")
-			parts = append(parts, "LoadBalancer "+strings.Join(addrs, ","))
-		}
-		if len(svc.Spec.LoadBalancerSourceRanges) > 0 {
-			r.Evidence = append(r.Evidence, "loadBalancerSourceRanges "+strings.Join(svc.Spec.LoadBalancerSourceRanges, ", ")+": other client addresses are dropped")
-		}
+		parts = append(parts, loadBalancerEvidence(svc, &r))
 	}
 
 	// NetworkPolicies selecting the backends
@@ -170,6 +134,58 @@ func hasNodePorts(svc *corev1.Service) bool {
 	return false
 }
 
+// affinityEvidence says how the Service spreads connections (the summary part of ClientIP
+// affinity, "" for none).
+func affinityEvidence(svc *corev1.Service, r *trace.Result) string {
+	if svc.Spec.SessionAffinity == corev1.ServiceAffinityClientIP {
+		timeout := int32(10800)
+		if c := svc.Spec.SessionAffinityConfig; c != nil && c.ClientIP != nil && c.ClientIP.TimeoutSeconds != nil {
+			timeout = *c.ClientIP.TimeoutSeconds
+		}
+		r.Evidence = append(r.Evidence, fmt.Sprintf("sessionAffinity ClientIP (timeout %ds): each client IP sticks to one pod; behind a NAT or proxy all clients look like one", timeout))
+		return "sessionAffinity ClientIP"
+	}
+	r.Evidence = append(r.Evidence, "sessionAffinity None: connections are spread over the ready endpoints")
+	return ""
+}
+
+// loadBalancerEvidence says whether a load balancer has an address (a warning and its cause when
+// none was assigned) and returns the summary part.
+func loadBalancerEvidence(svc *corev1.Service, r *trace.Result) string {
+	var part string
+	var addrs []string
+	for _, in := range svc.Status.LoadBalancer.Ingress {
+		if in.IP != "" {
+			addrs = append(addrs, in.IP)
+		}
+		if in.Hostname != "" {
+			addrs = append(addrs, in.Hostname)
+		}
+	}
+	if len(addrs) == 0 {
+		if r.Status == trace.Pass {
+			r.Status = trace.Warn
+		}
+		class := "the default load-balancer controller"
+		if svc.Spec.LoadBalancerClass != nil {
+			class = "a controller for loadBalancerClass " + *svc.Spec.LoadBalancerClass
+		}
+		r.Evidence = append(r.Evidence, "LoadBalancer status has no ingress address: EXTERNAL-IP <pending>")
+		part = "LoadBalancer pending: no load-balancer controller has assigned an address"
+		if r.Cause == nil {
+			r.Cause = &trace.Cause{RootCause: fmt.Sprintf("service/%s is type LoadBalancer but no address was assigned: %s is not running in this cluster (the NodePorts still work)", svc.Name, class),
+				Fix: "install a load-balancer controller (the cloud provider's, MetalLB, kube-vip), or use type NodePort or an Ingress"}
+		}
+	} else {
+		r.Evidence = append(r.Evidence, "LoadBalancer address "+strings.Join(addrs, ", ")+" (not tested: outside the cluster's own addresses)")
+		part = "LoadBalancer " + strings.Join(addrs, ",")
+	}
+	if len(svc.Spec.LoadBalancerSourceRanges) > 0 {
+		r.Evidence = append(r.Evidence, "loadBalancerSourceRanges "+strings.Join(svc.Spec.LoadBalancerSourceRanges, ", ")+": other client addresses are dropped")
+	}
+	return part
+}
+
 // nodePorts checks the node ports of the ports under test on every node (from the agent) and
 // explains externalTrafficPolicy: Local. It returns a summary part.
 func (st *State) nodePorts(ctx context.Context, r *trace.Result) string {
@@ -227,7 +243,21 @@ func (st *State) nodePorts(ctx context.Context, r *trace.Result) string {
 	if st.Static {
 		return summary
 	}
-	// traffic: only when the backends answer (else the cause is known already)
+	return st.testNodePorts(ctx, r, nodes, ports, perNode, summary)
+}
+
+// nodePortCheck is a check of one node's NodePort for one Service port.
+type nodePortCheck struct {
+	node  *corev1.Node
+	port  corev1.ServicePort
+	check agent.Check
+}
+
+// testNodePorts tests the node ports from the helper, only when the backends answer (else the
+// cause is known already), and returns the summary part with what answered.
+func (st *State) testNodePorts(ctx context.Context, r *trace.Result, nodes []corev1.Node, ports []corev1.ServicePort, perNode map[string]int, summary string) string {
+	svc := st.Service
+	local := svc.Spec.ExternalTrafficPolicy == corev1.ServiceExternalTrafficPolicyLocal
 	if sk, blocked := st.SkipBecause(HopConnectivity); blocked {
 		r.Evidence = append(r.Evidence, "NodePort traffic not tested: "+trace.TrimSkipped(sk.Summary))
 		return summary
@@ -241,32 +271,7 @@ func (st *State) nodePorts(ctx context.Context, r *trace.Result) string {
 		r.Evidence = append(r.Evidence, "NodePort traffic not tested: no helper: "+err.Error())
 		return summary
 	}
-	type np struct {
-		node  *corev1.Node
-		port  corev1.ServicePort
-		check agent.Check
-	}
-	var plan []np
-	for i := range nodes {
-		n := &nodes[i]
-		ip := internalIP(n)
-		if ip == "" || i >= maxNodes {
-			continue
-		}
-		for _, sp := range ports {
-			id := fmt.Sprintf("np-%d-%d", i, sp.NodePort)
-			c := agent.Check{ID: id, Timeout: agent.Duration{Duration: st.CheckTimeout}}
-			switch semantics.Protocol(sp.Protocol) {
-			case corev1.ProtocolTCP:
-				c.Type, c.TCP = agent.CheckTCP, &agent.TCPCheck{Host: ip, Port: int(sp.NodePort)}
-			case corev1.ProtocolUDP:
-				c.Type, c.UDP = agent.CheckUDP, &agent.UDPCheck{Host: ip, Port: int(sp.NodePort)}
-			default:
-				continue
-			}
-			plan = append(plan, np{n, sp, c})
-		}
-	}
+	plan := st.planNodePortChecks(nodes, ports)
 	if len(plan) == 0 {
 		return summary
 	}
@@ -307,6 +312,27 @@ func (st *State) nodePorts(ctx context.Context, r *trace.Result) string {
 		return summary
 	}
 	return fmt.Sprintf("%s: %d/%d node checks answer", summary, okCount, len(plan))
+}
+
+// planNodePortChecks lists a TCP or UDP check of each NodePort on each of the first maxNodes
+// nodes that have an InternalIP.
+func (st *State) planNodePortChecks(nodes []corev1.Node, ports []corev1.ServicePort) []nodePortCheck {
+	var plan []nodePortCheck
+	for i := range nodes {
+		n := &nodes[i]
+		ip := internalIP(n)
+		if ip == "" || i >= maxNodes {
+			continue
+		}
+		for _, sp := range ports {
+			c, ok := l4Check(fmt.Sprintf("np-%d-%d", i, sp.NodePort), ip, sp.NodePort, semantics.Protocol(sp.Protocol), agent.Duration{Duration: st.CheckTimeout})
+			if !ok {
+				continue
+			}
+			plan = append(plan, nodePortCheck{n, sp, c})
+		}
+	}
+	return plan
 }
 
 func nodePortList(ports []corev1.ServicePort) string {

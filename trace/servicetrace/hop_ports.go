@@ -42,6 +42,7 @@ func servingPorts(spec *corev1.PodSpec) []containerPort {
 	return out
 }
 
+//nolint:funlen // one pass over the Service ports: each port's targetPort, declared ports and protocol are judged together and feed one summary
 func runPorts(ctx context.Context, st *State) trace.Result {
 	svc := st.Service
 	if semantics.IsExternalName(svc) {

@@ -21,38 +21,79 @@ func runReadiness(ctx context.Context, st *State) trace.Result {
 	if st.ManualEndpoints {
 		return trace.Result{Status: trace.Skip, Summary: "not applicable: no selector (manual endpoints are not pods)"}
 	}
-	// the probe failure events explain pods that are not ready or restart: a Service whose pods
-	// are all ready and never restarted costs no read for them
-	var events map[string][]corev1.Event
-	var why string
-	if needsEvents(st.Pods) {
-		events, why = st.Reads.UnhealthyEvents(ctx, svc.Namespace)
+	ev := readReadinessEvents(ctx, st)
+	t := examinePods(st, ev)
+	r := trace.Result{}
+	for i, l := range t.lines {
+		if i == maxListed*2 {
+			r.Evidence = append(r.Evidence, fmt.Sprintf("... and %d more pods", len(t.lines)-i))
+			break
+		}
+		r.Evidence = append(r.Evidence, l)
 	}
-	// the kubelet's kills explain restarts: read only when a pod restarts (one LIST)
-	var kills map[string][]corev1.Event
-	var killsWhy string
+	if ev.unhealthyWhy != "" {
+		r.Evidence = append(r.Evidence, "readiness-probe failure messages unavailable: "+ev.unhealthyWhy)
+	}
+	if ev.killingWhy != "" {
+		r.Evidence = append(r.Evidence, "the kubelet's Killing events unavailable: "+ev.killingWhy)
+	}
+	var block *stsBlock
+	if t.ready < len(st.Pods) {
+		block = statefulSetBlock(ctx, st, t.statuses, &r)
+	}
+	readinessVerdict(st, &r, t, block)
+	return r
+}
+
+// readinessEvents are the events that explain the pods' readiness and restarts, and why they
+// could not be read.
+type readinessEvents struct {
+	unhealthy, killing       map[string][]corev1.Event
+	unhealthyWhy, killingWhy string
+}
+
+// readReadinessEvents reads the events the pods need: the probe failure events explain pods that
+// are not ready or restart (a Service whose pods are all ready and never restarted costs no read
+// for them), the kubelet's kills explain restarts (read only when a pod restarts, one LIST).
+func readReadinessEvents(ctx context.Context, st *State) readinessEvents {
+	var ev readinessEvents
+	ns := st.Service.Namespace
+	if needsEvents(st.Pods) {
+		ev.unhealthy, ev.unhealthyWhy = st.Reads.UnhealthyEvents(ctx, ns)
+	}
 	for _, p := range st.Pods {
 		if Restarts(p, st.Now(), st.RestartWindow) {
-			kills, killsWhy = st.Reads.KillingEvents(ctx, svc.Namespace)
+			ev.killing, ev.killingWhy = st.Reads.KillingEvents(ctx, ns)
 			break
 		}
 	}
+	return ev
+}
+
+// podsReadiness is what the selected pods' health says: how many are ready, the problem that
+// explains the most of those that are not, the pods that restart (the one that explains the most
+// first) and a line per pod.
+type podsReadiness struct {
+	ready      int
+	first      *semantics.PodProblem
+	restarting []*PodHealth
+	lines      []string
+	statuses   map[string]PodHealth
+}
+
+// examinePods examines each selected pod (and records the ready ones in st.ReadyPods).
+func examinePods(st *State, ev readinessEvents) podsReadiness {
 	st.ReadyPods = map[string]bool{}
-	r := trace.Result{}
-	var first *semantics.PodProblem
-	var restarting []*PodHealth
-	ready := 0
-	var lines []string
-	statuses := map[string]PodHealth{}
+	t := podsReadiness{statuses: map[string]PodHealth{}}
 	for _, p := range st.Pods {
-		ps := ExaminePodEvents(p, PodEvents{Unhealthy: events[p.Name], Killing: kills[p.Name]}, st.Now(), st.RestartWindow)
-		statuses[p.Name] = ps
+		ps := ExaminePodEvents(p, PodEvents{Unhealthy: ev.unhealthy[p.Name], Killing: ev.killing[p.Name]}, st.Now(), st.RestartWindow)
+		t.statuses[p.Name] = ps
 		if ps.Restart != nil {
 			ps := ps
-			restarting = append(restarting, &ps)
+			t.restarting = append(t.restarting, &ps)
 		}
 		if ps.Ready {
-			ready++
+			t.ready++
 			st.ReadyPods[p.Name] = true
 			line := "pod/" + p.Name + ": ready"
 			if ps.Restart != nil {
@@ -61,73 +102,70 @@ func runReadiness(ctx context.Context, st *State) trace.Result {
 			if len(ps.Notes) > 0 {
 				line += "; " + strings.Join(ps.Notes, "; ")
 			}
-			lines = append(lines, line)
+			t.lines = append(t.lines, line)
 			continue
 		}
 		line := "pod/" + p.Name + ": not ready: " + ps.Problem.Message
 		if len(ps.Notes) > 0 {
 			line += "; " + strings.Join(ps.Notes, "; ")
 		}
-		lines = append(lines, line)
-		if first == nil || ps.Problem.Kind < first.Kind {
-			first = ps.Problem
+		t.lines = append(t.lines, line)
+		if t.first == nil || ps.Problem.Kind < t.first.Kind {
+			t.first = ps.Problem
 		}
 	}
 	// the restart that explains the most: a probe that kills, then a crash loop, then the latest
-	sort.SliceStable(restarting, func(i, j int) bool {
-		a, b := restarting[i].Restart, restarting[j].Restart
+	sort.SliceStable(t.restarting, func(i, j int) bool {
+		a, b := t.restarting[i].Restart, t.restarting[j].Restart
 		if (a.Probe != "") != (b.Probe != "") {
 			return a.Probe != ""
 		}
 		return a.CrashLoop && !b.CrashLoop
 	})
-	for i, l := range lines {
-		if i == maxListed*2 {
-			r.Evidence = append(r.Evidence, fmt.Sprintf("... and %d more pods", len(lines)-i))
-			break
+	return t
+}
+
+// statefulSetBlock finds a StatefulSet whose not-ready pod keeps its next ordinals from being
+// created (a GET of each StatefulSet that owns a not-ready pod, until one blocks).
+func statefulSetBlock(ctx context.Context, st *State, statuses map[string]PodHealth, r *trace.Result) *stsBlock {
+	svc := st.Service
+	var owners []string
+	seen := map[string]bool{}
+	for _, p := range st.Pods {
+		if name := statefulSetOf(p); name != "" && !statuses[p.Name].Ready && !seen[name] {
+			seen[name] = true
+			owners = append(owners, name)
 		}
-		r.Evidence = append(r.Evidence, l)
 	}
-	if why != "" {
-		r.Evidence = append(r.Evidence, "readiness-probe failure messages unavailable: "+why)
+	sort.Strings(owners)
+	for _, name := range owners {
+		t, twhy := st.Reads.StatefulSet(ctx, svc.Namespace, name)
+		if t == nil {
+			r.Evidence = append(r.Evidence, fmt.Sprintf("statefulset/%s not checked: %s", name, twhy))
+			continue
+		}
+		if block := orderedReadyBlock(svc, *t, st.Pods, statuses); block != nil {
+			r.Evidence = append(r.Evidence, block.Evidence)
+			return block
+		}
 	}
-	if killsWhy != "" {
-		r.Evidence = append(r.Evidence, "the kubelet's Killing events unavailable: "+killsWhy)
-	}
+	return nil
+}
+
+// readinessVerdict sets the hop's status, summary and cause: pods that restart, all ready, some
+// ready, none ready but published anyway, none ready.
+func readinessVerdict(st *State, r *trace.Result, t podsReadiness, block *stsBlock) {
+	svc := st.Service
 	n := len(st.Pods)
-	// a StatefulSet whose not-ready pod keeps its next ordinals from being created (a GET of the
-	// StatefulSet, only when one of its pods is not ready)
-	var block *stsBlock
-	if ready < n {
-		var owners []string
-		seen := map[string]bool{}
-		for _, p := range st.Pods {
-			if name := statefulSetOf(p); name != "" && !statuses[p.Name].Ready && !seen[name] {
-				seen[name] = true
-				owners = append(owners, name)
-			}
-		}
-		sort.Strings(owners)
-		for _, name := range owners {
-			t, twhy := st.Reads.StatefulSet(ctx, svc.Namespace, name)
-			if t == nil {
-				r.Evidence = append(r.Evidence, fmt.Sprintf("statefulset/%s not checked: %s", name, twhy))
-				continue
-			}
-			if block = orderedReadyBlock(svc, *t, st.Pods, statuses); block != nil {
-				r.Evidence = append(r.Evidence, block.Evidence)
-				break
-			}
-		}
-	}
+	ready, first := t.ready, t.first
 	switch {
-	case len(restarting) > 0 && ready > 0:
+	case len(t.restarting) > 0 && ready > 0:
 		// pods that restart leave the endpoints each time: a fault even while they are ready now
-		x := restarting[0]
+		x := t.restarting[0]
 		r.Status = trace.Fail
 		others := ""
-		if len(restarting) > 1 {
-			others = fmt.Sprintf(" (%d of the %d selected pods restart)", len(restarting), n)
+		if len(t.restarting) > 1 {
+			others = fmt.Sprintf(" (%d of the %d selected pods restart)", len(t.restarting), n)
 		}
 		r.Summary = fmt.Sprintf("%d/%d pods ready, but pod/%s restarts: %s%s", ready, n, x.Pod.Name, x.Restart.Message, others)
 		if st.RestartWindow > 0 {
@@ -161,7 +199,6 @@ func runReadiness(ctx context.Context, st *State) trace.Result {
 			r.Cause.Fix = block.Fix + r.Cause.Fix
 		}
 	}
-	return r
 }
 
 // needsEvents reports whether a pod is not ready or has restarted.

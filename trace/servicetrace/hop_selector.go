@@ -114,9 +114,37 @@ func noMatch(ctx context.Context, st *State, finished []*corev1.Pod) trace.Resul
 	svc := st.Service
 	ns, selText := svc.Namespace, semantics.SelectorString(svc.Spec.Selector)
 	r := trace.Result{Status: trace.Fail, Summary: fmt.Sprintf("selector %s matches no pod in namespace %s", selText, ns)}
-	var causes []*trace.Cause
-
 	// 1. workloads whose template matches but that have no pods
+	causes := podlessTemplates(ctx, st, &r)
+	if len(finished) > 0 {
+		r.Evidence = append(r.Evidence, fmt.Sprintf("%d matching %s finished (phase Succeeded/Failed): finished pods get no endpoints", len(finished), report.Plural(len(finished), "pod", "pods")))
+	}
+
+	// 2. near misses: pods of the namespace that differ by one label key or value
+	nsPods, nearCauses := nearMissPods(ctx, st, &r)
+	causes = append(causes, nearCauses...)
+	// 3. matching pods in other namespaces (one LIST with the selector across namespaces)
+	causes = append(causes, otherNamespacePods(ctx, st, &r)...)
+	if len(causes) == 0 {
+		values := labelValues(nsPods, svc.Spec.Selector)
+		if values != "" {
+			r.Evidence = append(r.Evidence, "labels in use in the namespace: "+values)
+		}
+		causes = append(causes, &trace.Cause{
+			RootCause: fmt.Sprintf("no pod in namespace %s has the labels %s", ns, selText),
+			Fix:       fmt.Sprintf("deploy the backend in namespace %s, or set spec.selector of service/%s to the labels of its pods (kubectl -n %s get pods --show-labels)", ns, svc.Name, ns),
+		})
+	}
+	r.Cause = causes[0]
+	return r
+}
+
+// podlessTemplates explains the workloads whose template matches the selector but that have no
+// pods: scaled to zero, failing to create them, not there yet.
+func podlessTemplates(ctx context.Context, st *State, r *trace.Result) []*trace.Cause {
+	svc := st.Service
+	ns, selText := svc.Namespace, semantics.SelectorString(svc.Spec.Selector)
+	var causes []*trace.Cause
 	templates, why := st.Reads.Templates(ctx, ns)
 	if why != "" {
 		r.Evidence = append(r.Evidence, "deployments/statefulsets not checked: "+why)
@@ -143,11 +171,15 @@ func noMatch(ctx context.Context, st *State, finished []*corev1.Pod) trace.Resul
 				Fix: fmt.Sprintf("wait for the rollout or see why pods are not created: kubectl -n %s rollout status %s; kubectl -n %s describe %s", ns, ref, ns, ref)})
 		}
 	}
-	if len(finished) > 0 {
-		r.Evidence = append(r.Evidence, fmt.Sprintf("%d matching %s finished (phase Succeeded/Failed): finished pods get no endpoints", len(finished), report.Plural(len(finished), "pod", "pods")))
-	}
+	return causes
+}
 
-	// 2. near misses: pods of the namespace that differ by one label key or value
+// nearMissPods finds the pods of the namespace that differ from the selector by one label key or
+// value, and returns the namespace's pods with the cause of the first near miss.
+func nearMissPods(ctx context.Context, st *State, r *trace.Result) ([]*corev1.Pod, []*trace.Cause) {
+	svc := st.Service
+	ns, selText := svc.Namespace, semantics.SelectorString(svc.Spec.Selector)
+	var causes []*trace.Cause
 	nsPods, why := st.Reads.NamespacePods(ctx, ns)
 	if why != "" {
 		r.Evidence = append(r.Evidence, "near misses not searched: "+why)
@@ -193,7 +225,14 @@ func noMatch(ctx context.Context, st *State, finished []*corev1.Pod) trace.Resul
 		})
 	}
 
-	// 3. matching pods in other namespaces (one LIST with the selector across namespaces)
+	return nsPods, causes
+}
+
+// otherNamespacePods finds the pods of other namespaces that the selector matches.
+func otherNamespacePods(ctx context.Context, st *State, r *trace.Result) []*trace.Cause {
+	svc := st.Service
+	ns, selText := svc.Namespace, semantics.SelectorString(svc.Spec.Selector)
+	var causes []*trace.Cause
 	others, why := st.Reads.PodsMatching(ctx, labels.SelectorFromSet(svc.Spec.Selector))
 	if why != "" {
 		r.Evidence = append(r.Evidence, "other namespaces not searched: "+why)
@@ -223,18 +262,7 @@ func noMatch(ctx context.Context, st *State, finished []*corev1.Pod) trace.Resul
 			Fix:       fmt.Sprintf("create the Service in the namespace of the pods it should select (e.g. %s; clients in %s then use <service>.%s), or run the workload in namespace %s", nss[0], ns, nss[0], ns),
 		})
 	}
-	if len(causes) == 0 {
-		values := labelValues(nsPods, svc.Spec.Selector)
-		if values != "" {
-			r.Evidence = append(r.Evidence, "labels in use in the namespace: "+values)
-		}
-		causes = append(causes, &trace.Cause{
-			RootCause: fmt.Sprintf("no pod in namespace %s has the labels %s", ns, selText),
-			Fix:       fmt.Sprintf("deploy the backend in namespace %s, or set spec.selector of service/%s to the labels of its pods (kubectl -n %s get pods --show-labels)", ns, svc.Name, ns),
-		})
-	}
-	r.Cause = causes[0]
-	return r
+	return causes
 }
 
 // labelValues lists the values the namespace's pods have for the selector's keys: "app=web, app=db".

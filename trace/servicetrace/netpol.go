@@ -260,6 +260,8 @@ func (e *policyEvaluation) Blockers() []string {
 
 // evaluatePolicies evaluates the namespace's NetworkPolicies for traffic from src (nil: no
 // source, only which policies select the backends) to the selected pods on their target ports.
+//
+//nolint:funlen // one pass that fills one policyEvaluation: every policy against every backend pod, then the client's egress
 func (st *State) evaluatePolicies(ctx context.Context, src *trace.Source) *policyEvaluation {
 	e := &policyEvaluation{}
 	snap, err := st.Reads.Snapshot(ctx)

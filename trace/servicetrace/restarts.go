@@ -192,6 +192,8 @@ func eventLine(e corev1.Event, count int32, now time.Time) string {
 // examineRestart explains why the restarting container cs of p restarts: the kubelet killing it
 // for a failing liveness or startup probe (its Killing event, else its probe failure events), an
 // OOM kill, or the process exiting.
+//
+//nolint:funlen // the evidence of one restart in the order it is weighed (the kubelet's kill, probe failures, crash loop, last termination), each refining the same Restart
 func examineRestart(p *corev1.Pod, cs corev1.ContainerStatus, ev PodEvents, now time.Time) *Restart {
 	r := &Restart{Container: cs.Name, Count: cs.RestartCount, Last: lastRestart(cs), CrashLoop: crashLooping(cs)}
 	owner, ns := semantics.OwnerName(p), p.Namespace
