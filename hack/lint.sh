@@ -14,3 +14,8 @@ if [ ! -x "$BIN/golangci-lint" ]; then
 fi
 go mod tidy -diff || { echo "lint: go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
 "$BIN/golangci-lint" run ./...
+# the size rule of docs/architecture.md: no source file over 600 lines (functions: funlen above)
+long=$(git ls-files '*.go' ':!:*_test.go' | xargs wc -l | awk '$2 != "total" && $1 > 600 {print "  " $2 ": " $1 " lines"}')
+if [ -n "$long" ]; then
+  echo "lint: source files over 600 lines (split them by concern):"; echo "$long"; exit 1
+fi

@@ -113,31 +113,7 @@ func (c *checker) fillBackend(rc *report.RouteCheck, ing *snapshot.Ingress, b *n
 		rc.Warnings = append(rc.Warnings, fmt.Sprintf("service %s is ExternalName (%s): the controller proxies to that name (Traefik refuses ExternalName backends unless allowExternalNameServices is set)", svc.Name, svc.Spec.ExternalName))
 		return
 	}
-	be.Health = c.health(svc, sp)
-	if c.opts.Diagnose != nil && c.snap.Live {
-		key := svc.Namespace + "/" + svc.Name + "/" + portArg(sp)
-		v, done := c.diagnosed[key]
-		if !done {
-			v = c.opts.Diagnose(svc.Namespace, svc.Name, portArg(sp))
-			c.diagnosed[key] = v
-		}
-		be.Health.Diagnosis = v
-	}
-	h := be.Health
-	if h.Checked && h.Ready == 0 {
-		msg := fmt.Sprintf("service %s has no ready endpoint for port %s", svc.Name, portArg(sp))
-		if h.NotReady > 0 {
-			msg += fmt.Sprintf(" (%d not ready)", h.NotReady)
-		}
-		msg += ": " + c.brokenBackendAnswer(rc.Class, "the controller has nowhere to send the request (ingress-nginx answers 503, Traefik drops the route: 404)")
-		if d := h.Diagnosis; d != nil && d.Kind == report.VerdictFault && d.RootCause != "" {
-			msg += "; diagnosis: " + d.RootCause
-		} else if why := firstPodReason(h); why != "" {
-			msg += "; " + why
-		}
-		rc.Problems = append(rc.Problems, msg)
-		rc.BackendBroken = true
-	}
+	c.fillHealth(rc, svc, sp)
 }
 
 // brokenBackendAnswer is what the controller of cls answers for a route whose backend has no
@@ -200,6 +176,37 @@ func (c *checker) portProblem(svc *snapshot.Service, port networkingv1.ServiceBa
 	return fmt.Sprintf("service %s has no port %d (it has %s)", svc.Name, port.Number, strings.Join(have, ", "))
 }
 
+// fillHealth reads the health of the backend port (and its diagnosis live, once per port) and
+// makes a backend without a ready endpoint a problem of the route.
+func (c *checker) fillHealth(rc *report.RouteCheck, svc *snapshot.Service, sp *corev1.ServicePort) {
+	be := &rc.Backend
+	be.Health = c.health(svc, sp)
+	if c.opts.Diagnose != nil && c.snap.Live {
+		key := svc.Namespace + "/" + svc.Name + "/" + portArg(sp)
+		v, done := c.diagnosed[key]
+		if !done {
+			v = c.opts.Diagnose(svc.Namespace, svc.Name, portArg(sp))
+			c.diagnosed[key] = v
+		}
+		be.Health.Diagnosis = v
+	}
+	h := be.Health
+	if h.Checked && h.Ready == 0 {
+		msg := fmt.Sprintf("service %s has no ready endpoint for port %s", svc.Name, portArg(sp))
+		if h.NotReady > 0 {
+			msg += fmt.Sprintf(" (%d not ready)", h.NotReady)
+		}
+		msg += ": " + c.brokenBackendAnswer(rc.Class, "the controller has nowhere to send the request (ingress-nginx answers 503, Traefik drops the route: 404)")
+		if d := h.Diagnosis; d != nil && d.Kind == report.VerdictFault && d.RootCause != "" {
+			msg += "; diagnosis: " + d.RootCause
+		} else if why := firstPodReason(h); why != "" {
+			msg += "; " + why
+		}
+		rc.Problems = append(rc.Problems, msg)
+		rc.BackendBroken = true
+	}
+}
+
 // health reads the backend port's EndpointSlices and the selected pods.
 func (c *checker) health(svc *snapshot.Service, sp *corev1.ServicePort) *report.BackendHealth {
 	h := &report.BackendHealth{}
@@ -215,26 +222,50 @@ func (c *checker) health(svc *snapshot.Service, sp *corev1.ServicePort) *report.
 			return h
 		}
 	} else if len(slices) == 0 {
-		var ws []string
-		for _, w := range c.snap.SelectedWorkloads(svc) {
-			s := strings.ToLower(w.Src.Ref.Kind) + "/" + w.Src.Ref.Name
-			if w.Replicas != nil {
-				s += fmt.Sprintf(" (%d %s)", *w.Replicas, plural(int(*w.Replicas), "replica", "replicas"))
-			}
-			ws = append(ws, s)
-		}
-		h.Workloads = ws
-		switch {
-		case len(svc.Spec.Selector) == 0:
-			h.Note = "not checked offline: the Service has no selector and the input has no EndpointSlices for it"
-		case len(ws) == 0:
-			h.Note = fmt.Sprintf("not checked offline: the selector %s matches no pod template in the input", labels.Set(svc.Spec.Selector))
-		default:
-			h.Note = fmt.Sprintf("not checked offline: the selector %s matches %s", labels.Set(svc.Spec.Selector), strings.Join(ws, ", "))
-		}
-		return h
+		return c.offlineHealth(svc)
 	}
 	h.Checked = true
+	addSliceEndpoints(h, slices, sp)
+	sort.Slice(h.Endpoints, func(i, j int) bool { return h.Endpoints[i].Address < h.Endpoints[j].Address })
+	if len(svc.Spec.Selector) > 0 {
+		c.addSelectedPods(h, svc, sp, len(slices) > 0)
+	}
+	return h
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// offlineHealth is the health of a backend offline without EndpointSlices in the input: the
+// workloads its selector matches (nothing is checked).
+func (c *checker) offlineHealth(svc *snapshot.Service) *report.BackendHealth {
+	h := &report.BackendHealth{}
+	var ws []string
+	for _, w := range c.snap.SelectedWorkloads(svc) {
+		s := strings.ToLower(w.Src.Ref.Kind) + "/" + w.Src.Ref.Name
+		if w.Replicas != nil {
+			s += fmt.Sprintf(" (%d %s)", *w.Replicas, plural(int(*w.Replicas), "replica", "replicas"))
+		}
+		ws = append(ws, s)
+	}
+	h.Workloads = ws
+	switch {
+	case len(svc.Spec.Selector) == 0:
+		h.Note = "not checked offline: the Service has no selector and the input has no EndpointSlices for it"
+	case len(ws) == 0:
+		h.Note = fmt.Sprintf("not checked offline: the selector %s matches no pod template in the input", labels.Set(svc.Spec.Selector))
+	default:
+		h.Note = fmt.Sprintf("not checked offline: the selector %s matches %s", labels.Set(svc.Spec.Selector), strings.Join(ws, ", "))
+	}
+	return h
+}
+
+// addSliceEndpoints adds the endpoints of the backend port's EndpointSlices, counted by state.
+func addSliceEndpoints(h *report.BackendHealth, slices []*snapshot.EndpointSlice, sp *corev1.ServicePort) {
 	for _, s := range slices {
 		var port *int32
 		for _, p := range s.Ports {
@@ -272,35 +303,29 @@ func (c *checker) health(svc *snapshot.Service, sp *corev1.ServicePort) *report.
 			}
 		}
 	}
-	sort.Slice(h.Endpoints, func(i, j int) bool { return h.Endpoints[i].Address < h.Endpoints[j].Address })
-	if len(svc.Spec.Selector) > 0 {
-		for _, w := range c.snap.Workloads {
-			if w.Pod == nil || w.Pod.Namespace != svc.Namespace || !snapshot.Selects(svc.Spec.Selector, w) {
-				continue
-			}
-			if w.Pod.Status.Phase == corev1.PodSucceeded || w.Pod.Status.Phase == corev1.PodFailed {
-				continue
-			}
-			ps := semantics.ExaminePod(w.Pod, nil, c.now)
-			st := report.PodState{Name: w.Pod.Name, Phase: string(w.Pod.Status.Phase), Ready: ps.Ready}
-			if ps.Problem != nil {
-				st.Reason = ps.Problem.Message
-			}
-			h.Pods = append(h.Pods, st)
-		}
-		sort.Slice(h.Pods, func(i, j int) bool { return h.Pods[i].Name < h.Pods[j].Name })
-		if len(slices) == 0 && len(h.Pods) == 0 {
-			h.Note = fmt.Sprintf("the selector %s matches no pod", labels.Set(svc.Spec.Selector))
-		} else if len(slices) > 0 && len(h.Endpoints) == 0 && len(h.Pods) > 0 {
-			h.Note = fmt.Sprintf("the EndpointSlices have no port %s: is targetPort %s a port the pods declare?", portArg(sp), targetPortText(sp))
-		}
-	}
-	return h
 }
 
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
+// addSelectedPods adds the state of the pods the Service selects, and a note when no pod or no
+// endpoint of the port explains an empty backend.
+func (c *checker) addSelectedPods(h *report.BackendHealth, svc *snapshot.Service, sp *corev1.ServicePort, haveSlices bool) {
+	for _, w := range c.snap.Workloads {
+		if w.Pod == nil || w.Pod.Namespace != svc.Namespace || !snapshot.Selects(svc.Spec.Selector, w) {
+			continue
+		}
+		if w.Pod.Status.Phase == corev1.PodSucceeded || w.Pod.Status.Phase == corev1.PodFailed {
+			continue
+		}
+		ps := semantics.ExaminePod(w.Pod, nil, c.now)
+		st := report.PodState{Name: w.Pod.Name, Phase: string(w.Pod.Status.Phase), Ready: ps.Ready}
+		if ps.Problem != nil {
+			st.Reason = ps.Problem.Message
+		}
+		h.Pods = append(h.Pods, st)
 	}
-	return many
+	sort.Slice(h.Pods, func(i, j int) bool { return h.Pods[i].Name < h.Pods[j].Name })
+	if !haveSlices && len(h.Pods) == 0 {
+		h.Note = fmt.Sprintf("the selector %s matches no pod", labels.Set(svc.Spec.Selector))
+	} else if haveSlices && len(h.Endpoints) == 0 && len(h.Pods) > 0 {
+		h.Note = fmt.Sprintf("the EndpointSlices have no port %s: is targetPort %s a port the pods declare?", portArg(sp), targetPortText(sp))
+	}
 }

@@ -201,7 +201,12 @@ func (c *checker) checkURL(req *report.RouteRequest) {
 		c.rep.Routes = append(c.rep.Routes, rc)
 		return
 	}
-	// no rule matches: the default backend of the class, if an Ingress has one the controller honours
+	c.defaultBackendURL(req, cls, inClass)
+}
+
+// defaultBackendURL is the route of a request no rule of cls matches: the default backend of the
+// class, if an Ingress has one the controller honours, else the controller's 404.
+func (c *checker) defaultBackendURL(req *report.RouteRequest, cls string, inClass []Route) {
 	traefik := c.isTraefik(cls)
 	var defs []*snapshot.Ingress
 	var ignored []string
@@ -226,7 +231,7 @@ func (c *checker) checkURL(req *report.RouteRequest) {
 		return
 	}
 	sortOldestFirst(defs)
-	rc := c.defaultCheck(defs[0], req.Host, urlTLSMode(https))
+	rc := c.defaultCheck(defs[0], req.Host, urlTLSMode(req.Scheme == "https"))
 	if traefik {
 		rc.Warnings = append(rc.Warnings, fmt.Sprintf("no rule matches %s%s: Traefik sends the request to the default backend of ingress %s/%s, an Ingress without rules (Traefik's default router, of the lowest priority)", req.Host, req.Path, defs[0].Namespace, defs[0].Name))
 	} else {

@@ -95,24 +95,8 @@ func (c *checker) fillTLS(rc *report.RouteCheck, self *snapshot.Ingress, cls, ho
 		}
 		return
 	}
-	// what the lint rules found on the Secret (keys, parsing, key pair, expiry) and on the entry
-	for _, f := range c.findings {
-		if f.Object == nil {
-			continue
-		}
-		onSecret := f.Object.Kind == "Secret" && f.Object.Namespace == ing.Namespace && f.Object.Name == t.SecretName
-		onEntry := f.Object.Kind == "Ingress" && f.Object.Namespace == ing.Namespace && f.Object.Name == ing.Name &&
-			f.Location != nil && strings.HasPrefix(f.Location.Field, info.Field+".secretName") && f.Rule != string(ruleid.IngressTLSSecretMissing)
-		if !onSecret && !onEntry {
-			continue
-		}
-		switch f.Severity {
-		case report.Error:
-			probs = append(probs, f.Message+" ("+f.Rule+")")
-		case report.Warning:
-			warns = append(warns, f.Message+" ("+f.Rule+")")
-		}
-	}
+	fp, fw := c.tlsFindings(ing, t.SecretName, info.Field)
+	probs, warns = append(probs, fp...), append(warns, fw...)
 	leaf := semantics.ParseCerts(sec.Data[corev1.TLSCertKey]).Leaf()
 	if leaf == nil {
 		if len(probs) == 0 {
@@ -129,6 +113,29 @@ func (c *checker) fillTLS(rc *report.RouteCheck, self *snapshot.Ingress, cls, ho
 		}
 		probs = append(probs, fmt.Sprintf("the certificate in Secret %s does not cover %s (it has %s): clients refuse it", t.SecretName, host, sans))
 	}
+}
+
+// tlsFindings are what the lint rules found on a TLS Secret (keys, parsing, key pair, expiry) and
+// on the spec.tls entry (field) naming it: errors as problems, warnings as warnings.
+func (c *checker) tlsFindings(ing *snapshot.Ingress, secret, field string) (probs, warns []string) {
+	for _, f := range c.findings {
+		if f.Object == nil {
+			continue
+		}
+		onSecret := f.Object.Kind == "Secret" && f.Object.Namespace == ing.Namespace && f.Object.Name == secret
+		onEntry := f.Object.Kind == "Ingress" && f.Object.Namespace == ing.Namespace && f.Object.Name == ing.Name &&
+			f.Location != nil && strings.HasPrefix(f.Location.Field, field+".secretName") && f.Rule != string(ruleid.IngressTLSSecretMissing)
+		if !onSecret && !onEntry {
+			continue
+		}
+		switch f.Severity {
+		case report.Error:
+			probs = append(probs, f.Message+" ("+f.Rule+")")
+		case report.Warning:
+			warns = append(warns, f.Message+" ("+f.Rule+")")
+		}
+	}
+	return probs, warns
 }
 
 // tlsRef is a spec.tls entry: entry ti of ing, the order-th Ingress of its class (oldest first).
