@@ -180,16 +180,7 @@ func (c *checker) portProblem(svc *snapshot.Service, port networkingv1.ServiceBa
 // makes a backend without a ready endpoint a problem of the route.
 func (c *checker) fillHealth(rc *report.RouteCheck, svc *snapshot.Service, sp *corev1.ServicePort) {
 	be := &rc.Backend
-	be.Health = c.health(svc, sp)
-	if c.opts.Diagnose != nil && c.snap.Live {
-		key := svc.Namespace + "/" + svc.Name + "/" + portArg(sp)
-		v, done := c.diagnosed[key]
-		if !done {
-			v = c.opts.Diagnose(svc.Namespace, svc.Name, portArg(sp))
-			c.diagnosed[key] = v
-		}
-		be.Health.Diagnosis = v
-	}
+	be.Health = c.diagnosedHealth(svc, sp)
 	h := be.Health
 	if h.Checked && h.Ready == 0 {
 		msg := fmt.Sprintf("service %s has no ready endpoint for port %s", svc.Name, portArg(sp))
@@ -205,6 +196,22 @@ func (c *checker) fillHealth(rc *report.RouteCheck, svc *snapshot.Service, sp *c
 		rc.Problems = append(rc.Problems, msg)
 		rc.BackendBroken = true
 	}
+}
+
+// diagnosedHealth is the health of a backend port and, live with a diagnosis callback, its
+// diagnosis (once per Service port).
+func (c *checker) diagnosedHealth(svc *snapshot.Service, sp *corev1.ServicePort) *report.BackendHealth {
+	h := c.health(svc, sp)
+	if c.opts.Diagnose != nil && c.snap.Live {
+		key := svc.Namespace + "/" + svc.Name + "/" + portArg(sp)
+		v, done := c.diagnosed[key]
+		if !done {
+			v = c.opts.Diagnose(svc.Namespace, svc.Name, portArg(sp))
+			c.diagnosed[key] = v
+		}
+		h.Diagnosis = v
+	}
+	return h
 }
 
 // health reads the backend port's EndpointSlices and the selected pods.

@@ -323,16 +323,7 @@ func (c *checker) gatewayBackend(rc *report.GatewayRouteCheck, b *gateway.Backen
 		return gb
 	}
 	gb.Port = &report.BackendPort{Name: sp.Name, Port: sp.Port, Protocol: string(semantics.Protocol(sp.Protocol)), TargetPort: targetPortText(sp)}
-	gb.Health = c.health(svc, sp)
-	if c.opts.Diagnose != nil && c.snap.Live {
-		key := svc.Namespace + "/" + svc.Name + "/" + portArg(sp)
-		v, done := c.diagnosed[key]
-		if !done {
-			v = c.opts.Diagnose(svc.Namespace, svc.Name, portArg(sp))
-			c.diagnosed[key] = v
-		}
-		gb.Health.Diagnosis = v
-	}
+	gb.Health = c.diagnosedHealth(svc, sp)
 	if h := gb.Health; h.Checked && h.Ready == 0 && b.Weight > 0 {
 		msg := fmt.Sprintf("service %s has no ready endpoint for port %s", svc.Name, portArg(sp))
 		if h.NotReady > 0 {
