@@ -3,8 +3,11 @@ package rules
 import (
 	"sync"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"github.com/svc-doctor/svc-doctor/report"
 	"github.com/svc-doctor/svc-doctor/route/gateway"
+	"github.com/svc-doctor/svc-doctor/semantics"
 	"github.com/svc-doctor/svc-doctor/snapshot"
 )
 
@@ -93,6 +96,19 @@ func GatewayObjects(s *snapshot.Snapshot, cfg Config) gateway.Objects {
 		for _, v := range refs.Secrets {
 			objs.Secrets = append(objs.Secrets, &gateway.Secret{Namespace: v.Src.Ref.Namespace, Name: v.Src.Ref.Name, Type: v.Type, Data: v.Data})
 		}
+	}
+	objs.TargetPorts = func(svc *corev1.Service, sp *corev1.ServicePort) []int32 {
+		ss := s.Service(svc.Namespace, svc.Name)
+		if ss == nil {
+			return nil
+		}
+		var out []int32
+		for _, w := range s.SelectedWorkloads(ss) {
+			if r := semantics.ResolveTargetPort(w, sp); r.Number != 0 {
+				out = append(out, r.Number)
+			}
+		}
+		return out
 	}
 	objs.Complete = func(kind, ns string) bool {
 		switch {

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/svc-doctor/svc-doctor/manifest"
@@ -61,5 +62,25 @@ func TestGatewayModelReleased(t *testing.T) {
 				t.Error("the Gateway model outlives the run")
 			}
 		})
+	}
+}
+
+// TestGatewayBackendNamedTargetPort: a backendRef that names the container port a named
+// targetPort resolves to in the selected pods is explained as the targetPort, as a numeric one is.
+func TestGatewayBackendNamedTargetPort(t *testing.T) {
+	tests := []struct{ file, want string }{
+		{"testdata/route-backend-not-found/fail-named-target-port.yaml", "8080 is the targetPort of Service port web"},
+		{"testdata/route-backend-not-found/fail-target-port-and-missing-service.yaml", "8080 is the targetPort of Service port http"},
+	}
+	for _, tt := range tests {
+		found := false
+		for _, f := range lintFile(t, tt.file) {
+			if f.Rule == "route-backend-not-found" && strings.Contains(f.Message, tt.want) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%s: no route-backend-not-found finding saying %q", tt.file, tt.want)
+		}
 	}
 }

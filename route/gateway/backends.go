@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -183,13 +184,25 @@ func (m *Model) checkBackendPort(b *BackendCheck) {
 	if len(ports) == 0 {
 		msg = fmt.Sprintf("%s: Service %s/%s has no ports", ReasonBackendNotFound, b.Namespace, b.Name)
 	}
-	for _, sp := range svc.Spec.Ports {
-		if sp.TargetPort.IntValue() == int(b.Port) && sp.Port != b.Port {
-			msg += fmt.Sprintf("; %d is the targetPort of Service port %s: a backendRef names the Service port, not the container port, so write port: %d", b.Port, semantics.PortName(&sp), sp.Port)
+	for i := range svc.Spec.Ports {
+		if sp := &svc.Spec.Ports[i]; sp.Port != b.Port && m.targetsPort(svc, sp, b.Port) {
+			msg += fmt.Sprintf("; %d is the targetPort of Service port %s: a backendRef names the Service port, not the container port, so write port: %d", b.Port, semantics.PortName(sp), sp.Port)
 			break
 		}
 	}
 	b.problem(CheckBackendNotFound, ReasonBackendNotFound, Broken, b.Field+".port", "%s", msg)
+}
+
+// targetsPort reports whether Service port sp sends traffic to container port port: a numeric
+// targetPort equal to it, or a named one that the selected pods resolve to it.
+func (m *Model) targetsPort(svc *corev1.Service, sp *corev1.ServicePort, port int32) bool {
+	if sp.TargetPort.IntValue() == int(port) {
+		return true
+	}
+	if m.objs.TargetPorts == nil {
+		return false
+	}
+	return slices.Contains(m.objs.TargetPorts(svc, sp), port)
 }
 
 // ServiceRules lists the rules of routes whose backendRefs name Service ns/name (each as

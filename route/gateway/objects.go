@@ -57,6 +57,10 @@ type Objects struct {
 	// AllNamespaces is set when the input holds the routes of every namespace, so that a
 	// listener's status.attachedRoutes can be compared with the routes the specs attach.
 	AllNamespaces bool
+	// TargetPorts, when set, lists the container ports a Service port's targetPort resolves to in
+	// the pods the Service selects (a named targetPort resolves per pod), so that a backendRef
+	// naming a container port instead of the Service port is explained.
+	TargetPorts func(svc *corev1.Service, sp *corev1.ServicePort) []int32
 }
 
 // Secret is what the package needs of a Secret.

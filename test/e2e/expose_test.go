@@ -190,7 +190,18 @@ func TestExposeServiceTypes(t *testing.T) {
 	if want := fmt.Sprintf("service/web-np: node ports 80:%d/TCP", nodePort); !strings.Contains(res.Stdout, want) {
 		t.Errorf("stdout lacks %q", want)
 	}
-	nodeURL := fmt.Sprintf("http://%s/", net.JoinHostPort(f.Cluster.NodeIP, fmt.Sprint(nodePort)))
+	// externalTrafficPolicy Local: a node without a local endpoint drops what a pod of another node
+	// sends to its node port, so ask a node that runs a web pod
+	nodeIP := ""
+	for _, n := range f.Cluster.Nodes {
+		if pods := f.Pods("app=web"); len(pods) > 0 && n.Name == pods[0].Spec.NodeName {
+			nodeIP = n.IP
+		}
+	}
+	if nodeIP == "" {
+		t.Fatalf("no node runs a pod of web")
+	}
+	nodeURL := fmt.Sprintf("http://%s/", net.JoinHostPort(nodeIP, fmt.Sprint(nodePort)))
 	exposeOnlyFrom(t, exposeAnswers(f, client, nodeURL, 4), web.PodNames())
 	exposeOnlyFrom(t, exposeAnswers(f, client, "http://web-np/", 4), web.PodNames())
 	// the rerun keeps the node port the cluster chose (expose does not send one)

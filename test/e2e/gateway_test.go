@@ -39,12 +39,15 @@ func waitRouteStatus(f *framework.F, name string) {
 			return false, err
 		}
 		parents, _, _ := unstructured.NestedSlice(r.Object, "status", "parents")
-		return len(parents) > 0, fmt.Errorf("status.parents %v", parents)
+		if len(parents) == 0 {
+			return false, fmt.Errorf("no status.parents yet")
+		}
+		return true, nil
 	})
 }
 
 // TestGatewayIngresscheck: an HTTPRoute that sends requests with header X-Version: 2 and POST
-// /orders to Service api and the others to Service web. ingresscheck names the winning rule and
+// /echo to Service api and the others to Service web. ingresscheck names the winning rule and
 // backend for each request shape, --probe sends each through Traefik's Service (found as the
 // Service in front of the Gateway, port 80 reaching the listener on 8000) with the Host, headers
 // and method, and the answers agree with the simulation, over https too (SNI, the listener's
@@ -88,7 +91,7 @@ spec:
   rules:
   - matches: [{headers: [{name: X-Version, value: "2"}]}]
     backendRefs: [{name: api, port: 8080}]
-  - matches: [{method: POST, path: {type: PathPrefix, value: /orders}}]
+  - matches: [{method: POST, path: {type: PathPrefix, value: /echo}}]
     backendRefs: [{name: api, port: 8080}]
   - backendRefs: [{name: web, port: 80}]
 `, b64(cert.crt), b64(cert.key), h))
@@ -105,7 +108,7 @@ spec:
 	}{
 		{name: "no header", args: []string{"http://" + h + "/"}, wantRule: "httproute " + f.Namespace + "/split rule[2]", wantService: "web", wantPods: web.PodNames()},
 		{name: "header X-Version: 2", args: []string{"http://" + h + "/", "-H", "X-Version: 2"}, wantRule: "httproute " + f.Namespace + "/split rule[0]", wantService: "api", wantPods: api.PodNames()},
-		{name: "POST /orders", args: []string{"http://" + h + "/orders", "-X", "POST", "--allow-unsafe-method"}, wantRule: "httproute " + f.Namespace + "/split rule[1]", wantService: "api", wantPods: api.PodNames()},
+		{name: "POST /echo", args: []string{"http://" + h + "/echo", "-X", "POST", "--allow-unsafe-method"}, wantRule: "httproute " + f.Namespace + "/split rule[1]", wantService: "api", wantPods: api.PodNames()},
 		{name: "https with header", args: []string{"https://" + h + "/", "-H", "x-version: 2"}, wantRule: "httproute " + f.Namespace + "/split rule[0]", wantService: "api", wantPods: api.PodNames()},
 	}
 	for _, tt := range tests {

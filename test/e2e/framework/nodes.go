@@ -3,16 +3,21 @@ package framework
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/rand"
 )
 
 // Node is a node of the cluster under test.
@@ -183,8 +188,51 @@ func (f *F) StopAPIServer() {
 	f.Fault("apiserver-stop")
 }
 
-// StartAPIServer starts the kube-apiserver again and waits until it is ready and every node Ready.
+// StartAPIServer starts the kube-apiserver again and waits until it is ready, every node Ready,
+// and the cluster's watchers have caught up: CoreDNS and kube-proxy lost their watches with the
+// server and relist with a back-off of up to a minute, so a Service created meanwhile is unknown to
+// them (NXDOMAIN, no rules). A canary Service created now must resolve through CoreDNS and be
+// programmed by this host's kube-proxy (refused: a Service without endpoints) before the next test.
 func (f *F) StartAPIServer() {
 	f.T.Helper()
 	f.Fault("apiserver-start")
+	f.waitWatchersCaughtUp()
+}
+
+func (f *F) waitWatchersCaughtUp() {
+	f.T.Helper()
+	dns, err := f.Client.CoreV1().Services("kube-system").Get(f.Ctx, "kube-dns", metav1.GetOptions{})
+	if err != nil {
+		f.T.Fatalf("the cluster DNS Service: %v", err)
+	}
+	name := "canary-" + rand.String(5)
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Port: 80}}, Selector: map[string]string{"svc-doctor.io/canary": name}}}
+	created, err := f.Client.CoreV1().Services(f.Namespace).Create(f.Ctx, svc, metav1.CreateOptions{})
+	if err != nil {
+		f.T.Fatalf("create the canary Service: %v", err)
+	}
+	defer func() { _ = f.Client.CoreV1().Services(f.Namespace).Delete(f.Ctx, name, metav1.DeleteOptions{}) }()
+	r := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, net.JoinHostPort(dns.Spec.ClusterIP, "53"))
+	}}
+	fqdn := name + "." + f.Namespace + ".svc.cluster.local"
+	start := time.Now()
+	f.WaitFor("CoreDNS to resolve a new Service after the API server restart", 2*time.Minute, func(ctx context.Context) (bool, error) {
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		addrs, err := r.LookupHost(ctx, fqdn)
+		return err == nil && len(addrs) > 0 && addrs[0] == created.Spec.ClusterIP, err
+	})
+	f.WaitFor("kube-proxy to program a new Service after the API server restart", 2*time.Minute, func(ctx context.Context) (bool, error) {
+		c, err := net.DialTimeout("tcp", net.JoinHostPort(created.Spec.ClusterIP, "80"), time.Second)
+		if c != nil {
+			_ = c.Close()
+		}
+		if errors.Is(err, syscall.ECONNREFUSED) {
+			return true, nil
+		}
+		return false, fmt.Errorf("the canary's ClusterIP: %v (want connection refused)", err)
+	})
+	f.T.Logf("CoreDNS and kube-proxy knew a new Service %s after the API server restart", time.Since(start).Round(100*time.Millisecond))
 }
