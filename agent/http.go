@@ -37,12 +37,12 @@ func (c *HTTPCheck) validate() error {
 	if u.Host == "" {
 		return fmt.Errorf("http url %q has no host", c.URL)
 	}
-	if !validToken(c.method()) {
+	if !ValidToken(c.method()) {
 		return fmt.Errorf("http method %q is not a token", c.Method)
 	}
 	for _, h := range c.Headers {
 		switch {
-		case !validToken(h.Name):
+		case !ValidToken(h.Name):
 			return fmt.Errorf("http header name %q is not a token", h.Name)
 		case strings.ContainsAny(h.Value, "\r\n\x00"):
 			return fmt.Errorf("http header %s: the value holds a line break or NUL", h.Name)
@@ -232,8 +232,8 @@ func (r *Runner) checkHTTP(ctx context.Context, c *HTTPCheck) Result {
 	return res
 }
 
-// validToken reports whether s is an HTTP token (RFC 9110 section 5.6.2).
-func validToken(s string) bool {
+// ValidToken reports whether s is an HTTP token (RFC 9110 section 5.6.2).
+func ValidToken(s string) bool {
 	if s == "" {
 		return false
 	}

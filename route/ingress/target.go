@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/svc-doctor/svc-doctor/agent"
+
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/svc-doctor/svc-doctor/report"
@@ -151,7 +153,7 @@ func objectKind(k string) string {
 // header is refused (the URL's host is the Host header), as are names that are not HTTP tokens.
 func ShapeRequest(r *report.RouteRequest, method string, headers []string) error {
 	if method != "" {
-		if !isToken(method) {
+		if !agent.ValidToken(method) {
 			return fmt.Errorf("-X %q is not an HTTP method", method)
 		}
 		r.Method = strings.ToUpper(method)
@@ -162,7 +164,7 @@ func ShapeRequest(r *report.RouteRequest, method string, headers []string) error
 		switch {
 		case !ok || name == "":
 			return fmt.Errorf("-H %q: write a header as 'Name: value'", h)
-		case !isToken(name):
+		case !agent.ValidToken(name):
 			return fmt.Errorf("-H %q: %q is not a header name", h, name)
 		case strings.EqualFold(name, "host"):
 			return fmt.Errorf("-H %q: the Host header is the URL's host: write it in the URL", h)
@@ -182,20 +184,4 @@ func SafeMethod(m string) bool {
 		return true
 	}
 	return false
-}
-
-// isToken reports whether s is an HTTP token (RFC 9110 section 5.6.2).
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, c := range s {
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case strings.ContainsRune("!#$%&'*+-.^_`|~", c):
-		default:
-			return false
-		}
-	}
-	return true
 }
