@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/svc-doctor/svc-doctor/test/e2e/framework"
 )
@@ -389,47 +388,23 @@ spec:
 func TestGatewayAPIThroughTraefik(t *testing.T) {
 	t.Parallel()
 	f := framework.New(t)
-	gvr := func(res string) schema.GroupVersionResource {
-		return schema.GroupVersionResource{Group: "gateway.networking.k8s.io", Version: "v1", Resource: res}
-	}
-	if _, err := f.Cluster.Dynamic.Resource(gvr("gatewayclasses")).Get(f.Ctx, "traefik", metav1GetOptions); err != nil {
-		t.Skipf("no GatewayClass traefik in this cluster (hack/cluster installs it with Traefik unless SVCDOC_WITH_TRAEFIK=0): %v", err)
-	}
+	gvr := gatewayGVR
+	needGatewayClass(f)
 	web := f.DeployTestserver(framework.TestserverSpec{Name: "web", Replicas: 2})
 	h := host(f, "gw")
 	now := time.Now()
 	cert := newTestCert(t, []string{h}, now.Add(-time.Hour), now.Add(24*time.Hour))
-	f.Apply(webServices + fmt.Sprintf(`---
-apiVersion: v1
-kind: Secret
-metadata: {name: gw-tls}
-type: kubernetes.io/tls
-data: {tls.crt: %s, tls.key: %s}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: gw}
-spec:
-  gatewayClassName: traefik
-  listeners:
-  - {name: http, port: 8000, protocol: HTTP, hostname: %[3]q, allowedRoutes: {namespaces: {from: Same}}}
-  - name: https
-    port: 8443
-    protocol: HTTPS
-    hostname: %[3]q
-    allowedRoutes: {namespaces: {from: Same}}
-    tls: {mode: Terminate, certificateRefs: [{kind: Secret, name: gw-tls}]}
----
+	f.Apply(webServices + tlsGateway(cert, h) + fmt.Sprintf(`---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: {name: web}
 spec:
   parentRefs: [{name: gw}]
-  hostnames: [%[3]q]
+  hostnames: [%[1]q]
   rules:
   - matches: [{path: {type: PathPrefix, value: /}}]
     backendRefs: [{name: web, port: 80}]
-`, b64(cert.crt), b64(cert.key), h))
+`, h))
 
 	// Traefik accepts the route on both listeners of the Gateway and resolves its backend
 	var parents []any

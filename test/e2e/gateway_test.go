@@ -25,9 +25,40 @@ func gatewayGVR(res string) schema.GroupVersionResource {
 
 // needGatewayClass skips the test on a cluster without the traefik GatewayClass.
 func needGatewayClass(f *framework.F) {
+	f.T.Helper()
 	if _, err := f.Cluster.Dynamic.Resource(gatewayGVR("gatewayclasses")).Get(f.Ctx, "traefik", metav1GetOptions); err != nil {
+		if f.Cluster.Harness {
+			f.T.Fatalf("the local harness installs GatewayClass traefik, but it is missing: %v", err)
+		}
 		f.T.Skipf("no GatewayClass traefik in this cluster (hack/cluster installs it with Traefik unless SVCDOC_WITH_TRAEFIK=0): %v", err)
 	}
+}
+
+// tlsGateway is a Secret gw-tls holding cert and a Gateway gw of class traefik with an HTTP
+// (8000) and an HTTPS (8443, terminating with gw-tls) listener for host h, routes from its own
+// namespace only.
+func tlsGateway(cert testCert, h string) string {
+	return fmt.Sprintf(`---
+apiVersion: v1
+kind: Secret
+metadata: {name: gw-tls}
+type: kubernetes.io/tls
+data: {tls.crt: %s, tls.key: %s}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw}
+spec:
+  gatewayClassName: traefik
+  listeners:
+  - {name: http, port: 8000, protocol: HTTP, hostname: %[3]q, allowedRoutes: {namespaces: {from: Same}}}
+  - name: https
+    port: 8443
+    protocol: HTTPS
+    hostname: %[3]q
+    allowedRoutes: {namespaces: {from: Same}}
+    tls: {mode: Terminate, certificateRefs: [{kind: Secret, name: gw-tls}]}
+`, b64(cert.crt), b64(cert.key), h)
 }
 
 // waitRouteStatus waits until Traefik sets status.parents of HTTPRoute name (whatever the conditions).
@@ -61,40 +92,20 @@ func TestGatewayIngresscheck(t *testing.T) {
 	h := host(f, "gwic")
 	now := time.Now()
 	cert := newTestCert(t, []string{h}, now.Add(-time.Hour), now.Add(24*time.Hour))
-	f.Apply(ingressServices + fmt.Sprintf(`---
-apiVersion: v1
-kind: Secret
-metadata: {name: gw-tls}
-type: kubernetes.io/tls
-data: {tls.crt: %s, tls.key: %s}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: gw}
-spec:
-  gatewayClassName: traefik
-  listeners:
-  - {name: http, port: 8000, protocol: HTTP, hostname: %[3]q, allowedRoutes: {namespaces: {from: Same}}}
-  - name: https
-    port: 8443
-    protocol: HTTPS
-    hostname: %[3]q
-    allowedRoutes: {namespaces: {from: Same}}
-    tls: {mode: Terminate, certificateRefs: [{kind: Secret, name: gw-tls}]}
----
+	f.Apply(ingressServices + tlsGateway(cert, h) + fmt.Sprintf(`---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: {name: split}
 spec:
   parentRefs: [{name: gw}]
-  hostnames: [%[3]q]
+  hostnames: [%[1]q]
   rules:
   - matches: [{headers: [{name: X-Version, value: "2"}]}]
     backendRefs: [{name: api, port: 8080}]
   - matches: [{method: POST, path: {type: PathPrefix, value: /echo}}]
     backendRefs: [{name: api, port: 8080}]
   - backendRefs: [{name: web, port: 80}]
-`, b64(cert.crt), b64(cert.key), h))
+`, h))
 	waitRouteStatus(f, "split")
 	waitServed(f, "http", h, "/", web.PodNames())
 	waitServed(f, "https", h, "/", web.PodNames())
