@@ -67,15 +67,9 @@ func TestAccuracyLivenessKills(t *testing.T) {
 		if len(pods) != 2 {
 			return false, nil
 		}
-		evs, err := f.Client.CoreV1().Events(f.Namespace).List(ctx, metav1.ListOptions{})
+		killed, err := podsWithEvent(ctx, f, "Killing", "failed liveness probe")
 		if err != nil {
 			return false, err
-		}
-		killed := map[string]bool{}
-		for _, e := range evs.Items {
-			if e.Reason == "Killing" && strings.Contains(e.Message, "failed liveness probe") {
-				killed[e.InvolvedObject.Name] = true
-			}
 		}
 		for _, p := range pods {
 			if !killed[p.Name] || len(p.Status.ContainerStatuses) == 0 || p.Status.ContainerStatuses[0].RestartCount == 0 {

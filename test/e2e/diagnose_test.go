@@ -614,15 +614,9 @@ func diagWaitProbeEvent(f *framework.F, app string) {
 		if len(pods) == 0 {
 			return false, nil
 		}
-		evs, err := f.Client.CoreV1().Events(f.Namespace).List(ctx, metav1.ListOptions{})
+		has, err := podsWithEvent(ctx, f, "Unhealthy", "HTTP probe failed with statuscode: 503")
 		if err != nil {
 			return false, err
-		}
-		has := map[string]bool{}
-		for _, e := range evs.Items {
-			if e.Reason == "Unhealthy" && strings.Contains(e.Message, "HTTP probe failed with statuscode: 503") {
-				has[e.InvolvedObject.Name] = true
-			}
 		}
 		for _, p := range pods {
 			if !has[p.Name] {
@@ -726,4 +720,20 @@ func diagUnusedPodIP(f *framework.F) string {
 	}
 	f.T.Fatalf("10.244.0.250-254 are all in use")
 	return ""
+}
+
+// podsWithEvent lists the objects of the test namespace that have an event with reason whose
+// message contains text, by name.
+func podsWithEvent(ctx context.Context, f *framework.F, reason, text string) (map[string]bool, error) {
+	evs, err := f.Client.CoreV1().Events(f.Namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	for _, e := range evs.Items {
+		if e.Reason == reason && strings.Contains(e.Message, text) {
+			out[e.InvolvedObject.Name] = true
+		}
+	}
+	return out, nil
 }
