@@ -263,14 +263,7 @@ func TestDiagnoseNetworkPolicyDenies(t *testing.T) {
 	t.Parallel()
 	f := framework.New(t)
 	f.DeployTestserver(framework.TestserverSpec{Name: "web", Replicas: 1})
-	f.Apply(diagWebService + `---
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: deny-web}
-spec:
-  podSelector: {matchLabels: {app: web}}
-  policyTypes: [Ingress]
-`)
+	f.Apply(diagWebService + denyWebPolicy)
 	diagWaitEndpoints(f, "web", 1)
 	rep, res := diagRun(t, f, "svc/web")
 	diagExpectFault(t, rep, res, servicetrace.HopConnectivity, "NetworkPolicy: networkpolicy/deny-web selects the backend pods and admits nothing")
@@ -483,14 +476,7 @@ func TestDiagnoseInterruptDeletesHelper(t *testing.T) {
 	t.Parallel()
 	f := framework.New(t)
 	f.DeployTestserver(framework.TestserverSpec{Name: "web", Replicas: 1})
-	f.Apply(diagWebService + `---
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: deny-web}
-spec:
-  podSelector: {matchLabels: {app: web}}
-  policyTypes: [Ingress]
-`)
+	f.Apply(diagWebService + denyWebPolicy)
 	diagWaitEndpoints(f, "web", 1)
 	// -v=6 logs every request: the exec that runs the agent's checks shows when they have started
 	args := append([]string{"diagnose", "svc/web", "-n", f.Namespace, "--check-timeout", "25s", "-v=6"}, diagHelperFlags()...)
@@ -737,3 +723,13 @@ func podsWithEvent(ctx context.Context, f *framework.F, reason, text string) (ma
 	}
 	return out, nil
 }
+
+// denyWebPolicy is a NetworkPolicy that selects the web pods and admits nothing.
+const denyWebPolicy = `---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny-web}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  policyTypes: [Ingress]
+`

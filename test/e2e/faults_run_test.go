@@ -34,14 +34,7 @@ func TestFaultAPIServerStoppedMidDiagnosis(t *testing.T) {
 	f.RequireHarness()
 	f.DeployTestserver(framework.TestserverSpec{Name: "web", Replicas: 1})
 	// the connectivity checks wait for answers that never come: the diagnosis is mid-way for 25s
-	f.Apply(diagWebService + `---
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: deny-web}
-spec:
-  podSelector: {matchLabels: {app: web}}
-  policyTypes: [Ingress]
-`)
+	f.Apply(diagWebService + denyWebPolicy)
 	diagWaitEndpoints(f, "web", 1)
 	const requestTimeout = 5 * time.Second
 	args := append([]string{"diagnose", "svc/web", "-n", f.Namespace, "--check-timeout", "25s",
