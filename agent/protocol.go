@@ -42,8 +42,10 @@ const (
 	MaxBodyBytes = 8192
 	// MaxUDPPayload caps the payload of a UDP check and the reply kept from it.
 	MaxUDPPayload = 512
-	// DefaultConcurrency is how many checks run at once.
-	DefaultConcurrency = 4
+	// DefaultConcurrency is how many checks run at once. A request may carry the checks of several
+	// Services (diagnose -n NS merges them), and most of a check's time is spent waiting on the
+	// network (a dropped connection waits its whole timeout), so half a full request runs at once.
+	DefaultConcurrency = MaxChecks / 2
 	// MaxRequestBytes caps the size of an encoded request read by the agent.
 	MaxRequestBytes = 1 << 20
 	// MaxResponseBytes caps the size of an encoded response read by the CLI.

@@ -89,7 +89,7 @@ type Options struct {
 
 // NewOptions returns options with the defaults.
 func NewOptions(streams genericiooptions.IOStreams) *Options {
-	return &Options{IOStreams: streams, Output: report.FormatTable, CheckTimeout: 3 * time.Second, Parallel: 8, RestartWindow: servicetrace.DefaultRestartWindow,
+	return &Options{IOStreams: streams, Output: report.FormatTable, CheckTimeout: 3 * time.Second, Parallel: servicetrace.DefaultWorkers, RestartWindow: servicetrace.DefaultRestartWindow,
 		nodeFlags: nodeFlags{MaxNodes: servicetrace.DefaultMaxNodes},
 		Helper:    helper.Flags{Image: version.AgentImage(), Timeout: helper.DefaultTimeout}, Now: time.Now}
 }

@@ -77,7 +77,8 @@ func (s *AgentSlot) Acquired() (*Source, bool) {
 }
 
 // Shared returns a provider that acquires p's agent once, for every trace that asks (the traces of
-// the Services of one namespace share one helper pod), safely from many goroutines.
+// the Services of one namespace share one helper pod), safely from many goroutines. The agent it
+// hands out merges the requests that wait into fewer execs (Coalesce).
 func Shared(p AgentProvider) AgentProvider { return &sharedProvider{p: p} }
 
 type sharedProvider struct {
@@ -89,6 +90,11 @@ type sharedProvider struct {
 }
 
 func (s *sharedProvider) Agent(ctx context.Context) (Agent, *Source, error) {
-	s.once.Do(func() { s.a, s.src, s.err = s.p.Agent(ctx) })
+	s.once.Do(func() {
+		s.a, s.src, s.err = s.p.Agent(ctx)
+		if s.err == nil && s.a != nil {
+			s.a = Coalesce(s.a)
+		}
+	})
 	return s.a, s.src, s.err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/svc-doctor/svc-doctor/trace"
@@ -16,8 +17,13 @@ type AllOptions struct {
 	Config Config
 	// Static runs the static hops only: no agent, no DNS or traffic checks.
 	Static bool
-	// Workers bounds how many Services are traced at once (default 8).
+	// Workers bounds how many Services are traced at once (default 32). The agent requests of the
+	// Services of one namespace that wait are merged into one exec (trace.Shared), so more Services
+	// at once mean fewer, larger execs.
 	Workers int
+	// MaxAgents bounds how many namespaces hold an agent at once (default 8): a trace that needs
+	// the agent of another namespace waits until one of them is done.
+	MaxAgents int
 	// Agents returns the agent provider of a namespace: its Services share it (one helper pod per
 	// namespace, started when the first of them needs it). Unused when Static.
 	Agents func(namespace string) trace.AgentProvider
@@ -29,6 +35,37 @@ type AllOptions struct {
 	// Clock and RequestCount are given to every trace.
 	Clock        func() time.Time
 	RequestCount func() int64
+}
+
+// Defaults of AllOptions.
+const (
+	DefaultWorkers   = 32
+	DefaultMaxAgents = 8
+)
+
+// boundedProvider acquires one of the slots before it acquires the agent of p, and gives it back
+// in release (once the namespace is done).
+type boundedProvider struct {
+	p      trace.AgentProvider
+	slots  chan struct{}
+	shared trace.AgentProvider
+	held   atomic.Bool
+}
+
+func (b *boundedProvider) Agent(ctx context.Context) (trace.Agent, *trace.Source, error) {
+	select {
+	case b.slots <- struct{}{}:
+		b.held.Store(true)
+	case <-ctx.Done():
+		return nil, nil, ctx.Err()
+	}
+	return b.p.Agent(ctx)
+}
+
+func (b *boundedProvider) release() {
+	if b.held.CompareAndSwap(true, false) {
+		<-b.slots
+	}
 }
 
 // ServiceTrace is the diagnosis of one Service.
@@ -73,7 +110,11 @@ func TraceAll(ctx context.Context, reads *trace.Reads, opts AllOptions) ([]Servi
 	}
 	workers := opts.Workers
 	if workers <= 0 {
-		workers = 8
+		workers = DefaultWorkers
+	}
+	maxAgents := opts.MaxAgents
+	if maxAgents <= 0 {
+		maxAgents = DefaultMaxAgents
 	}
 	hops := Hops()
 	if opts.Static {
@@ -84,7 +125,8 @@ func TraceAll(ctx context.Context, reads *trace.Reads, opts AllOptions) ([]Servi
 		out          = make([]ServiceTrace, len(keys))
 		done         int
 		fatal        error
-		agents       = map[string]trace.AgentProvider{}
+		agents       = map[string]*boundedProvider{}
+		slots        = make(chan struct{}, maxAgents)
 		jobs         = make(chan int)
 		wg           sync.WaitGroup
 		tctx, cancel = context.WithCancel(ctx)
@@ -97,9 +139,21 @@ func TraceAll(ctx context.Context, reads *trace.Reads, opts AllOptions) ([]Servi
 			return nil
 		}
 		if _, ok := agents[ns]; !ok {
-			agents[ns] = trace.Shared(opts.Agents(ns))
+			agents[ns] = &boundedProvider{p: opts.Agents(ns), slots: slots}
+			agents[ns].shared = trace.Shared(agents[ns])
 		}
-		return agents[ns]
+		return agents[ns].shared
+	}
+	release := func(ns string) {
+		if opts.Done != nil {
+			opts.Done(ns)
+		}
+		mu.Lock()
+		b := agents[ns]
+		mu.Unlock()
+		if b != nil {
+			b.release()
+		}
 	}
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
@@ -123,8 +177,8 @@ func TraceAll(ctx context.Context, reads *trace.Reads, opts AllOptions) ([]Servi
 				}
 				n := done
 				mu.Unlock()
-				if last && opts.Done != nil {
-					opts.Done(k.ns)
+				if last {
+					release(k.ns)
 				}
 				if opts.Progress != nil {
 					opts.Progress(n, len(keys))
@@ -151,9 +205,7 @@ func TraceAll(ctx context.Context, reads *trace.Reads, opts AllOptions) ([]Servi
 	mu.Unlock()
 	sort.Strings(pending)
 	for _, ns := range pending {
-		if opts.Done != nil {
-			opts.Done(ns)
-		}
+		release(ns)
 	}
 	traced := out[:0]
 	for _, t := range out {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -93,7 +94,18 @@ func (f *factory) build() (*cmdutil.Clients, error) {
 		}
 		return &guardedTransport{rt: rt, g: g}
 	}
-	cs, err := kubernetes.NewForConfig(cfg)
+	if cfg.QPS == 0 && cfg.Burst == 0 {
+		// client-go's default (5 requests/s after a burst of 10) would make one paginated LIST of
+		// 50,000 pods wait for itself: kubectl's discovery limits instead; the API server's
+		// priority and fairness protects it from the rest
+		cfg.QPS, cfg.Burst = 50, 300
+	}
+	// built-in kinds travel as protobuf, as between Kubernetes' own components: about a third of the bytes of JSON and far
+	// less to decode and collect on a big LIST; the Gateway API client (custom resources) keeps JSON
+	kubeCfg := rest.CopyConfig(cfg)
+	kubeCfg.ContentType = runtime.ContentTypeProtobuf
+	kubeCfg.AcceptContentTypes = runtime.ContentTypeProtobuf + "," + runtime.ContentTypeJSON
+	cs, err := kubernetes.NewForConfig(kubeCfg)
 	if err != nil {
 		return nil, cmdutil.Incomplete(fmt.Errorf("creating the Kubernetes client for %s: %w", cfg.Host, err))
 	}

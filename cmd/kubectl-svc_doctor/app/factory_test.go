@@ -6,13 +6,17 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/rest"
 
 	"github.com/svc-doctor/svc-doctor/internal/cmdutil"
 )
@@ -175,5 +179,42 @@ func TestKubeconfigFlagsOnlyOnClusterCommands(t *testing.T) {
 		if c.Flags().Lookup("v") == nil && c.InheritedFlags().Lookup("v") == nil {
 			t.Errorf("%s has no -v (log verbosity)", c.Name())
 		}
+	}
+}
+
+// TestClientsReadBigClustersQuickly: the Kubernetes client asks for protobuf and is not held back
+// by client-go's default rate limit (5 requests/s), the Gateway API client (custom resources)
+// asks for JSON.
+func TestClientsReadBigClustersQuickly(t *testing.T) {
+	accepts := make(chan string, 10)
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		accepts <- r.URL.Path + " " + r.Header.Get("Accept")
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"kind":"List","apiVersion":"v1","metadata":{},"items":[]}`)
+	}))
+	t.Cleanup(srv.Close)
+	f := newFactory()
+	kc := writeKubeconfig(t, srv.URL)
+	f.flags.KubeConfig = &kc
+	c, err := f.Clients()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, ok := c.Kube.CoreV1().RESTClient().(*rest.RESTClient)
+	if !ok {
+		t.Fatal("no REST client")
+	}
+	if qps := rc.GetRateLimiter().QPS(); qps < 50 {
+		t.Errorf("the Kubernetes client is limited to %v requests/s, want at least 50", qps)
+	}
+	if _, err := c.Kube.CoreV1().Pods("").List(context.Background(), metav1.ListOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := <-accepts; !strings.HasPrefix(got, "/api/v1/pods application/vnd.kubernetes.protobuf") {
+		t.Errorf("pod LIST sent %q, want protobuf first in Accept", got)
+	}
+	_, _ = c.Gateway.GatewayV1().HTTPRoutes("").List(context.Background(), metav1.ListOptions{})
+	if got := <-accepts; strings.Contains(got, "protobuf") {
+		t.Errorf("HTTPRoute LIST sent %q: custom resources are JSON only", got)
 	}
 }
