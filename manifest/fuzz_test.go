@@ -17,6 +17,8 @@ func FuzzParse(f *testing.F) {
 		"- [\n",
 		"? complex\n: key\n",
 		"apiVersion: v1\nkind: Secret\ndata: {a: !!binary aGVsbG8=}\n",
+		"{\"kind\": \"List\", \"items\": [\n  {\"kind\": \"Service\", \"metadata\": {\"name\": \"a\\\"}\"}},\n  {\"kind\": \"Pod\", \"spec\": {\"ports\": [{\"port\": 1}]}}\n]}\n",
+		`{"items":[{"kind":"Service","metadata":{"name":"a"}}],"kind":"ServiceList"}`,
 	}
 	for _, s := range seeds {
 		f.Add([]byte(s))
@@ -38,6 +40,12 @@ func FuzzParse(f *testing.F) {
 			}
 			o.FieldLine("spec.ports[0].port")
 			o.FieldLine("metadata.labels[a.b/c]")
+			// the JSON derived again from the object's own text (a List item's included) is the same
+			want := string(o.JSON)
+			o.JSON = nil
+			if got, err := o.ReadJSON(); err != nil || string(got) != want {
+				t.Fatalf("ReadJSON = %s, %v; want %s", got, err, want)
+			}
 		}
 	})
 }

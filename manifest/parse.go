@@ -160,6 +160,9 @@ func parseDocument(file string, docIndex int, c chunk) (objs []*Object, probs []
 		items := lookupKey(root, "items")
 		if items != nil && items.Kind == yaml.SequenceNode {
 			own := itemTexts(text, root, items)
+			if own == nil && isJSONish(text) {
+				own = jsonItemTexts(text, len(items.Content))
+			}
 			var whole *fileText // the items without their own text share the document's
 			if own == nil {
 				whole = docText(c, tabWidth)

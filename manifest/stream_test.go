@@ -393,3 +393,45 @@ func TestReadTexts(t *testing.T) {
 		}
 	}
 }
+
+// TestJSONListItemsHaveTheirOwnText: the items of a JSON List (kubectl get -o json, pretty or on
+// one line) are read again from their own bytes, with the lines of their fields and their JSON
+// the same as from the whole List; a List the scanner cannot cut keeps the whole text.
+func TestJSONListItemsHaveTheirOwnText(t *testing.T) {
+	pretty := "{\n    \"apiVersion\": \"v1\",\n    \"metadata\": {\"note\": \"\\\"items\\\": [{\"},\n    \"items\": [\n" +
+		"        {\n            \"apiVersion\": \"v1\",\n            \"kind\": \"Service\",\n            \"metadata\": {\"name\": \"a\", \"annotations\": {\"x\": \"}]{[\"}},\n" +
+		"            \"spec\": {\n                \"ports\": [\n                    {\"port\": 80}\n                ]\n            }\n        },\n" +
+		"        {\n            \"apiVersion\": \"v1\",\n            \"kind\": \"Service\",\n            \"metadata\": {\"name\": \"b\"},\n" +
+		"            \"spec\": {\"ports\": [{\"port\": 81}]}\n        }\n    ],\n    \"kind\": \"List\"\n}\n"
+	oneLine := `{"apiVersion":"v1","kind":"List","items":[{"apiVersion":"v1","kind":"Service","metadata":{"name":"a"},"spec":{"ports":[{"port":80}]}},{"apiVersion":"v1","kind":"Service","metadata":{"name":"b"},"spec":{"ports":[{"port":81}]}}]}`
+	for _, tc := range []struct {
+		name      string
+		input     string
+		ownText   bool
+		wantLines []int // of spec.ports[0].port, per item
+	}{
+		{name: "pretty", input: pretty, ownText: true, wantLines: []int{11, 19}},
+		{name: "one line", input: oneLine, ownText: true, wantLines: []int{1, 1}},
+		{name: "YAML flow List", input: "{apiVersion: v1, kind: List, items: [{apiVersion: v1, kind: Service, metadata: {name: a}, spec: {ports: [{port: 80}]}}, {apiVersion: v1, kind: Service, metadata: {name: b}, spec: {ports: [{port: 81}]}}]}", ownText: false, wantLines: []int{1, 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := Parse("l.json", []byte(tc.input))
+			if len(res.Objects) != 2 || len(res.Problems) != 0 {
+				t.Fatalf("%d objects, problems %v", len(res.Objects), res.Problems)
+			}
+			for i, o := range res.Objects {
+				if own := o.item == -1; own != tc.ownText {
+					t.Errorf("item %d: own text %v, want %v (text %q)", i, own, tc.ownText, o.text)
+				}
+				if line, exact := o.FieldLine("spec.ports[0].port"); line != tc.wantLines[i] || !exact {
+					t.Errorf("item %d: FieldLine = %d,%v want %d", i, line, exact, tc.wantLines[i])
+				}
+				want := string(o.JSON)
+				o.JSON = nil
+				if got, err := o.ReadJSON(); err != nil || string(got) != want {
+					t.Errorf("item %d: ReadJSON = %s, %v; want %s", i, got, err, want)
+				}
+			}
+		})
+	}
+}
