@@ -29,7 +29,7 @@ cleanup() {
 trap cleanup EXIT
 
 echo "building kubectl-svc_doctor..." >&2
-go build -o "$bin" ./cmd/kubectl-svc_doctor
+make -s build BIN="$bin" # the binary as it ships
 
 "$KUBECTL" create namespace "$NS" >/dev/null
 "$KUBECTL" -n "$NS" apply -f - >/dev/null <<EOF

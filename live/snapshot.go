@@ -169,7 +169,7 @@ func readPods(ctx context.Context, cs kubernetes.Interface, s *snapshot.Snapshot
 			return nil, "", err
 		}
 		for i := range l.Items {
-			l.Items[i].ManagedFields = nil
+			trimPod(&l.Items[i])
 		}
 		return l.Items, l.Continue, nil
 	})
@@ -297,6 +297,19 @@ func readTLSSecrets(ctx context.Context, s *snapshot.Snapshot, cs kubernetes.Int
 	// Secrets were only fetched by name: "not found" is authoritative for those names
 	if _, failed := s.Unavailable["Secret"]; !failed && len(keys) == 0 {
 		s.Unavailable["Secret"] = snapshot.NotRead("no Ingress TLS entry names one")
+	}
+}
+
+// trimPod drops what no rule or hop reads of a listed pod and is large across 50,000 of them:
+// managedFields, the volumes (every pod has at least the projected service-account token volume)
+// and the containers' volume mounts.
+func trimPod(p *corev1.Pod) {
+	p.ManagedFields = nil
+	p.Spec.Volumes = nil
+	for _, cs := range [][]corev1.Container{p.Spec.InitContainers, p.Spec.Containers} {
+		for i := range cs {
+			cs[i].VolumeMounts = nil
+		}
 	}
 }
 

@@ -24,6 +24,12 @@ type DiagnoseSummary struct {
 	Stats    Stats            `json:"stats"`
 }
 
+func (s *DiagnoseSummary) jsonItems() (head any, key string, n int, item func(int) any) {
+	h := *s
+	h.Services = []ServiceSummary{}
+	return &h, "services", len(s.Services), func(i int) any { return &s.Services[i] }
+}
+
 // VerdictCounts counts the Services by verdict.
 type VerdictCounts struct {
 	Fault        int `json:"fault"`
