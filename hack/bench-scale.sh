@@ -37,7 +37,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-go build -trimpath -o "$work/kubectl-svc_doctor" ./cmd/kubectl-svc_doctor
+make -s build BIN="$work/kubectl-svc_doctor" # the binary as it ships (static, stripped)
 go build -o "$work/benchscale" ./hack/benchscale
 bench() { "$work/benchscale" -bin "$work/kubectl-svc_doctor" -run-id "$RUN_ID" -runs "$RUNS" \
   -testserver-image "$TESTSERVER_IMAGE" -agent-image "$AGENT_IMAGE" "$@"; }
