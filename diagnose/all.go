@@ -48,7 +48,9 @@ func (o *Options) runAll(ctx context.Context) (err error) {
 		}
 	}()
 	progress := newProgress(o.ErrOut)
-	traces, ferr := servicetrace.TraceAll(ctx, reads, servicetrace.AllOptions{
+	// each trace becomes its summary line as soon as it is done: over thousands of Services only
+	// the summaries stay in memory, not the traces' state
+	summaries, ferr := servicetrace.TraceAllFunc(ctx, reads, servicetrace.AllOptions{
 		Config:       servicetrace.Config{HTTPPath: o.HTTPPath, CheckTimeout: o.CheckTimeout, RestartWindow: o.restartWindow()},
 		Static:       o.Static,
 		Workers:      o.Parallel,
@@ -57,7 +59,7 @@ func (o *Options) runAll(ctx context.Context) (err error) {
 		Progress:     progress.update,
 		Clock:        o.Now,
 		RequestCount: o.Requests,
-	})
+	}, serviceSummary)
 	progress.finish()
 	if ferr != nil {
 		return cmdutil.Incomplete(ferr)
@@ -67,9 +69,7 @@ func (o *Options) runAll(ctx context.Context) (err error) {
 	if o.Static {
 		rep.Note = report.StaticNote
 	}
-	for _, t := range traces {
-		rep.Services = append(rep.Services, serviceSummary(t))
-	}
+	rep.Services = append(rep.Services, summaries...)
 	rep.Sort()
 	rep.Stats = report.Stats{Requests: o.requests() - before, DurationMillis: o.Now().Sub(start).Milliseconds()}
 	if err := o.print(rep, rep.Stats); err != nil {
@@ -77,7 +77,7 @@ func (o *Options) runAll(ctx context.Context) (err error) {
 	}
 	switch {
 	case ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return cmdutil.Incomplete(fmt.Errorf("timed out after %s (--timeout): %d of the Services were diagnosed", o.Helper.Timeout, len(traces)))
+		return cmdutil.Incomplete(fmt.Errorf("timed out after %s (--timeout): %d of the Services were diagnosed", o.Helper.Timeout, len(summaries)))
 	case ctx.Err() != nil:
 		return cmdutil.Incomplete(errors.New("interrupted: the report is partial"))
 	case rep.Counts.Fault > 0:

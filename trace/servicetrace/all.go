@@ -81,9 +81,16 @@ type ServiceTrace struct {
 // request per Service); the network hops run from one agent per namespace, with at most Workers
 // traces at a time. It stops at the first fatal error (the cluster cannot be read) or when ctx
 // ends; the traces done so far are returned with it.
+func TraceAll(ctx context.Context, reads *trace.Reads, opts AllOptions) ([]ServiceTrace, error) {
+	return TraceAllFunc(ctx, reads, opts, func(t ServiceTrace) ServiceTrace { return t })
+}
+
+// TraceAllFunc is TraceAll returning conv of each trace, called as soon as the trace is done: the
+// trace (its State and Steps) is not kept, so that over thousands of Services only what conv
+// keeps stays in memory.
 //
 //nolint:funlen // the worker pool: the queue, the workers and the per-namespace helper release share the count of traces left in each namespace
-func TraceAll(ctx context.Context, reads *trace.Reads, opts AllOptions) ([]ServiceTrace, error) {
+func TraceAllFunc[T any](ctx context.Context, reads *trace.Reads, opts AllOptions, conv func(ServiceTrace) T) ([]T, error) {
 	snap, err := reads.Snapshot(ctx)
 	if err != nil {
 		return nil, err
@@ -122,7 +129,8 @@ func TraceAll(ctx context.Context, reads *trace.Reads, opts AllOptions) ([]Servi
 	}
 	var (
 		mu           sync.Mutex
-		out          = make([]ServiceTrace, len(keys))
+		out          = make([]T, len(keys))
+		ran          = make([]bool, len(keys))
 		done         int
 		fatal        error
 		agents       = map[string]*boundedProvider{}
@@ -166,7 +174,8 @@ func TraceAll(ctx context.Context, reads *trace.Reads, opts AllOptions) ([]Servi
 				st := NewState(cfg, reads, provider(k.ns))
 				st.Clock, st.RequestCount = opts.Clock, opts.RequestCount
 				steps := Run(tctx, st, hops)
-				out[i] = ServiceTrace{Namespace: k.ns, Name: k.name, State: st, Steps: steps, Verdict: trace.Conclude(steps)}
+				out[i] = conv(ServiceTrace{Namespace: k.ns, Name: k.name, State: st, Steps: steps, Verdict: trace.Conclude(steps)})
+				ran[i] = true
 				mu.Lock()
 				done++
 				left[k.ns]--
@@ -208,8 +217,8 @@ func TraceAll(ctx context.Context, reads *trace.Reads, opts AllOptions) ([]Servi
 		release(ns)
 	}
 	traced := out[:0]
-	for _, t := range out {
-		if t.State != nil {
+	for i, t := range out {
+		if ran[i] {
 			traced = append(traced, t)
 		}
 	}
