@@ -164,7 +164,7 @@ func CheckDNS(ctx context.Context, st *State) (*report.DNSReport, trace.Result) 
 	sameNS := src.Namespace == st.Service.Namespace
 	if st.prefetch && !st.prefetched {
 		// one exec for the resolver configuration, the queries (for the usual cluster domain:
-		// another one asks again) and the connectivity hop's checks
+		// another one asks again), the connectivity hop's checks and the exposure hop's node ports
 		st.prefetched = true
 		checks := append([]agent.Check{{ID: "resolvconf", Type: agent.CheckResolvConf}},
 			dnsChecks(dnsQueries(st, serviceSlices(ctx, st), defaultClusterDomain, sameNS), st.CheckTimeout)...)
@@ -173,6 +173,7 @@ func CheckDNS(ctx context.Context, st *State) (*report.DNSReport, trace.Result) 
 			for _, p := range probes {
 				checks = append(checks, p.check)
 			}
+			checks = append(checks, st.nodePortPrefetch(ctx)...)
 		}
 		_ = st.batch.prefetch(ctx, checks) // on error, each hop sends its own request and says so
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -203,7 +204,7 @@ func (st *State) nodePorts(ctx context.Context, r *trace.Result) string {
 		r.Evidence = append(r.Evidence, "nodes not read: "+why)
 		return ""
 	}
-	sort.Slice(nodes, func(i, j int) bool { return nodes[i].Name < nodes[j].Name })
+	nodes = sortedNodes(nodes)
 	perNode := localEndpointNodes(st)
 	if local {
 		r.Evidence = append(r.Evidence, "externalTrafficPolicy: Local: a node forwards NodePort traffic from outside only to its own ready endpoints, keeping the client's IP; nodes without one drop it")
@@ -312,6 +313,37 @@ func (st *State) testNodePorts(ctx context.Context, r *trace.Result, nodes []cor
 		return summary
 	}
 	return fmt.Sprintf("%s: %d/%d node checks answer", summary, okCount, len(plan))
+}
+
+// sortedNodes returns a copy of nodes sorted by name (the read is shared by concurrent traces:
+// it is never sorted in place).
+func sortedNodes(nodes []corev1.Node) []corev1.Node {
+	out := slices.Clone(nodes)
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// nodePortPrefetch returns the checks testNodePorts will send, for the network hops' one
+// request (prefetch): nil when the Service has no node port or the nodes cannot be read.
+func (st *State) nodePortPrefetch(ctx context.Context) []agent.Check {
+	var ports []corev1.ServicePort
+	for _, sp := range st.Ports {
+		if sp.NodePort != 0 {
+			ports = append(ports, sp)
+		}
+	}
+	if len(ports) == 0 {
+		return nil
+	}
+	nodes, why := st.Reads.Nodes(ctx)
+	if why != "" {
+		return nil
+	}
+	var out []agent.Check
+	for _, p := range st.planNodePortChecks(sortedNodes(nodes), ports) {
+		out = append(out, p.check)
+	}
+	return out
 }
 
 // planNodePortChecks lists a TCP or UDP check of each NodePort on each of the first maxNodes
