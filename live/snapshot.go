@@ -301,14 +301,20 @@ func readTLSSecrets(ctx context.Context, s *snapshot.Snapshot, cs kubernetes.Int
 }
 
 // trimPod drops what no rule or hop reads of a listed pod and is large across 50,000 of them:
-// managedFields, the volumes (every pod has at least the projected service-account token volume)
-// and the containers' volume mounts.
+// managedFields, the volumes (every pod has at least the projected service-account token volume),
+// the containers' volume mounts and their resources but the memory limit (which explains an
+// OOMKilled restart).
 func trimPod(p *corev1.Pod) {
 	p.ManagedFields = nil
 	p.Spec.Volumes = nil
 	for _, cs := range [][]corev1.Container{p.Spec.InitContainers, p.Spec.Containers} {
 		for i := range cs {
 			cs[i].VolumeMounts = nil
+			r := corev1.ResourceRequirements{}
+			if q, ok := cs[i].Resources.Limits[corev1.ResourceMemory]; ok {
+				r.Limits = corev1.ResourceList{corev1.ResourceMemory: q}
+			}
+			cs[i].Resources = r
 		}
 	}
 }

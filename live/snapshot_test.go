@@ -7,6 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -69,5 +70,36 @@ func TestFromClusterPaginates(t *testing.T) {
 	}
 	if len(s.Services) != 3 || strings.Join(calls, ",") != ",p2" {
 		t.Errorf("got %d services over calls %q, want 3 over two pages", len(s.Services), calls)
+	}
+}
+
+// TestTrimPod keeps what the rules and hops read of a listed pod (labels, ports, probes, status,
+// the memory limit) and drops the rest of its bulk.
+func TestTrimPod(t *testing.T) {
+	mem := resource.MustParse("64Mi")
+	p := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Labels: map[string]string{"app": "web"}, ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl"}}},
+		Spec: corev1.PodSpec{
+			Volumes: []corev1.Volume{{Name: "kube-api-access"}},
+			Containers: []corev1.Container{{Name: "web", Ports: []corev1.ContainerPort{{ContainerPort: 8080}},
+				ReadinessProbe: &corev1.Probe{PeriodSeconds: 5}, VolumeMounts: []corev1.VolumeMount{{Name: "kube-api-access"}},
+				Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: mem, corev1.ResourceCPU: resource.MustParse("1")},
+					Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("10m")}}}},
+			InitContainers: []corev1.Container{{Name: "init", VolumeMounts: []corev1.VolumeMount{{Name: "x"}},
+				Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("10m")}}}},
+		},
+		Status: corev1.PodStatus{PodIP: "10.244.0.5"},
+	}
+	trimPod(p)
+	c := p.Spec.Containers[0]
+	switch {
+	case p.ManagedFields != nil || p.Spec.Volumes != nil || c.VolumeMounts != nil || p.Spec.InitContainers[0].VolumeMounts != nil:
+		t.Errorf("managedFields, volumes or mounts kept: %+v", p)
+	case len(c.Resources.Limits) != 1 || c.Resources.Requests != nil || p.Spec.InitContainers[0].Resources.Requests != nil:
+		t.Errorf("resources %+v, want the memory limit only", c.Resources)
+	case !c.Resources.Limits.Memory().Equal(mem):
+		t.Errorf("memory limit %v, want 64Mi", c.Resources.Limits.Memory())
+	case p.Labels["app"] != "web" || c.Ports[0].ContainerPort != 8080 || c.ReadinessProbe == nil || p.Status.PodIP == "":
+		t.Errorf("what the rules read was dropped: %+v", p)
 	}
 }
