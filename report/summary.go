@@ -24,10 +24,10 @@ type DiagnoseSummary struct {
 	Stats    Stats            `json:"stats"`
 }
 
-func (s *DiagnoseSummary) jsonItems() (head any, key string, n int, item func(int) any) {
-	h := *s
+func (r *DiagnoseSummary) jsonItems() (head any, key string, n int, item func(int) any) {
+	h := *r
 	h.Services = []ServiceSummary{}
-	return &h, "services", len(s.Services), func(i int) any { return &s.Services[i] }
+	return &h, "services", len(r.Services), func(i int) any { return &r.Services[i] }
 }
 
 // VerdictCounts counts the Services by verdict.
