@@ -191,10 +191,22 @@ func TestExposeServiceTypes(t *testing.T) {
 		t.Errorf("stdout lacks %q", want)
 	}
 	// externalTrafficPolicy Local: a node without a local endpoint drops what a pod of another node
-	// sends to its node port, so ask a node that runs a web pod
+	// sends to its node port, so ask a node that runs a web pod, the client's own node when it runs
+	// one: from a pod of another node the answers were lost once (the web pod logged the requests,
+	// the client timed out), the un-NATed reply taking another path than the request
+	webNodes := map[string]bool{}
+	for _, p := range f.Pods("app=web") {
+		webNodes[p.Spec.NodeName] = true
+	}
+	clientNode := ""
+	for _, p := range f.Pods("role=client") {
+		if p.Name == client {
+			clientNode = p.Spec.NodeName
+		}
+	}
 	nodeIP := ""
 	for _, n := range f.Cluster.Nodes {
-		if pods := f.Pods("app=web"); len(pods) > 0 && n.Name == pods[0].Spec.NodeName {
+		if webNodes[n.Name] && (nodeIP == "" || n.Name == clientNode) {
 			nodeIP = n.IP
 		}
 	}
