@@ -50,7 +50,7 @@ func (o *Options) runAll(ctx context.Context) (err error) {
 	progress := newProgress(o.ErrOut)
 	// each trace becomes its summary line as soon as it is done: over thousands of Services only
 	// the summaries stay in memory, not the traces' state
-	summaries, ferr := servicetrace.TraceAllFunc(ctx, reads, servicetrace.AllOptions{
+	summaries, ferr := servicetrace.TraceAll(ctx, reads, servicetrace.AllOptions{
 		Config:       servicetrace.Config{HTTPPath: o.HTTPPath, CheckTimeout: o.CheckTimeout, RestartWindow: o.restartWindow()},
 		Static:       o.Static,
 		Workers:      o.Parallel,

@@ -76,21 +76,16 @@ type ServiceTrace struct {
 	Verdict         trace.Verdict
 }
 
-// TraceAll diagnoses every Service that reads' scope holds, in namespace and name order. The
+// TraceAll diagnoses every Service that reads' scope holds, in namespace and name order, and
+// returns conv of each trace, called as soon as the trace is done: the trace (its State and Steps)
+// is not kept, so that over thousands of Services only what conv keeps stays in memory. The
 // static hops are answered from the scope's snapshot (one paginated LIST per kind, never a
 // request per Service); the network hops run from one agent per namespace, with at most Workers
 // traces at a time. It stops at the first fatal error (the cluster cannot be read) or when ctx
-// ends; the traces done so far are returned with it.
-func TraceAll(ctx context.Context, reads *trace.Reads, opts AllOptions) ([]ServiceTrace, error) {
-	return TraceAllFunc(ctx, reads, opts, func(t ServiceTrace) ServiceTrace { return t })
-}
-
-// TraceAllFunc is TraceAll returning conv of each trace, called as soon as the trace is done: the
-// trace (its State and Steps) is not kept, so that over thousands of Services only what conv
-// keeps stays in memory.
+// ends; the results of the traces done so far are returned with it.
 //
 //nolint:funlen // the worker pool: the queue, the workers and the per-namespace helper release share the count of traces left in each namespace
-func TraceAllFunc[T any](ctx context.Context, reads *trace.Reads, opts AllOptions, conv func(ServiceTrace) T) ([]T, error) {
+func TraceAll[T any](ctx context.Context, reads *trace.Reads, opts AllOptions, conv func(ServiceTrace) T) ([]T, error) {
 	snap, err := reads.Snapshot(ctx)
 	if err != nil {
 		return nil, err

@@ -50,7 +50,7 @@ func TestTraceAllOneAgentPerNamespace(t *testing.T) {
 	acquired := map[string]int{}
 	released := map[string]int{}
 	reads := trace.NewReads(fake.NewSimpleClientset(objs...), "")
-	traces, err := TraceAll(context.Background(), reads, AllOptions{
+	traces, err := traceAll(context.Background(), reads, AllOptions{
 		Workers: 4,
 		Agents: func(ns string) trace.AgentProvider {
 			return &countingProvider{mu: &mu, count: acquired, ns: ns, net: n}
@@ -87,7 +87,7 @@ func TestTraceAllOneAgentPerNamespace(t *testing.T) {
 // TestTraceAllStatic runs no agent at all.
 func TestTraceAllStatic(t *testing.T) {
 	reads := trace.NewReads(fake.NewSimpleClientset(tracetest.Service("web")), "")
-	traces, err := TraceAll(context.Background(), reads, AllOptions{Static: true,
+	traces, err := traceAll(context.Background(), reads, AllOptions{Static: true,
 		Agents: func(string) trace.AgentProvider { t.Fatal("an agent was asked for with Static"); return nil }})
 	if err != nil || len(traces) != 1 {
 		t.Fatalf("%d traces, %v", len(traces), err)
@@ -152,7 +152,7 @@ func TestTraceAllBoundsAgentsAndMergesRequests(t *testing.T) {
 		}
 	}
 	live := &liveCount{}
-	traces, err := TraceAll(context.Background(), trace.NewReads(fake.NewSimpleClientset(objs...), ""), AllOptions{
+	traces, err := traceAll(context.Background(), trace.NewReads(fake.NewSimpleClientset(objs...), ""), AllOptions{
 		Workers: 16, MaxAgents: 2,
 		Agents: func(ns string) trace.AgentProvider { return &boundProvider{ns: ns, net: n, live: live} },
 		Done: func(string) {
@@ -179,4 +179,9 @@ func TestTraceAllBoundsAgentsAndMergesRequests(t *testing.T) {
 		t.Errorf("%d agent requests for %d Services: the waiting requests were not merged", n.Requests, len(traces))
 	}
 	t.Logf("%d agent requests, %d checks, at most %d helpers at once", n.Requests, len(n.Checks), live.most)
+}
+
+// traceAll is TraceAll keeping the whole traces.
+func traceAll(ctx context.Context, reads *trace.Reads, opts AllOptions) ([]ServiceTrace, error) {
+	return TraceAll(ctx, reads, opts, func(t ServiceTrace) ServiceTrace { return t })
 }
