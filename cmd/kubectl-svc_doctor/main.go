@@ -29,8 +29,7 @@ func run() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
-	cmd := app.NewRootCmd(streams)
-	err := cmd.ExecuteContext(ctx)
+	err := app.Run(ctx, streams, nil)
 	if err != nil && !cmdutil.IsSilent(err) {
 		fmt.Fprintln(os.Stderr, "error:", err)
 	}

@@ -65,6 +65,8 @@ type config struct {
 	testserver   string
 	agent        string
 	cleanupOnly  bool
+	keep         bool
+	reuse        bool
 }
 
 func main() {
@@ -82,6 +84,8 @@ func main() {
 	flag.StringVar(&c.testserver, "testserver-image", "localhost/svc-doctor/testserver:dev", "image of the pods")
 	flag.StringVar(&c.agent, "agent-image", "ghcr.io/svc-doctor/agent:dev", "image of the helper pods (network)")
 	flag.BoolVar(&c.cleanupOnly, "cleanup", false, "only delete the namespaces of -run-id (every run's with -run-id '')")
+	flag.BoolVar(&c.keep, "keep", false, "static: leave the objects behind (measure other builds on them with -reuse; delete with -cleanup)")
+	flag.BoolVar(&c.reuse, "reuse", false, "static: measure the objects a -keep run of the same -run-id and sizes left, creating nothing")
 	flag.Parse()
 	if err := run(c); err != nil {
 		fmt.Fprintln(os.Stderr, "benchscale:", err)
@@ -111,6 +115,10 @@ func run(c config) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	defer func() {
+		if c.keep || c.reuse {
+			logf("left the namespaces of run %s (delete them with -cleanup -run-id %s)", c.runID, c.runID)
+			return
+		}
 		if cerr := b.cleanup(); cerr != nil && err == nil {
 			err = cerr
 		}
@@ -233,6 +241,9 @@ func (b *bench) static(ctx context.Context) error {
 	c := b.c
 	nsCount := (c.services + c.perNamespace - 1) / c.perNamespace
 	logf("static: %d Services and %d unscheduled pods in %d namespaces (run %s)", c.services, c.pods, nsCount, c.runID)
+	if c.reuse {
+		return b.measureStatic(ctx, nsCount)
+	}
 	names, err := b.createNamespaces(ctx, nsCount)
 	if err != nil {
 		return err
@@ -260,6 +271,12 @@ func (b *bench) static(ctx context.Context) error {
 	if err := b.waitSlices(ctx, names, c.services, false); err != nil {
 		return err
 	}
+	return b.measureStatic(ctx, nsCount)
+}
+
+// measureStatic runs diagnose -A --static, as JSON and as a table, c.runs times each.
+func (b *bench) measureStatic(ctx context.Context, nsCount int) error {
+	c := b.c
 	var rows []row
 	for _, args := range [][]string{{"-o", "json"}, {}} {
 		for i := range c.runs {

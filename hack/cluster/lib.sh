@@ -22,6 +22,8 @@ srchash() { (cd "$1" && find . -type f \( -name go.mod -o -name go.sum -o -name 
 #
 # node_vars K: sets (not exported) the N_* variables of node K:
 #   N_NAME N_IP N_POD_CIDR N_GW        name, node IP, pod CIDR and pod gateway
+#   N_RANGE_END                        the last address the IPAM gives a pod: .240-.254 of each node's
+#                                      /24 never belong to a pod (tests use them as stale endpoints)
 #   N_NETNS N_LINK                     network namespace and host-side veth ("" for node 1)
 #   N_STATE N_ETC                      state and rendered-config directories
 #   N_CTRD_STATE N_CTRD_SOCK           containerd state directory and socket
@@ -32,11 +34,13 @@ node_vars() {
   local k=$1 a b c
   [[ $k =~ ^[1-9][0-9]?$ ]] || die "node_vars: bad node number '$k'"
   N_IDX=$k
+  IFS=. read -r a b c _ <<<"${NODE_POD_CIDR%/*}"
   if [ "$k" = 1 ]; then
+    N_RANGE_END=$a.$b.$c.239
     N_NAME=$NODE_NAME N_IP=$NODE_IP N_POD_CIDR=$NODE_POD_CIDR N_GW=$POD_GATEWAY N_NETNS="" N_LINK=""
     N_STATE=$CL_STATE N_ETC=$CL_ETC N_CTRD_STATE=$CL_CTRD_STATE N_PID="" N_CGROOT=/ N_CERT=""
   else
-    IFS=. read -r a b c _ <<<"${NODE_POD_CIDR%/*}"
+    N_RANGE_END=$a.$b.$((c + k - 1)).239
     N_NAME=$NODE_NAME$k N_IP=${NODE_IP%.*}.$k
     N_POD_CIDR=$a.$b.$((c + k - 1)).0/24 N_GW=$a.$b.$((c + k - 1)).1
     N_NETNS=svcdoc-node$k N_LINK=svcdoc-n$k

@@ -32,6 +32,12 @@ func NewRootCmd(streams genericiooptions.IOStreams) *cobra.Command {
 }
 
 func newRootCmd(streams genericiooptions.IOStreams, f *factory) *cobra.Command {
+	root, _ := newRoot(streams, f)
+	return root
+}
+
+// newRoot builds the command tree and returns the profiler of its --profile flag.
+func newRoot(streams genericiooptions.IOStreams, f *factory) (*cobra.Command, *profiler) {
 	root := &cobra.Command{
 		Use:   "svc-doctor",
 		Short: "Find out why a Kubernetes Service does not work",
@@ -64,7 +70,12 @@ Ingress, with checks run from inside the cluster. It ends with one root cause an
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return cmdutil.UsageError("%v\nSee '%s --help' for usage.", err, c.CommandPath())
 	})
-	addLogFlags(root)
+	logs := addLogFlags(root)
+	prof := addProfileFlags(root)
+	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+		logs()
+		return prof.start()
+	}
 	// the kubeconfig flags go to the commands that talk to a cluster, not to rules, explain,
 	// version or completion
 	for _, c := range []*cobra.Command{
@@ -88,7 +99,7 @@ Ingress, with checks run from inside the cluster. It ends with one root cause an
 	normalizeFlagNames(root)
 	registerLateCompletions(root, f)
 	argsAreUsageErrors(root)
-	return root
+	return root, prof
 }
 
 // normalizeFlagNames accepts kubectl's spellings with underscores (--request_timeout) on every
@@ -158,8 +169,9 @@ func versionDoc(i version.Info) versionInfo {
 // addLogFlags adds kubectl's klog flags to every command: -v/--v N (log verbosity: 6 logs every
 // API request with its time, 8 their bodies) and --vmodule. main discards client-go's log lines by
 // default (every error that matters reaches the user through the command's own messages); a
-// verbosity above 0 turns them on, on stderr.
-func addLogFlags(root *cobra.Command) {
+// verbosity above 0 turns them on, on stderr (the function returned does that, before the command
+// runs).
+func addLogFlags(root *cobra.Command) func() {
 	gfs := flag.NewFlagSet("klog", flag.ContinueOnError)
 	klog.InitFlags(gfs)
 	for _, name := range []string{"v", "vmodule"} {
@@ -169,10 +181,9 @@ func addLogFlags(root *cobra.Command) {
 		}
 		root.PersistentFlags().AddFlag(pf)
 	}
-	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+	return func() {
 		if v := gfs.Lookup("v").Value.String(); v != "" && v != "0" {
 			klog.ClearLogger()
 		}
-		return nil
 	}
 }
