@@ -302,14 +302,18 @@ func readTLSSecrets(ctx context.Context, s *snapshot.Snapshot, cs kubernetes.Int
 
 // trimPod drops what no rule or hop reads of a listed pod and is large across 50,000 of them:
 // managedFields, the volumes (every pod has at least the projected service-account token volume),
-// the containers' volume mounts and their resources but the memory limit (which explains an
-// OOMKilled restart).
+// the scheduling constraints (tolerations: every pod has two; affinity, node selector, spread
+// constraints), the security contexts, image pull secrets, DNS config and host aliases, and of the
+// containers their volume mounts, security contexts and resources but the memory limit (which
+// explains an OOMKilled restart).
 func trimPod(p *corev1.Pod) {
 	p.ManagedFields = nil
-	p.Spec.Volumes = nil
-	for _, cs := range [][]corev1.Container{p.Spec.InitContainers, p.Spec.Containers} {
+	s := &p.Spec
+	s.Volumes, s.Tolerations, s.Affinity, s.NodeSelector, s.TopologySpreadConstraints = nil, nil, nil, nil, nil
+	s.SecurityContext, s.ImagePullSecrets, s.DNSConfig, s.HostAliases = nil, nil, nil, nil
+	for _, cs := range [][]corev1.Container{s.InitContainers, s.Containers} {
 		for i := range cs {
-			cs[i].VolumeMounts = nil
+			cs[i].VolumeMounts, cs[i].SecurityContext = nil, nil
 			r := corev1.ResourceRequirements{}
 			if q, ok := cs[i].Resources.Limits[corev1.ResourceMemory]; ok {
 				r.Limits = corev1.ResourceList{corev1.ResourceMemory: q}

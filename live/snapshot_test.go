@@ -80,8 +80,12 @@ func TestTrimPod(t *testing.T) {
 	p := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "web", Labels: map[string]string{"app": "web"}, ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl"}}},
 		Spec: corev1.PodSpec{
-			Volumes: []corev1.Volume{{Name: "kube-api-access"}},
-			Containers: []corev1.Container{{Name: "web", Ports: []corev1.ContainerPort{{ContainerPort: 8080}},
+			Volumes:         []corev1.Volume{{Name: "kube-api-access"}},
+			Tolerations:     []corev1.Toleration{{Key: "node.kubernetes.io/not-ready", Operator: corev1.TolerationOpExists}},
+			Affinity:        &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{}},
+			NodeSelector:    map[string]string{"disk": "ssd"},
+			SecurityContext: &corev1.PodSecurityContext{RunAsUser: new(int64)},
+			Containers: []corev1.Container{{Name: "web", Ports: []corev1.ContainerPort{{ContainerPort: 8080}}, SecurityContext: &corev1.SecurityContext{},
 				ReadinessProbe: &corev1.Probe{PeriodSeconds: 5}, VolumeMounts: []corev1.VolumeMount{{Name: "kube-api-access"}},
 				Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: mem, corev1.ResourceCPU: resource.MustParse("1")},
 					Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("10m")}}}},
@@ -95,6 +99,8 @@ func TestTrimPod(t *testing.T) {
 	switch {
 	case p.ManagedFields != nil || p.Spec.Volumes != nil || c.VolumeMounts != nil || p.Spec.InitContainers[0].VolumeMounts != nil:
 		t.Errorf("managedFields, volumes or mounts kept: %+v", p)
+	case p.Spec.Tolerations != nil || p.Spec.Affinity != nil || p.Spec.NodeSelector != nil || p.Spec.SecurityContext != nil || c.SecurityContext != nil:
+		t.Errorf("scheduling constraints or security contexts kept: %+v", p.Spec)
 	case len(c.Resources.Limits) != 1 || c.Resources.Requests != nil || p.Spec.InitContainers[0].Resources.Requests != nil:
 		t.Errorf("resources %+v, want the memory limit only", c.Resources)
 	case !c.Resources.Limits.Memory().Equal(mem):

@@ -57,8 +57,9 @@ type Reads struct {
 
 	findings     []report.Finding
 	findingsDone bool
-	// findingsOf indexes findings by the object they are on ("Kind/namespace/name")
-	findingsOf map[string][]report.Finding
+	// serviceFindings indexes the findings on Services by "namespace/name" (the only ones a
+	// trace shows: the full list of a big cluster, one finding per pod, is not kept for it)
+	serviceFindings map[string][]report.Finding
 
 	events     map[string]map[string][]corev1.Event // reason/namespace -> ns/pod -> events
 	eventsWhy  map[string]string
@@ -199,32 +200,43 @@ func (r *Reads) Findings(ctx context.Context) []report.Finding {
 func (r *Reads) findingsLocked(ctx context.Context) []report.Finding {
 	if !r.findingsDone {
 		r.findingsDone = true
-		snap, err := r.snapshotLocked(ctx)
-		if err != nil {
-			return nil
-		}
-		out, err := rules.Run(snap, r.Rules)
-		if err == nil {
-			r.findings = out.Findings
-		}
-		r.findingsOf = map[string][]report.Finding{}
-		for _, f := range r.findings {
-			if f.Object != nil {
-				k := f.Object.Kind + "/" + f.Object.Namespace + "/" + f.Object.Name
-				r.findingsOf[k] = append(r.findingsOf[k], f)
-			}
-		}
+		r.findings = r.runRulesLocked(ctx)
 	}
 	return r.findings
 }
 
-// FindingsOn are the lint findings on one object of the snapshot (an index lookup: the diagnosis
-// of every Service of a big cluster does not scan every finding for each Service).
-func (r *Reads) FindingsOn(ctx context.Context, kind, namespace, name string) []report.Finding {
+// runRulesLocked runs the lint rules on the snapshot (nil when it cannot be read).
+func (r *Reads) runRulesLocked(ctx context.Context) []report.Finding {
+	snap, err := r.snapshotLocked(ctx)
+	if err != nil {
+		return nil
+	}
+	out, err := rules.Run(snap, r.Rules)
+	if err != nil {
+		return nil
+	}
+	return out.Findings
+}
+
+// ServiceFindings are the lint findings on one Service of the snapshot (an index lookup: the
+// diagnosis of every Service of a big cluster does not scan every finding for each Service).
+func (r *Reads) ServiceFindings(ctx context.Context, namespace, name string) []report.Finding {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.findingsLocked(ctx)
-	return r.findingsOf[kind+"/"+namespace+"/"+name]
+	if r.serviceFindings == nil {
+		all := r.findings
+		if !r.findingsDone {
+			all = r.runRulesLocked(ctx)
+		}
+		r.serviceFindings = map[string][]report.Finding{}
+		for _, f := range all {
+			if f.Object != nil && f.Object.Kind == "Service" {
+				k := f.Object.Namespace + "/" + f.Object.Name
+				r.serviceFindings[k] = append(r.serviceFindings[k], f)
+			}
+		}
+	}
+	return r.serviceFindings[namespace+"/"+name]
 }
 
 // Service GETs one Service (the first read of a diagnosis: it also tells whether the cluster

@@ -71,7 +71,7 @@ func runService(ctx context.Context, st *State) trace.Result {
 	if _, err := st.Reads.Snapshot(ctx); err != nil {
 		r.Evidence = append(r.Evidence, "lint: not run: "+err.Error())
 	} else {
-		lint := st.Reads.FindingsOn(ctx, "Service", ns, name)
+		lint := st.Reads.ServiceFindings(ctx, ns, name)
 		worst := report.Severity(0)
 		for _, f := range lint {
 			r.Evidence = append(r.Evidence, fmt.Sprintf("lint %s %s: %s", f.Severity, f.Rule, f.Message))
