@@ -153,7 +153,7 @@ func costObjects(pods, others, policies, ingresses int, opts ...tracetest.PodOpt
 // grow with the objects of the namespace (pods, policies, Ingresses), and grows only by the pages
 // of a LIST longer than one page, never by a request per object.
 func TestDiagnosisCost(t *testing.T) {
-	const max = 12
+	const max = 10
 	notReady := func() ([]runtime.Object, *tracetest.FakeNet) {
 		objs, n := costObjects(2, 0, 0, 0, tracetest.NotReady())
 		return append(objs, tracetest.Unhealthy("web-0", "Readiness probe failed: HTTP probe failed with statuscode: 503")), n
@@ -166,7 +166,9 @@ func TestDiagnosisCost(t *testing.T) {
 		sameAs     string
 		extraPages int
 		// beyond are the requests allowed on top of the budget, each once: the reads that find
-		// the replicas a workload scaled to 0 had (only then), for the fix that restores them
+		// the replicas a workload scaled to 0 had (only then), for the fix that restores them; the
+		// node LIST of a NodePort Service (the node ports are tested on every node); the GET of
+		// the namespace whose labels a namespaceSelector asks about
 		beyond []string
 		// outHas is in the report when the case reads what it says it reads
 		outHas string
@@ -184,13 +186,13 @@ func TestDiagnosisCost(t *testing.T) {
 			objs, n := costObjects(2, 0, 0, 0)
 			objs[1] = tracetest.Service("web", tracetest.NodePort(30080, true))
 			return append(objs, tracetest.Node("node-1", "10.201.0.1")), n
-		}},
-		{name: "policies with namespaceSelectors: the namespace labels are read", cluster: func() ([]runtime.Object, *tracetest.FakeNet) {
-			objs, n := costObjects(2, 0, 0, 0)
-			return append(objs, &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: "from-team", Namespace: tracetest.TestNS},
-				Spec: networkingv1.NetworkPolicySpec{PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
-					Ingress: []networkingv1.NetworkPolicyIngressRule{{From: []networkingv1.NetworkPolicyPeer{{NamespaceSelector: &metav1.LabelSelector{}}}}}}}), n
-		}},
+		}, beyond: []string{"list nodes"}},
+		{name: "policies with namespaceSelectors on a team label: the namespace labels are read", cluster: func() ([]runtime.Object, *tracetest.FakeNet) {
+			return costWithNamespacePolicy(&metav1.LabelSelector{MatchLabels: map[string]string{"team": "shop"}})
+		}, beyond: []string{"get namespaces"}},
+		{name: "policies with namespaceSelectors on every namespace or the name: no namespace read", cluster: func() ([]runtime.Object, *tracetest.FakeNet) {
+			return costWithNamespacePolicy(&metav1.LabelSelector{}, &metav1.LabelSelector{MatchLabels: map[string]string{corev1.LabelMetadataName: "tools"}})
+		}, sameAs: "healthy, 2 pods"},
 		{name: "pods restart: the Unhealthy and the Killing events are read", cluster: func() ([]runtime.Object, *tracetest.FakeNet) {
 			objs, n := costObjects(2, 0, 0, 0, tracetest.Liveness("/healthz"), tracetest.Restarted(3, time.Minute, 137, "Error"))
 			return append(objs, tracetest.ProbeFailed("web-0", "Liveness probe failed: HTTP probe failed with statuscode: 500"), tracetest.Killing("web-0", "liveness")), n
@@ -231,6 +233,10 @@ func TestDiagnosisCost(t *testing.T) {
 			if code != tc.wantCode {
 				t.Fatalf("exit code %d, want %d\n%s", code, tc.wantCode, out)
 			}
+			// the routes to the Service are looked for when it does not fail
+			if listsRoutes := strings.Contains(actions(c.cs), "list ingresses"); listsRoutes != (code != 1) {
+				t.Errorf("exit code %d and the Ingresses listed: %v, want them listed only when the Service does not fail", code, listsRoutes)
+			}
 			// the network hops (DNS, connectivity, node ports) send their checks in one request
 			if e := c.execs.Load(); e > 1 {
 				t.Errorf("%d execs of the agent, want at most 1", e)
@@ -257,6 +263,20 @@ func TestDiagnosisCost(t *testing.T) {
 			}
 		})
 	}
+}
+
+// costWithNamespacePolicy is the healthy cluster with a NetworkPolicy on the backends that admits
+// the pods of the namespaces each selector selects.
+func costWithNamespacePolicy(sels ...*metav1.LabelSelector) ([]runtime.Object, *tracetest.FakeNet) {
+	objs, n := costObjects(2, 0, 0, 0)
+	var from []networkingv1.NetworkPolicyPeer
+	for _, sel := range sels {
+		from = append(from, networkingv1.NetworkPolicyPeer{NamespaceSelector: sel})
+	}
+	return append(objs, &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: "from-namespaces", Namespace: tracetest.TestNS},
+		Spec: networkingv1.NetworkPolicySpec{PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
+			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
+			Ingress:     []networkingv1.NetworkPolicyIngressRule{{From: from}}}}), n
 }
 
 func actions(cs *fake.Clientset) string {

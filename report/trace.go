@@ -105,7 +105,8 @@ type DiagnoseReport struct {
 	From string      `json:"from,omitempty"`
 	Hops []HopReport `json:"hops"`
 	// Routes are the Ingress paths and HTTPRoute rules of the Service's namespace that send
-	// traffic to it; RoutesNote says what was not read (nil Routes and a note: not listed).
+	// traffic to it; RoutesNote says what was not read (nil Routes and a note: not listed). They
+	// are looked for only when the verdict is not a fault: they matter once the Service works.
 	Routes     []string `json:"routes,omitempty"`
 	RoutesNote string   `json:"routesNote,omitempty"`
 	// Nodes is the node x target matrix of the per-node checks (nil when they did not run).

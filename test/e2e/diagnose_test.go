@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -84,6 +85,29 @@ func diagNoHelperLeft(t *testing.T, f *framework.F) {
 	framework.AssertNoManagedPods(t, f.Namespace, 30*time.Second)
 }
 
+// diagRoutesToWeb are an Ingress and an HTTPRoute that send traffic to service/web (no controller
+// needs to serve them: diagnose lists them).
+const diagRoutesToWeb = `---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: shop}
+spec:
+  rules:
+  - host: shop.example.com
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: web, port: {name: http}}}}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: shop}
+spec:
+  parentRefs: [{name: nosuch}]
+  hostnames: [shop.example.com]
+  rules:
+  - backendRefs: [{name: web, port: 80}]
+`
+
 const diagWebService = `apiVersion: v1
 kind: Service
 metadata: {name: web}
@@ -101,11 +125,17 @@ func TestDiagnoseHealthyService(t *testing.T) {
 	t.Parallel()
 	f := framework.New(t)
 	f.DeployTestserver(framework.TestserverSpec{Name: "web", Replicas: 2})
-	f.Apply(diagWebService)
+	f.Apply(diagWebService + diagRoutesToWeb)
 	diagWaitEndpoints(f, "web", 2)
 	rep, res := diagRun(t, f, "svc/web", "--http-path", "/")
 	if res.ExitCode != 0 || rep.Verdict.Kind != report.VerdictHealthy {
 		t.Fatalf("exit %d, verdict %+v; want a healthy Service\n%s", res.ExitCode, rep.Verdict, diagDump(rep))
+	}
+	// the routes that send traffic to it, read from the API server
+	wantRoutes := []string{"ingress " + f.Namespace + "/shop spec.rules[0].http.paths[0] shop.example.com/ (Prefix) -> port http",
+		"httproute " + f.Namespace + "/shop rule[0] (shop.example.com) -> port 80, weight 1"} // the API server defaults the weight
+	if !slices.Equal(rep.Routes, wantRoutes) {
+		t.Errorf("routes %q, want %q (note %q)", rep.Routes, wantRoutes, rep.RoutesNote)
 	}
 	for _, h := range rep.Hops {
 		if h.Status != trace.Pass {
@@ -128,9 +158,12 @@ func TestDiagnoseSelectorTypo(t *testing.T) {
 	t.Parallel()
 	f := framework.New(t)
 	f.DeployTestserver(framework.TestserverSpec{Name: "web", Replicas: 2})
-	f.Apply(strings.Replace(diagWebService, "selector: {app: web}", "selector: {app: wbe}", 1))
+	f.Apply(strings.Replace(diagWebService, "selector: {app: web}", "selector: {app: wbe}", 1) + diagRoutesToWeb)
 	rep, res := diagRun(t, f, "svc/web")
 	diagExpectFault(t, rep, res, servicetrace.HopSelector, "selector app=wbe matches no pod", "deployment/web differ by one label (has app=web)")
+	if len(rep.Routes) != 0 || rep.RoutesNote != "" {
+		t.Errorf("routes %q (note %q) of a Service that fails: they are looked for once it works", rep.Routes, rep.RoutesNote)
+	}
 	if !strings.Contains(rep.Verdict.Fix, `"selector":{"app":"web"}`) {
 		t.Errorf("fix %q does not propose the selector", rep.Verdict.Fix)
 	}
@@ -253,7 +286,7 @@ metadata:
 addressType: IPv4
 ports: [{name: http, port: 8080, protocol: TCP}]
 endpoints:
-- addresses: ["`+stale+`"]
+- addresses: ["` + stale + `"]
 `)
 	rep, res := diagRun(t, f, "svc/legacy")
 	diagExpectFault(t, rep, res, servicetrace.HopConnectivity, "stale endpoint addresses", stale+":8080")

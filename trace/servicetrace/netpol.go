@@ -286,7 +286,7 @@ func (st *State) evaluatePolicies(ctx context.Context, src *trace.Source) *polic
 	if src != nil {
 		source = peerInfo{namespace: src.Namespace, labels: src.Labels, ip: src.IP, isPod: true, pod: src.Pod}
 		source.nsLabels = map[string]string{corev1.LabelMetadataName: src.Namespace}
-		if usesNamespaceSelectors(inNS) {
+		if policiesNeedNamespaceLabels(inNS) {
 			l, why := st.Reads.NamespaceLabels(ctx, src.Namespace)
 			source.nsLabels = l
 			if why != "" {
@@ -382,23 +382,43 @@ func (st *State) evaluatePolicies(ctx context.Context, src *trace.Source) *polic
 	return e
 }
 
-// usesNamespaceSelectors reports whether a policy has a peer with a namespaceSelector: only
+// policiesNeedNamespaceLabels reports whether a policy has a peer with a namespaceSelector: only
 // those need the namespaces' labels (read only then).
-func usesNamespaceSelectors(ps []*networkingv1.NetworkPolicy) bool {
+func policiesNeedNamespaceLabels(ps []*networkingv1.NetworkPolicy) bool {
 	for _, p := range ps {
 		for _, r := range p.Spec.Ingress {
 			for _, peer := range r.From {
-				if peer.NamespaceSelector != nil {
+				if needsNamespaceLabels(peer.NamespaceSelector) {
 					return true
 				}
 			}
 		}
 		for _, r := range p.Spec.Egress {
 			for _, peer := range r.To {
-				if peer.NamespaceSelector != nil {
+				if needsNamespaceLabels(peer.NamespaceSelector) {
 					return true
 				}
 			}
+		}
+	}
+	return false
+}
+
+// needsNamespaceLabels says whether a namespaceSelector needs labels that only a GET of the
+// namespace gives: not when it is absent, empty (every namespace) or only about
+// kubernetes.io/metadata.name, which the API server sets to the namespace's name.
+func needsNamespaceLabels(sel *metav1.LabelSelector) bool {
+	if sel == nil {
+		return false
+	}
+	for k := range sel.MatchLabels {
+		if k != corev1.LabelMetadataName {
+			return true
+		}
+	}
+	for _, e := range sel.MatchExpressions {
+		if e.Key != corev1.LabelMetadataName {
+			return true
 		}
 	}
 	return false

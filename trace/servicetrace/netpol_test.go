@@ -84,3 +84,30 @@ func TestPolicyTypes(t *testing.T) {
 		})
 	}
 }
+
+// TestNeedsNamespaceLabels checks when a namespaceSelector needs the namespace's labels read (a
+// GET): not for the label the API server sets on every namespace, its name.
+func TestNeedsNamespaceLabels(t *testing.T) {
+	tests := []struct {
+		name string
+		sel  *metav1.LabelSelector
+		want bool
+	}{
+		{name: "no namespaceSelector", sel: nil},
+		{name: "empty: every namespace", sel: &metav1.LabelSelector{}},
+		{name: "by name", sel: &metav1.LabelSelector{MatchLabels: map[string]string{corev1.LabelMetadataName: "shop"}}},
+		{name: "by name, an expression", sel: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
+			{Key: corev1.LabelMetadataName, Operator: metav1.LabelSelectorOpIn, Values: []string{"shop", "web"}}}}},
+		{name: "another label", sel: &metav1.LabelSelector{MatchLabels: map[string]string{"team": "shop"}}, want: true},
+		{name: "by name and another label", sel: &metav1.LabelSelector{MatchLabels: map[string]string{corev1.LabelMetadataName: "shop", "env": "prod"}}, want: true},
+		{name: "another label, an expression", sel: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
+			{Key: "env", Operator: metav1.LabelSelectorOpExists}}}, want: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := needsNamespaceLabels(tc.sel); got != tc.want {
+				t.Errorf("needsNamespaceLabels = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
