@@ -14,6 +14,9 @@
 #   hack/bench-scale.sh [CASE...]     CASE: small (2k/10k), large (10k/50k), network (100); default all
 #   RUNS=2                            runs of each command
 #
+# To compare builds on the same objects without creating them again, run hack/benchscale itself:
+# -keep leaves them behind, -reuse measures them (same -run-id and sizes), -cleanup deletes them.
+#
 # Needs the cluster running (hack/cluster/start.sh) and the images imported (hack/cluster/images.sh).
 # The service CIDR (SVC_CIDR, 10.96.0.0/16: 65,534 addresses) holds the 10,000 ClusterIPs.
 # On a cluster shared with others, run it under their lock: flock /tmp/svcdoc-cluster.lock hack/bench-scale.sh
