@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -44,8 +45,7 @@ func (p *profiler) start() error {
 			return cmdutil.UsageError("--profile-output: %v", err)
 		}
 		if err := pprof.StartCPUProfile(f); err != nil {
-			f.Close()
-			return fmt.Errorf("--profile cpu: %w", err)
+			return fmt.Errorf("--profile cpu: %w", errors.Join(err, f.Close()))
 		}
 		p.cpu = f
 	case "block":
@@ -76,11 +76,7 @@ func (p *profiler) flush() error {
 	if err != nil {
 		return err
 	}
-	if err := pprof.Lookup(p.name).WriteTo(f, 0); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return errors.Join(pprof.Lookup(p.name).WriteTo(f, 0), f.Close())
 }
 
 // Run builds the command tree, runs the command of args (nil: os.Args[1:]) and writes the profile
