@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
 
 	"github.com/go-logr/logr"
@@ -22,17 +21,7 @@ func main() {
 	os.Exit(run())
 }
 
-// gcPercent is the GOGC the binary runs with when the environment sets none. The objects of a big
-// cluster are read once and kept for the whole run, so the live heap only grows; with Go's default
-// of 100 the heap reaches twice the live heap before each collection. At 50 it stays within 1.5
-// times: `diagnose -A --static` over 10,000 Services and 50,000 pods peaked at 430-480 MiB instead
-// of 540-610 MiB, in the same time (hack/bench-scale.sh large).
-const gcPercent = 50
-
 func run() int {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(gcPercent)
-	}
 	// client-go logs through klog (e.g. "Copying stdout failed" when Ctrl-C ends an exec): every
 	// error that matters reaches the user through the command's own messages, so drop the log
 	klog.SetLogger(logr.Discard())
