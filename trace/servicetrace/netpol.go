@@ -382,8 +382,8 @@ func (st *State) evaluatePolicies(ctx context.Context, src *trace.Source) *polic
 	return e
 }
 
-// policiesNeedNamespaceLabels reports whether a policy has a peer with a namespaceSelector: only
-// those need the namespaces' labels (read only then).
+// policiesNeedNamespaceLabels reports whether a policy has a peer whose namespaceSelector needs
+// the namespaces' labels (read only then): one that asks about more than the namespace's name.
 func policiesNeedNamespaceLabels(ps []*networkingv1.NetworkPolicy) bool {
 	for _, p := range ps {
 		for _, r := range p.Spec.Ingress {
