@@ -83,7 +83,7 @@ func (o *Options) runAll(ctx context.Context) (err error) {
 	if o.Static {
 		rep.Note = report.StaticNote
 	}
-	rep.Services = append(rep.Services, summaries...)
+	rep.Services = summaries
 	rep.Sort()
 	rep.Stats = report.Stats{Requests: o.requests() - before, DurationMillis: o.Now().Sub(start).Milliseconds()}
 	if err := o.print(rep, rep.Stats); err != nil {

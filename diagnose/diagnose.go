@@ -279,7 +279,7 @@ func (o *Options) Run(ctx context.Context) (err error) {
 	if ferr := st.Fatal(); ferr != nil {
 		return cmdutil.Incomplete(ferr)
 	}
-	rep := servicetrace.NewReport(st, steps, 0, 0)
+	rep := servicetrace.NewReport(st, steps)
 	// the routes matter once the Service itself works (and their two LISTs would take a fault
 	// that needs more reads to explain past the request budget)
 	if rep.Verdict.Kind != report.VerdictFault {

@@ -459,7 +459,8 @@ func (r *Reads) endpointsLocked(ctx context.Context, ns, name string) (*corev1.E
 	return r.endpoints[key], r.endWhy[key]
 }
 
-// Nodes lists the nodes (one LIST, for node ports).
+// Nodes lists the nodes (one LIST, for node ports), sorted by name once: the list is shared by
+// concurrent traces, which read it and never reorder or change it.
 func (r *Reads) Nodes(ctx context.Context) ([]corev1.Node, string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -474,6 +475,7 @@ func (r *Reads) nodesLocked(ctx context.Context) ([]corev1.Node, string) {
 			r.nodesWhy = live.DescribeAPIError(err, "list", "nodes", "")
 		} else {
 			r.nodes = l.Items
+			sort.Slice(r.nodes, func(i, j int) bool { return r.nodes[i].Name < r.nodes[j].Name })
 		}
 	}
 	return r.nodes, r.nodesWhy

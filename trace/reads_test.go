@@ -2,12 +2,15 @@ package trace
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
+	ktesting "k8s.io/client-go/testing"
 
 	"github.com/svc-doctor/svc-doctor/report"
 )
@@ -49,5 +52,28 @@ func TestServiceFindings(t *testing.T) {
 		if ids := ruleIDs(full); !ids["service-selector-no-match"] || !ids["endpointslice-service-label-missing"] {
 			t.Errorf("full list first %v: the full list lacks the findings on other kinds: %v", fullFirst, ids)
 		}
+	}
+}
+
+// TestNodesSortedByName checks that the node list, shared by the concurrent traces of diagnose -A
+// (which must not reorder it), comes sorted by name from the one LIST.
+func TestNodesSortedByName(t *testing.T) {
+	cs := fake.NewClientset(
+		&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-c"}},
+		&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-a"}},
+		&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-b"}},
+	)
+	// the fake lists in name order too: have it answer in another
+	cs.PrependReactor("list", "nodes", func(ktesting.Action) (bool, runtime.Object, error) {
+		return true, &corev1.NodeList{Items: []corev1.Node{
+			{ObjectMeta: metav1.ObjectMeta{Name: "node-c"}}, {ObjectMeta: metav1.ObjectMeta{Name: "node-a"}}, {ObjectMeta: metav1.ObjectMeta{Name: "node-b"}}}}, nil
+	})
+	nodes, why := NewReads(cs, "").Nodes(context.Background())
+	var names []string
+	for _, n := range nodes {
+		names = append(names, n.Name)
+	}
+	if why != "" || strings.Join(names, ",") != "node-a,node-b,node-c" {
+		t.Errorf("nodes %v (%s), want node-a,node-b,node-c", names, why)
 	}
 }

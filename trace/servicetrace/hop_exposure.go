@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -193,18 +191,14 @@ func (st *State) nodePorts(ctx context.Context, r *trace.Result) string {
 	svc := st.Service
 	local := svc.Spec.ExternalTrafficPolicy == corev1.ServiceExternalTrafficPolicyLocal
 	nodes, why := st.Reads.Nodes(ctx)
-	var ports []corev1.ServicePort
-	for _, sp := range st.Ports {
-		if sp.NodePort != 0 {
-			ports = append(ports, sp)
-			r.Evidence = append(r.Evidence, fmt.Sprintf("nodePort %d/%s -> port %s", sp.NodePort, semantics.Protocol(sp.Protocol), semantics.PortName(&sp)))
-		}
+	ports := st.nodePortPorts()
+	for _, sp := range ports {
+		r.Evidence = append(r.Evidence, fmt.Sprintf("nodePort %d/%s -> port %s", sp.NodePort, semantics.Protocol(sp.Protocol), semantics.PortName(&sp)))
 	}
 	if why != "" {
 		r.Evidence = append(r.Evidence, "nodes not read: "+why)
 		return ""
 	}
-	nodes = sortedNodes(nodes)
 	perNode := localEndpointNodes(st)
 	if local {
 		r.Evidence = append(r.Evidence, "externalTrafficPolicy: Local: a node forwards NodePort traffic from outside only to its own ready endpoints, keeping the client's IP; nodes without one drop it")
@@ -315,23 +309,21 @@ func (st *State) testNodePorts(ctx context.Context, r *trace.Result, nodes []cor
 	return fmt.Sprintf("%s: %d/%d node checks answer", summary, okCount, len(plan))
 }
 
-// sortedNodes returns a copy of nodes sorted by name (the read is shared by concurrent traces:
-// it is never sorted in place).
-func sortedNodes(nodes []corev1.Node) []corev1.Node {
-	out := slices.Clone(nodes)
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
-}
-
-// nodePortPrefetch returns the checks testNodePorts will send, for the network hops' one
-// request (prefetch): nil when the Service has no node port or the nodes cannot be read.
-func (st *State) nodePortPrefetch(ctx context.Context) []agent.Check {
+// nodePortPorts are the ports under test that have a node port.
+func (st *State) nodePortPorts() []corev1.ServicePort {
 	var ports []corev1.ServicePort
 	for _, sp := range st.Ports {
 		if sp.NodePort != 0 {
 			ports = append(ports, sp)
 		}
 	}
+	return ports
+}
+
+// nodePortPrefetch returns the checks testNodePorts will send, for the network hops' one
+// request (prefetch): nil when the Service has no node port or the nodes cannot be read.
+func (st *State) nodePortPrefetch(ctx context.Context) []agent.Check {
+	ports := st.nodePortPorts()
 	if len(ports) == 0 {
 		return nil
 	}
@@ -340,7 +332,7 @@ func (st *State) nodePortPrefetch(ctx context.Context) []agent.Check {
 		return nil
 	}
 	var out []agent.Check
-	for _, p := range st.planNodePortChecks(sortedNodes(nodes), ports) {
+	for _, p := range st.planNodePortChecks(nodes, ports) {
 		out = append(out, p.check)
 	}
 	return out

@@ -169,12 +169,10 @@ func (st *State) nodePortProbes(nodes []corev1.Node, timeout agent.Duration) ([]
 	}
 	var out []nodeProbe
 	var notes []string
-	sorted := append([]corev1.Node(nil), nodes...)
-	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Name < sorted[j].Name })
-	for i := range sorted {
-		n := &sorted[i]
+	for i := range nodes { // sorted by name (trace.Reads.Nodes)
+		n := &nodes[i]
 		if i == maxNodes {
-			notes = append(notes, fmt.Sprintf("the NodePort of %d of %d nodes tested", maxNodes, len(sorted)))
+			notes = append(notes, fmt.Sprintf("the NodePort of %d of %d nodes tested", maxNodes, len(nodes)))
 			break
 		}
 		ip := internalIP(n)

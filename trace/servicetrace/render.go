@@ -1,20 +1,18 @@
 package servicetrace
 
 import (
-	"time"
-
 	"github.com/svc-doctor/svc-doctor/internal/version"
 	"github.com/svc-doctor/svc-doctor/report"
 	"github.com/svc-doctor/svc-doctor/trace"
 )
 
-// NewReport assembles the report of a trace.
-func NewReport(st *State, steps []trace.Step, total time.Duration, requests int64) *report.DiagnoseReport {
+// NewReport assembles the report of a trace; the caller adds its Stats (time and requests) once
+// it has read all it reports.
+func NewReport(st *State, steps []trace.Step) *report.DiagnoseReport {
 	rep := &report.DiagnoseReport{APIVersion: report.APIVersion, Kind: "DiagnoseReport",
 		Tool:    report.Tool{Name: "svc-doctor", Version: version.Current()},
 		Service: report.ObjectRef{APIVersion: "v1", Kind: "Service", Namespace: st.Namespace, Name: st.Name},
-		Port:    st.Port, Hops: HopReports(steps), Verdict: Conclude(st, steps),
-		Stats: report.Stats{Requests: requests, DurationMillis: total.Milliseconds()}}
+		Port:    st.Port, Hops: HopReports(steps), Verdict: Conclude(st, steps)}
 	if src, ok := st.AgentSource(); ok {
 		rep.From = src.Description
 	}
