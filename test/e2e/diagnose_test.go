@@ -304,6 +304,47 @@ func TestDiagnoseNetworkPolicyDenies(t *testing.T) {
 	diagNoHelperLeft(t, f)
 }
 
+// TestDiagnoseNamespaceSelectorByName: a NetworkPolicy that admits clients by the name of their
+// namespace (kubernetes.io/metadata.name, which the API server sets) is judged without reading the
+// namespace: from the helper in the admitted namespace the Service works, and once the policy names
+// another namespace the connections from it time out and the policy is the cause.
+func TestDiagnoseNamespaceSelectorByName(t *testing.T) {
+	t.Parallel()
+	f := framework.New(t)
+	f.DeployTestserver(framework.TestserverSpec{Name: "web", Replicas: 1})
+	policy := func(ns string) string {
+		return `---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: from-namespace}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  policyTypes: [Ingress]
+  ingress:
+  - from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: ` + ns + `}}}]
+    ports: [{port: 8080, protocol: TCP}]
+`
+	}
+	f.Apply(diagWebService + policy(f.Namespace))
+	diagWaitEndpoints(f, "web", 1)
+	rep, res := diagRun(t, f, "svc/web", "-v=6")
+	if res.ExitCode != 0 || rep.Verdict.Kind != report.VerdictHealthy {
+		t.Fatalf("admitted by its namespace's name: exit %d, verdict %+v\n%s", res.ExitCode, rep.Verdict, diagDump(rep))
+	}
+	// -v=6 logs every request: the Service's GET is there, the namespace's is not
+	nsURL := "/api/v1/namespaces/" + f.Namespace
+	if !strings.Contains(res.Stderr, nsURL+"/services/web") {
+		t.Fatalf("-v=6 did not log the requests (no GET of the Service):\n%s", res.Stderr)
+	}
+	if strings.Contains(res.Stderr, nsURL+`"`) || strings.Contains(res.Stderr, nsURL+" ") {
+		t.Errorf("the namespace was read although the policy only selects namespaces by name")
+	}
+	f.Apply(policy("elsewhere"))
+	rep, res = diagRun(t, f, "svc/web")
+	diagExpectFault(t, rep, res, servicetrace.HopConnectivity, "networkpolicy/from-namespace selects the backend pods and does not admit it")
+	diagNoHelperLeft(t, f)
+}
+
 // TestDiagnoseFromClientPod tests from a client's position: a policy admits only pods labelled
 // access=web. From that client the Service works; from the helper pod it does not.
 func TestDiagnoseFromClientPod(t *testing.T) {
