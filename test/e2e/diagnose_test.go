@@ -313,17 +313,7 @@ func TestDiagnoseNamespaceSelectorByName(t *testing.T) {
 	f := framework.New(t)
 	f.DeployTestserver(framework.TestserverSpec{Name: "web", Replicas: 1})
 	policy := func(ns string) string {
-		return `---
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: from-namespace}
-spec:
-  podSelector: {matchLabels: {app: web}}
-  policyTypes: [Ingress]
-  ingress:
-  - from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: ` + ns + `}}}]
-    ports: [{port: 8080, protocol: TCP}]
-`
+		return webIngressPolicy("from-namespace", "{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: "+ns+"}}}")
 	}
 	f.Apply(diagWebService + policy(f.Namespace))
 	diagWaitEndpoints(f, "web", 1)
@@ -351,17 +341,7 @@ func TestDiagnoseFromClientPod(t *testing.T) {
 	t.Parallel()
 	f := framework.New(t)
 	f.DeployTestserver(framework.TestserverSpec{Name: "web", Replicas: 1})
-	f.Apply(diagWebService + `---
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: web-clients}
-spec:
-  podSelector: {matchLabels: {app: web}}
-  policyTypes: [Ingress]
-  ingress:
-  - from: [{podSelector: {matchLabels: {access: web}}}]
-    ports: [{port: 8080, protocol: TCP}]
-`)
+	f.Apply(diagWebService + webIngressPolicy("web-clients", "{podSelector: {matchLabels: {access: web}}}"))
 	client := f.ClientPod("client", "access=web")
 	diagWaitEndpoints(f, "web", 1)
 	rep, res := diagRun(t, f, "svc/web", "--from", "pod/"+client)
@@ -799,6 +779,22 @@ func podsWithEvent(ctx context.Context, f *framework.F, reason, text string) (ma
 }
 
 // denyWebPolicy is a NetworkPolicy that selects the web pods and admits nothing.
+// webIngressPolicy is a NetworkPolicy named name on the pods app=web that admits peer (a flow-style
+// NetworkPolicyPeer) to port 8080/TCP.
+func webIngressPolicy(name, peer string) string {
+	return `---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: ` + name + `}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  policyTypes: [Ingress]
+  ingress:
+  - from: [` + peer + `]
+    ports: [{port: 8080, protocol: TCP}]
+`
+}
+
 const denyWebPolicy = `---
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
